@@ -1,0 +1,54 @@
+use crate::input;
+use crate::term::{Ctx, Progress};
+use anyhow::Result;
+use har::{entry_bytes, par_entries, HarWriter, Output, Style};
+
+/// Re-write a HAR, pretty (2-space indent, like browser exports) or compact.
+///
+/// Lossless: every field, custom ones (`_initiator`, `_webSocketMessages` …) included,
+/// stays in its order with its value as written. Streams: memory is bounded by the
+/// largest entry. An output file is replaced only once completely written.
+///
+/// Examples: `hark fmt big.har --compact -o big.min.har`, `zcat x.har.gz | hark fmt -`
+#[derive(clap::Args)]
+pub struct Args {
+    /// The HAR to read (`-` for standard input, `@example` for the built-in one).
+    input: String,
+    /// Where to write (`-`, the default, is standard output).
+    #[arg(short, long, default_value = "-")]
+    output: String,
+    /// No white space at all.
+    #[arg(long)]
+    compact: bool,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+}
+
+pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
+    let style = if a.compact {
+        Style::Compact
+    } else {
+        Style::Pretty
+    };
+    let reader = input::reader(&a.input)?;
+    let out = Output::create(&a.output, &[&a.input])?;
+    let mut w = HarWriter::new(out, style);
+    w.begin(reader.header())?;
+    let (counter, len) = (reader.progress_counter(), reader.progress().1);
+    let progress = Progress::new(ctx, "fmt", counter, len);
+    let threads = a.threads.unwrap_or_else(har::default_threads);
+    let mut entries = par_entries(reader, threads, move |raw| {
+        raw.parse().map(|e| entry_bytes(&e.value, style))
+    });
+    for bytes in entries.by_ref() {
+        w.serialized_entry(&bytes??)?;
+    }
+    progress.finish();
+    let reader = entries
+        .into_reader()
+        .expect("the reader is returned after the last entry");
+    w.end(reader.header())?;
+    w.into_inner().commit()?;
+    Ok(crate::exit::OK)
+}

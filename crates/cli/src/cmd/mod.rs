@@ -1,0 +1,4 @@
+pub mod check;
+pub mod completions;
+pub mod example;
+pub mod fmt;

@@ -1,0 +1,76 @@
+//! `hark`: one program for the whole life of an HTTP Archive (HAR) file.
+//! This binary only parses arguments and prints; the work is in the library crates.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+mod cmd;
+mod input;
+mod term;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Exit codes, the same for every command.
+pub mod exit {
+    /// Everything is fine.
+    pub const OK: u8 = 0;
+    /// The command ran and found something (problems in a HAR, secrets in an audit).
+    pub const FINDINGS: u8 = 1;
+    /// The command could not do its job (unreadable input, bad arguments, I/O error).
+    pub const FAILURE: u8 = 2;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "hark",
+    version,
+    about = "Check, format and inspect HTTP Archive (HAR) files",
+    long_about = "hark reads HAR files from Chrome, Edge, Firefox, Safari, proxies and test tools, \
+streaming them entry by entry so that files of any size fit in a few tens of megabytes.\n\n\
+Wherever a FILE is taken, `-` means standard input (or output) and `@example` is a \
+small login recording built into hark. Gzip-compressed files are read as they are.",
+    after_help = "Exit status: 0 fine, 1 findings (problems in the file), 2 cannot do it (unreadable input, bad usage).",
+    propagate_version = true
+)]
+struct Cli {
+    /// When to use colour on a terminal.
+    #[arg(long, global = true, value_enum, default_value_t = term::ColorWhen::Auto)]
+    color: term::ColorWhen,
+
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Check(cmd::check::Args),
+    Fmt(cmd::fmt::Args),
+    Example(cmd::example::Args),
+    Completions(cmd::completions::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    cli.color.apply();
+    let ctx = term::Ctx { quiet: cli.quiet };
+    let result = match cli.command {
+        Command::Check(a) => cmd::check::run(a, &ctx),
+        Command::Fmt(a) => cmd::fmt::run(a, &ctx),
+        Command::Example(a) => cmd::example::run(a),
+        Command::Completions(a) => {
+            cmd::completions::run(a, <Cli as clap::CommandFactory>::command())
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            term::error(&format!("{e:#}"));
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Terminal output: colour only on a terminal (or when asked), progress bars only on a
+//! terminal and never with --quiet.
+
+use anstyle::{AnsiColor, Style};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    pub fn apply(self) {
+        let choice = match self {
+            ColorWhen::Auto => anstream::ColorChoice::Auto,
+            ColorWhen::Always => anstream::ColorChoice::Always,
+            ColorWhen::Never => anstream::ColorChoice::Never,
+        };
+        choice.write_global();
+    }
+}
+
+pub struct Ctx {
+    pub quiet: bool,
+}
+
+pub const RED: Style = AnsiColor::Red.on_default().bold();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default().bold();
+pub const BLUE: Style = AnsiColor::Blue.on_default().bold();
+pub const GREEN: Style = AnsiColor::Green.on_default().bold();
+pub const DIM: Style = Style::new().dimmed();
+pub const BOLD: Style = Style::new().bold();
+
+pub fn paint(style: Style, text: &str) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+pub fn severity_style(s: har::Severity) -> Style {
+    match s {
+        har::Severity::Error => RED,
+        har::Severity::Warning => YELLOW,
+        har::Severity::Info => BLUE,
+    }
+}
+
+pub fn error(msg: &str) {
+    anstream::eprintln!("{}: {msg}", paint(RED, "hark: error"));
+}
+
+/// A byte-count progress bar fed from a reader's counter by a background tick; shown
+/// only when standard error is a terminal.
+pub struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    pub fn new(ctx: &Ctx, label: &str, counter: Arc<AtomicU64>, len: Option<u64>) -> Progress {
+        if ctx.quiet || !std::io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let bar = match len {
+            Some(n) => ProgressBar::new(n).with_style(
+                ProgressStyle::with_template(
+                    "{msg} {wide_bar} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+                )
+                .expect("valid template"),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{spinner} {msg} {bytes} {binary_bytes_per_sec}")
+                    .expect("valid template"),
+            ),
+        };
+        bar.set_message(label.to_string());
+        let b = bar.clone();
+        // Poll the counter; the bar holds no reference to the reader.
+        std::thread::spawn(move || {
+            while !b.is_finished() {
+                b.set_position(counter.load(Ordering::Relaxed));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        Progress { bar: Some(bar) }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}

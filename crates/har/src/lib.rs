@@ -1,0 +1,31 @@
+//! `har` — the HAR 1.2 model, a lossless streaming reader and writer, and validation
+//! with precise locations. It knows nothing of the rest of hark.
+//!
+//! Data flows one way: [`Source`] → [`HarReader`] (header, then one [`Entry`] at a
+//! time) → your transform → [`HarWriter`] → [`Output`] (atomic). Memory is bounded by
+//! the largest entry, not the file.
+
+mod error;
+pub mod locate;
+pub mod model;
+pub mod output;
+pub mod parallel;
+mod reader;
+mod scan;
+mod source;
+pub mod time;
+pub mod validate;
+mod writer;
+
+pub use error::{Pos, ReadError};
+pub use model::{
+    Content, Cookie, Entry, Header, NameValues, Obj, Object, Page, PostData, Request, Response,
+    Timings,
+};
+pub use output::{Output, OutputError};
+pub use parallel::{default_threads, par_entries, ParEntries};
+pub use reader::{HarReader, RawEntry, RawField};
+pub use scan::MAX_DEPTH;
+pub use source::Source;
+pub use validate::{Problem, Severity, Validator};
+pub use writer::{entry_bytes, HarWriter, Style};

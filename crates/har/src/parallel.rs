@@ -1,0 +1,241 @@
+//! Entries processed on several threads, handed back in file order.
+//!
+//! One thread cuts entries out of the input (the [`HarReader`]); a pool of workers runs
+//! `f` on batches of them (parse, validate, serialise …); the caller gets the results in
+//! order. Channels are bounded, so memory stays at a few batches (≈ 1 MiB each, or one
+//! entry if it is larger) whatever the file size. Dropping the iterator early stops the
+//! threads.
+
+use crate::error::{Pos, ReadError};
+use crate::reader::{HarReader, RawEntry};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+const BATCH_BYTES: usize = 1 << 20;
+const BATCH_ENTRIES: usize = 2048;
+
+struct Batch {
+    bytes: Vec<u8>,
+    items: Vec<(usize, Pos, Range<usize>)>,
+}
+
+impl Batch {
+    fn new() -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
+            items: Vec::new(),
+        }
+    }
+}
+
+enum Mode<T> {
+    Threads {
+        results: Receiver<(u64, Vec<T>)>,
+        scanner: Option<JoinHandle<(HarReader, Option<ReadError>)>>,
+        workers: Vec<JoinHandle<()>>,
+        pending: BTreeMap<u64, Vec<T>>,
+        next: u64,
+    },
+    Inline {
+        reader: Option<HarReader>,
+        f: Box<dyn Fn(RawEntry<'_>) -> T + Send + Sync>,
+    },
+}
+
+/// An ordered iterator over `f(entry)`; see the module docs.
+pub struct ParEntries<T> {
+    mode: Mode<T>,
+    current: std::vec::IntoIter<T>,
+    error: Option<ReadError>,
+    reader: Option<HarReader>,
+}
+
+/// The number of threads to use by default: the machine's cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Run `f` over every entry of `reader` on `threads` workers (inline when `threads` ≤ 1).
+pub fn par_entries<T, F>(reader: HarReader, threads: usize, f: F) -> ParEntries<T>
+where
+    T: Send + 'static,
+    F: Fn(RawEntry<'_>) -> T + Send + Sync + 'static,
+{
+    if threads <= 1 {
+        return ParEntries {
+            mode: Mode::Inline {
+                reader: Some(reader),
+                f: Box::new(f),
+            },
+            current: Vec::new().into_iter(),
+            error: None,
+            reader: None,
+        };
+    }
+    let f = Arc::new(f);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
+    let (res_tx, res_rx) = mpsc::sync_channel::<(u64, Vec<T>)>(threads * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let name = reader.name().clone();
+    let mut workers = Vec::new();
+    for _ in 0..threads {
+        let work_rx = work_rx.clone();
+        let res_tx = res_tx.clone();
+        let f = f.clone();
+        let name = name.clone();
+        workers.push(std::thread::spawn(move || loop {
+            let job = work_rx.lock().map(|rx| rx.recv());
+            let Ok(Ok((no, batch))) = job else { return };
+            let out: Vec<T> = batch
+                .items
+                .iter()
+                .map(|(index, pos, range)| {
+                    f(RawEntry {
+                        index: *index,
+                        pos: *pos,
+                        bytes: &batch.bytes[range.clone()],
+                        file: &name,
+                    })
+                })
+                .collect();
+            if res_tx.send((no, out)).is_err() {
+                return;
+            }
+        }));
+    }
+    drop(res_tx);
+    let scanner = std::thread::spawn(move || scan(reader, work_tx));
+    ParEntries {
+        mode: Mode::Threads {
+            results: res_rx,
+            scanner: Some(scanner),
+            workers,
+            pending: BTreeMap::new(),
+            next: 0,
+        },
+        current: Vec::new().into_iter(),
+        error: None,
+        reader: None,
+    }
+}
+
+fn scan(mut reader: HarReader, work: SyncSender<(u64, Batch)>) -> (HarReader, Option<ReadError>) {
+    let mut batch = Batch::new();
+    let mut no = 0u64;
+    loop {
+        match reader.next_raw() {
+            Ok(Some(raw)) => {
+                let start = batch.bytes.len();
+                batch.bytes.extend_from_slice(raw.bytes);
+                batch
+                    .items
+                    .push((raw.index, raw.pos, start..batch.bytes.len()));
+                if batch.bytes.len() >= BATCH_BYTES || batch.items.len() >= BATCH_ENTRIES {
+                    if work
+                        .send((no, std::mem::replace(&mut batch, Batch::new())))
+                        .is_err()
+                    {
+                        return (reader, None);
+                    }
+                    no += 1;
+                }
+            }
+            Ok(None) => {
+                if !batch.items.is_empty() {
+                    let _ = work.send((no, batch));
+                }
+                return (reader, None);
+            }
+            Err(e) => {
+                if !batch.items.is_empty() {
+                    let _ = work.send((no, batch));
+                }
+                return (reader, Some(e));
+            }
+        }
+    }
+}
+
+impl<T> ParEntries<T> {
+    /// After the iterator is exhausted: the reader, whose header now includes the fields
+    /// that followed the entries.
+    pub fn into_reader(mut self) -> Option<HarReader> {
+        match &mut self.mode {
+            Mode::Inline { reader, .. } => reader.take(),
+            Mode::Threads { .. } => self.reader.take(),
+        }
+    }
+}
+
+impl<T> Iterator for ParEntries<T> {
+    type Item = Result<T, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(t) = self.current.next() {
+            return Some(Ok(t));
+        }
+        match &mut self.mode {
+            Mode::Inline { reader, f } => {
+                let r = reader.as_mut()?;
+                match r.next_raw() {
+                    Ok(Some(raw)) => Some(Ok(f(raw))),
+                    Ok(None) => None,
+                    Err(e) => {
+                        // Stop here: nothing after a syntax error can be trusted.
+                        let reader_taken = reader.take();
+                        drop(reader_taken);
+                        Some(Err(e))
+                    }
+                }
+            }
+            Mode::Threads {
+                results,
+                scanner,
+                workers,
+                pending,
+                next,
+            } => loop {
+                if let Some(v) = pending.remove(next) {
+                    *next += 1;
+                    self.current = v.into_iter();
+                    if let Some(t) = self.current.next() {
+                        return Some(Ok(t));
+                    }
+                    continue;
+                }
+                match results.recv() {
+                    Ok((no, v)) => {
+                        pending.insert(no, v);
+                    }
+                    Err(_) => {
+                        for w in workers.drain(..) {
+                            let _ = w.join();
+                        }
+                        if let Some(h) = scanner.take() {
+                            match h.join() {
+                                Ok((reader, err)) => {
+                                    self.reader = Some(reader);
+                                    self.error = err;
+                                }
+                                Err(_) => {
+                                    self.error = Some(ReadError::Io {
+                                        file: Arc::from("<reader>"),
+                                        source: std::io::Error::other("the reader thread panicked"),
+                                    })
+                                }
+                            }
+                            if let Some(e) = self.error.take() {
+                                self.reader = None;
+                                return Some(Err(e));
+                            }
+                        }
+                        return None;
+                    }
+                }
+            },
+        }
+    }
+}
