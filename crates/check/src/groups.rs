@@ -83,3 +83,35 @@ impl Groups {
         self.groups
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexes_become_stars_and_groups_count() {
+        assert_eq!(
+            generic_path("log.entries[12].request.headers[3].value"),
+            "log.entries[*].request.headers[*].value"
+        );
+        assert_eq!(
+            generic_path("log.entries[1][\"odd key\"]"),
+            "log.entries[*][\"odd key\"]"
+        );
+        let mut g = Groups::default();
+        for i in 0..10 {
+            g.add(Problem {
+                severity: Severity::Warning,
+                code: "missing-field",
+                path: format!("log.entries[{i}].timings"),
+                entry: Some(i),
+                pos: None,
+                message: "m".into(),
+            });
+        }
+        let groups = g.into_sorted();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].count, 10);
+        assert_eq!(groups[0].examples.len(), EXAMPLES);
+    }
+}

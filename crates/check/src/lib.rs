@@ -552,3 +552,21 @@ impl Linter {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_never_reach_a_finding() {
+        assert_eq!(
+            redact_query("https://app.example/callback?code=SECRET&state=abc#frag"),
+            "https://app.example/callback?code=…&state=…"
+        );
+        assert_eq!(
+            redact_query("https://app.example/a#b"),
+            "https://app.example/a"
+        );
+        assert_eq!(redact_query("not a url?token=x"), "not a url");
+    }
+}

@@ -1,0 +1,181 @@
+//! `hark fmt` round-trips every real HAR losslessly, streams from stdin and gzip, and
+//! never leaves a half-written file or overwrites its input.
+
+mod common;
+use common::*;
+use std::io::Write;
+
+#[test]
+fn every_real_har_round_trips_exactly_pretty_and_compact() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in corpus() {
+        let input = std::fs::read(&file).unwrap();
+        let want = canonical(&json(&input));
+        for style in [&[][..], &["--compact"][..]] {
+            let out = dir.path().join("out.har");
+            let mut args = vec!["fmt", file.to_str().unwrap(), "-o", out.to_str().unwrap()];
+            args.extend_from_slice(style);
+            let o = hark(&args);
+            assert!(o.status.success(), "{}: {}", file.display(), stderr(&o));
+            let written = std::fs::read(&out).unwrap();
+            assert_eq!(
+                canonical(&json(&written)),
+                want,
+                "{} {:?}: not the same document",
+                file.display(),
+                style
+            );
+            if style.is_empty() {
+                // Pretty output is what JSON.stringify(har, null, 2) gives.
+                assert!(
+                    written.starts_with(b"{\n  \"log\": {\n    \""),
+                    "{}",
+                    file.display()
+                );
+            } else {
+                assert!(!written.contains(&b'\n'), "compact output has no newlines");
+            }
+        }
+    }
+}
+
+#[test]
+fn output_passes_har_validator_whenever_the_input_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for file in corpus() {
+        let Some(input_ok) = har_validator(&file) else {
+            eprintln!("note: testdata/node_modules missing (run `npm ci` in testdata); skipping har-validator");
+            return;
+        };
+        let out = dir.path().join("out.har");
+        let o = hark(&[
+            "fmt",
+            file.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--compact",
+        ]);
+        assert!(o.status.success());
+        let output_ok = har_validator(&out).unwrap();
+        assert_eq!(
+            input_ok,
+            output_ok,
+            "{}: har-validator disagrees after fmt",
+            file.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25);
+}
+
+#[test]
+fn reads_stdin_gzip_and_bom_and_writes_stdout() {
+    let file = root().join("../shared/corpus/public/mitmproxy-import-with-bom.har");
+    let raw = std::fs::read(&file).unwrap();
+    assert!(
+        raw.starts_with(b"\xEF\xBB\xBF"),
+        "fixture starts with a BOM"
+    );
+    let want = canonical(&json(&raw));
+
+    let o = hark_stdin(&["fmt", "-"], &raw);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(canonical(&json(&o.stdout)), want);
+
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&raw).unwrap();
+    let gz = gz.finish().unwrap();
+    let o = hark_stdin(&["fmt", "-", "--compact"], &gz);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(canonical(&json(&o.stdout)), want);
+
+    let dir = tempfile::tempdir().unwrap();
+    let gz_file = dir.path().join("capture.har.gz");
+    std::fs::write(&gz_file, &gz).unwrap();
+    let o = hark(&["fmt", gz_file.to_str().unwrap()]);
+    assert_eq!(canonical(&json(&o.stdout)), want);
+}
+
+#[test]
+fn keeps_fields_after_entries_and_unusual_numbers() {
+    let doc = br#"{"x-before": 1, "log": {"version": "1.2", "creator": {"name": "t", "version": "1"}, "entries": [
+        {"startedDateTime": "2024-01-01T00:00:00.1234567+02:00", "time": 1.50, "_big": 12345678901234567890123,
+         "request": {"method": "GET", "url": "https://a.example/", "httpVersion": "h2", "cookies": [], "headers": [], "queryString": [], "headersSize": -1, "bodySize": -1},
+         "response": {"status": 200, "statusText": "", "httpVersion": "h2", "cookies": [], "headers": [], "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},
+         "cache": {}, "timings": {"send": 0, "wait": 1.0e0, "receive": -1}}
+      ], "pages": [], "comment": "after"}, "x-after": [true]}"#;
+    let o = hark_stdin(&["fmt", "-", "--compact"], doc);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(canonical(&json(doc)), canonical(&json(out.as_bytes())));
+    assert!(
+        out.starts_with(r#"{"x-before":1,"log":{"version":"1.2""#),
+        "{out}"
+    );
+    assert!(
+        out.ends_with(r#"],"pages":[],"comment":"after"},"x-after":[true]}"#),
+        "{out}"
+    );
+    for kept in ["1.50", "12345678901234567890123", "-1", ".1234567+02:00"] {
+        assert!(out.contains(kept), "{kept} not kept as written in {out}");
+    }
+    // The one spelling serde_json normalises: an exponent gets its sign (same number).
+    assert!(out.contains("1.0e+0"), "{out}");
+}
+
+#[test]
+fn never_overwrites_the_input_nor_leaves_a_half_written_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.har");
+    std::fs::copy(
+        root().join("testdata/har/example-login.chromium.har"),
+        &input,
+    )
+    .unwrap();
+    let before = std::fs::read(&input).unwrap();
+    let o = hark(&[
+        "fmt",
+        input.to_str().unwrap(),
+        "-o",
+        input.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("refusing to write over an input file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(&input).unwrap(), before);
+
+    // A good output file stays as it was when the new input turns out to be broken.
+    let good = dir.path().join("good.har");
+    std::fs::write(&good, b"previous good content").unwrap();
+    let broken = dir.path().join("broken.har");
+    std::fs::write(&broken, &before[..before.len() / 2]).unwrap();
+    let o = hark(&[
+        "fmt",
+        broken.to_str().unwrap(),
+        "-o",
+        good.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&good).unwrap(), b"previous good content");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+}
+
+#[test]
+fn single_and_multi_threaded_output_is_identical() {
+    let file = root().join("../shared/corpus/public/perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
+    let one = hark(&["fmt", file.to_str().unwrap(), "-j", "1"]);
+    let four = hark(&["fmt", file.to_str().unwrap(), "-j", "4"]);
+    assert!(one.status.success() && four.status.success());
+    assert_eq!(one.stdout, four.stdout);
+    assert!(one.stdout.len() > 1_000_000);
+}
