@@ -50,6 +50,7 @@ struct Cli {
 enum Command {
     Check(cmd::check::Args),
     Fmt(cmd::fmt::Args),
+    Sanitize(cmd::sanitize::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
 }
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(a) => cmd::check::run(a, &ctx),
         Command::Fmt(a) => cmd::fmt::run(a, &ctx),
+        Command::Sanitize(a) => cmd::sanitize::run(a, &ctx),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {
             cmd::completions::run(a, <Cli as clap::CommandFactory>::command())

@@ -1,0 +1,457 @@
+//! `hark sanitize` on the real recordings in testdata/har (Chromium via Playwright and
+//! mitmproxy against the local fake SaaS, with every planted secret listed in
+//! testdata/site/secrets.json) and on ../shared/corpus/public/harscrub-login.har.
+
+mod common;
+
+use common::{hark, hark_stdin, json, root, stderr, stdout};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+const FIXTURES: &[&str] = &[
+    "example-login.chromium.har",
+    "failures.chromium.har",
+    "login.mitmproxy.har",
+    "login-no-preserve-log.har",
+    "login-sanitized-export.har",
+    "login-from-cache.har",
+];
+
+fn fixture(name: &str) -> PathBuf {
+    root().join("testdata/har").join(name)
+}
+
+fn harscrub() -> PathBuf {
+    root().join("../shared/corpus/public/harscrub-login.har")
+}
+
+struct Secret {
+    name: String,
+    value: String,
+    grep: bool,
+}
+
+fn secrets() -> Vec<Secret> {
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(root().join("testdata/site/secrets.json")).unwrap())
+            .unwrap();
+    v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| Secret {
+            name: s["name"].as_str().unwrap().to_string(),
+            value: s["value"].as_str().unwrap().to_string(),
+            grep: s["grep"].as_bool().unwrap_or(true),
+        })
+        .collect()
+}
+
+/// Secrets of the harscrub corpus file (not in secrets.json).
+const HARSCRUB_SECRETS: &[&str] = &[
+    "hunter2",
+    "s3cr3t-cl13nt-k3y",
+    "b1946ac92492d2347c6235b4d2611184",
+    "FAKEFAKEFAKEFAKE",
+    "ak_live_0f9e8d7c6b5a43210fedcba987654321",
+    "rt-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "demo@example.test",
+    "tr0ub4dor",
+    "one-time-9b8c7d6e5f",
+    "hk_4f3e2d1c0b9a87654321fedcba098765",
+    "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+];
+
+fn b64(data: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The forms a value may take in a file: as is, URL-encoded, base64 (standard and URL-safe).
+fn forms(v: &str) -> Vec<String> {
+    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut enc = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    vec![
+        v.to_string(),
+        enc,
+        b64(v.as_bytes(), STD),
+        b64(v.as_bytes(), URL),
+    ]
+}
+
+fn sanitize(input: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.har");
+    let mut args = vec![
+        "sanitize",
+        "-q",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let o = hark(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    (dir, out, report)
+}
+
+fn entries(v: &Value) -> &Vec<Value> {
+    v["log"]["entries"].as_array().unwrap()
+}
+
+fn len(v: &Value) -> usize {
+    v.as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn no_planted_secret_survives_in_any_form() {
+    let all = secrets();
+    for f in FIXTURES {
+        let input = fixture(f);
+        let (_d, out, report) = sanitize(&input, &[]);
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut leaks = Vec::new();
+        for s in all.iter().filter(|s| s.grep) {
+            for form in forms(&s.value) {
+                if text.contains(&form) {
+                    leaks.push(format!("{} ({form})", s.name));
+                }
+            }
+        }
+        assert!(leaks.is_empty(), "{f}: leaked {leaks:?}");
+        assert!(report["total"].as_u64().unwrap() > 0, "{f}");
+        // The card's CVC is too short to search for: check its JSON field.
+        for e in entries(&json(text.as_bytes())) {
+            if e["request"]["url"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("/api/payments")
+            {
+                if let Some(body) = e["request"]["postData"]["text"].as_str() {
+                    let b: Value = serde_json::from_str(body).unwrap();
+                    assert_eq!(b["card"]["cvc"], "[redacted: card]", "{f}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn harscrub_corpus_file() {
+    let (_d, out, _) = sanitize(&harscrub(), &[]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for s in HARSCRUB_SECRETS {
+        for form in forms(s) {
+            assert!(!text.contains(&form), "{s} survived as {form}");
+        }
+    }
+    if let Some(ok) = common::har_validator(&out) {
+        assert!(ok, "har-validator rejects the sanitized harscrub-login.har");
+    }
+}
+
+#[test]
+fn nothing_is_deleted_and_ordinary_fields_stay() {
+    const SENSITIVE_HEADERS: &[&str] = &[
+        "cookie",
+        "set-cookie",
+        "authorization",
+        "x-api-key",
+        "referer",
+        "location",
+    ];
+    const ORDINARY_PARAMS: &[&str] = &[
+        "page",
+        "response_type",
+        "client_id",
+        "scope",
+        "code_challenge_method",
+        "grant_type",
+        "redirect_uri",
+    ];
+    for f in FIXTURES {
+        let input = fixture(f);
+        let (_d, out, _) = sanitize(&input, &[]);
+        let a = json(&std::fs::read(&input).unwrap());
+        let b = json(&std::fs::read(&out).unwrap());
+        let (ea, eb) = (entries(&a), entries(&b));
+        assert_eq!(ea.len(), eb.len(), "{f}");
+        for (x, y) in ea.iter().zip(eb) {
+            let (rx, ry) = (&x["request"], &y["request"]);
+            for k in ["headers", "cookies", "queryString"] {
+                assert_eq!(len(&rx[k]), len(&ry[k]), "{f}: request.{k}");
+                assert_eq!(
+                    len(&x["response"][k]),
+                    len(&y["response"][k]),
+                    "{f}: response.{k}"
+                );
+            }
+            assert_eq!(
+                len(&rx["postData"]["params"]),
+                len(&ry["postData"]["params"])
+            );
+            for k in ["method", "httpVersion", "headersSize", "bodySize"] {
+                assert_eq!(rx[k], ry[k], "{f}: request.{k}");
+            }
+            for k in ["startedDateTime", "time", "timings", "cache", "pageref"] {
+                assert_eq!(x[k], y[k], "{f}: {k}");
+            }
+            for k in ["status", "statusText", "httpVersion", "bodySize"] {
+                assert_eq!(x["response"][k], y["response"][k], "{f}: response.{k}");
+            }
+            let path = |u: &Value| {
+                u.as_str()
+                    .unwrap_or("")
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            };
+            assert_eq!(path(&rx["url"]), path(&ry["url"]), "{f}: url path");
+            for side in ["request", "response"] {
+                let (hx, hy) = (&x[side]["headers"], &y[side]["headers"]);
+                for (h1, h2) in hx.as_array().unwrap().iter().zip(hy.as_array().unwrap()) {
+                    assert_eq!(h1["name"], h2["name"]);
+                    let name = h1["name"].as_str().unwrap().to_ascii_lowercase();
+                    if !SENSITIVE_HEADERS.contains(&name.as_str()) {
+                        assert_eq!(h1["value"], h2["value"], "{f}: {side} header {name}");
+                    }
+                }
+            }
+            for (q1, q2) in rx["queryString"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(ry["queryString"].as_array().unwrap())
+            {
+                assert_eq!(q1["name"], q2["name"]);
+                if ORDINARY_PARAMS.contains(&q1["name"].as_str().unwrap()) {
+                    assert_eq!(q1["value"], q2["value"], "{f}: query {}", q1["name"]);
+                }
+            }
+            // Static assets (CSS, fonts, images) are untouched.
+            let mime = x["response"]["content"]["mimeType"].as_str().unwrap_or("");
+            if mime.starts_with("text/css")
+                || mime.starts_with("image/")
+                || mime.starts_with("font/")
+            {
+                assert_eq!(
+                    x["response"]["content"], y["response"]["content"],
+                    "{f}: {mime}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn output_passes_har_validator() {
+    let mut ran = false;
+    for f in FIXTURES {
+        let input = fixture(f);
+        let (_d, out, _) = sanitize(&input, &[]);
+        match (common::har_validator(&input), common::har_validator(&out)) {
+            (Some(true), Some(ok)) => {
+                assert!(ok, "{f}: har-validator rejects the sanitized file");
+                ran = true;
+            }
+            (None, _) | (_, None) => {}
+            (Some(false), _) => {}
+        }
+    }
+    if !ran {
+        println!(
+            "note: testdata/node_modules is missing (cd testdata && npm ci): har-validator not run"
+        );
+    }
+}
+
+/// What was redacted that is not a planted secret: values that changed although they
+/// contain none of the planted values (nor the admin's Basic credentials). Printed, and
+/// kept short.
+#[test]
+fn false_positives_are_few() {
+    let planted: Vec<String> = secrets()
+        .iter()
+        .flat_map(|s| {
+            let mut v = vec![s.value.clone()];
+            if s.value.contains("%3A") {
+                v.push(s.value.replace("%3A", ":"));
+            }
+            v
+        })
+        .chain(["ops-admin".to_string()])
+        .collect();
+    fn leaves(v: &Value, path: String, out: &mut Vec<(String, String)>) {
+        match v {
+            Value::Object(o) => o
+                .iter()
+                .for_each(|(k, x)| leaves(x, format!("{path}.{k}"), out)),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| leaves(x, format!("{path}[{i}]"), out)),
+            Value::String(s) => out.push((path, s.clone())),
+            _ => {}
+        }
+    }
+    let mut total = 0;
+    for f in FIXTURES {
+        let input = fixture(f);
+        let (_d, out, _) = sanitize(&input, &[]);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        leaves(
+            &json(&std::fs::read(&input).unwrap()),
+            String::new(),
+            &mut a,
+        );
+        leaves(&json(&std::fs::read(&out).unwrap()), String::new(), &mut b);
+        assert_eq!(a.len(), b.len());
+        let mut fps = Vec::new();
+        for ((p, x), (_, y)) in a.iter().zip(&b) {
+            if x != y && !planted.iter().any(|s| x.contains(s.as_str())) && !x.contains("eyJ") {
+                // Base64 bodies: look inside.
+                fps.push(format!("{p}: {:.80}", x));
+            }
+        }
+        println!(
+            "{f}: {} redacted values that are not planted secrets",
+            fps.len()
+        );
+        for fp in &fps {
+            println!("    {fp}");
+        }
+        total += fps.len();
+    }
+    assert!(total <= 12, "too many false positives: {total}");
+}
+
+#[test]
+fn check_mode_is_a_ci_gate() {
+    let input = fixture("example-login.chromium.har");
+    let o = hark(&["sanitize", "--check", "-q", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("sensitive values found"));
+    // A sanitized file passes the gate, and sanitizing it again changes nothing.
+    let (_d, out, _) = sanitize(&input, &[]);
+    let o = hark(&["sanitize", "--check", "-q", "--json", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(r["total"], 0);
+}
+
+#[test]
+fn stdin_and_input_untouched() {
+    let input = fixture("login.mitmproxy.har");
+    let before = std::fs::read(&input).unwrap();
+    let (_d, out, _) = sanitize(&input, &[]);
+    assert_eq!(std::fs::read(&input).unwrap(), before, "input modified");
+    let o = hark_stdin(&["sanitize", "-q", "-"], &before);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(o.stdout, std::fs::read(&out).unwrap());
+    assert!(stderr(&o).contains("values redacted"));
+}
+
+#[test]
+fn hash_mode_correlates_across_files() {
+    let key = ["--hash-key", "test-key"];
+    let (_d1, o1, _) = sanitize(&fixture("example-login.chromium.har"), &key);
+    let (_d2, o2, _) = sanitize(&fixture("login.mitmproxy.har"), &key);
+    let token = |p: &Path| -> String {
+        let v = json(&std::fs::read(p).unwrap());
+        entries(&v)
+            .iter()
+            .flat_map(|e| e["request"]["headers"].as_array().unwrap().clone())
+            .find(|h| {
+                h["name"]
+                    .as_str()
+                    .unwrap()
+                    .eq_ignore_ascii_case("x-api-key")
+            })
+            .map(|h| h["value"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let (t1, t2) = (token(&o1), token(&o2));
+    assert!(t1.starts_with("[redacted: api key #"), "{t1}");
+    assert_eq!(t1, t2, "one value, one token in both files");
+}
+
+#[test]
+fn remove_mode_and_drop_content() {
+    let input = fixture("example-login.chromium.har");
+    let (_d, out, _) = sanitize(&input, &["--remove"]);
+    let text = std::fs::read_to_string(&out).unwrap();
+    for s in secrets().iter().filter(|s| s.grep) {
+        assert!(!text.contains(&s.value), "{} survived --remove", s.name);
+    }
+    let v = json(text.as_bytes());
+    let has_auth = entries(&v).iter().any(|e| {
+        e["request"]["headers"].as_array().unwrap().iter().any(|h| {
+            h["name"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("authorization")
+        })
+    });
+    assert!(!has_auth, "--remove deletes Authorization headers");
+    if let Some(ok) = common::har_validator(&out) {
+        assert!(ok);
+    }
+    let (_d, out, _) = sanitize(&input, &["--drop-content", "html,js"]);
+    let v = json(&std::fs::read(&out).unwrap());
+    for e in entries(&v) {
+        let c = &e["response"]["content"];
+        let mime = c["mimeType"].as_str().unwrap_or("");
+        if mime.contains("html") || mime.contains("javascript") {
+            assert!(c.get("text").is_none(), "{mime} content kept");
+        }
+    }
+}
+
+#[test]
+fn rules_file_adds_and_keeps() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[names]\nredact = [\"page\"]\nkeep = [\"theme\"]\n[detectors]\noff = [\"email\"]\n",
+    )
+    .unwrap();
+    let input = fixture("example-login.chromium.har");
+    let (_d, out, _) = sanitize(&input, &["--rules", rules.to_str().unwrap()]);
+    let v = json(&std::fs::read(&out).unwrap());
+    let page = entries(&v)
+        .iter()
+        .flat_map(|e| e["request"]["queryString"].as_array().unwrap().clone())
+        .find(|q| q["name"] == "page")
+        .unwrap();
+    assert_eq!(page["value"], "[redacted: custom]");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[nope]\n").unwrap();
+    let o = hark(&[
+        "sanitize",
+        input.to_str().unwrap(),
+        "--rules",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,71 @@
+//! What was redacted: counts by kind and location, never the values.
+
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// (kind, location) → number of values redacted there.
+    pub counts: BTreeMap<(&'static str, &'static str), u64>,
+    /// Entries read.
+    pub entries: u64,
+    /// Distinct sensitive values found in the first pass (replaced wherever they occur).
+    pub distinct_values: u64,
+}
+
+impl Report {
+    pub fn add(&mut self, kind: &'static str, location: &'static str) {
+        *self.counts.entry((kind, location)).or_insert(0) += 1;
+    }
+
+    pub fn merge(&mut self, other: &Report) {
+        for (k, n) in &other.counts {
+            *self.counts.entry(*k).or_insert(0) += n;
+        }
+        self.entries += other.entries;
+    }
+
+    /// Number of values redacted (or, in an audit, that would be).
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+
+    pub fn by_kind(&self) -> BTreeMap<&'static str, u64> {
+        let mut m = BTreeMap::new();
+        for ((k, _), n) in &self.counts {
+            *m.entry(*k).or_insert(0) += n;
+        }
+        m
+    }
+
+    pub fn by_location(&self) -> BTreeMap<&'static str, u64> {
+        let mut m = BTreeMap::new();
+        for ((_, l), n) in &self.counts {
+            *m.entry(*l).or_insert(0) += n;
+        }
+        m
+    }
+
+    pub fn to_json(&self) -> Value {
+        let to_obj = |m: BTreeMap<&'static str, u64>| {
+            Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(v)))
+                    .collect::<Map<_, _>>(),
+            )
+        };
+        let items: Vec<Value> = self
+            .counts
+            .iter()
+            .map(|((k, l), n)| json!({"kind": k, "location": l, "count": n}))
+            .collect();
+        json!({
+            "total": self.total(),
+            "entries": self.entries,
+            "distinct_values": self.distinct_values,
+            "by_kind": to_obj(self.by_kind()),
+            "by_location": to_obj(self.by_location()),
+            "items": items,
+        })
+    }
+}

@@ -1,0 +1,337 @@
+//! Which names are sensitive, and the user's own rules from a TOML file.
+
+use serde::Deserialize;
+use std::collections::HashSet;
+
+/// A field name reduced to lower-case letters and digits: `X-Api-Key`, `api_key` and
+/// `apiKey` all become `apikey`.
+pub fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// How strongly a name marks its value as sensitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strength {
+    /// Always redact (passwords, secrets, tokens …).
+    Strong,
+    /// Redact only values that look random (`code`, `state`, `nonce`: these names are
+    /// also used for ordinary things such as `"code": "invalid_grant"`).
+    Weak,
+}
+
+/// Names that are sensitive as they are (after [`normalize`]).
+const EXACT: &[(&str, &str, Strength)] = &[
+    ("password", "password", Strength::Strong),
+    ("passwd", "password", Strength::Strong),
+    ("pwd", "password", Strength::Strong),
+    ("pass", "password", Strength::Strong),
+    ("passphrase", "password", Strength::Strong),
+    ("pin", "password", Strength::Weak),
+    ("otp", "password", Strength::Weak),
+    ("totp", "password", Strength::Weak),
+    ("mfacode", "password", Strength::Weak),
+    ("secret", "secret", Strength::Strong),
+    ("clientsecret", "secret", Strength::Strong),
+    ("token", "token", Strength::Strong),
+    ("accesstoken", "token", Strength::Strong),
+    ("refreshtoken", "token", Strength::Strong),
+    ("idtoken", "token", Strength::Strong),
+    ("authtoken", "token", Strength::Strong),
+    ("sessiontoken", "token", Strength::Strong),
+    ("code", "oauth code", Strength::Weak),
+    ("authcode", "oauth code", Strength::Weak),
+    ("authorizationcode", "oauth code", Strength::Weak),
+    ("codeverifier", "pkce verifier", Strength::Strong),
+    ("state", "oauth state", Strength::Weak),
+    ("nonce", "oauth state", Strength::Weak),
+    ("sessionstate", "oauth state", Strength::Weak),
+    ("relaystate", "oauth state", Strength::Weak),
+    ("samlrequest", "saml", Strength::Strong),
+    ("samlresponse", "saml", Strength::Strong),
+    ("samlart", "saml", Strength::Strong),
+    ("apikey", "api key", Strength::Strong),
+    ("xapikey", "api key", Strength::Strong),
+    ("key", "api key", Strength::Weak),
+    ("accesskey", "api key", Strength::Strong),
+    ("authorization", "authorization", Strength::Strong),
+    ("proxyauthorization", "authorization", Strength::Strong),
+    ("xauthtoken", "token", Strength::Strong),
+    ("xaccesstoken", "token", Strength::Strong),
+    ("csrf", "csrf token", Strength::Strong),
+    ("xsrf", "csrf token", Strength::Strong),
+    ("csrftoken", "csrf token", Strength::Strong),
+    ("xcsrftoken", "csrf token", Strength::Strong),
+    ("xsrftoken", "csrf token", Strength::Strong),
+    ("xxsrftoken", "csrf token", Strength::Strong),
+    ("csrfmiddlewaretoken", "csrf token", Strength::Strong),
+    ("authenticitytoken", "csrf token", Strength::Strong),
+    ("requestverificationtoken", "csrf token", Strength::Strong),
+    ("sid", "session", Strength::Weak),
+    ("sessionid", "session", Strength::Strong),
+    ("session", "session", Strength::Weak),
+    ("jsessionid", "session", Strength::Strong),
+    ("phpsessid", "session", Strength::Strong),
+    ("aspnetsessionid", "session", Strength::Strong),
+    ("sig", "signature", Strength::Weak),
+    ("signature", "signature", Strength::Weak),
+    ("xamzsignature", "signature", Strength::Strong),
+    ("xamzcredential", "api key", Strength::Strong),
+    ("xamzsecuritytoken", "token", Strength::Strong),
+    ("xgoogapikey", "api key", Strength::Strong),
+    ("privatekey", "private key", Strength::Strong),
+    ("cvc", "card", Strength::Strong),
+    ("cvv", "card", Strength::Strong),
+    ("cvv2", "card", Strength::Strong),
+    ("cvc2", "card", Strength::Strong),
+    ("cardnumber", "card", Strength::Strong),
+    ("ccnumber", "card", Strength::Strong),
+    ("pan", "card", Strength::Weak),
+    ("ssn", "pii", Strength::Strong),
+    ("username", "pii", Strength::Strong),
+    ("user", "pii", Strength::Weak),
+    ("login", "pii", Strength::Weak),
+    ("email", "email", Strength::Strong),
+    ("emailaddress", "email", Strength::Strong),
+    ("mail", "email", Strength::Weak),
+    ("phone", "pii", Strength::Strong),
+    ("phonenumber", "pii", Strength::Strong),
+];
+
+/// Parts that make any name containing them sensitive.
+const CONTAINS: &[(&str, &str)] = &[
+    ("password", "password"),
+    ("passwd", "password"),
+    ("secret", "secret"),
+    ("token", "token"),
+    ("apikey", "api key"),
+    ("privatekey", "private key"),
+    ("accesskey", "api key"),
+    ("credential", "credential"),
+    ("csrf", "csrf token"),
+    ("xsrf", "csrf token"),
+    ("sessionid", "session"),
+];
+
+/// Endings that make a name describe a secret rather than hold one
+/// (`token_type`, `token_endpoint`, `password_policy`, `accessKeyId` …).
+const NOT_SUFFIX: &[&str] = &[
+    "type",
+    "types",
+    "url",
+    "uri",
+    "endpoint",
+    "method",
+    "methods",
+    "expiresin",
+    "expires",
+    "expiry",
+    "expiration",
+    "ttl",
+    "lifetime",
+    "length",
+    "count",
+    "hint",
+    "policy",
+    "required",
+    "enabled",
+    "present",
+    "format",
+    "path",
+    "name",
+    "id",
+    "field",
+    "header",
+    "param",
+    "supported",
+];
+
+/// `Access-Control-Allow-Credentials`, `Access-Control-Allow-Headers: X-Api-Key` … say
+/// which credentials may be sent, not what they are.
+const NOT_PREFIX: &[&str] = &["accesscontrol", "www", "is", "has", "show", "use"];
+
+/// Compiled name rules: the built-in lists plus the user's additions and keeps.
+#[derive(Clone, Debug, Default)]
+pub struct Names {
+    pub add: HashSet<String>,
+    pub keep: HashSet<String>,
+}
+
+impl Names {
+    /// The kind of secret a field called `name` holds, if any.
+    pub fn classify(&self, name: &str) -> Option<(&'static str, Strength)> {
+        let n = normalize(name);
+        if n.is_empty() || self.keep.contains(&n) {
+            return None;
+        }
+        if self.add.contains(&n) {
+            return Some(("custom", Strength::Strong));
+        }
+        if let Some((_, kind, s)) = EXACT.iter().find(|(e, _, _)| *e == n) {
+            return Some((kind, *s));
+        }
+        if NOT_SUFFIX.iter().any(|s| n.ends_with(s)) || NOT_PREFIX.iter().any(|p| n.starts_with(p))
+        {
+            return None;
+        }
+        CONTAINS
+            .iter()
+            .find(|(c, _)| n.contains(c))
+            .map(|(_, k)| (*k, Strength::Strong))
+    }
+
+    pub fn is_kept(&self, name: &str) -> bool {
+        self.keep.contains(&normalize(name))
+    }
+}
+
+/// The user's rules file (see docs/sanitize.md):
+///
+/// ```toml
+/// [names]
+/// redact = ["x-tenant-secret", "ssn"]
+/// keep = ["theme"]
+///
+/// [[patterns]]
+/// name = "acme key"
+/// regex = "acme_[a-z]+_[A-Za-z0-9]{16,}"
+///
+/// [values]
+/// keep = ["^test-"]
+///
+/// [content]
+/// drop = ["image/*", "font"]
+/// skip = ["text/css"]
+///
+/// [detectors]
+/// off = ["email"]
+/// ```
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    #[serde(default)]
+    pub names: NamesSection,
+    #[serde(default)]
+    pub patterns: Vec<PatternRule>,
+    #[serde(default)]
+    pub values: ValuesSection,
+    #[serde(default)]
+    pub content: ContentSection,
+    #[serde(default)]
+    pub detectors: DetectorsSection,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamesSection {
+    /// More names whose values are always redacted.
+    #[serde(default)]
+    pub redact: Vec<String>,
+    /// Names never redacted by name (detectors still look at their values).
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatternRule {
+    /// The kind shown in placeholders and the report.
+    pub name: String,
+    /// A regular expression (Rust `regex` syntax). With a group named `v`, only that
+    /// group is redacted.
+    pub regex: String,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuesSection {
+    /// Regular expressions of values never redacted (test keys, known-public ids).
+    #[serde(default)]
+    pub keep: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentSection {
+    /// MIME types whose response content is dropped wholesale (like `--drop-content`).
+    #[serde(default)]
+    pub drop: Vec<String>,
+    /// MIME types whose content is not scanned by the detectors (values already known
+    /// as secrets are still replaced).
+    #[serde(default)]
+    pub skip: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorsSection {
+    /// Built-in detectors to turn off, by kind (`email`, `card`, `jwt`, …).
+    #[serde(default)]
+    pub off: Vec<String>,
+}
+
+/// Whether `mime` is one of `types`: a full type (`text/html`), a prefix with `*`
+/// (`image/*`), or a short alias (`html`, `js`, `css`, `json`, `image`, `font`, …).
+pub fn mime_matches(mime: &str, types: &[String]) -> bool {
+    let m = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if m.is_empty() {
+        return false;
+    }
+    types.iter().any(|t| {
+        let t = t.trim().to_ascii_lowercase();
+        match t.as_str() {
+            "" => false,
+            "js" | "javascript" => m.contains("javascript") || m.contains("ecmascript"),
+            "html" => m.contains("html"),
+            "css" => m == "text/css",
+            "json" => m.contains("json"),
+            "xml" => m.contains("xml"),
+            "image" | "img" => m.starts_with("image/"),
+            "font" => m.starts_with("font/") || m.contains("font-"),
+            "audio" | "video" | "text" => m.starts_with(&format!("{t}/")),
+            "wasm" => m.contains("wasm"),
+            t if t.ends_with("/*") => m.starts_with(&t[..t.len() - 1]),
+            t => m == t,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let n = Names::default();
+        assert_eq!(n.classify("X-Api-Key").unwrap().0, "api key");
+        assert_eq!(n.classify("client_secret").unwrap().0, "secret");
+        assert_eq!(n.classify("secretAccessKey").unwrap().0, "secret");
+        assert_eq!(n.classify("refresh_token").unwrap().0, "token");
+        assert_eq!(n.classify("code").unwrap().1, Strength::Weak);
+        assert!(n.classify("token_type").is_none());
+        assert!(n.classify("expires_in").is_none());
+        assert!(n.classify("Access-Control-Allow-Credentials").is_none());
+        assert!(n.classify("accept").is_none());
+        assert!(n.classify("client_id").is_none());
+        assert!(n.classify("code_challenge").is_none());
+        let mut k = Names::default();
+        k.keep.insert("csrf".into());
+        assert!(k.classify("csrf").is_none());
+    }
+
+    #[test]
+    fn mimes() {
+        let t = vec!["html".to_string(), "js".to_string(), "image/*".to_string()];
+        assert!(mime_matches("text/html; charset=utf-8", &t));
+        assert!(mime_matches("application/javascript", &t));
+        assert!(mime_matches("image/png", &t));
+        assert!(!mime_matches("application/json", &t));
+    }
+}

@@ -1,0 +1,126 @@
+//! Percent-encoding helpers (written out: small, and exact about what they touch).
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+fn encode_with(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        if keep(b) {
+            out.push(b as char);
+        } else if space_plus && b == b' ' {
+            out.push('+');
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Like JavaScript's `encodeURIComponent`: everything but unreserved characters.
+pub fn pct_encode(s: &str) -> String {
+    encode_with(
+        s,
+        |b| unreserved(b) || matches!(b, b'!' | b'*' | b'\'' | b'(' | b')'),
+        false,
+    )
+}
+
+/// For text already inside a URL: `%` stays (it already introduces an escape).
+pub fn pct_encode_keep_pct(s: &str) -> String {
+    encode_with(
+        s,
+        |b| {
+            unreserved(b)
+                || matches!(
+                    b,
+                    b'%' | b'!' | b'*' | b'\'' | b'(' | b')' | b'/' | b'+' | b'='
+                )
+        },
+        false,
+    )
+}
+
+/// `application/x-www-form-urlencoded` (space as `+`).
+pub fn form_encode(s: &str) -> String {
+    encode_with(s, |b| unreserved(b) || b == b'*', true)
+}
+
+/// `%2F` → `%2f`.
+pub fn pct_lower(s: &str) -> String {
+    let mut b = s.as_bytes().to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            b[i + 1] = b[i + 1].to_ascii_lowercase();
+            b[i + 2] = b[i + 2].to_ascii_lowercase();
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    String::from_utf8(b).unwrap_or_else(|_| s.to_string())
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decode (`plus`: `+` is a space, as in form bodies and query strings). `None`
+/// when the result is not UTF-8; bad escapes are kept as they are.
+pub fn pct_decode(s: &str, plus: bool) -> Option<String> {
+    if !(s.contains('%') || plus && s.contains('+')) {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match (hexval(b[i + 1]), hexval(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 3;
+                }
+                _ => {
+                    out.push(b'%');
+                    i += 1;
+                }
+            },
+            b'+' if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roundtrip() {
+        assert_eq!(pct_encode("[redacted: code]"), "%5Bredacted%3A%20code%5D");
+        assert_eq!(form_encode("a b&c"), "a+b%26c");
+        assert_eq!(pct_decode("a+b%26c%3", true).unwrap(), "a b&c%3");
+        assert_eq!(pct_decode("s%3Aabc", false).unwrap(), "s:abc");
+        assert_eq!(pct_decode("%41", false).unwrap(), "A");
+        assert_eq!(pct_lower("s%3Aab%2F"), "s%3aab%2f");
+    }
+}
