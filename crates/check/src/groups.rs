@@ -5,8 +5,8 @@ use har::{Problem, Severity};
 use serde::Serialize;
 use std::collections::HashMap;
 
-/// Examples kept per group.
-pub const EXAMPLES: usize = 5;
+/// Examples kept per group: as many as the validator gives a position.
+pub const EXAMPLES: usize = har::validate::LOCATED_PER_KIND;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Group {
@@ -21,7 +21,7 @@ pub struct Group {
 #[derive(Default)]
 pub struct Groups {
     groups: Vec<Group>,
-    index: HashMap<(Severity, &'static str, String), usize>,
+    index: HashMap<(Severity, &'static str, String), usize, foldhash::fast::RandomState>,
 }
 
 /// `log.entries[12].request.headers[3].value` → `log.entries[*].request.headers[*].value`.

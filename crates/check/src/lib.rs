@@ -169,6 +169,157 @@ pub fn from_cache(e: &Entry) -> bool {
     e.response().status() == Some(304)
 }
 
+/// What the lint needs to know of one entry: small, computed on any thread, folded in
+/// file order by [`Linter::add`].
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub index: usize,
+    cookie_or_auth: bool,
+    authish: bool,
+    /// A sign-in callback, shown as `METHOD url-without-query-values`.
+    callback: Option<String>,
+    authorize: bool,
+    /// A page load: its URL and Referer.
+    document: Option<(String, Option<String>)>,
+    cached: bool,
+    cached_important: bool,
+    body_eligible: bool,
+    body_missing: bool,
+    body_comment: bool,
+    timing: TimingFact,
+    zero_time: bool,
+    started_ms: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default)]
+enum TimingFact {
+    #[default]
+    Fine,
+    SslOutside,
+    Impossible(String),
+}
+
+impl Facts {
+    pub fn of(e: &Entry, producer: Producer) -> Facts {
+        let req = e.request();
+        let resp = e.response();
+        let url = req.url().unwrap_or("");
+        let status = resp.status().unwrap_or(0);
+        let mut f = Facts {
+            index: e.index,
+            started_ms: e.started_ms(),
+            ..Facts::default()
+        };
+
+        // Cookies and credentials.
+        let sent = req.headers().iter().any(|(n, v)| {
+            !v.is_empty()
+                && (n.eq_ignore_ascii_case("cookie")
+                    || n.eq_ignore_ascii_case("authorization")
+                    || n.eq_ignore_ascii_case("proxy-authorization"))
+        });
+        let set = resp
+            .headers()
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("set-cookie"));
+        f.cookie_or_auth =
+            sent || set || req.cookies().next().is_some() || resp.cookies().next().is_some();
+        let path_l = url::Url::parse(url)
+            .map(|u| u.path().to_ascii_lowercase())
+            .unwrap_or_default();
+        let authish = [
+            "login", "signin", "sign-in", "logon", "oauth", "token", "session", "auth", "account",
+            "sso", "saml",
+        ]
+        .iter()
+        .any(|w| path_l.contains(w));
+        f.authish =
+            authish || status == 401 || status == 403 || req.headers().contains("x-csrf-token");
+
+        // OAuth / OIDC / SAML steps.
+        let q = query_names(e);
+        let form = form_names(e);
+        let is_callback = (has(&q, "state") && (has(&q, "code") || has(&q, "error")))
+            || has(&form, "SAMLResponse")
+            || (has(&form, "state") && (has(&form, "code") || has(&form, "id_token")));
+        if is_callback {
+            f.callback = Some(format!(
+                "{} {}",
+                req.method().unwrap_or("GET"),
+                redact_query(url)
+            ));
+        }
+        f.authorize = (has(&q, "response_type") && has(&q, "client_id"))
+            || has(&q, "SAMLRequest")
+            || has(&form, "SAMLRequest")
+            || path_l.ends_with("/authorize")
+            || path_l.ends_with("/oauth2/auth");
+
+        let document = is_document(e);
+        if document {
+            f.document = Some((
+                url.to_string(),
+                req.headers().get("referer").map(str::to_string),
+            ));
+        }
+
+        // Cache.
+        let cached = from_cache(e);
+        if cached {
+            f.cached = true;
+            let t = e.resource_type().unwrap_or_default();
+            f.cached_important = document || t == "xhr" || t == "fetch" || authish;
+        }
+
+        // Bodies.
+        let content = resp.content();
+        let mime = content.mime_type().unwrap_or("");
+        if (200..300).contains(&status)
+            && status != 204
+            && req.method() != Some("HEAD")
+            && is_textual(mime)
+            && content.size().is_none_or(|s| s != 0)
+            && !cached
+        {
+            f.body_eligible = true;
+            if content.text().is_none() {
+                f.body_missing = true;
+                f.body_comment = content
+                    .comment()
+                    .is_some_and(|c| c.contains("not included"));
+            }
+        }
+
+        // Timings.
+        let t = e.timings();
+        if let Some(time) = e.time() {
+            f.zero_time = time == 0.0;
+            let total = t.total();
+            let ssl = t.ssl.filter(|s| *s > 0.0).unwrap_or(0.0);
+            let connect = t.connect.unwrap_or(-1.0);
+            let tolerance = 2.0f64.max(time * 0.01);
+            if ssl > 0.0 && connect >= 0.0 && ssl > connect + 0.5 {
+                f.timing = if producer.ssl_outside_connect() {
+                    TimingFact::SslOutside
+                } else {
+                    TimingFact::Impossible(format!(
+                        "ssl {ssl:.1} ms is longer than connect {connect:.1} ms, which includes it"
+                    ))
+                };
+            } else if t.send.is_some() && (time - total).abs() > tolerance {
+                f.timing = if ssl > 0.0 && (time - total - ssl).abs() <= tolerance {
+                    TimingFact::SslOutside
+                } else {
+                    TimingFact::Impossible(format!(
+                        "time is {time:.1} ms but the phases add up to {total:.1} ms"
+                    ))
+                };
+            }
+        }
+        f
+    }
+}
+
 /// The quality lint; see the crate docs.
 pub struct Linter {
     producer: Producer,
@@ -182,6 +333,7 @@ pub struct Linter {
     authorize: usize,
     documents: usize,
     first_document: Option<(usize, String, Option<String>)>,
+    /// Hashes of the page loads' URLs (not of every request).
     urls: HashSet<u64>,
     // cache
     cached: Examples,
@@ -227,145 +379,70 @@ impl Linter {
         }
     }
 
-    pub fn entry(&mut self, e: &Entry) {
-        let i = e.index;
-        self.entries += 1;
-        let req = e.request();
-        let resp = e.response();
-        let url = req.url().unwrap_or("");
-        let status = resp.status().unwrap_or(0);
-        self.urls.insert(hash_url(url));
+    /// The producer the linter was made for (to compute [`Facts`] on other threads).
+    pub fn producer(&self) -> Producer {
+        self.producer
+    }
 
-        // Cookies and credentials.
-        let sent = req.headers().iter().any(|(n, v)| {
-            !v.is_empty()
-                && (n.eq_ignore_ascii_case("cookie")
-                    || n.eq_ignore_ascii_case("authorization")
-                    || n.eq_ignore_ascii_case("proxy-authorization"))
-        });
-        let set = resp
-            .headers()
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("set-cookie"));
-        if sent || set || req.cookies().next().is_some() || resp.cookies().next().is_some() {
+    /// Fold one entry in (file order).
+    pub fn entry(&mut self, e: &Entry) {
+        self.add(Facts::of(e, self.producer));
+    }
+
+    /// Fold in the facts of one entry, computed anywhere (file order).
+    pub fn add(&mut self, f: Facts) {
+        let i = f.index;
+        self.entries += 1;
+        if f.cookie_or_auth {
             self.cookie_or_auth += 1;
         }
-        let path_l = url::Url::parse(url)
-            .map(|u| u.path().to_ascii_lowercase())
-            .unwrap_or_default();
-        let authish = [
-            "login", "signin", "sign-in", "logon", "oauth", "token", "session", "auth", "account",
-            "sso", "saml",
-        ]
-        .iter()
-        .any(|w| path_l.contains(w));
-        if authish || status == 401 || status == 403 || req.headers().contains("x-csrf-token") {
+        if f.authish {
             self.auth_evidence.add(i);
         }
-
-        // OAuth / OIDC / SAML steps.
-        let q = query_names(e);
-        let form = form_names(e);
-        let is_callback = (has(&q, "state") && (has(&q, "code") || has(&q, "error")))
-            || has(&form, "SAMLResponse")
-            || (has(&form, "state") && (has(&form, "code") || has(&form, "id_token")));
-        if is_callback {
+        if let Some(cb) = f.callback {
             self.callbacks.add(i);
             if self.callback_example.is_none() {
-                self.callback_example = Some(format!(
-                    "{} {}",
-                    req.method().unwrap_or("GET"),
-                    redact_query(url)
-                ));
+                self.callback_example = Some(cb);
             }
         }
-        if (has(&q, "response_type") && has(&q, "client_id"))
-            || has(&q, "SAMLRequest")
-            || has(&form, "SAMLRequest")
-            || path_l.ends_with("/authorize")
-            || path_l.ends_with("/oauth2/auth")
-        {
+        if f.authorize {
             self.authorize += 1;
         }
-
-        // Navigations.
-        if is_document(e) {
+        if let Some((url, referer)) = f.document {
             self.documents += 1;
+            // Only page loads are kept: a Referer names a page, not a sub-resource.
+            self.urls.insert(hash_url(&url));
             if self.first_document.is_none() {
-                let referer = req.headers().get("referer").map(str::to_string);
-                self.first_document = Some((i, url.to_string(), referer));
+                self.first_document = Some((i, url, referer));
             }
         }
-
-        // Cache.
-        if from_cache(e) {
+        if f.cached {
             self.cached.add(i);
-            let t = e.resource_type().unwrap_or_default();
-            if is_document(e) || t == "xhr" || t == "fetch" || authish {
-                self.cached_important.add(i);
-            }
         }
-
-        // Bodies.
-        let content = resp.content();
-        let mime = content.mime_type().unwrap_or("");
-        if (200..300).contains(&status)
-            && status != 204
-            && req.method() != Some("HEAD")
-            && is_textual(mime)
-            && content.size().is_none_or(|s| s != 0)
-            && !from_cache(e)
-        {
+        if f.cached_important {
+            self.cached_important.add(i);
+        }
+        if f.body_eligible {
             self.bodies_eligible += 1;
-            if content.text().is_none() {
-                self.bodies_missing.add(i);
-                if content
-                    .comment()
-                    .is_some_and(|c| c.contains("not included"))
-                {
-                    self.bodies_comment = true;
-                }
-            }
         }
-
-        // Timings.
-        let t = e.timings();
-        if let Some(time) = e.time() {
-            if time == 0.0 {
-                self.zero_time += 1;
-            }
-            let total = t.total();
-            let ssl = t.ssl.filter(|s| *s > 0.0).unwrap_or(0.0);
-            let connect = t.connect.unwrap_or(-1.0);
-            let tolerance = 2.0f64.max(time * 0.01);
-            let mut why = None;
-            if ssl > 0.0 && connect >= 0.0 && ssl > connect + 0.5 {
-                if self.producer.ssl_outside_connect() {
-                    self.ssl_outside += 1;
-                } else {
-                    why = Some(format!(
-                        "ssl {ssl:.1} ms is longer than connect {connect:.1} ms, which includes it"
-                    ));
-                }
-            } else if t.send.is_some() && (time - total).abs() > tolerance {
-                if ssl > 0.0 && (time - total - ssl).abs() <= tolerance {
-                    self.ssl_outside += 1;
-                } else {
-                    why = Some(format!(
-                        "time is {time:.1} ms but the phases add up to {total:.1} ms"
-                    ));
-                }
-            }
-            if let Some(w) = why {
+        if f.body_missing {
+            self.bodies_missing.add(i);
+        }
+        self.bodies_comment |= f.body_comment;
+        match f.timing {
+            TimingFact::Fine => {}
+            TimingFact::SslOutside => self.ssl_outside += 1,
+            TimingFact::Impossible(why) => {
                 self.bad_timings.add(i);
                 if self.timing_example.is_none() {
-                    self.timing_example = Some(format!("entry {i}: {w}"));
+                    self.timing_example = Some(format!("entry {i}: {why}"));
                 }
             }
         }
-
-        // Order.
-        if let Some(start) = e.started_ms() {
+        if f.zero_time {
+            self.zero_time += 1;
+        }
+        if let Some(start) = f.started_ms {
             if let Some(last) = self.last_start {
                 if start + 1.0 < last {
                     self.out_of_order.add(i);

@@ -14,6 +14,7 @@ mod reader;
 mod scan;
 mod source;
 pub mod time;
+pub mod transcode;
 pub mod validate;
 mod writer;
 

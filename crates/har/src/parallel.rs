@@ -2,7 +2,7 @@
 //!
 //! One thread cuts entries out of the input (the [`HarReader`]); a pool of workers runs
 //! `f` on batches of them (parse, validate, serialise …); the caller gets the results in
-//! order. Channels are bounded, so memory stays at a few batches (≈ 1 MiB each, or one
+//! order. Channels are bounded, so memory stays at a few batches (≈ 256 KiB each, or one
 //! entry if it is larger) whatever the file size. Dropping the iterator early stops the
 //! threads.
 
@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_BYTES: usize = 256 << 10;
 const BATCH_ENTRIES: usize = 2048;
 
 struct Batch {
@@ -76,8 +76,8 @@ where
         };
     }
     let f = Arc::new(f);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads * 2);
-    let (res_tx, res_rx) = mpsc::sync_channel::<(u64, Vec<T>)>(threads * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads);
+    let (res_tx, res_rx) = mpsc::sync_channel::<(u64, Vec<T>)>(threads);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let name = reader.name().clone();
     let mut workers = Vec::new();

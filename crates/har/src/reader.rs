@@ -75,6 +75,38 @@ impl RawEntry<'_> {
     }
 }
 
+impl RawEntry<'_> {
+    /// The absolute position of byte `offset` of this entry.
+    pub fn position_of(&self, offset: usize) -> Pos {
+        let before = &self.bytes[..offset.min(self.bytes.len())];
+        let lines = memchr::memchr_iter(b'\n', before).count() as u64;
+        let col = match memchr::memrchr(b'\n', before) {
+            Some(nl) => (before.len() - nl) as u64,
+            None => before.len() as u64 + 1,
+        };
+        let mut p = self.pos.advance(lines + 1, col);
+        p.offset = self.pos.offset + before.len() as u64;
+        p
+    }
+
+    /// The entry re-serialised in `style` without building a model: strings and
+    /// numbers are copied as written (see [`crate::transcode`]). Pretty output is
+    /// indented for the entry's place in the document, for
+    /// [`crate::HarWriter::serialized_entry`].
+    pub fn transcode(&self, style: crate::Style) -> Result<Vec<u8>, ReadError> {
+        let mut out = Vec::with_capacity(self.bytes.len());
+        crate::transcode::transcode(self.bytes, style, 3, &mut out).map_err(|e| {
+            ReadError::Syntax {
+                file: self.file.clone(),
+                pos: self.position_of(e.offset),
+                path: self.path(),
+                message: e.message,
+            }
+        })?;
+        Ok(out)
+    }
+}
+
 fn parse_value(
     bytes: &[u8],
     pos: Pos,

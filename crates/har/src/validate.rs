@@ -184,7 +184,18 @@ pub fn describe_value(v: &Value) -> String {
     }
 }
 
+/// How many problems of each kind get a line and column (see `W::should_locate`).
+pub const LOCATED_PER_KIND: usize = 5;
+
+thread_local! {
+    static LOCATED: std::cell::RefCell<std::collections::HashMap<u64, usize, foldhash::fast::FixedState>> =
+        Default::default();
+}
+
+static NEXT_VALIDATOR: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 struct W<'a> {
+    validator_id: u64,
     out: &'a mut Vec<Problem>,
     entry: Option<usize>,
     base: &'a str,
@@ -195,7 +206,10 @@ struct W<'a> {
 impl W<'_> {
     fn report(&mut self, severity: Severity, code: &'static str, p: &P<'_>, message: String) {
         let segs = p.segs();
-        let pos = self.start.map(|s| locate(self.raw, s, &segs));
+        let pos = match self.start {
+            Some(s) if self.should_locate(code, &segs) => Some(locate(self.raw, s, &segs)),
+            _ => None,
+        };
         self.out.push(Problem {
             severity,
             code,
@@ -204,6 +218,30 @@ impl W<'_> {
             pos,
             message,
         });
+    }
+
+    /// Finding a line and column means scanning the entry again, and a quirk repeated
+    /// in every entry would do that a million times for nothing: only the first
+    /// [`LOCATED_PER_KIND`] problems of each kind (code and path without indexes) seen by
+    /// a thread for one validator get a position. Entries are handed to threads in file
+    /// order, so the first problems of each kind in the file are always among them.
+    fn should_locate(&self, code: &'static str, segs: &[Seg]) -> bool {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut h = foldhash::fast::FixedState::default().build_hasher();
+        self.validator_id.hash(&mut h);
+        code.hash(&mut h);
+        for seg in segs {
+            if let Seg::Key(k) = seg {
+                k.hash(&mut h);
+            }
+        }
+        let kind = h.finish();
+        LOCATED.with(|m| {
+            let mut m = m.borrow_mut();
+            let n = m.entry(kind).or_insert(0);
+            *n += 1;
+            *n <= LOCATED_PER_KIND
+        })
     }
 
     fn field<'v>(
@@ -391,17 +429,28 @@ const COOKIE_FIELDS: &[&str] = &[
 
 /// Validates a HAR as it streams by: call [`Validator::header`] once the reader is
 /// open, [`Validator::entry`] for each entry, and [`Validator::finish`] at the end.
-#[derive(Default)]
 pub struct Validator {
+    id: u64,
     page_ids: HashSet<String>,
     header_fields_done: usize,
     /// pageref → (first entry, count, position) for references not (yet) known.
     pending_pagerefs: BTreeMap<String, (usize, usize, Option<Pos>)>,
 }
 
+impl Default for Validator {
+    fn default() -> Self {
+        Validator::new()
+    }
+}
+
 impl Validator {
     pub fn new() -> Validator {
-        Validator::default()
+        Validator {
+            id: NEXT_VALIDATOR.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            page_ids: HashSet::new(),
+            header_fields_done: 0,
+            pending_pagerefs: BTreeMap::new(),
+        }
     }
 
     /// Validate the header fields read so far (those before `entries`).
@@ -417,6 +466,7 @@ impl Validator {
 
     fn header_field(&mut self, key: &str, v: &Value, f: &RawField, out: &mut Vec<Problem>) {
         let mut w = W {
+            validator_id: self.id,
             out,
             entry: None,
             base: &f.path,
@@ -570,6 +620,7 @@ impl Validator {
     ) {
         let base = format!("log.entries[{index}]");
         let mut w = W {
+            validator_id: self.id,
             out,
             entry: Some(index),
             base: &base,
@@ -712,6 +763,7 @@ impl Validator {
     pub fn finish(&mut self, header: &Header, raw: &[RawField], out: &mut Vec<Problem>) {
         self.header(header, raw, out);
         let mut w = W {
+            validator_id: self.id,
             out,
             entry: None,
             base: "log",

@@ -85,7 +85,13 @@ impl Formatter for Indented {
 #[derive(Debug, PartialEq)]
 enum State {
     Start,
-    Entries { count: usize },
+    Entries {
+        count: usize,
+    },
+    /// The header had no `entries`: it is written only if an entry comes.
+    NoEntriesYet {
+        log_fields: bool,
+    },
     Finished,
 }
 
@@ -168,6 +174,17 @@ impl<W: Write> HarWriter<W> {
         self.out.write_all(b"{")?;
         let at = header.entries_at.min(header.log.len());
         let first = self.fields(&header.log, 0..at, 2, true)?;
+        if header.has_entries {
+            self.open_entries(first)?;
+        } else {
+            // Lossless: a file without `entries` is written without it, unless an
+            // entry is added.
+            self.state = State::NoEntriesYet { log_fields: !first };
+        }
+        Ok(())
+    }
+
+    fn open_entries(&mut self, first: bool) -> io::Result<()> {
         self.key("entries", first, 2)?;
         self.out.write_all(b"[")?;
         self.state = State::Entries { count: 0 };
@@ -195,6 +212,9 @@ impl<W: Write> HarWriter<W> {
     }
 
     fn separator(&mut self) -> io::Result<()> {
+        if let State::NoEntriesYet { log_fields } = self.state {
+            self.open_entries(!log_fields)?;
+        }
         let State::Entries { count } = self.state else {
             panic!("entry() outside begin()/end()");
         };
@@ -216,17 +236,21 @@ impl<W: Write> HarWriter<W> {
 
     /// Close `entries`, write the fields that followed it, close the document and flush.
     pub fn end(&mut self, header: &Header) -> io::Result<()> {
-        let State::Entries { count } = self.state else {
-            panic!("end() without begin()");
+        let first_after = match self.state {
+            State::Entries { count } => {
+                if self.style == Style::Pretty && count > 0 {
+                    self.out.write_all(b"\n")?;
+                    indent(&mut self.out, 2)?;
+                }
+                self.out.write_all(b"]")?;
+                false
+            }
+            State::NoEntriesYet { log_fields } => !log_fields,
+            _ => panic!("end() without begin()"),
         };
-        if self.style == Style::Pretty && count > 0 {
-            self.out.write_all(b"\n")?;
-            indent(&mut self.out, 2)?;
-        }
-        self.out.write_all(b"]")?;
         let at = header.entries_at.min(header.log.len());
-        self.fields(&header.log, at..header.log.len(), 2, false)?;
-        if self.style == Style::Pretty {
+        let none_written = self.fields(&header.log, at..header.log.len(), 2, first_after)?;
+        if self.style == Style::Pretty && !none_written {
             self.out.write_all(b"\n")?;
             indent(&mut self.out, 1)?;
         }

@@ -1,7 +1,7 @@
 use crate::input;
 use crate::term::{self, paint, severity_style, Ctx, Progress, BOLD, DIM, GREEN, RED};
 use anyhow::Result;
-use check::{Finding, Group, Groups, Linter};
+use check::{Facts, Finding, Group, Groups, Linter};
 use har::{par_entries, ReadError, Severity, Validator};
 use serde::Serialize;
 
@@ -129,31 +129,35 @@ fn check_file(name: &str, threads: usize, strict: bool, ctx: &Ctx) -> FileReport
     let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
     let v = std::sync::Arc::new(validator);
     let worker_v = v.clone();
+    let producer = linter.producer();
+    // Workers parse, validate and extract the lint's facts; only those small results
+    // (not the parsed entries) come back, in order.
     let mut it = par_entries(reader, threads, move |raw| {
         let entry = raw.parse()?;
         let mut problems = Vec::new();
         worker_v.entry(entry.index, &entry.value, raw.bytes, raw.pos, &mut problems);
-        Ok::<_, ReadError>((entry, problems))
+        let pageref = entry.pageref().map(str::to_string);
+        Ok::<_, ReadError>((Facts::of(&entry, producer), pageref, problems))
     });
     // Distinct page references (few), resolved once the pages are all known.
     let mut pagerefs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
     let mut failed = None;
     for item in it.by_ref() {
         match item.and_then(|r| r) {
-            Ok((entry, ps)) => {
+            Ok((facts, pageref, ps)) => {
                 report.entries += 1;
                 for p in ps {
                     groups.add(p);
                 }
-                if let Some(r) = entry.pageref() {
-                    match pagerefs.get_mut(r) {
+                if let Some(r) = pageref {
+                    match pagerefs.get_mut(&r) {
                         Some(slot) => slot.1 += 1,
                         None => {
-                            pagerefs.insert(r.to_string(), (entry.index, 1));
+                            pagerefs.insert(r, (facts.index, 1));
                         }
                     }
                 }
-                linter.entry(&entry);
+                linter.add(facts);
             }
             Err(e) => {
                 failed = Some(e);

@@ -1,12 +1,12 @@
 use crate::input;
 use crate::term::{Ctx, Progress};
 use anyhow::Result;
-use har::{entry_bytes, par_entries, HarWriter, Output, Style};
+use har::{par_entries, HarWriter, Output, Style};
 
 /// Re-write a HAR, pretty (2-space indent, like browser exports) or compact.
 ///
 /// Lossless: every field, custom ones (`_initiator`, `_webSocketMessages` …) included,
-/// stays in its order with its value as written. Streams: memory is bounded by the
+/// stays in its order, and strings and numbers are copied exactly as written. Streams: memory is bounded by the
 /// largest entry. An output file is replaced only once completely written.
 ///
 /// Examples: `hark fmt big.har --compact -o big.min.har`, `zcat x.har.gz | hark fmt -`
@@ -38,9 +38,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let (counter, len) = (reader.progress_counter(), reader.progress().1);
     let progress = Progress::new(ctx, "fmt", counter, len);
     let threads = a.threads.unwrap_or_else(har::default_threads);
-    let mut entries = par_entries(reader, threads, move |raw| {
-        raw.parse().map(|e| entry_bytes(&e.value, style))
-    });
+    // Entries are re-serialised token by token (no model is built): strings and
+    // numbers come out exactly as written, and syntax is checked as strictly as when
+    // parsing. The model's own lossless round trip is tested in crates/har/tests.
+    let mut entries = par_entries(reader, threads, move |raw| raw.transcode(style));
     for bytes in entries.by_ref() {
         w.serialized_entry(&bytes??)?;
     }
