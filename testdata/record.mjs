@@ -158,6 +158,12 @@ async function failuresFlow(firstPage, site, context) {
     await page.goto(callbackUrl);
     await waitFor(page, 'body[data-done]');
   });
+  await step('OAuth state mismatch (state cut short by the IdP gateway)', async (page) => {
+    await page.goto(site.url + '/login');
+    await signIn(page, site, { scope: 'openid email legacy' });
+    await page.waitForURL('**/callback?code=**');
+    await waitFor(page, 'body[data-done]');
+  });
   await step('401 expired JWT', async (page) => { await page.goto(site.url + '/scenarios/expired'); await waitFor(page, 'body[data-done]'); });
 }
 
