@@ -36,6 +36,15 @@ cat >"$cleaner" <<'JS'
 const fs = require('fs');
 const { sanitizeHar } = require(process.argv[2]);
 const har = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+// har-cleaner throws on entries without these arrays (real files have such entries).
+for (const e of har.log.entries) {
+  for (const side of [e.request, e.response]) {
+    side.headers ||= []; side.cookies ||= [];
+  }
+  e.request.queryString ||= [];
+  e.response.content ||= {};
+  e.response.content.mimeType ??= '';
+}
 fs.writeFileSync(process.argv[4], JSON.stringify(sanitizeHar(har), null, 2));
 JS
 
