@@ -51,6 +51,8 @@ enum Command {
     Check(cmd::check::Args),
     Fmt(cmd::fmt::Args),
     Sanitize(cmd::sanitize::Args),
+    Summary(cmd::summary::Args),
+    Diagnose(cmd::diagnose::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
 }
@@ -77,6 +79,8 @@ fn main() -> ExitCode {
         Command::Check(a) => cmd::check::run(a, &ctx),
         Command::Fmt(a) => cmd::fmt::run(a, &ctx),
         Command::Sanitize(a) => cmd::sanitize::run(a, &ctx),
+        Command::Summary(a) => cmd::summary::run(a, &ctx),
+        Command::Diagnose(a) => cmd::diagnose::run(a, &ctx),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {
             cmd::completions::run(a, <Cli as clap::CommandFactory>::command())

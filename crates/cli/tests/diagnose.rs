@@ -1,0 +1,320 @@
+//! `hark summary` and `hark diagnose` on the recorded failure scenarios, the healthy
+//! recording of the same site, and every real HAR we have. Entries are found by URL (not
+//! by index) so that a re-recording keeps the tests valid.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn fixture(name: &str) -> String {
+    root()
+        .join("testdata/har")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run_json(cmd: &str, file: &str) -> (i32, Value) {
+    let o = hark(&[cmd, "--json", file]);
+    let code = o.status.code().expect("exited normally, not by a signal");
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{cmd} {file}: {e}: {}{}", stdout(&o), stderr(&o)));
+    (code, v)
+}
+
+/// Indexes of the entries whose method and URL path (+ query) match.
+fn entries(file: &str, method: &str, pred: impl Fn(&str) -> bool) -> Vec<u64> {
+    let v = json(&std::fs::read(file).unwrap());
+    v["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            let u = url_path(e["request"]["url"].as_str().unwrap());
+            e["request"]["method"] == method && pred(&u)
+        })
+        .map(|(i, _)| i as u64)
+        .collect()
+}
+
+/// `http://127.0.0.1:1234/a/b?c=d` → `/a/b?c=d`.
+fn url_path(u: &str) -> String {
+    let rest = u.split_once("://").map_or(u, |(_, r)| r);
+    match rest.find('/') {
+        Some(k) => rest[k..].to_string(),
+        None => "/".into(),
+    }
+}
+
+fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect()
+}
+
+fn listed(f: &Value) -> Vec<u64> {
+    f["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_u64().unwrap())
+        .collect()
+}
+
+/// A finding `code` exists whose entries include all of `want` (and `want` is not empty).
+#[track_caller]
+fn assert_found(v: &Value, code: &str, severity: &str, want: &[u64]) -> Value {
+    assert!(!want.is_empty(), "{code}: no entry matched in the fixture");
+    let fs = findings(v, code);
+    let f = fs
+        .iter()
+        .find(|f| want.iter().all(|w| listed(f).contains(w)))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {code} finding listing entries {want:?}; found {:?}",
+                fs.iter().map(|f| listed(f)).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(f["severity"], severity, "{code}: {f}");
+    (*f).clone()
+}
+
+#[test]
+fn each_recorded_failure_is_found_with_its_entries() {
+    let file = fixture("failures.chromium.har");
+    let (code, v) = run_json("diagnose", &file);
+    assert_eq!(code, 1, "findings of warning severity or worse exit 1");
+
+    // A 500 with a stack trace.
+    let boom = entries(&file, "GET", |p| p == "/boom");
+    let f = assert_found(&v, "server-error", "error", &boom);
+    assert!(f["detail"].as_str().unwrap().contains("stack trace"), "{f}");
+    // The 404.
+    let missing = entries(&file, "GET", |p| p.starts_with("/docs/"));
+    assert_found(&v, "client-error", "warning", &missing);
+    // Slow time to first byte.
+    let slow = entries(&file, "GET", |p| p == "/slow");
+    assert_found(&v, "slow-server", "warning", &slow);
+    // The request that never got an answer (aborted by the page after 3 s).
+    let hang = entries(&file, "GET", |p| p.starts_with("/hang"));
+    assert_found(&v, "timeout", "error", &hang);
+    // The redirect loop: the first hop and the one the browser gave up on.
+    let lp = entries(&file, "GET", |p| p.starts_with("/loop"));
+    let f = assert_found(&v, "redirect-loop", "error", &[lp[0], lp[lp.len() - 1]]);
+    assert!(f["detail"].as_str().unwrap().contains("TOO_MANY_REDIRECTS"));
+    // CORS: a simple GET blocked, and a preflighted POST (bearer token, JSON).
+    let quotes = entries(&file, "GET", |p| p.starts_with("/v1/quotes"));
+    assert_found(&v, "cors-blocked", "error", &quotes);
+    let orders = entries(&file, "POST", |p| p == "/v1/orders");
+    assert_found(&v, "cors-preflight-failed", "error", &orders);
+    // Connection refused.
+    let health = entries(&file, "GET", |p| p == "/v1/health");
+    let f = assert_found(&v, "request-failed", "error", &health);
+    assert!(f["title"].as_str().unwrap().contains("CONNECTION_REFUSED"));
+    // SameSite=None without Secure: set, dropped, missing from the next requests.
+    let set = entries(&file, "GET", |p| p == "/scenarios/cookies");
+    let f = assert_found(&v, "cookie-not-sent", "warning", &set);
+    assert!(f["title"].as_str().unwrap().contains("tracking_id"), "{f}");
+    assert!(
+        f["detail"].as_str().unwrap().contains("SameSite=None"),
+        "{f}"
+    );
+    assert!(
+        listed(&f).len() >= 2,
+        "the requests without it are listed: {f}"
+    );
+    // OAuth: error=access_denied on the callback.
+    let denied = entries(&file, "GET", |p| p.contains("error=access_denied"));
+    assert_found(&v, "oauth-callback-error", "error", &denied);
+    // invalid_grant from the token endpoint, with the earlier redemption of the code.
+    let tokens = entries(&file, "POST", |p| p == "/oauth/token");
+    assert_eq!(tokens.len(), 2);
+    let f = assert_found(&v, "oauth-token-error", "error", &tokens);
+    assert!(f["title"].as_str().unwrap().contains("invalid_grant"));
+    assert!(f["detail"]
+        .as_str()
+        .unwrap()
+        .contains("already been redeemed"));
+    // state mismatch: the last authorize and the callback it led to.
+    let authorize = entries(&file, "GET", |p| p.starts_with("/oauth/authorize"));
+    let callbacks = entries(&file, "GET", |p| p.starts_with("/callback?code="));
+    let f = assert_found(
+        &v,
+        "oauth-state-mismatch",
+        "error",
+        &[
+            authorize[authorize.len() - 1],
+            callbacks[callbacks.len() - 1],
+        ],
+    );
+    assert_eq!(listed(&f).len(), 2, "only that flow: {f}");
+    // The expired JWT on /api/me (401).
+    let me = entries(&file, "GET", |p| p == "/api/me");
+    let f = assert_found(&v, "jwt-expired", "error", &[me[me.len() - 1]]);
+    assert_eq!(listed(&f), vec![me[me.len() - 1]], "{f}");
+
+    // The flows: three authorize → callback chains, one good token exchange.
+    let flows = v["flows"].as_array().unwrap();
+    let outcomes: Vec<&str> = flows
+        .iter()
+        .map(|f| f["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, vec!["failed", "failed", "failed"], "{outcomes:?}");
+    let kinds: Vec<Vec<&str>> = flows
+        .iter()
+        .map(|f| {
+            f["steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["kind"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(kinds[0], vec!["login", "authorize", "callback"]);
+    assert!(kinds[1].starts_with(&["login", "authorize", "callback", "token", "api"]));
+    assert!(kinds[1].ends_with(&["callback", "token"]), "{:?}", kinds[1]);
+    assert_eq!(kinds[2], vec!["login", "authorize", "callback"]);
+    // The good exchange's tokens are decoded.
+    let toks = flows[1]["tokens"].as_array().unwrap();
+    assert!(toks
+        .iter()
+        .any(|t| t["name"] == "id_token" && t["claims"]["iss"].is_string()));
+    // No secrets in the output: state and codes are shown as fingerprints only.
+    let text = stdout(&hark(&["diagnose", "--json", &file]));
+    let secrets = json(&std::fs::read(root().join("testdata/site/secrets.json")).unwrap());
+    for s in secrets["secrets"].as_array().unwrap() {
+        let name = s["name"].as_str().unwrap();
+        if matches!(
+            name,
+            "authorization_code" | "client_secret" | "oauth_client_secret" | "password"
+        ) {
+            let val = s["value"].as_str().unwrap();
+            assert!(!text.contains(val), "{name} leaked into the diagnosis");
+        }
+    }
+}
+
+#[test]
+fn the_healthy_recording_gives_no_false_alarm() {
+    for name in ["example-login.chromium.har", "login.mitmproxy.har"] {
+        let file = fixture(name);
+        let (code, v) = run_json("diagnose", &file);
+        let bad: Vec<&Value> = v["lint"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["findings"].as_array().unwrap())
+            .filter(|f| f["severity"] != "info")
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        assert_eq!(code, 0, "{name}");
+        // One complete OAuth/OIDC flow with PKCE, state and nonce, and API calls.
+        let flows = v["flows"].as_array().unwrap();
+        assert_eq!(flows.len(), 1, "{name}: {flows:#?}");
+        let f = &flows[0];
+        assert_eq!(f["outcome"], "ok", "{name}");
+        assert_eq!(f["protocol"], "oidc");
+        assert_eq!(f["pkce"], "S256");
+        assert!(f["api_requests"].as_u64().unwrap() >= 3, "{name}: {f}");
+    }
+}
+
+#[test]
+fn summary_counts_match_the_file() {
+    let file = fixture("failures.chromium.har");
+    let (code, v) = run_json("summary", &file);
+    assert_eq!(code, 0);
+    let har = json(&std::fs::read(&file).unwrap());
+    let es = har["log"]["entries"].as_array().unwrap();
+    assert_eq!(v["entries"].as_u64().unwrap(), es.len() as u64);
+    let count = |key: &str| {
+        v["status"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == key)
+            .map_or(0, |c| c["requests"].as_u64().unwrap())
+    };
+    let class = |lo: i64, hi: i64| {
+        es.iter()
+            .filter(|e| {
+                let s = e["response"]["status"].as_i64().unwrap();
+                s >= lo && s < hi
+            })
+            .count() as u64
+    };
+    assert_eq!(count("2xx"), class(200, 300));
+    assert_eq!(count("3xx"), class(300, 400));
+    assert_eq!(count("4xx"), class(400, 500));
+    assert_eq!(count("5xx"), class(500, 600));
+    assert_eq!(count("failed"), class(-10, 1));
+    // The slowest is the hung request or /slow, with its phases.
+    let slow = &v["slowest"][0];
+    let u = slow["url"].as_str().unwrap();
+    assert!(u.contains("/hang") || u.contains("/slow"), "{slow}");
+    let slow_entry = v["slowest"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["url"].as_str().unwrap().ends_with("/slow"))
+        .unwrap();
+    assert_eq!(slow_entry["slowest_phase"], "wait");
+    assert_eq!(
+        v["pages"].as_array().unwrap().len(),
+        har["log"]["pages"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        v["error_count"].as_u64().unwrap(),
+        (class(-10, 1) + class(400, 600))
+    );
+
+    // Markdown and the terminal table render the same facts.
+    let md = stdout(&hark(&["summary", "--markdown", &file]));
+    assert!(md.contains("| status | requests | bytes |"), "{md}");
+    assert!(md.contains("**Slowest requests**"));
+    let human = stdout(&hark(&["summary", &file]));
+    assert!(
+        human.contains("Slowest requests") && !human.contains('\u{1b}'),
+        "no colour when piped"
+    );
+    let dmd = stdout(&hark(&["diagnose", "--markdown", &file]));
+    assert!(
+        dmd.contains("#### Sign-in flows") && dmd.contains("`oauth-state-mismatch`"),
+        "{dmd}"
+    );
+}
+
+#[test]
+fn every_real_har_is_summarised_and_diagnosed_without_panic() {
+    for file in corpus() {
+        let f = file.to_str().unwrap();
+        for cmd in ["summary", "diagnose"] {
+            for extra in [&["--json"][..], &["--markdown"][..], &[][..]] {
+                let mut args = vec![cmd];
+                args.extend_from_slice(extra);
+                args.push(f);
+                let o = hark(&args);
+                let code = o.status.code().expect("no signal");
+                assert!(code == 0 || code == 1, "{cmd} {f}: {code} {}", stderr(&o));
+                assert!(
+                    !stderr(&o).contains("panicked"),
+                    "{cmd} {f}: {}",
+                    stderr(&o)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn unreadable_input_exits_2() {
+    let o = hark_stdin(&["diagnose", "-"], b"{\"log\": {\"entries\": [ {\"a\": ");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = hark(&["summary", "/nonexistent/x.har"]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -1,0 +1,395 @@
+//! `hark summary`: what is in this HAR, counted in one pass.
+
+use crate::util::{self, TopN};
+use har::{Entry, Header};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How many rows the slowest / largest / errors lists keep.
+pub const TOP: usize = 10;
+/// Distinct keys kept per breakdown (domains, types …); the rest are counted as `(other)`.
+pub const MAX_KEYS: usize = 2000;
+/// Breakdown rows shown (the report keeps the biggest; the rest are summed in `(other)`).
+pub const SHOWN_KEYS: usize = 25;
+const MAX_PAGES: usize = 5000;
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Count {
+    pub key: String,
+    pub requests: u64,
+    /// Bytes transferred (headers + body on the wire, where the producer says).
+    pub bytes: i64,
+}
+
+#[derive(Default)]
+struct Breakdown {
+    map: HashMap<String, (u64, i64)>,
+    other: (u64, i64),
+}
+
+impl Breakdown {
+    fn add(&mut self, key: &str, bytes: i64) {
+        if let Some(v) = self.map.get_mut(key) {
+            v.0 += 1;
+            v.1 += bytes;
+        } else if self.map.len() < MAX_KEYS {
+            self.map.insert(key.to_string(), (1, bytes));
+        } else {
+            self.other.0 += 1;
+            self.other.1 += bytes;
+        }
+    }
+    fn rows(self, sort_by_key: bool) -> Vec<Count> {
+        let mut rows: Vec<Count> = self
+            .map
+            .into_iter()
+            .map(|(key, (requests, bytes))| Count {
+                key,
+                requests,
+                bytes,
+            })
+            .collect();
+        if sort_by_key {
+            rows.sort_by(|a, b| a.key.cmp(&b.key));
+        } else {
+            rows.sort_by(|a, b| b.requests.cmp(&a.requests).then(a.key.cmp(&b.key)));
+        }
+        let mut other = self.other;
+        if rows.len() > SHOWN_KEYS {
+            for r in rows.drain(SHOWN_KEYS..) {
+                other.0 += r.requests;
+                other.1 += r.bytes;
+            }
+        }
+        if other.0 > 0 {
+            rows.push(Count {
+                key: "(other)".into(),
+                requests: other.0,
+                bytes: other.1,
+            });
+        }
+        rows
+    }
+}
+
+/// The seven phases of one request, in ms (`None`: did not happen or not recorded).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Phases {
+    pub blocked: Option<f64>,
+    pub dns: Option<f64>,
+    pub connect: Option<f64>,
+    pub ssl: Option<f64>,
+    pub send: Option<f64>,
+    pub wait: Option<f64>,
+    pub receive: Option<f64>,
+}
+
+impl Phases {
+    pub fn of(e: &Entry) -> Phases {
+        let t = e.timings();
+        let pos = |v: Option<f64>| v.filter(|x| *x >= 0.0);
+        // Chrome's queueing time is part of `blocked`; some exports only have the extra.
+        let queue = e
+            .fields()
+            .obj("timings")
+            .num("_blocked_queueing")
+            .filter(|x| *x >= 0.0);
+        Phases {
+            blocked: pos(t.blocked).or(queue),
+            dns: pos(t.dns),
+            connect: pos(t.connect),
+            ssl: pos(t.ssl),
+            send: pos(t.send),
+            wait: pos(t.wait),
+            receive: pos(t.receive),
+        }
+    }
+    /// The phase that took longest (`connect` counted without its TLS part).
+    pub fn dominant(&self) -> Option<(&'static str, f64)> {
+        let connect = match (self.connect, self.ssl) {
+            (Some(c), Some(s)) if s <= c => Some(c - s),
+            (c, _) => c,
+        };
+        [
+            ("blocked", self.blocked),
+            ("dns", self.dns),
+            ("connect", connect),
+            ("ssl", self.ssl),
+            ("send", self.send),
+            ("wait", self.wait),
+            ("receive", self.receive),
+        ]
+        .into_iter()
+        .filter_map(|(n, v)| v.map(|v| (n, v)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .filter(|(_, v)| *v > 0.0)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SlowRow {
+    pub index: usize,
+    pub method: String,
+    /// URL with query values hidden.
+    pub url: String,
+    /// HTTP status, or 0 when the request failed.
+    pub status: i64,
+    pub time: f64,
+    pub phases: Phases,
+    /// The phase that took longest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slowest_phase: Option<&'static str>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct LargeRow {
+    pub index: usize,
+    pub method: String,
+    pub url: String,
+    pub mime_type: String,
+    /// Decoded body size.
+    pub size: i64,
+    /// Bytes on the wire, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transferred: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ErrorRow {
+    pub index: usize,
+    pub method: String,
+    pub url: String,
+    pub status: i64,
+    /// `Not Found`, or the network error (`net::ERR_…`) of a failed request.
+    pub error: String,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PageRow {
+    pub id: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_content_load: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_load: Option<f64>,
+    pub requests: u64,
+    pub bytes: i64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Bytes {
+    /// On the wire (headers + bodies), summed over the entries that say.
+    pub transferred: i64,
+    /// Decoded bodies (`content.size`).
+    pub decoded: i64,
+    /// Entries served from a cache (memory, disk or 304).
+    pub from_cache: u64,
+}
+
+/// The summary of one HAR file.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Report {
+    pub producer: String,
+    pub entries: u64,
+    /// First request start to last response end, in ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub span_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_request: Option<String>,
+    pub bytes: Bytes,
+    /// `1xx` … `5xx`, `failed` (no response).
+    pub status: Vec<Count>,
+    pub types: Vec<Count>,
+    pub domains: Vec<Count>,
+    pub methods: Vec<Count>,
+    pub http_versions: Vec<Count>,
+    pub pages: Vec<PageRow>,
+    pub slowest: Vec<SlowRow>,
+    pub largest: Vec<LargeRow>,
+    /// Failed requests and 4xx/5xx, the first [`TOP`] ×2 of them.
+    pub errors: Vec<ErrorRow>,
+    pub error_count: u64,
+}
+
+/// The fold behind `hark summary`: [`Summary::entry`] for each entry in file order,
+/// then [`Summary::finish`].
+#[derive(Default)]
+pub struct Summary {
+    entries: u64,
+    first: Option<f64>,
+    last_end: Option<f64>,
+    bytes: Bytes,
+    status: Breakdown,
+    types: Breakdown,
+    domains: Breakdown,
+    methods: Breakdown,
+    versions: Breakdown,
+    pages: HashMap<String, (u64, i64)>,
+    slowest: Option<TopN<SlowRow>>,
+    largest: Option<TopN<LargeRow>>,
+    errors: Vec<ErrorRow>,
+    error_count: u64,
+}
+
+impl Summary {
+    pub fn new() -> Summary {
+        Summary {
+            slowest: Some(TopN::new(TOP)),
+            largest: Some(TopN::new(TOP)),
+            ..Summary::default()
+        }
+    }
+
+    pub fn entry(&mut self, e: &Entry) {
+        self.entries += 1;
+        let req = e.request();
+        let resp = e.response();
+        let url = req.url().unwrap_or("");
+        let method = req.method().unwrap_or("?");
+        let status = resp.status().unwrap_or(0);
+        let failure = util::failure(e);
+        let transferred = resp.transfer_size().unwrap_or(0).max(0);
+        let size = resp.content().size().filter(|s| *s >= 0);
+        let time = e.time().filter(|t| *t >= 0.0).unwrap_or(0.0);
+
+        if let Some(start) = e.started_ms() {
+            self.first = Some(self.first.map_or(start, |f| f.min(start)));
+            let end = start + time;
+            self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
+        }
+        self.bytes.transferred += transferred;
+        self.bytes.decoded += size.unwrap_or(0);
+        if check::from_cache(e) {
+            self.bytes.from_cache += 1;
+        }
+        let class = if status <= 0 {
+            "failed".to_string()
+        } else if (100..600).contains(&status) {
+            format!("{}xx", status / 100)
+        } else {
+            "other".to_string()
+        };
+        self.status.add(&class, transferred);
+        self.types.add(&util::resource_type(e), transferred);
+        let parsed = url::Url::parse(url).ok();
+        let domain = parsed
+            .as_ref()
+            .and_then(|u| u.host_str().map(|h| h.to_string()))
+            .unwrap_or_else(|| "(no host)".into());
+        self.domains.add(&domain, transferred);
+        self.methods.add(method, transferred);
+        let version = if status > 0 {
+            util::http_version(resp.http_version().or(req.http_version()).unwrap_or(""))
+        } else {
+            "failed".into()
+        };
+        self.versions.add(&version, transferred);
+        if let Some(p) = e.pageref() {
+            if let Some(v) = self.pages.get_mut(p) {
+                v.0 += 1;
+                v.1 += transferred;
+            } else if self.pages.len() < MAX_PAGES {
+                self.pages.insert(p.to_string(), (1, transferred));
+            }
+        }
+        if let Some(top) = &mut self.slowest {
+            if top.wants(time) && time > 0.0 {
+                let phases = Phases::of(e);
+                let slowest_phase = phases.dominant().map(|(n, _)| n);
+                top.push(
+                    time,
+                    SlowRow {
+                        index: e.index,
+                        method: method.into(),
+                        url: check::redact_query(url),
+                        status: status.max(0),
+                        time,
+                        phases,
+                        slowest_phase,
+                    },
+                );
+            }
+        }
+        if let (Some(top), Some(size)) = (&mut self.largest, size) {
+            if size > 0 && top.wants(size as f64) {
+                top.push(
+                    size as f64,
+                    LargeRow {
+                        index: e.index,
+                        method: method.into(),
+                        url: check::redact_query(url),
+                        mime_type: resp.content().mime_type().unwrap_or("").into(),
+                        size,
+                        transferred: resp.transfer_size(),
+                    },
+                );
+            }
+        }
+        if failure.is_some() || status >= 400 {
+            self.error_count += 1;
+            if self.errors.len() < 2 * TOP {
+                self.errors.push(ErrorRow {
+                    index: e.index,
+                    method: method.into(),
+                    url: check::redact_query(url),
+                    status: status.max(0),
+                    error: failure.unwrap_or_else(|| {
+                        resp.status_text()
+                            .filter(|s| !s.is_empty())
+                            .unwrap_or("")
+                            .to_string()
+                    }),
+                });
+            }
+        }
+    }
+
+    pub fn finish(mut self, header: &Header) -> Report {
+        let pages = header
+            .pages()
+            .iter()
+            .map(|p| har::Page(har::Obj::of(Some(p))))
+            .take(MAX_PAGES)
+            .map(|p| {
+                let id = p.id().unwrap_or("").to_string();
+                let (requests, bytes) = self.pages.get(&id).copied().unwrap_or((0, 0));
+                PageRow {
+                    title: p.title().unwrap_or("").to_string(),
+                    started: p.started_date_time().map(str::to_string),
+                    on_content_load: p.on_content_load(),
+                    on_load: p.on_load(),
+                    requests,
+                    bytes,
+                    id,
+                }
+            })
+            .collect();
+        Report {
+            producer: header.producer(),
+            entries: self.entries,
+            span_ms: self.first.zip(self.last_end).map(|(f, l)| l - f),
+            first_request: self.first.map(util::iso),
+            bytes: self.bytes,
+            status: self.status.rows(true),
+            types: self.types.rows(false),
+            domains: self.domains.rows(false),
+            methods: self.methods.rows(false),
+            http_versions: self.versions.rows(false),
+            pages,
+            slowest: self
+                .slowest
+                .take()
+                .map(TopN::into_sorted)
+                .unwrap_or_default(),
+            largest: self
+                .largest
+                .take()
+                .map(TopN::into_sorted)
+                .unwrap_or_default(),
+            errors: self.errors,
+            error_count: self.error_count,
+        }
+    }
+}
