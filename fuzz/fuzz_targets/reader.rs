@@ -25,10 +25,13 @@ fuzz_target!(|data: &[u8]| {
         // The token-level path (`hark fmt`) accepts exactly what the parser accepts, and
         // its output reads as the same value.
         let tokens = raw.transcode(har::Style::Pretty);
+        let lite_ok = raw.parse_lite().is_ok();
         let Ok(entry) = raw.parse() else {
             assert!(tokens.is_err(), "transcode accepted what the parser rejects");
+            assert!(!lite_ok, "the borrowed tree accepted what the parser rejects");
             return;
         };
+        assert!(lite_ok, "the borrowed tree rejected what the parser accepts");
         let tokens = tokens.expect("transcode rejected what the parser accepts");
         let reread: serde_json::Value = serde_json::from_slice(&tokens).expect("transcode wrote valid JSON");
         assert_eq!(reread, entry.value);

@@ -8,7 +8,7 @@
 //! counters, a few examples and 8-byte hashes of URLs; [`Linter::finish`] gives the
 //! findings.
 
-use har::{Entry, Header, Severity};
+use har::{Entry, EntryView, Header, Json, Severity};
 use serde::Serialize;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -82,7 +82,7 @@ pub fn redact_query(u: &str) -> String {
     }
 }
 
-fn query_names(e: &Entry) -> Vec<String> {
+fn query_names<J: Json>(e: EntryView<'_, J>) -> Vec<String> {
     let req = e.request();
     let mut names: Vec<String> = req
         .query_string()
@@ -97,7 +97,7 @@ fn query_names(e: &Entry) -> Vec<String> {
     names
 }
 
-fn form_names(e: &Entry) -> Vec<String> {
+fn form_names<J: Json>(e: EntryView<'_, J>) -> Vec<String> {
     let Some(pd) = e.request().post_data() else {
         return Vec::new();
     };
@@ -122,6 +122,11 @@ fn has(names: &[String], n: &str) -> bool {
 
 /// Whether an entry is a top-level page load.
 pub fn is_document(e: &Entry) -> bool {
+    is_document_view(e.view())
+}
+
+/// [`is_document`] for either tree.
+pub fn is_document_view<J: Json>(e: EntryView<'_, J>) -> bool {
     if let Some(t) = e.resource_type() {
         return t == "document";
     }
@@ -155,6 +160,11 @@ fn is_textual(mime: &str) -> bool {
 
 /// Served from a cache rather than the network, as each browser marks it.
 pub fn from_cache(e: &Entry) -> bool {
+    from_cache_view(e.view())
+}
+
+/// [`from_cache`] for either tree.
+pub fn from_cache_view<J: Json>(e: EntryView<'_, J>) -> bool {
     let f = e.fields();
     if f.get("_fromCache")
         .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()) || v.as_bool() == Some(true))
@@ -201,12 +211,17 @@ enum TimingFact {
 
 impl Facts {
     pub fn of(e: &Entry, producer: Producer) -> Facts {
+        Facts::of_view(e.index, e.view(), producer)
+    }
+
+    /// The facts of entry `index`, read through a view of either tree.
+    pub fn of_view<J: Json>(index: usize, e: EntryView<'_, J>, producer: Producer) -> Facts {
         let req = e.request();
         let resp = e.response();
         let url = req.url().unwrap_or("");
         let status = resp.status().unwrap_or(0);
         let mut f = Facts {
-            index: e.index,
+            index,
             started_ms: e.started_ms(),
             ..Facts::default()
         };
@@ -255,7 +270,7 @@ impl Facts {
             || path_l.ends_with("/authorize")
             || path_l.ends_with("/oauth2/auth");
 
-        let document = is_document(e);
+        let document = is_document_view(e);
         if document {
             f.document = Some((
                 url.to_string(),
@@ -264,7 +279,7 @@ impl Facts {
         }
 
         // Cache.
-        let cached = from_cache(e);
+        let cached = from_cache_view(e);
         if cached {
             f.cached = true;
             let t = e.resource_type().unwrap_or_default();
@@ -645,5 +660,47 @@ mod tests {
             "https://app.example/a"
         );
         assert_eq!(redact_query("not a url?token=x"), "not a url");
+    }
+}
+
+#[cfg(test)]
+mod tree_tests {
+    use super::*;
+
+    /// The lint reads the same facts from the editable model and from the borrowed tree.
+    #[test]
+    fn facts_are_the_same_on_both_trees() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = 0;
+        for dir in [
+            root.join("../shared/corpus/public"),
+            root.join("testdata/har"),
+        ] {
+            for f in std::fs::read_dir(dir).unwrap() {
+                let f = f.unwrap().path();
+                if f.extension().is_none_or(|x| x != "har") {
+                    continue;
+                }
+                files += 1;
+                let mut r =
+                    har::HarReader::new(har::Source::open(f.to_str().unwrap()).unwrap()).unwrap();
+                let producer = Producer::of(r.header());
+                while let Some(raw) = r.next_raw().unwrap() {
+                    let model = raw.parse().unwrap();
+                    let lite = raw.parse_lite().unwrap();
+                    let a = format!("{:?}", Facts::of(&model, producer));
+                    let b = format!(
+                        "{:?}",
+                        Facts::of_view(
+                            raw.index,
+                            har::EntryView(har::Obj::of(Some(&lite))),
+                            producer
+                        )
+                    );
+                    assert_eq!(a, b, "{} entry {}", f.display(), raw.index);
+                }
+            }
+        }
+        assert!(files >= 25);
     }
 }

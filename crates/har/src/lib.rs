@@ -6,6 +6,8 @@
 //! the largest entry, not the file.
 
 mod error;
+pub mod json;
+pub mod lite;
 pub mod locate;
 pub mod model;
 pub mod output;
@@ -19,9 +21,11 @@ pub mod validate;
 mod writer;
 
 pub use error::{Pos, ReadError};
+pub use json::{Json, JsonObject, Kind};
+pub use lite::{Lite, LiteObject};
 pub use model::{
-    Content, Cookie, Entry, Header, NameValues, Obj, Object, Page, PostData, Request, Response,
-    Timings,
+    Content, Cookie, Entry, EntryView, Header, NameValues, Obj, Object, Page, PostData, Request,
+    Response, Timings,
 };
 pub use output::{Output, OutputError};
 pub use parallel::{default_threads, par_entries, ParEntries};

@@ -7,35 +7,54 @@
 //! spec names; a field that is missing or of the wrong type reads as `None` (or empty),
 //! never as a panic. Validation ([`crate::validate`]) says what is off.
 
+use crate::json::{Json, JsonObject};
 use serde_json::{Map, Value};
-use std::sync::LazyLock;
 
 pub type Object = Map<String, Value>;
 
-static EMPTY: LazyLock<Object> = LazyLock::new(Map::new);
+/// Views copy freely whatever tree they look at.
+macro_rules! view {
+    ($(#[$m:meta])* $name:ident, $inner:ty) => {
+        $(#[$m])*
+        pub struct $name<'a, J: Json = Value>(pub $inner);
+        impl<J: Json> Clone for $name<'_, J> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<J: Json> Copy for $name<'_, J> {}
+        impl<J: Json> std::fmt::Debug for $name<'_, J> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+    };
+}
 
-/// A borrowed JSON object with lenient typed getters.
-#[derive(Clone, Copy, Debug)]
-pub struct Obj<'a>(pub &'a Object);
+view!(
+    /// A borrowed JSON object with lenient typed getters.
+    Obj,
+    &'a J::Object
+);
 
-impl<'a> Obj<'a> {
-    pub fn empty() -> Obj<'static> {
-        Obj(&EMPTY)
+impl<'a, J: Json + 'a> Obj<'a, J> {
+    pub fn empty() -> Obj<'a, J> {
+        Obj(J::Object::empty())
     }
-    pub fn of(v: Option<&'a Value>) -> Obj<'a> {
-        match v {
-            Some(Value::Object(m)) => Obj(m),
-            _ => Obj(&EMPTY),
+    pub fn of(v: Option<&'a J>) -> Obj<'a, J> {
+        match v.and_then(J::as_object) {
+            Some(m) => Obj(m),
+            None => Obj::empty(),
         }
     }
-    pub fn get(&self, key: &str) -> Option<&'a Value> {
+    pub fn get(&self, key: &str) -> Option<&'a J> {
         self.0.get(key)
     }
     pub fn str(&self, key: &str) -> Option<&'a str> {
-        self.0.get(key).and_then(Value::as_str)
+        self.0.get(key).and_then(J::as_str)
     }
     pub fn num(&self, key: &str) -> Option<f64> {
-        self.0.get(key).and_then(Value::as_f64)
+        self.0.get(key).and_then(J::as_f64)
     }
     pub fn int(&self, key: &str) -> Option<i64> {
         let v = self.0.get(key)?;
@@ -46,16 +65,13 @@ impl<'a> Obj<'a> {
         })
     }
     pub fn bool(&self, key: &str) -> Option<bool> {
-        self.0.get(key).and_then(Value::as_bool)
+        self.0.get(key).and_then(J::as_bool)
     }
-    pub fn obj(&self, key: &str) -> Obj<'a> {
+    pub fn obj(&self, key: &str) -> Obj<'a, J> {
         Obj::of(self.0.get(key))
     }
-    pub fn arr(&self, key: &str) -> &'a [Value] {
-        match self.0.get(key) {
-            Some(Value::Array(a)) => a,
-            _ => &[],
-        }
+    pub fn arr(&self, key: &str) -> &'a [J] {
+        self.0.get(key).and_then(J::as_array).unwrap_or(&[])
     }
     pub fn has(&self, key: &str) -> bool {
         self.0.contains_key(key)
@@ -169,6 +185,10 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// Typed access; the methods below are shortcuts for it.
+    pub fn view(&self) -> EntryView<'_> {
+        EntryView(Obj::of(Some(&self.value)))
+    }
     pub fn fields(&self) -> Obj<'_> {
         Obj::of(Some(&self.value))
     }
@@ -176,47 +196,91 @@ impl Entry {
         self.value.as_object_mut()
     }
     pub fn started_date_time(&self) -> Option<&str> {
-        self.fields().str("startedDateTime")
+        self.view().started_date_time()
+    }
+    /// `startedDateTime` as milliseconds since the Unix epoch.
+    pub fn started_ms(&self) -> Option<f64> {
+        self.view().started_ms()
+    }
+    pub fn time(&self) -> Option<f64> {
+        self.view().time()
+    }
+    pub fn pageref(&self) -> Option<&str> {
+        self.view().pageref()
+    }
+    pub fn server_ip_address(&self) -> Option<&str> {
+        self.view().server_ip_address()
+    }
+    pub fn request(&self) -> Request<'_> {
+        self.view().request()
+    }
+    pub fn response(&self) -> Response<'_> {
+        self.view().response()
+    }
+    pub fn timings(&self) -> Timings {
+        self.view().timings()
+    }
+    /// A custom (underscore) field of the entry, e.g. `custom("_resourceType")`.
+    pub fn custom(&self, key: &str) -> Option<&Value> {
+        self.view().custom(key)
+    }
+    /// Chrome's `_resourceType`, lower-cased.
+    pub fn resource_type(&self) -> Option<String> {
+        self.view().resource_type()
+    }
+}
+
+view!(
+    /// Typed, lenient access to an entry in either tree: [`Entry::view`] for the
+    /// model, `EntryView(Obj::of(Some(&lite)))` for a [`crate::lite::Lite`] one.
+    EntryView,
+    Obj<'a, J>
+);
+
+impl<'a, J: Json + 'a> EntryView<'a, J> {
+    pub fn fields(&self) -> Obj<'a, J> {
+        self.0
+    }
+    pub fn started_date_time(&self) -> Option<&'a str> {
+        self.0.str("startedDateTime")
     }
     /// `startedDateTime` as milliseconds since the Unix epoch.
     pub fn started_ms(&self) -> Option<f64> {
         self.started_date_time().and_then(crate::time::parse_ms)
     }
     pub fn time(&self) -> Option<f64> {
-        self.fields().num("time")
+        self.0.num("time")
     }
-    pub fn pageref(&self) -> Option<&str> {
-        self.fields().str("pageref")
+    pub fn pageref(&self) -> Option<&'a str> {
+        self.0.str("pageref")
     }
-    pub fn server_ip_address(&self) -> Option<&str> {
-        self.fields().str("serverIPAddress")
+    pub fn server_ip_address(&self) -> Option<&'a str> {
+        self.0.str("serverIPAddress")
     }
-    pub fn request(&self) -> Request<'_> {
-        Request(self.fields().obj("request"))
+    pub fn request(&self) -> Request<'a, J> {
+        Request(self.0.obj("request"))
     }
-    pub fn response(&self) -> Response<'_> {
-        Response(self.fields().obj("response"))
+    pub fn response(&self) -> Response<'a, J> {
+        Response(self.0.obj("response"))
     }
     pub fn timings(&self) -> Timings {
-        Timings::from_obj(self.fields().obj("timings"))
+        Timings::from_obj(self.0.obj("timings"))
     }
-    /// A custom (underscore) field of the entry, e.g. `custom("_resourceType")`.
-    pub fn custom(&self, key: &str) -> Option<&Value> {
-        self.fields().get(key)
+    pub fn custom(&self, key: &str) -> Option<&'a J> {
+        self.0.get(key)
     }
-    /// Chrome's `_resourceType`, Safari/others' equivalents, lower-cased.
     pub fn resource_type(&self) -> Option<String> {
-        self.fields()
-            .str("_resourceType")
-            .map(|s| s.to_ascii_lowercase())
+        self.0.str("_resourceType").map(|s| s.to_ascii_lowercase())
     }
 }
 
-/// `name`/`value` pairs: headers, query string, cookies' names.
-#[derive(Clone, Copy, Debug)]
-pub struct NameValues<'a>(pub &'a [Value]);
+view!(
+    /// `name`/`value` pairs: headers, query string, form parameters.
+    NameValues,
+    &'a [J]
+);
 
-impl<'a> NameValues<'a> {
+impl<'a, J: Json + 'a> NameValues<'a, J> {
     /// Pairs whose name and value are strings (a `null` value reads as "").
     pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         self.0.iter().filter_map(|v| {
@@ -249,10 +313,9 @@ impl<'a> NameValues<'a> {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct Cookie<'a>(pub Obj<'a>);
+view!(Cookie, Obj<'a, J>);
 
-impl<'a> Cookie<'a> {
+impl<'a, J: Json + 'a> Cookie<'a, J> {
     pub fn name(&self) -> Option<&'a str> {
         self.0.str("name")
     }
@@ -280,14 +343,13 @@ impl<'a> Cookie<'a> {
     }
 }
 
-fn cookies(o: Obj<'_>) -> impl Iterator<Item = Cookie<'_>> {
+fn cookies<'a, J: Json + 'a>(o: Obj<'a, J>) -> impl Iterator<Item = Cookie<'a, J>> + 'a {
     o.arr("cookies").iter().map(|c| Cookie(Obj::of(Some(c))))
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct Request<'a>(pub Obj<'a>);
+view!(Request, Obj<'a, J>);
 
-impl<'a> Request<'a> {
+impl<'a, J: Json + 'a> Request<'a, J> {
     pub fn method(&self) -> Option<&'a str> {
         self.0.str("method")
     }
@@ -297,20 +359,20 @@ impl<'a> Request<'a> {
     pub fn http_version(&self) -> Option<&'a str> {
         self.0.str("httpVersion")
     }
-    pub fn headers(&self) -> NameValues<'a> {
+    pub fn headers(&self) -> NameValues<'a, J> {
         NameValues(self.0.arr("headers"))
     }
-    pub fn query_string(&self) -> NameValues<'a> {
+    pub fn query_string(&self) -> NameValues<'a, J> {
         NameValues(self.0.arr("queryString"))
     }
-    pub fn cookies(&self) -> impl Iterator<Item = Cookie<'a>> {
+    pub fn cookies(&self) -> impl Iterator<Item = Cookie<'a, J>> + 'a {
         cookies(self.0)
     }
-    pub fn post_data(&self) -> Option<PostData<'a>> {
-        match self.0.get("postData") {
-            Some(Value::Object(m)) => Some(PostData(Obj(m))),
-            _ => None,
-        }
+    pub fn post_data(&self) -> Option<PostData<'a, J>> {
+        self.0
+            .get("postData")
+            .and_then(J::as_object)
+            .map(|m| PostData(Obj(m)))
     }
     pub fn headers_size(&self) -> Option<i64> {
         self.0.int("headersSize")
@@ -320,25 +382,23 @@ impl<'a> Request<'a> {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct PostData<'a>(pub Obj<'a>);
+view!(PostData, Obj<'a, J>);
 
-impl<'a> PostData<'a> {
+impl<'a, J: Json + 'a> PostData<'a, J> {
     pub fn mime_type(&self) -> Option<&'a str> {
         self.0.str("mimeType")
     }
     pub fn text(&self) -> Option<&'a str> {
         self.0.str("text")
     }
-    pub fn params(&self) -> NameValues<'a> {
+    pub fn params(&self) -> NameValues<'a, J> {
         NameValues(self.0.arr("params"))
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct Response<'a>(pub Obj<'a>);
+view!(Response, Obj<'a, J>);
 
-impl<'a> Response<'a> {
+impl<'a, J: Json + 'a> Response<'a, J> {
     pub fn status(&self) -> Option<i64> {
         self.0.int("status")
     }
@@ -348,13 +408,13 @@ impl<'a> Response<'a> {
     pub fn http_version(&self) -> Option<&'a str> {
         self.0.str("httpVersion")
     }
-    pub fn headers(&self) -> NameValues<'a> {
+    pub fn headers(&self) -> NameValues<'a, J> {
         NameValues(self.0.arr("headers"))
     }
-    pub fn cookies(&self) -> impl Iterator<Item = Cookie<'a>> {
+    pub fn cookies(&self) -> impl Iterator<Item = Cookie<'a, J>> + 'a {
         cookies(self.0)
     }
-    pub fn content(&self) -> Content<'a> {
+    pub fn content(&self) -> Content<'a, J> {
         Content(self.0.obj("content"))
     }
     pub fn redirect_url(&self) -> Option<&'a str> {
@@ -381,10 +441,9 @@ impl<'a> Response<'a> {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct Content<'a>(pub Obj<'a>);
+view!(Content, Obj<'a, J>);
 
-impl<'a> Content<'a> {
+impl<'a, J: Json + 'a> Content<'a, J> {
     pub fn size(&self) -> Option<i64> {
         self.0.int("size")
     }
@@ -422,7 +481,7 @@ pub struct Timings {
 }
 
 impl Timings {
-    pub fn from_obj(o: Obj<'_>) -> Timings {
+    pub fn from_obj<J: Json>(o: Obj<'_, J>) -> Timings {
         Timings {
             blocked: o.num("blocked"),
             dns: o.num("dns"),

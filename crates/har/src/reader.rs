@@ -89,6 +89,17 @@ impl RawEntry<'_> {
         p
     }
 
+    /// The entry as a borrowed, read-only tree ([`crate::lite`]): several times cheaper
+    /// than [`RawEntry::parse`], for reading.
+    pub fn parse_lite(&self) -> Result<crate::lite::Lite<'_>, ReadError> {
+        crate::lite::parse(self.bytes).map_err(|e| ReadError::Syntax {
+            file: self.file.clone(),
+            pos: self.position_of(e.offset),
+            path: self.path(),
+            message: e.message,
+        })
+    }
+
     /// The entry re-serialised in `style` without building a model: strings and
     /// numbers are copied as written (see [`crate::transcode`]). Pretty output is
     /// indented for the entry's place in the document, for

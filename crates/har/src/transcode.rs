@@ -13,7 +13,7 @@ pub struct TranscodeError {
     pub message: String,
 }
 
-fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, TranscodeError> {
+pub(crate) fn err<T>(offset: usize, message: impl Into<String>) -> Result<T, TranscodeError> {
     Err(TranscodeError {
         offset,
         message: message.into(),
@@ -41,7 +41,7 @@ enum Frame {
     Array,
 }
 
-fn skip_ws(b: &[u8], mut i: usize) -> usize {
+pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
     }
@@ -214,8 +214,16 @@ fn hex4(input: &[u8], at: usize) -> Result<u16, TranscodeError> {
 
 /// A string starting at the quote `i`, copied as written; returns the index after it.
 fn string(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeError> {
-    let start = i;
+    let (end, _) = scan_string(input, i)?;
+    out.extend_from_slice(&input[i..end]);
+    Ok(end)
+}
+
+/// Check the string starting at the quote `i`; returns the index after its closing
+/// quote and whether it has escapes.
+pub(crate) fn scan_string(input: &[u8], i: usize) -> Result<(usize, bool), TranscodeError> {
     let mut j = i + 1;
+    let mut escaped = false;
     loop {
         while j < input.len() && PLAIN[input[j] as usize] {
             j += 1;
@@ -224,31 +232,31 @@ fn string(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeE
             return err(j, "EOF while parsing a string");
         };
         match b {
-            b'"' => {
-                out.extend_from_slice(&input[start..=j]);
-                return Ok(j + 1);
-            }
-            b'\\' => match input.get(j + 1) {
-                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
-                Some(b'u') => {
-                    let u = hex4(input, j + 2)?;
-                    j += 6;
-                    if (0xD800..0xDC00).contains(&u) {
-                        if input.get(j..j + 2) != Some(b"\\u") {
-                            return err(j, "lone leading surrogate in hex escape");
-                        }
-                        let low = hex4(input, j + 2)?;
-                        if !(0xDC00..0xE000).contains(&low) {
-                            return err(j, "lone leading surrogate in hex escape");
-                        }
+            b'"' => return Ok((j + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match input.get(j + 1) {
+                    Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
+                    Some(b'u') => {
+                        let u = hex4(input, j + 2)?;
                         j += 6;
-                    } else if (0xDC00..0xE000).contains(&u) {
-                        return err(j - 6, "lone trailing surrogate in hex escape");
+                        if (0xD800..0xDC00).contains(&u) {
+                            if input.get(j..j + 2) != Some(b"\\u") {
+                                return err(j, "lone leading surrogate in hex escape");
+                            }
+                            let low = hex4(input, j + 2)?;
+                            if !(0xDC00..0xE000).contains(&low) {
+                                return err(j, "lone leading surrogate in hex escape");
+                            }
+                            j += 6;
+                        } else if (0xDC00..0xE000).contains(&u) {
+                            return err(j - 6, "lone trailing surrogate in hex escape");
+                        }
                     }
+                    Some(_) => return err(j + 1, "invalid escape"),
+                    None => return err(j + 1, "EOF while parsing a string"),
                 }
-                Some(_) => return err(j + 1, "invalid escape"),
-                None => return err(j + 1, "EOF while parsing a string"),
-            },
+            }
             0..=0x1f => {
                 return err(
                     j,
@@ -273,6 +281,13 @@ fn string(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeE
 }
 
 fn number(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeError> {
+    let j = scan_number(input, i)?;
+    out.extend_from_slice(&input[i..j]);
+    Ok(j)
+}
+
+/// Check the number starting at `i`; returns the index after it.
+pub(crate) fn scan_number(input: &[u8], i: usize) -> Result<usize, TranscodeError> {
     let mut j = i;
     let digits = |j: &mut usize| {
         let s = *j;
@@ -311,7 +326,6 @@ fn number(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeE
             return err(j, "invalid number");
         }
     }
-    out.extend_from_slice(&input[i..j]);
     Ok(j)
 }
 
@@ -321,6 +335,13 @@ fn literal(
     word: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<usize, TranscodeError> {
+    let j = scan_literal(input, i, word)?;
+    out.extend_from_slice(word);
+    Ok(j)
+}
+
+/// Check the literal `word` at `i`; returns the index after it.
+pub(crate) fn scan_literal(input: &[u8], i: usize, word: &[u8]) -> Result<usize, TranscodeError> {
     for (k, &w) in word.iter().enumerate() {
         match input.get(i + k) {
             Some(&b) if b == w => {}
@@ -328,7 +349,6 @@ fn literal(
             None => return err(i + k, "EOF while parsing a value"),
         }
     }
-    out.extend_from_slice(word);
     Ok(i + word.len())
 }
 

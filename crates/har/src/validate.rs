@@ -4,11 +4,12 @@
 //! (hark and most viewers cope, strict validators such as `har-validator` may not).
 
 use crate::error::Pos;
+use crate::json::{Json, JsonObject, Kind as JsonKind};
 use crate::locate::{locate, Seg};
 use crate::model::Header;
 use crate::reader::RawField;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -145,14 +146,15 @@ impl Kind {
             Kind::Arr => "an array",
         }
     }
-    fn accepts(self, v: &Value) -> bool {
-        match self {
-            Kind::Str => v.is_string(),
-            Kind::Num | Kind::Int => v.is_number(),
-            Kind::Bool => v.is_boolean(),
-            Kind::Obj => v.is_object(),
-            Kind::Arr => v.is_array(),
-        }
+    fn accepts<J: Json>(self, v: &J) -> bool {
+        matches!(
+            (self, v.kind()),
+            (Kind::Str, JsonKind::String)
+                | (Kind::Num | Kind::Int, JsonKind::Number)
+                | (Kind::Bool, JsonKind::Bool)
+                | (Kind::Obj, JsonKind::Object)
+                | (Kind::Arr, JsonKind::Array)
+        )
     }
 }
 
@@ -164,23 +166,25 @@ enum Req {
     Optional,
 }
 
-pub fn describe_value(v: &Value) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => {
-            let mut t: String = s.chars().take(40).collect();
-            if t.len() < s.len() {
-                t.push('…');
-            }
-            format!(
-                "the string {}",
-                serde_json::to_string(&t).unwrap_or_default()
-            )
-        }
-        Value::Array(a) => format!("an array of {} items", a.len()),
-        Value::Object(_) => "an object".into(),
+pub fn describe_str(s: &str) -> String {
+    let mut t: String = s.chars().take(40).collect();
+    if t.len() < s.len() {
+        t.push('…');
+    }
+    format!(
+        "the string {}",
+        serde_json::to_string(&t).unwrap_or_default()
+    )
+}
+
+pub fn describe_value<J: Json>(v: &J) -> String {
+    match v.kind() {
+        JsonKind::Null => "null".into(),
+        JsonKind::Bool => format!("the boolean {}", v.as_bool().unwrap_or_default()),
+        JsonKind::Number => format!("the number {}", v.number_text().unwrap_or_default()),
+        JsonKind::String => describe_str(v.as_str().unwrap_or_default()),
+        JsonKind::Array => format!("an array of {} items", v.as_array().map_or(0, <[J]>::len)),
+        JsonKind::Object => "an object".into(),
     }
 }
 
@@ -244,14 +248,14 @@ impl W<'_> {
         })
     }
 
-    fn field<'v>(
+    fn field<'v, O: JsonObject>(
         &mut self,
-        obj: &'v Map<String, Value>,
+        obj: &'v O,
         key: &str,
         p: &P<'_>,
         kind: Kind,
         req: Req,
-    ) -> Option<&'v Value> {
+    ) -> Option<&'v O::Value> {
         let fp = p.k(key);
         match obj.get(key) {
             None => {
@@ -272,7 +276,7 @@ impl W<'_> {
                 }
                 None
             }
-            Some(Value::Null) => {
+            Some(v) if v.kind() == JsonKind::Null => {
                 self.report(
                     Severity::Warning,
                     "null-value",
@@ -291,7 +295,7 @@ impl W<'_> {
                 None
             }
             Some(v) => {
-                if kind == Kind::Int && v.as_i64().is_none() && v.as_u64().is_none() {
+                if kind == Kind::Int && v.as_i64().is_none() {
                     self.report(
                         Severity::Warning,
                         "not-integer",
@@ -304,9 +308,9 @@ impl W<'_> {
         }
     }
 
-    fn known(&mut self, obj: &Map<String, Value>, p: &P<'_>, fields: &[&str]) {
+    fn known<O: JsonObject>(&mut self, obj: &O, p: &P<'_>, fields: &[&str]) {
         for k in obj.keys() {
-            if !k.starts_with('_') && !fields.contains(&k.as_str()) {
+            if !k.starts_with('_') && !fields.contains(&k) {
                 self.report(
                     Severity::Warning,
                     "non-standard-field",
@@ -317,20 +321,14 @@ impl W<'_> {
         }
     }
 
-    fn str_field(
-        &mut self,
-        obj: &Map<String, Value>,
-        key: &str,
-        p: &P<'_>,
-        req: Req,
-    ) -> Option<()> {
+    fn str_field<O: JsonObject>(&mut self, obj: &O, key: &str, p: &P<'_>, req: Req) -> Option<()> {
         self.field(obj, key, p, Kind::Str, req).map(|_| ())
     }
 
     /// A number that must be ≥ `min`; `-1` is allowed where `minus_one` is true.
-    fn num_field(
+    fn num_field<O: JsonObject>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &O,
         key: &str,
         p: &P<'_>,
         kind: Kind,
@@ -351,8 +349,11 @@ impl W<'_> {
         Some(v)
     }
 
-    fn date_field(&mut self, obj: &Map<String, Value>, key: &str, p: &P<'_>) {
-        if let Some(Value::String(s)) = self.field(obj, key, p, Kind::Str, Req::Required) {
+    fn date_field<O: JsonObject>(&mut self, obj: &O, key: &str, p: &P<'_>) {
+        if let Some(s) = self
+            .field(obj, key, p, Kind::Str, Req::Required)
+            .and_then(Json::as_str)
+        {
             if crate::time::parse_ms(s).is_none() {
                 self.report(
                     Severity::Error,
@@ -360,7 +361,7 @@ impl W<'_> {
                     &p.k(key),
                     format!(
                         "expected an ISO 8601 date-time such as 2024-05-01T12:00:00.000Z, found {}",
-                        describe_value(&Value::String(s.clone()))
+                        describe_str(s)
                     ),
                 );
             } else if !crate::time::has_zone(s) {
@@ -374,21 +375,24 @@ impl W<'_> {
         }
     }
 
-    fn name_values(
+    fn name_values<O: JsonObject>(
         &mut self,
-        obj: &Map<String, Value>,
+        obj: &O,
         key: &str,
         p: &P<'_>,
         req: Req,
         extra: &[&str],
     ) {
-        let Some(Value::Array(items)) = self.field(obj, key, p, Kind::Arr, req) else {
+        let Some(items) = self
+            .field(obj, key, p, Kind::Arr, req)
+            .and_then(Json::as_array)
+        else {
             return;
         };
         let ap = p.k(key);
         for (i, item) in items.iter().enumerate() {
             let ip = ap.i(i);
-            let Value::Object(o) = item else {
+            let Some(o) = item.as_object() else {
                 self.report(
                     Severity::Error,
                     "wrong-type",
@@ -514,7 +518,7 @@ impl Validator {
                 Value::Array(pages) => {
                     for (i, page) in pages.iter().enumerate() {
                         let pp = root.i(i);
-                        let Value::Object(o) = page else {
+                        let Some(o) = page.as_object() else {
                             w.report(
                                 Severity::Error,
                                 "wrong-type",
@@ -524,10 +528,11 @@ impl Validator {
                             continue;
                         };
                         w.date_field(o, "startedDateTime", &pp);
-                        if let Some(Value::String(id)) =
-                            w.field(o, "id", &pp, Kind::Str, Req::Required)
+                        if let Some(id) = w
+                            .field(o, "id", &pp, Kind::Str, Req::Required)
+                            .and_then(Json::as_str)
                         {
-                            if !self.page_ids.insert(id.clone()) {
+                            if !self.page_ids.insert(id.to_string()) {
                                 w.report(
                                     Severity::Warning,
                                     "duplicate-page-id",
@@ -537,13 +542,16 @@ impl Validator {
                             }
                         }
                         w.str_field(o, "title", &pp, Req::Required);
-                        if let Some(Value::Object(t)) = w.field(
-                            o,
-                            "pageTimings",
-                            &pp,
-                            Kind::Obj,
-                            Req::Quirk("some producers omit it"),
-                        ) {
+                        if let Some(t) = w
+                            .field(
+                                o,
+                                "pageTimings",
+                                &pp,
+                                Kind::Obj,
+                                Req::Quirk("some producers omit it"),
+                            )
+                            .and_then(Json::as_object)
+                        {
                             let tp = pp.k("pageTimings");
                             w.num_field(
                                 t,
@@ -610,10 +618,10 @@ impl Validator {
 
     /// Validate one entry. `raw` and `start` are the entry's bytes and position, used to
     /// give each problem its line and column.
-    pub fn entry(
+    pub fn entry<J: Json>(
         &self,
         index: usize,
-        value: &Value,
+        value: &J,
         raw: &[u8],
         start: Pos,
         out: &mut Vec<Problem>,
@@ -628,7 +636,7 @@ impl Validator {
             start: Some(start),
         };
         let root = ROOT;
-        let Value::Object(e) = value else {
+        let Some(e) = value.as_object() else {
             w.report(
                 Severity::Error,
                 "wrong-type",
@@ -656,24 +664,34 @@ impl Validator {
         w.str_field(e, "pageref", &root, Req::Optional);
         w.date_field(e, "startedDateTime", &root);
         w.num_field(e, "time", &root, Kind::Num, Req::Required, MinusOne::No);
-        match w.field(e, "request", &root, Kind::Obj, Req::Required) {
-            Some(Value::Object(r)) => request(&mut w, r, &root.k("request")),
-            _ => {}
+        if let Some(r) = w
+            .field(e, "request", &root, Kind::Obj, Req::Required)
+            .and_then(Json::as_object)
+        {
+            request(&mut w, r, &root.k("request"));
         }
-        match w.field(e, "response", &root, Kind::Obj, Req::Required) {
-            Some(Value::Object(r)) => response(&mut w, r, &root.k("response")),
-            _ => {}
+        if let Some(r) = w
+            .field(e, "response", &root, Kind::Obj, Req::Required)
+            .and_then(Json::as_object)
+        {
+            response(&mut w, r, &root.k("response"));
         }
-        if let Some(Value::Object(c)) = w.field(
-            e,
-            "cache",
-            &root,
-            Kind::Obj,
-            Req::Quirk("some producers omit it"),
-        ) {
+        if let Some(c) = w
+            .field(
+                e,
+                "cache",
+                &root,
+                Kind::Obj,
+                Req::Quirk("some producers omit it"),
+            )
+            .and_then(Json::as_object)
+        {
             let cp = root.k("cache");
             for k in ["beforeRequest", "afterRequest"] {
-                if let Some(Value::Object(ce)) = w.field(c, k, &cp, Kind::Obj, Req::Optional) {
+                if let Some(ce) = w
+                    .field(c, k, &cp, Kind::Obj, Req::Optional)
+                    .and_then(Json::as_object)
+                {
                     let kp = cp.k(k);
                     w.str_field(ce, "expires", &kp, Req::Optional);
                     w.str_field(
@@ -707,7 +725,10 @@ impl Validator {
             w.str_field(c, "comment", &cp, Req::Optional);
             w.known(c, &cp, &["beforeRequest", "afterRequest", "comment"]);
         }
-        if let Some(Value::Object(t)) = w.field(e, "timings", &root, Kind::Obj, Req::Required) {
+        if let Some(t) = w
+            .field(e, "timings", &root, Kind::Obj, Req::Required)
+            .and_then(Json::as_object)
+        {
             let tp = root.k("timings");
             for k in ["blocked", "dns", "connect", "ssl"] {
                 w.num_field(t, k, &tp, Kind::Num, Req::Optional, MinusOne::Allowed);
@@ -733,7 +754,7 @@ impl Validator {
         }
         w.str_field(e, "serverIPAddress", &root, Req::Optional);
         match e.get("connection") {
-            Some(Value::Number(_)) => w.report(
+            Some(v) if v.kind() == JsonKind::Number => w.report(
                 Severity::Warning,
                 "wrong-type",
                 &root.k("connection"),
@@ -813,8 +834,11 @@ impl Validator {
     }
 }
 
-fn request(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
-    if let Some(Value::String(m)) = w.field(r, "method", p, Kind::Str, Req::Required) {
+fn request<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
+    if let Some(m) = w
+        .field(r, "method", p, Kind::Str, Req::Required)
+        .and_then(Json::as_str)
+    {
         if m.is_empty() {
             w.report(
                 Severity::Warning,
@@ -824,7 +848,10 @@ fn request(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
             );
         }
     }
-    if let Some(Value::String(u)) = w.field(r, "url", p, Kind::Str, Req::Required) {
+    if let Some(u) = w
+        .field(r, "url", p, Kind::Str, Req::Required)
+        .and_then(Json::as_str)
+    {
         match url_problem(u) {
             Some((Severity::Error, msg)) => {
                 w.report(Severity::Error, "invalid-url", &p.k("url"), msg)
@@ -843,7 +870,10 @@ fn request(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
         Req::Quirk("Firefox and Insomnia omit it"),
         &[],
     );
-    if let Some(Value::Object(pd)) = w.field(r, "postData", p, Kind::Obj, Req::Optional) {
+    if let Some(pd) = w
+        .field(r, "postData", p, Kind::Obj, Req::Optional)
+        .and_then(Json::as_object)
+    {
         let pp = p.k("postData");
         w.str_field(pd, "mimeType", &pp, Req::Quirk("some producers omit it"));
         w.name_values(
@@ -892,20 +922,23 @@ fn request(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
     );
 }
 
-fn cookies(w: &mut W<'_>, obj: &Map<String, Value>, p: &P<'_>) {
-    let Some(Value::Array(items)) = w.field(
-        obj,
-        "cookies",
-        p,
-        Kind::Arr,
-        Req::Quirk("some producers omit it"),
-    ) else {
+fn cookies<O: JsonObject>(w: &mut W<'_>, obj: &O, p: &P<'_>) {
+    let Some(items) = w
+        .field(
+            obj,
+            "cookies",
+            p,
+            Kind::Arr,
+            Req::Quirk("some producers omit it"),
+        )
+        .and_then(Json::as_array)
+    else {
         return;
     };
     let cp = p.k("cookies");
     for (i, c) in items.iter().enumerate() {
         let ip = cp.i(i);
-        let Value::Object(o) = c else {
+        let Some(o) = c.as_object() else {
             w.report(
                 Severity::Error,
                 "wrong-type",
@@ -918,16 +951,13 @@ fn cookies(w: &mut W<'_>, obj: &Map<String, Value>, p: &P<'_>) {
         w.str_field(o, "value", &ip, Req::Required);
         w.str_field(o, "path", &ip, Req::Optional);
         w.str_field(o, "domain", &ip, Req::Optional);
-        if let Some(Value::String(s)) = o.get("expires") {
+        if let Some(s) = o.get("expires").and_then(Json::as_str) {
             if !s.is_empty() && crate::time::parse_ms(s).is_none() {
                 w.report(
                     Severity::Warning,
                     "invalid-date",
                     &ip.k("expires"),
-                    format!(
-                        "expected an ISO 8601 date-time, found {}",
-                        describe_value(&Value::String(s.clone()))
-                    ),
+                    format!("expected an ISO 8601 date-time, found {}", describe_str(s)),
                 );
             }
         } else {
@@ -940,7 +970,7 @@ fn cookies(w: &mut W<'_>, obj: &Map<String, Value>, p: &P<'_>) {
     }
 }
 
-fn response(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
+fn response<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
     if let Some(s) = w.num_field(
         r,
         "status",
@@ -962,7 +992,10 @@ fn response(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
     w.str_field(r, "httpVersion", p, Req::Required);
     cookies(w, r, p);
     w.name_values(r, "headers", p, Req::Required, &[]);
-    if let Some(Value::Object(c)) = w.field(r, "content", p, Kind::Obj, Req::Required) {
+    if let Some(c) = w
+        .field(r, "content", p, Kind::Obj, Req::Required)
+        .and_then(Json::as_object)
+    {
         let cp = p.k("content");
         w.num_field(
             c,
@@ -972,13 +1005,19 @@ fn response(w: &mut W<'_>, r: &Map<String, Value>, p: &P<'_>) {
             Req::Quirk("Firefox and mitmproxy omit it on some responses"),
             MinusOne::Quirk("Firefox and Playwright write -1 when they do not know"),
         );
-        if let Some(Value::Number(n)) = c.get("compression") {
+        if let Some(n) = c
+            .get("compression")
+            .filter(|v| v.kind() == JsonKind::Number)
+        {
             if n.as_f64().is_some_and(|v| v < 0.0) {
                 w.report(
                     Severity::Warning,
                     "out-of-range",
                     &cp.k("compression"),
-                    format!("negative compression {n} (Safari writes these)"),
+                    format!(
+                        "negative compression {} (Safari writes these)",
+                        n.number_text().unwrap_or_default()
+                    ),
                 );
             }
         } else {
@@ -1056,10 +1095,7 @@ pub fn url_problem(u: &str) -> Option<(Severity, String)> {
     if !valid_scheme {
         return Some((
             Severity::Error,
-            format!(
-                "not an absolute URL: {}",
-                describe_value(&Value::String(u.to_string()))
-            ),
+            format!("not an absolute URL: {}", describe_str(u)),
         ));
     }
     let scheme = u[..scheme_end.unwrap()].to_ascii_lowercase();
@@ -1072,10 +1108,7 @@ pub fn url_problem(u: &str) -> Option<(Severity, String)> {
         if !host_ok {
             return Some((
                 Severity::Error,
-                format!(
-                    "{scheme} URL without a host: {}",
-                    describe_value(&Value::String(u.to_string()))
-                ),
+                format!("{scheme} URL without a host: {}", describe_str(u)),
             ));
         }
         if u.contains('#') {

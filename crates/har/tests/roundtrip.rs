@@ -90,3 +90,58 @@ fn entries_come_one_at_a_time_with_their_positions() {
     assert_eq!(n, 14);
     assert!(r.is_done());
 }
+
+#[test]
+fn validation_is_the_same_on_both_trees() {
+    for file in corpus() {
+        let mut r = HarReader::new(Source::open(file.to_str().unwrap()).unwrap()).unwrap();
+        let v = har::Validator::new();
+        let (mut on_model, mut on_lite) = (Vec::new(), Vec::new());
+        while let Some(raw) = r.next_raw().unwrap() {
+            let model = raw.parse().unwrap();
+            let lite = raw.parse_lite().unwrap();
+            v.entry(raw.index, &model.value, raw.bytes, raw.pos, &mut on_model);
+            v.entry(raw.index, &lite, raw.bytes, raw.pos, &mut on_lite);
+            // The typed views read the same through both.
+            let (a, b) = (model.view(), har::EntryView(har::Obj::of(Some(&lite))));
+            assert_eq!(a.request().url(), b.request().url());
+            assert_eq!(a.response().status(), b.response().status());
+            assert_eq!(a.timings(), b.timings());
+            assert_eq!(a.started_ms(), b.started_ms());
+            assert_eq!(
+                a.request().headers().iter().collect::<Vec<_>>(),
+                b.request().headers().iter().collect::<Vec<_>>()
+            );
+            assert_eq!(a.response().content().text(), b.response().content().text());
+        }
+        // Positions are given to the first problems of each kind per thread and
+        // validator pass; compare what was found, and where when both know.
+        assert_eq!(on_model.len(), on_lite.len(), "{}", file.display());
+        for (m, l) in on_model.iter().zip(&on_lite) {
+            assert_eq!(
+                (m.code, &m.path, &m.message, m.severity),
+                (l.code, &l.path, &l.message, l.severity),
+                "{}",
+                file.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn lite_trees_reject_what_the_model_rejects() {
+    for bad in [
+        &b"{\"a\": tru}"[..],
+        b"{\"a\": \"\\ud800\"}",
+        b"[1,]",
+        b"{\"a\":1}x",
+        b"{\"a\": \"\xff\"}",
+    ] {
+        assert!(serde_json::from_slice::<serde_json::Value>(bad).is_err());
+        assert!(
+            har::lite::parse(bad).is_err(),
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
+    }
+}

@@ -2,7 +2,7 @@ use crate::input;
 use crate::term::{self, paint, severity_style, Ctx, Progress, BOLD, DIM, GREEN, RED};
 use anyhow::Result;
 use check::{Facts, Finding, Group, Groups, Linter};
-use har::{par_entries, ReadError, Severity, Validator};
+use har::{par_entries, EntryView, Obj, ReadError, Severity, Validator};
 use serde::Serialize;
 
 /// Is this HAR valid, and can it serve its purpose?
@@ -132,12 +132,15 @@ fn check_file(name: &str, threads: usize, strict: bool, ctx: &Ctx) -> FileReport
     let producer = linter.producer();
     // Workers parse, validate and extract the lint's facts; only those small results
     // (not the parsed entries) come back, in order.
+    // Entries are read as borrowed trees (har::lite), not the editable model: `check`
+    // only reads, and that is several times cheaper.
     let mut it = par_entries(reader, threads, move |raw| {
-        let entry = raw.parse()?;
+        let tree = raw.parse_lite()?;
         let mut problems = Vec::new();
-        worker_v.entry(entry.index, &entry.value, raw.bytes, raw.pos, &mut problems);
-        let pageref = entry.pageref().map(str::to_string);
-        Ok::<_, ReadError>((Facts::of(&entry, producer), pageref, problems))
+        worker_v.entry(raw.index, &tree, raw.bytes, raw.pos, &mut problems);
+        let view = EntryView(Obj::of(Some(&tree)));
+        let pageref = view.pageref().map(str::to_string);
+        Ok::<_, ReadError>((Facts::of_view(raw.index, view, producer), pageref, problems))
     });
     // Distinct page references (few), resolved once the pages are all known.
     let mut pagerefs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();

@@ -1,0 +1,272 @@
+//! A read-only JSON tree that borrows from the bytes it was parsed from: strings
+//! without escapes and every number are slices of the input, objects are vectors of
+//! pairs (no hashing). Several times cheaper to build than serde_json's `Value`, for
+//! commands that only read entries (`hark check`, summaries, indexes). Syntax is checked
+//! exactly as strictly as by the transcoder (and serde_json).
+
+use crate::json::{Json, JsonObject, Kind};
+use crate::transcode::{err, scan_literal, scan_number, scan_string, skip_ws, TranscodeError};
+use std::borrow::Cow;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Lite<'a> {
+    Null,
+    Bool(bool),
+    /// The number as written.
+    Number(&'a str),
+    String(Cow<'a, str>),
+    Array(Vec<Lite<'a>>),
+    Object(LiteObject<'a>),
+}
+
+/// Keys in document order; a repeated key is found at its last occurrence, as serde_json
+/// keeps the last value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiteObject<'a>(pub Vec<(Cow<'a, str>, Lite<'a>)>);
+
+static EMPTY: LiteObject<'static> = LiteObject(Vec::new());
+
+/// Parse exactly one JSON value (white space around it allowed).
+pub fn parse(input: &[u8]) -> Result<Lite<'_>, TranscodeError> {
+    let i = skip_ws(input, 0);
+    let (v, end) = value(input, i, 0)?;
+    let end = skip_ws(input, end);
+    if end < input.len() {
+        return err(end, "trailing characters");
+    }
+    Ok(v)
+}
+
+fn text(input: &[u8], i: usize) -> Result<(Cow<'_, str>, usize), TranscodeError> {
+    let (end, escaped) = scan_string(input, i)?;
+    let s = if escaped {
+        // Rare: let serde_json decode the escapes of this one string.
+        let owned: String = serde_json::from_slice(&input[i..end]).map_err(|e| TranscodeError {
+            offset: i,
+            message: e.to_string(),
+        })?;
+        Cow::Owned(owned)
+    } else {
+        // scan_string checked the bytes are UTF-8.
+        Cow::Borrowed(std::str::from_utf8(&input[i + 1..end - 1]).expect("checked UTF-8"))
+    };
+    Ok((s, end))
+}
+
+fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), TranscodeError> {
+    if depth > crate::scan::MAX_DEPTH {
+        return err(
+            i,
+            format!("nesting deeper than {} levels", crate::scan::MAX_DEPTH),
+        );
+    }
+    let Some(&c) = input.get(i) else {
+        return err(i, "EOF while parsing a value");
+    };
+    match c {
+        b'{' => {
+            let mut pairs = Vec::new();
+            let mut j = skip_ws(input, i + 1);
+            if input.get(j) == Some(&b'}') {
+                return Ok((Lite::Object(LiteObject(pairs)), j + 1));
+            }
+            loop {
+                match input.get(j) {
+                    Some(b'"') => {}
+                    Some(_) => return err(j, "key must be a string"),
+                    None => return err(j, "EOF while parsing an object"),
+                }
+                let (k, after) = text(input, j)?;
+                j = skip_ws(input, after);
+                if input.get(j) != Some(&b':') {
+                    return err(
+                        j,
+                        if j < input.len() {
+                            "expected `:`"
+                        } else {
+                            "EOF while parsing an object"
+                        },
+                    );
+                }
+                j = skip_ws(input, j + 1);
+                let (v, after) = value(input, j, depth + 1)?;
+                pairs.push((k, v));
+                j = skip_ws(input, after);
+                match input.get(j) {
+                    Some(b',') => {
+                        j = skip_ws(input, j + 1);
+                        if input.get(j) == Some(&b'}') {
+                            return err(j, "trailing comma");
+                        }
+                    }
+                    Some(b'}') => return Ok((Lite::Object(LiteObject(pairs)), j + 1)),
+                    Some(_) => return err(j, "expected `,` or `}`"),
+                    None => return err(j, "EOF while parsing an object"),
+                }
+            }
+        }
+        b'[' => {
+            let mut items = Vec::new();
+            let mut j = skip_ws(input, i + 1);
+            if input.get(j) == Some(&b']') {
+                return Ok((Lite::Array(items), j + 1));
+            }
+            loop {
+                let (v, after) = value(input, j, depth + 1)?;
+                items.push(v);
+                j = skip_ws(input, after);
+                match input.get(j) {
+                    Some(b',') => {
+                        j = skip_ws(input, j + 1);
+                        if input.get(j) == Some(&b']') {
+                            return err(j, "trailing comma");
+                        }
+                    }
+                    Some(b']') => return Ok((Lite::Array(items), j + 1)),
+                    Some(_) => return err(j, "expected `,` or `]`"),
+                    None => return err(j, "EOF while parsing a list"),
+                }
+            }
+        }
+        b'"' => {
+            let (s, end) = text(input, i)?;
+            Ok((Lite::String(s), end))
+        }
+        b'-' | b'0'..=b'9' => {
+            let end = scan_number(input, i)?;
+            let n = std::str::from_utf8(&input[i..end]).expect("digits are ASCII");
+            Ok((Lite::Number(n), end))
+        }
+        b't' => Ok((Lite::Bool(true), scan_literal(input, i, b"true")?)),
+        b'f' => Ok((Lite::Bool(false), scan_literal(input, i, b"false")?)),
+        b'n' => Ok((Lite::Null, scan_literal(input, i, b"null")?)),
+        _ => err(i, "expected value"),
+    }
+}
+
+impl<'a> Json for Lite<'a> {
+    type Object = LiteObject<'a>;
+    fn kind(&self) -> Kind {
+        match self {
+            Lite::Null => Kind::Null,
+            Lite::Bool(_) => Kind::Bool,
+            Lite::Number(_) => Kind::Number,
+            Lite::String(_) => Kind::String,
+            Lite::Array(_) => Kind::Array,
+            Lite::Object(_) => Kind::Object,
+        }
+    }
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Lite::String(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn as_f64(&self) -> Option<f64> {
+        match self {
+            Lite::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Lite::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+    fn as_bool(&self) -> Option<bool> {
+        match self {
+            Lite::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    fn as_array(&self) -> Option<&[Lite<'a>]> {
+        match self {
+            Lite::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+    fn as_object(&self) -> Option<&LiteObject<'a>> {
+        match self {
+            Lite::Object(o) => Some(o),
+            _ => None,
+        }
+    }
+    fn number_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Lite::Number(n) => Some(Cow::Borrowed(n)),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> JsonObject for LiteObject<'a> {
+    type Value = Lite<'a>;
+    fn get(&self, key: &str) -> Option<&Lite<'a>> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+    fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn empty<'s>() -> &'s Self
+    where
+        Self: 's,
+    {
+        &EMPTY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_serde_json_reads() {
+        let s =
+            r#"{"a": [1, 2.50, -0, 1e5, {"b": null}], "s": "x\"y\u00e9", "t": true, "a": "last"}"#;
+        let v = parse(s.as_bytes()).unwrap();
+        let o = v.as_object().unwrap();
+        assert_eq!(
+            o.get("a").unwrap().as_str(),
+            Some("last"),
+            "last duplicate wins, like serde_json"
+        );
+        assert_eq!(o.get("s").unwrap().as_str(), Some("x\"yé"));
+        assert_eq!(o.keys().collect::<Vec<_>>(), ["a", "s", "t", "a"]);
+        let arr = o.0[0].1.as_array().unwrap();
+        assert_eq!(arr[1].number_text().unwrap(), "2.50");
+        assert_eq!(arr[1].as_f64(), Some(2.5));
+        assert_eq!(arr[0].as_i64(), Some(1));
+        assert_eq!(arr[3].as_i64(), None);
+        assert!(matches!(o.get("s").unwrap(), Lite::String(Cow::Owned(_))));
+        assert!(matches!(
+            o.get("a").unwrap(),
+            Lite::String(Cow::Borrowed(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_what_the_transcoder_rejects() {
+        for bad in [
+            "",
+            "{",
+            "[1,]",
+            "{\"a\":1,}",
+            "{1:2}",
+            "01",
+            "\"\\ud800\"",
+            "[1] 2",
+            "nul",
+        ] {
+            assert!(parse(bad.as_bytes()).is_err(), "{bad:?}");
+        }
+        let deep = "[".repeat(1000);
+        assert!(parse(deep.as_bytes())
+            .unwrap_err()
+            .message
+            .contains("nesting"));
+    }
+}
