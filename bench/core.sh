@@ -19,13 +19,16 @@ bytes=$(stat -c %s "$har")
 # Warm the page cache so every tool reads from memory.
 cat "$har" > /dev/null
 
+# Private scratch files: other bench scripts may run at the same time.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 run() { # name, command...
   local name=$1; shift
-  /usr/bin/time -f "%e %M" -o bench/out/time.txt "$@" > /dev/null 2>bench/out/stderr.txt || {
-    local rc=$?; [ $rc -le 1 ] || { cat bench/out/stderr.txt >&2; exit $rc; }
+  /usr/bin/time -f "%e %U %S %M" -o "$tmp/time" "$@" > /dev/null 2>"$tmp/stderr" || {
+    local rc=$?; [ $rc -le 1 ] || { cat "$tmp/stderr" >&2; exit $rc; }
   }
-  read -r secs kb < <(tail -n 1 bench/out/time.txt)
-  echo "$name $secs $kb"
+  read -r secs user sys kb < <(tail -n 1 "$tmp/time")
+  echo "$name $secs $(echo "$user + $sys" | bc) $kb"
 }
 
 {
@@ -37,13 +40,13 @@ run() { # name, command...
 } | python3 -c '
 import sys
 bytes_ = int(sys.argv[1]); cores = sys.argv[2]
-rows = [l.rsplit(" ", 2) for l in sys.stdin.read().splitlines()]
+rows = [l.rsplit(" ", 3) for l in sys.stdin.read().splitlines()]
 base = None
 print(f"{bytes_/1e6:.0f} MB HAR of real entries, {cores} cores\n")
-print("| command | time (s) | throughput (MB/s) | × jq | peak RSS (MB) |")
-print("|---|---:|---:|---:|---:|")
-for name, secs, kb in rows:
+print("| command | wall (s) | CPU (s) | throughput (MB/s) | × jq | peak RSS (MB) |")
+print("|---|---:|---:|---:|---:|---:|")
+for name, secs, cpu, kb in rows:
     secs = float(secs); mbs = bytes_ / 1e6 / secs
     base = base or mbs
-    print(f"| `{name}` | {secs:.2f} | {mbs:.0f} | {mbs/base:.1f} | {int(kb)/1024:.0f} |")
+    print(f"| `{name}` | {secs:.2f} | {float(cpu):.2f} | {mbs:.0f} | {mbs/base:.1f} | {int(kb)/1024:.0f} |")
 ' "$bytes" "$(nproc)"
