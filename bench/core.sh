@@ -28,7 +28,7 @@ run() { # name, command...
     local rc=$?; [ $rc -le 1 ] || { cat "$tmp/stderr" >&2; exit $rc; }
   }
   read -r secs user sys kb < <(tail -n 1 "$tmp/time")
-  echo "$name $secs $(echo "$user + $sys" | bc) $kb"
+  echo "$name $secs $user $sys $kb"
 }
 
 {
@@ -40,13 +40,14 @@ run() { # name, command...
 } | python3 -c '
 import sys
 bytes_ = int(sys.argv[1]); cores = sys.argv[2]
-rows = [l.rsplit(" ", 3) for l in sys.stdin.read().splitlines()]
+rows = [l.rsplit(" ", 4) for l in sys.stdin.read().splitlines()]
 base = None
 print(f"{bytes_/1e6:.0f} MB HAR of real entries, {cores} cores\n")
 print("| command | wall (s) | CPU (s) | throughput (MB/s) | × jq | peak RSS (MB) |")
 print("|---|---:|---:|---:|---:|---:|")
-for name, secs, cpu, kb in rows:
+for name, secs, user, system, kb in rows:
     secs = float(secs); mbs = bytes_ / 1e6 / secs
+    cpu = float(user) + float(system)
     base = base or mbs
     print(f"| `{name}` | {secs:.2f} | {float(cpu):.2f} | {mbs:.0f} | {mbs/base:.1f} | {int(kb)/1024:.0f} |")
 ' "$bytes" "$(nproc)"
