@@ -27,7 +27,11 @@ fn main() {
         }
         problems.len()
     });
-    let n: usize = it.map(|x| x.unwrap()).count();
+    let mut n = 0usize;
+    for x in it {
+        x.unwrap();
+        n += 1;
+    }
     let b = counter.load(std::sync::atomic::Ordering::Relaxed);
     let s = t.elapsed().as_secs_f64();
     println!(

@@ -469,7 +469,7 @@ impl<'a, J: Json + 'a> Content<'a, J> {
 }
 
 /// The seven timing phases in milliseconds; `None` where missing, `-1` kept as written.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Timings {
     pub blocked: Option<f64>,
     pub dns: Option<f64>,
@@ -481,6 +481,21 @@ pub struct Timings {
 }
 
 impl Timings {
+    /// Only the phases that happened: missing, `-1` and other negative values become
+    /// `None`.
+    pub fn happened(&self) -> Timings {
+        let pos = |v: Option<f64>| v.filter(|x| *x >= 0.0);
+        Timings {
+            blocked: pos(self.blocked),
+            dns: pos(self.dns),
+            connect: pos(self.connect),
+            ssl: pos(self.ssl),
+            send: pos(self.send),
+            wait: pos(self.wait),
+            receive: pos(self.receive),
+        }
+    }
+
     pub fn from_obj<J: Json>(o: Obj<'_, J>) -> Timings {
         Timings {
             blocked: o.num("blocked"),

@@ -31,6 +31,8 @@ impl Batch {
     }
 }
 
+// One per iterator; boxing the reader would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Mode<T> {
     Threads {
         results: Receiver<(u64, Vec<T>)>,

@@ -887,23 +887,7 @@ fn request<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
         w.str_field(pd, "comment", &pp, Req::Optional);
         w.known(pd, &pp, &["mimeType", "params", "text", "comment"]);
     }
-    w.num_field(
-        r,
-        "headersSize",
-        p,
-        Kind::Int,
-        Req::Quirk("some producers omit it"),
-        MinusOne::Allowed,
-    );
-    w.num_field(
-        r,
-        "bodySize",
-        p,
-        Kind::Int,
-        Req::Quirk("some producers omit it"),
-        MinusOne::Allowed,
-    );
-    w.str_field(r, "comment", p, Req::Optional);
+    sizes_and_comment(w, r, p, "some producers omit it");
     w.known(
         r,
         p,
@@ -920,6 +904,32 @@ fn request<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
             "comment",
         ],
     );
+}
+
+/// `headersSize`, `bodySize` and `comment`, which requests and responses share.
+fn sizes_and_comment<O: JsonObject>(
+    w: &mut W<'_>,
+    r: &O,
+    p: &P<'_>,
+    headers_size_quirk: &'static str,
+) {
+    w.num_field(
+        r,
+        "headersSize",
+        p,
+        Kind::Int,
+        Req::Quirk(headers_size_quirk),
+        MinusOne::Allowed,
+    );
+    w.num_field(
+        r,
+        "bodySize",
+        p,
+        Kind::Int,
+        Req::Quirk("some producers omit it"),
+        MinusOne::Allowed,
+    );
+    w.str_field(r, "comment", p, Req::Optional);
 }
 
 fn cookies<O: JsonObject>(w: &mut W<'_>, obj: &O, p: &P<'_>) {
@@ -1046,23 +1056,7 @@ fn response<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
         );
     }
     w.str_field(r, "redirectURL", p, Req::Quirk("some producers omit it"));
-    w.num_field(
-        r,
-        "headersSize",
-        p,
-        Kind::Int,
-        Req::Quirk("Firefox omits it on some responses"),
-        MinusOne::Allowed,
-    );
-    w.num_field(
-        r,
-        "bodySize",
-        p,
-        Kind::Int,
-        Req::Quirk("some producers omit it"),
-        MinusOne::Allowed,
-    );
-    w.str_field(r, "comment", p, Req::Optional);
+    sizes_and_comment(w, r, p, "Firefox omits it on some responses");
     w.known(
         r,
         p,

@@ -3,7 +3,7 @@
 //! styles; and the token-level path (`RawEntry::transcode`) agrees with it.
 
 use har::{HarReader, HarWriter, Source, Style};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn corpus() -> Vec<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -30,7 +30,7 @@ fn canonical(bytes: &[u8]) -> String {
     serde_json::to_string(&v).unwrap()
 }
 
-fn through_model(file: &PathBuf, style: Style) -> Vec<u8> {
+fn through_model(file: &Path, style: Style) -> Vec<u8> {
     let mut r = HarReader::new(Source::open(file.to_str().unwrap()).unwrap()).unwrap();
     let mut w = HarWriter::new(Vec::new(), style);
     w.begin(r.header()).unwrap();
@@ -41,7 +41,7 @@ fn through_model(file: &PathBuf, style: Style) -> Vec<u8> {
     w.into_inner()
 }
 
-fn through_tokens(file: &PathBuf, style: Style) -> Vec<u8> {
+fn through_tokens(file: &Path, style: Style) -> Vec<u8> {
     let mut r = HarReader::new(Source::open(file.to_str().unwrap()).unwrap()).unwrap();
     let mut w = HarWriter::new(Vec::new(), style);
     w.begin(r.header()).unwrap();

@@ -280,7 +280,7 @@ fn print_human(r: &FileReport, verbose: bool) {
     use anstream::println;
     const W: usize = 100;
     let pad = " ".repeat(11);
-    let mut head = format!("{}", paint(BOLD, &r.file));
+    let mut head = paint(BOLD, &r.file);
     if let Some(p) = &r.producer {
         head.push_str(&format!(
             "  {}",
