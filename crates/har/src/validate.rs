@@ -1025,7 +1025,7 @@ fn response<O: JsonObject>(w: &mut W<'_>, r: &O, p: &P<'_>) {
                     "out-of-range",
                     &cp.k("compression"),
                     format!(
-                        "negative compression {} (Safari writes these)",
+                        "negative compression {} (Safari and chrome-har-capturer write these)",
                         n.number_text().unwrap_or_default()
                     ),
                 );
