@@ -2,6 +2,7 @@
 //! from the vendors' documentation, JWTs, PEM private keys, card numbers, e-mail
 //! addresses, credentials assigned in code).
 
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use std::ops::Range;
 
@@ -21,6 +22,10 @@ pub enum Check {
 
 pub struct Detector {
     pub kind: &'static str,
+    /// The pattern unanchored (named groups stripped), to find where it matches.
+    search: Regex,
+    /// Its bit in the trigger's answer (`u32::MAX`: always searched).
+    bit: u32,
     /// The pattern anchored at the start (`^(?:…)`): candidates are confirmed where
     /// the combined expression found them, without searching further.
     pub re: Regex,
@@ -135,64 +140,294 @@ const BUILTIN: &[(&str, &str, Check)] = &[
     ),
 ];
 
-/// All detectors, plus one combined expression to find candidates in a single pass.
+/// Literals one of which every built-in detector needs in its match (matched ASCII
+/// case-insensitively; `true`: the case must also be exact), with the detectors (bits:
+/// indexes in [`BUILTIN`]) that need it. A detector none of whose literals occurs in a
+/// text (for cards: no run of 13 digits) cannot match anywhere in it, so it is not
+/// searched, and most strings never reach a regex.
+const TRIGGERS: &[(&str, bool, u32)] = &[
+    ("-----BEGIN", true, 1 << 0),
+    ("eyJ", true, 1 << 1),
+    // AWS key ids.
+    ("AKIA", true, 1 << 2),
+    ("ASIA", true, 1 << 2),
+    ("ABIA", true, 1 << 2),
+    ("ACCA", true, 1 << 2),
+    ("AGPA", true, 1 << 2),
+    ("AIDA", true, 1 << 2),
+    ("AROA", true, 1 << 2),
+    ("AIPA", true, 1 << 2),
+    ("ANPA", true, 1 << 2),
+    ("ANVA", true, 1 << 2),
+    ("APKA", true, 1 << 2),
+    // GitHub, GitLab.
+    ("ghp_", true, 1 << 3),
+    ("gho_", true, 1 << 3),
+    ("ghu_", true, 1 << 3),
+    ("ghs_", true, 1 << 3),
+    ("ghr_", true, 1 << 3),
+    ("github_pat_", true, 1 << 3),
+    ("glpat-", true, 1 << 4),
+    ("gldt-", true, 1 << 4),
+    ("glrt-", true, 1 << 4),
+    ("glptt-", true, 1 << 4),
+    ("glft-", true, 1 << 4),
+    ("glimt-", true, 1 << 4),
+    ("gloas-", true, 1 << 4),
+    ("glcbt-", true, 1 << 4),
+    ("glsoat-", true, 1 << 4),
+    ("glagent-", true, 1 << 4),
+    ("glffct-", true, 1 << 4),
+    // Slack.
+    ("xox", true, 1 << 5),
+    ("xapp-", true, 1 << 5),
+    ("hooks.slack.com", true, 1 << 6),
+    // Stripe.
+    ("sk_live_", true, 1 << 7),
+    ("sk_test_", true, 1 << 7),
+    ("rk_live_", true, 1 << 7),
+    ("rk_test_", true, 1 << 7),
+    ("whsec_", true, 1 << 7),
+    // Google.
+    ("AIza", true, 1 << 8),
+    ("GOCSPX-", true, 1 << 8),
+    ("ya29.", true, 1 << 8),
+    ("1//0", true, 1 << 8),
+    // npm, PyPI, SendGrid, Shopify, DigitalOcean, Vault, Anthropic/OpenAI, Twilio,
+    // Mailgun, Azure.
+    ("npm_", true, 1 << 9),
+    ("pypi-AgEIcHlwaS5vcmc", true, 1 << 9),
+    ("SG.", true, 1 << 9),
+    ("shpat_", true, 1 << 9),
+    ("shpca_", true, 1 << 9),
+    ("shppa_", true, 1 << 9),
+    ("shpss_", true, 1 << 9),
+    ("doo_v1_", true, 1 << 9),
+    ("dop_v1_", true, 1 << 9),
+    ("dor_v1_", true, 1 << 9),
+    ("hvs.", true, 1 << 9),
+    ("hvb.", true, 1 << 9),
+    ("hvr.", true, 1 << 9),
+    ("sk-", true, 1 << 9),
+    ("SK", true, 1 << 9),
+    ("key-", true, 1 << 9),
+    ("AccountKey=", true, 1 << 10),
+    // URL userinfo and e-mail addresses.
+    ("@", true, 1 << 11 | 1 << 17),
+    // Case-insensitive words: Basic/Bearer in text, secrets assigned in code, hidden
+    // token inputs.
+    ("basic", false, 1 << 12),
+    ("bearer", false, 1 << 13),
+    ("password", false, 1 << 14),
+    ("passwd", false, 1 << 14),
+    ("secret", false, 1 << 14),
+    ("api_key", false, 1 << 14),
+    ("apikey", false, 1 << 14),
+    ("access_token", false, 1 << 14),
+    ("accesstoken", false, 1 << 14),
+    ("refresh_token", false, 1 << 14),
+    ("refreshtoken", false, 1 << 14),
+    ("private_key", false, 1 << 14),
+    ("privatekey", false, 1 << 14),
+    ("auth_token", false, 1 << 14),
+    ("authtoken", false, 1 << 14),
+    ("csrf", false, 1 << 15),
+    ("xsrf", false, 1 << 15),
+    ("token", false, 1 << 14 | 1 << 15),
+    ("nonce", false, 1 << 15),
+    ("authenticity", false, 1 << 15),
+    // The detectors' `(?i:…)` words fold Unicode case: U+017F (ſ) matches `s` and
+    // U+212A (Kelvin sign) matches `k`.
+    ("\u{17F}", true, 1 << 12 | 1 << 14 | 1 << 15),
+    ("\u{212A}", true, 1 << 12 | 1 << 14 | 1 << 15),
+];
+
+/// The trigger bit of the card detector (no literal: a run of digits).
+const CARD: u32 = 1 << 16;
+
+/// The literal prefilter in front of the detectors' regexes.
+struct Trigger {
+    ac: AhoCorasick,
+}
+
+impl Trigger {
+    fn new() -> Trigger {
+        let ac = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(TRIGGERS.iter().map(|(t, _, _)| t.as_bytes()))
+            .expect("trigger literals build");
+        Trigger { ac }
+    }
+
+    /// Whether some built-in detector could match somewhere in `text`.
+    #[cfg(test)]
+    fn hit(&self, text: &[u8]) -> bool {
+        self.hits(text) != 0
+    }
+
+    /// The built-in detectors (bits: indexes in [`BUILTIN`]) that could match
+    /// somewhere in `text`.
+    fn hits(&self, text: &[u8]) -> u32 {
+        let mut mask = 0;
+        for m in self.ac.find_overlapping_iter(text) {
+            let (lit, exact, bits) = TRIGGERS[m.pattern().as_usize()];
+            if mask & bits == bits || exact && &text[m.range()] != lit.as_bytes() {
+                continue;
+            }
+            if lit == "SK" {
+                // Twilio: SK and 32 hex digits.
+                let rest = &text[m.end()..];
+                if rest.len() < 32 || !rest[..32].iter().all(u8::is_ascii_hexdigit) {
+                    continue;
+                }
+            }
+            mask |= bits;
+        }
+        if digit_run(text, 13) {
+            mask |= CARD;
+        }
+        mask
+    }
+}
+
+/// Whether `text` holds `n` digits in a row, single spaces or dashes allowed between
+/// them (the least a card number needs).
+fn digit_run(text: &[u8], n: usize) -> bool {
+    let mut run = 0;
+    let mut sep = false;
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        i += 1;
+        if run == 0 {
+            // A run starting in text[i - 1..i - 1 + n] covers text[i - 2 + n]: when
+            // that byte is neither a digit nor a separator, skip past it.
+            if let Some(&far) = text.get(i + n - 2) {
+                if !(far.is_ascii_digit() || far == b' ' || far == b'-') {
+                    i += n - 1;
+                    continue;
+                }
+            }
+        }
+        if b.is_ascii_digit() {
+            run += 1;
+            sep = false;
+            if run >= n {
+                return true;
+            }
+        } else if (b == b' ' || b == b'-') && run > 0 && !sep {
+            sep = true;
+        } else {
+            run = 0;
+            sep = false;
+        }
+    }
+    false
+}
+
+/// All detectors, with a literal prefilter in front.
 pub struct Detectors {
     pub list: Vec<Detector>,
-    any: Option<Regex>,
+    /// `None` when the user added patterns: their literals are unknown.
+    trigger: Option<Trigger>,
 }
 
 impl Detectors {
     /// The built-in detectors minus `off` kinds, then `extra` (kind, regex).
     pub fn new(off: &[String], extra: &[(String, String)]) -> Result<Detectors, regex::Error> {
         let mut list = Vec::new();
-        for (kind, pat, check) in BUILTIN {
+        let detector = |kind, pat: &str, check, bit| -> Result<Detector, regex::Error> {
+            Ok(Detector {
+                kind,
+                re: small(&format!("^(?:{pat})"))?,
+                search: regex::RegexBuilder::new(&format!("(?:{})", pat.replace("(?P<v>", "(?:")))
+                    .dfa_size_limit(1 << 20)
+                    .build()?,
+                bit,
+                check,
+            })
+        };
+        for (i, (kind, pat, check)) in BUILTIN.iter().enumerate() {
             if off.iter().any(|o| o.eq_ignore_ascii_case(kind)) {
                 continue;
             }
-            list.push(Detector {
-                kind,
-                re: small(&format!("^(?:{pat})"))?,
-                check: *check,
-            });
+            list.push(detector(kind, pat, *check, 1 << i)?);
         }
         for (kind, pat) in extra {
             let kind: &'static str = Box::leak(kind.clone().into_boxed_str());
-            list.push(Detector {
-                kind,
-                re: small(&format!("^(?:{pat})"))?,
-                check: Check::None,
-            });
+            list.push(detector(kind, pat, Check::None, u32::MAX)?);
         }
-        let any = if list.is_empty() {
-            None
-        } else {
-            // Named groups cannot repeat, so the combined expression uses the patterns
-            // with their names stripped.
-            let alts: Vec<String> = list
-                .iter()
-                .map(|d| format!("(?:{})", d.re.as_str()[1..].replace("(?P<v>", "(?:")))
-                .collect();
-            Some(
-                regex::RegexBuilder::new(&alts.join("|"))
-                    .size_limit(64 << 20)
-                    .dfa_size_limit(4 << 20)
-                    .build()?,
-            )
-        };
-        Ok(Detectors { list, any })
+        Ok(Detectors {
+            list,
+            trigger: Some(Trigger::new()),
+        })
     }
 
     /// Every confirmed secret in `text`: (range of the secret, kind, which detector).
+    ///
+    /// Candidates are where the alternation of all detectors would match, leftmost
+    /// first (the earliest start; at one start, the first detector in the list that
+    /// matches there decides the end). Each detector is searched on its own, only if
+    /// the trigger says it can match at all; its next match is kept until the scan
+    /// passes it. At a candidate, the detectors are tried anchored in list order and
+    /// the first confirmed one wins.
     pub fn find(&self, text: &str, out: &mut Vec<(Range<usize>, &'static str, Check)>) {
-        let Some(any) = &self.any else { return };
+        if self.list.is_empty() {
+            return;
+        }
+        let mask = match &self.trigger {
+            Some(t) => t.hits(text.as_bytes()),
+            None => u32::MAX,
+        };
+        // Per active detector: its next match at or after `from` (None: no more).
+        struct Next {
+            d: usize,
+            from: usize,
+            m: Option<Range<usize>>,
+        }
+        let active: Vec<usize> = (0..self.list.len())
+            .filter(|&d| self.list[d].bit == u32::MAX || self.list[d].bit & mask != 0)
+            .collect();
+        if active.is_empty() {
+            return;
+        }
+        let mut next_m: Vec<Next> = active
+            .iter()
+            .map(|&d| Next {
+                d,
+                from: usize::MAX,
+                m: None,
+            })
+            .collect();
         let mut at = 0;
         while at < text.len() {
-            let Some(m) = any.find_at(text, at) else {
+            // The leftmost start over all detectors, and the end of the first detector
+            // (in list order) that matches there.
+            let mut best: Option<Range<usize>> = None;
+            for n in next_m.iter_mut() {
+                let stale = n.from == usize::MAX || n.m.as_ref().is_some_and(|m| m.start < at);
+                if stale {
+                    n.m = self.list[n.d].search.find_at(text, at).map(|m| m.range());
+                    n.from = at;
+                }
+                if let Some(m) = &n.m {
+                    if best.as_ref().is_none_or(|b| m.start < b.start) {
+                        best = Some(m.clone());
+                    }
+                }
+            }
+            next_m.retain(|n| n.m.is_some());
+            let Some(m) = best else {
                 break;
             };
-            let mut next = m.end().max(m.start() + 1);
-            let rest = &text[m.start()..];
-            for d in &self.list {
+            let mut next = m.end.max(m.start + 1);
+            let rest = &text[m.start..];
+            // Every detector that can match at all, also one whose own search does
+            // not start here (anchored on the rest, `\b` sees no character before).
+            for &d in &active {
+                let d = &self.list[d];
                 let Some(c) = d.re.captures(rest) else {
                     continue;
                 };
@@ -200,8 +435,8 @@ impl Detectors {
                 let v = c.name("v").unwrap_or(whole);
                 if confirm(d.check, v.as_str()) {
                     let r = v.range();
-                    out.push((m.start() + r.start..m.start() + r.end, d.kind, d.check));
-                    next = m.start() + whole.end().max(1);
+                    out.push((m.start + r.start..m.start + r.end, d.kind, d.check));
+                    next = m.start + whole.end().max(1);
                     break;
                 }
             }
@@ -349,6 +584,39 @@ mod tests {
                 "google key"
             ]
         );
+    }
+
+    #[test]
+    fn trigger_is_a_superset() {
+        // Only two non-ASCII characters fold to ASCII letters in `(?i:…)`; the trigger
+        // lists both.
+        let re = Regex::new("(?i)^[a-z]$").unwrap();
+        let odd: Vec<u32> = (0x80..0x3_0000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| re.is_match(c.encode_utf8(&mut [0; 4])))
+            .map(|c| c as u32)
+            .collect();
+        assert_eq!(odd, [0x17F, 0x212A]);
+        let t = Trigger::new();
+        assert!(!t.hit(b"plain text, no key here: 12345 and a-b-c"));
+        assert!(t.hit(b"x PASSWORD = 1"));
+        assert!(t.hit("pa\u{17F}sword".as_bytes()));
+        assert!(t.hit(b"4111 1111 1111 1111"));
+        assert!(t.hit(b"4111-1111-1111-1111"));
+        assert!(!t.hit(b"4111--1111-1111-1111"));
+        assert!(t.hit(b"SK0123456789abcdef0123456789abcdef"));
+        assert!(!t.hit(b"sk0123456789abcdef0123456789abcdef"));
+        assert!(!t.hit(b"AKia"));
+        // Every example of the tests below needs the trigger.
+        for s in [
+            "AKIAQX7Z3N5B2KLM4P8R",
+            "glpat-abcdefghij0123456789",
+            "jane.doe@example.com",
+            "clientSecret: 'acme_cs_live_Q2x8dLk39ZpWm4Rt7Vb1Nc6Hy0Jf5Sg',",
+            "-H 'Authorization: Basic b3BzLWFkbWluOmFkbTFuLVMzY3JldC1Qdy03Nw=='",
+        ] {
+            assert!(t.hit(s.as_bytes()), "{s}");
+        }
     }
 
     #[test]

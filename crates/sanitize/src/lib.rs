@@ -19,7 +19,7 @@ pub mod report;
 pub mod rules;
 mod text;
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use har::{HarReader, HarWriter, Header, Style};
@@ -121,10 +121,33 @@ const SAFE_CLAIMS: &[&str] = &[
     "roles",
 ];
 
-/// Values found by the first pass, each with its kind. Grows with distinct secrets only.
+/// Values found by the first pass, each with its kind. Grows with distinct secrets only
+/// (and one bit per entry).
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     pub values: HashMap<String, &'static str>,
+    /// Set by [`collect`]: the entries in which the first pass redacted (or
+    /// remembered) something, one bit per entry. The second pass copies the other
+    /// entries through untouched unless one of the values occurs in their bytes; with
+    /// `None` it sanitizes every entry.
+    pub touched: Option<EntrySet>,
+}
+
+/// A set of entry indexes (one bit each).
+#[derive(Clone, Debug, Default)]
+pub struct EntrySet(Vec<u64>);
+
+impl EntrySet {
+    pub fn insert(&mut self, i: usize) {
+        let w = i / 64;
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << (i % 64);
+    }
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
 }
 
 impl Secrets {
@@ -144,12 +167,29 @@ impl Secrets {
 pub struct Tally {
     pub report: Report,
     pub found: Vec<(String, &'static str)>,
+    /// No known value occurs in this entry (see [`Sanitizer::known_absent`]): its
+    /// strings need not be searched for them.
+    pub known_absent: bool,
 }
 
 struct Known {
     ac: AhoCorasick,
     /// Per pattern: replacement and kind.
     repl: Vec<(String, &'static str)>,
+}
+
+/// What the second pass needs to copy an entry through without parsing it: the entries
+/// the first pass changed, and an automaton of *anchors* — for every pattern of
+/// [`Known`], its longest run of URL-unreserved characters (`A-Za-z0-9-._~`). Those
+/// characters are written as they are by JSON (at any nesting depth) and by percent-
+/// and form-encoding, so a pattern found in any decoded string of an entry leaves its
+/// anchor in the entry's raw bytes — unless the bytes spell such a character
+/// otherwise (`\u0041`, `%41`, double `%25` encoding) or hold base64 content, which
+/// [`raw_needs_decoding`] sends to the full path.
+struct FastPath {
+    touched: EntrySet,
+    /// `None`: no known values.
+    anchors: Option<AhoCorasick>,
 }
 
 /// The rules compiled, ready to run on entries from many threads.
@@ -161,6 +201,7 @@ pub struct Sanitizer {
     drop: Vec<String>,
     skip: Vec<String>,
     known: Option<Known>,
+    fast: Option<FastPath>,
 }
 
 impl Sanitizer {
@@ -205,6 +246,7 @@ impl Sanitizer {
             drop,
             skip: r.content.skip,
             known: None,
+            fast: None,
         })
     }
 
@@ -250,12 +292,46 @@ impl Sanitizer {
             }
             add(v.clone(), r, kind);
         }
+        self.fast = None;
         if pats.is_empty() {
             self.known = None;
+            if let Some(touched) = &secrets.touched {
+                self.fast = Some(FastPath {
+                    touched: touched.clone(),
+                    anchors: None,
+                });
+            }
             return Ok(());
         }
         let mut list: Vec<(String, (String, &'static str))> = pats.into_iter().collect();
         list.sort_by(|a, b| a.0.cmp(&b.0));
+        if let Some(touched) = &secrets.touched {
+            // Any part of an anchor is one too: the last 16 bytes (the most random
+            // end of tokens that share a prefix, such as JWTs) keep the automaton
+            // small enough for a DFA.
+            let mut anchors: Vec<&[u8]> = list
+                .iter()
+                .map(|(p, _)| {
+                    let a = anchor(p);
+                    &a[a.len().saturating_sub(16)..]
+                })
+                .collect();
+            anchors.sort_unstable();
+            anchors.dedup();
+            // A pattern without an unreserved character (none are: values have
+            // letters or digits) would send every entry to the full path.
+            if !anchors.iter().any(|a| a.is_empty()) {
+                let ac = AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostFirst)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&anchors)
+                    .map_err(|e| Error::Automaton(e.to_string()))?;
+                self.fast = Some(FastPath {
+                    touched: touched.clone(),
+                    anchors: Some(ac),
+                });
+            }
+        }
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(list.iter().map(|(p, _)| p.as_bytes()))
@@ -265,6 +341,29 @@ impl Sanitizer {
             repl: list.into_iter().map(|(_, r)| r).collect(),
         });
         Ok(())
+    }
+
+    /// Whether the entry `index` with these raw bytes comes out of [`Sanitizer::entry`]
+    /// unchanged, so it can be copied through (re-serialised token by token) without
+    /// being parsed: the first pass changed nothing in it and no known value can occur
+    /// in it. Conservative: `false` whenever in doubt.
+    pub fn untouched(&self, index: usize, bytes: &[u8]) -> bool {
+        let Some(f) = &self.fast else {
+            return false;
+        };
+        !f.touched.contains(index) && self.known_absent(bytes)
+    }
+
+    /// Whether no known value can occur in any (decoded) string of the entry with
+    /// these raw bytes. Conservative: `false` whenever in doubt.
+    pub fn known_absent(&self, bytes: &[u8]) -> bool {
+        let Some(f) = &self.fast else {
+            return self.known.is_none();
+        };
+        match &f.anchors {
+            None => true,
+            Some(ac) => !raw_needs_decoding(bytes) && ac.find(bytes).is_none(),
+        }
     }
 
     fn hmac_hex(key: &[u8], v: &str) -> String {
@@ -763,6 +862,9 @@ impl Sanitizer {
 
     /// Binary content: only values already known are replaced.
     fn binary(&self, b: &[u8], t: &mut Tally) -> Option<Vec<u8>> {
+        if t.known_absent {
+            return None;
+        }
         let k = self.known.as_ref()?;
         let mut out = Vec::new();
         let mut last = 0;
@@ -949,7 +1051,7 @@ impl Sanitizer {
             Found(&'static str, detect::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
-        if let Some(k) = &self.known {
+        if let Some(k) = self.known.as_ref().filter(|_| !t.known_absent) {
             for m in k.ac.find_iter(s) {
                 hits.push((m.range(), Hit::Known(m.pattern().as_usize())));
             }
@@ -1016,6 +1118,64 @@ impl Sanitizer {
         }
         out.push_str(&s[last..]);
         Some(out)
+    }
+}
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// The longest run of URL-unreserved characters in `p` (the first of equal ones).
+fn anchor(p: &str) -> &[u8] {
+    let b = p.as_bytes();
+    let (mut best, mut start) = (0..0, None);
+    for i in 0..=b.len() {
+        match (b.get(i).is_some_and(|&c| unreserved(c)), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                if i - s > best.len() {
+                    best = s..i;
+                }
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    &b[best]
+}
+
+/// Whether raw entry bytes may hide an unreserved character behind an encoding the
+/// sanitizer decodes: a JSON `\u` escape (at any nesting depth the bytes hold `\u`),
+/// `\/`, a percent escape of an unreserved character or of `%` itself, or base64
+/// content.
+fn raw_needs_decoding(b: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(j) = memchr::memchr2(b'\\', b'%', &b[i..]) {
+        let at = i + j;
+        let next = b.get(at + 1).copied();
+        if b[at] == b'\\' {
+            if matches!(next, Some(b'u' | b'/')) {
+                return true;
+            }
+        } else if let (Some(h), Some(l)) = (next, b.get(at + 2).copied()) {
+            if let (Some(h), Some(l)) = (hexval(h), hexval(l)) {
+                let c = h * 16 + l;
+                if unreserved(c) || c == b'%' {
+                    return true;
+                }
+            }
+        }
+        i = at + 1;
+    }
+    memchr::memmem::find(b, b"\"base64\"").is_some()
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -1099,11 +1259,15 @@ pub fn collect(
         raw.parse().map(|mut e| {
             let mut t = Tally::default();
             s2.entry(&mut e.value, &mut t);
-            t
+            (e.index, t)
         })
     });
+    let mut touched = EntrySet::default();
     for r in it.by_ref() {
-        let et = r??;
+        let (index, et) = r??;
+        if et.report.total() > 0 || !et.found.is_empty() {
+            touched.insert(index);
+        }
         report.merge(&et.report);
         for (v, k) in et.found {
             secrets.add(v, k);
@@ -1117,6 +1281,7 @@ pub fn collect(
         secrets.add(v, k);
     }
     report.distinct_values = secrets.len() as u64;
+    secrets.touched = Some(touched);
     Ok((secrets, report))
 }
 
@@ -1139,8 +1304,24 @@ pub fn rewrite<W: Write>(
     let write = out.is_some();
     let s2 = s.clone();
     let mut it = har::par_entries(reader, threads, move |raw| {
+        if s2.untouched(raw.index, raw.bytes) {
+            let bytes = if write {
+                raw.transcode(style)?
+            } else {
+                Vec::new()
+            };
+            let report = Report {
+                entries: 1,
+                ..Report::default()
+            };
+            return Ok((bytes, report));
+        }
+        let known_absent = s2.known_absent(raw.bytes);
         raw.parse().map(|mut e| {
-            let mut t = Tally::default();
+            let mut t = Tally {
+                known_absent,
+                ..Tally::default()
+            };
             s2.entry(&mut e.value, &mut t);
             let bytes = if write {
                 har::entry_bytes(&e.value, style)
