@@ -170,26 +170,39 @@ pub struct Tally {
     /// No known value occurs in this entry (see [`Sanitizer::known_absent`]): its
     /// strings need not be searched for them.
     pub known_absent: bool,
+    /// The first pass found nothing in this entry: the detectors would find nothing
+    /// again (they see the same strings), so only known values are searched for.
+    pub detected_nothing: bool,
 }
 
 struct Known {
     ac: AhoCorasick,
     /// Per pattern: replacement and kind.
     repl: Vec<(String, &'static str)>,
+    /// A small DFA of the patterns' *anchors*: for every pattern, the last 16 bytes of
+    /// its longest run of URL-unreserved characters (`A-Za-z0-9-._~`). A text without
+    /// an anchor holds no pattern. Those characters are written as they are by JSON (at
+    /// any nesting depth) and by percent- and form-encoding, so a pattern found in any
+    /// decoded string of an entry leaves its anchor in the entry's raw bytes too —
+    /// unless the bytes spell such a character otherwise (`\u0041`, `%41`, double
+    /// `%25` encoding) or hold base64 content, which [`raw_needs_decoding`] reports.
+    /// `None` if a pattern has no such character (none has: values have letters or
+    /// digits).
+    anchors: Option<AhoCorasick>,
+}
+
+impl Known {
+    /// Whether a pattern may occur in `text` (`false`: certainly not).
+    fn may_occur(&self, text: &[u8]) -> bool {
+        self.anchors.as_ref().is_none_or(|a| a.is_match(text))
+    }
 }
 
 /// What the second pass needs to copy an entry through without parsing it: the entries
-/// the first pass changed, and an automaton of *anchors* — for every pattern of
-/// [`Known`], its longest run of URL-unreserved characters (`A-Za-z0-9-._~`). Those
-/// characters are written as they are by JSON (at any nesting depth) and by percent-
-/// and form-encoding, so a pattern found in any decoded string of an entry leaves its
-/// anchor in the entry's raw bytes — unless the bytes spell such a character
-/// otherwise (`\u0041`, `%41`, double `%25` encoding) or hold base64 content, which
-/// [`raw_needs_decoding`] sends to the full path.
+/// the first pass changed (the others are copied unless a known value may occur in
+/// their bytes, see [`Known::anchors`]).
 struct FastPath {
     touched: EntrySet,
-    /// `None`: no known values.
-    anchors: Option<AhoCorasick>,
 }
 
 /// The rules compiled, ready to run on entries from many threads.
@@ -292,20 +305,16 @@ impl Sanitizer {
             }
             add(v.clone(), r, kind);
         }
-        self.fast = None;
+        self.fast = secrets.touched.as_ref().map(|touched| FastPath {
+            touched: touched.clone(),
+        });
         if pats.is_empty() {
             self.known = None;
-            if let Some(touched) = &secrets.touched {
-                self.fast = Some(FastPath {
-                    touched: touched.clone(),
-                    anchors: None,
-                });
-            }
             return Ok(());
         }
         let mut list: Vec<(String, (String, &'static str))> = pats.into_iter().collect();
         list.sort_by(|a, b| a.0.cmp(&b.0));
-        if let Some(touched) = &secrets.touched {
+        let anchors = {
             // Any part of an anchor is one too: the last 16 bytes (the most random
             // end of tokens that share a prefix, such as JWTs) keep the automaton
             // small enough for a DFA.
@@ -320,18 +329,18 @@ impl Sanitizer {
             anchors.dedup();
             // A pattern without an unreserved character (none are: values have
             // letters or digits) would send every entry to the full path.
-            if !anchors.iter().any(|a| a.is_empty()) {
-                let ac = AhoCorasick::builder()
-                    .match_kind(MatchKind::LeftmostFirst)
-                    .kind(Some(AhoCorasickKind::DFA))
-                    .build(&anchors)
-                    .map_err(|e| Error::Automaton(e.to_string()))?;
-                self.fast = Some(FastPath {
-                    touched: touched.clone(),
-                    anchors: Some(ac),
-                });
+            if anchors.iter().any(|a| a.is_empty()) {
+                None
+            } else {
+                Some(
+                    AhoCorasick::builder()
+                        .match_kind(MatchKind::LeftmostFirst)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(&anchors)
+                        .map_err(|e| Error::Automaton(e.to_string()))?,
+                )
             }
-        }
+        };
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(list.iter().map(|(p, _)| p.as_bytes()))
@@ -339,6 +348,7 @@ impl Sanitizer {
         self.known = Some(Known {
             ac,
             repl: list.into_iter().map(|(_, r)| r).collect(),
+            anchors,
         });
         Ok(())
     }
@@ -348,22 +358,24 @@ impl Sanitizer {
     /// being parsed: the first pass changed nothing in it and no known value can occur
     /// in it. Conservative: `false` whenever in doubt.
     pub fn untouched(&self, index: usize, bytes: &[u8]) -> bool {
-        let Some(f) = &self.fast else {
-            return false;
-        };
-        !f.touched.contains(index) && self.known_absent(bytes)
+        self.detected_nothing(index) && self.known_absent(bytes)
+    }
+
+    /// Whether the first pass (see [`Secrets::touched`]) changed nothing in entry
+    /// `index`.
+    pub fn detected_nothing(&self, index: usize) -> bool {
+        self.fast
+            .as_ref()
+            .is_some_and(|f| !f.touched.contains(index))
     }
 
     /// Whether no known value can occur in any (decoded) string of the entry with
     /// these raw bytes. Conservative: `false` whenever in doubt.
     pub fn known_absent(&self, bytes: &[u8]) -> bool {
-        let Some(f) = &self.fast else {
-            return self.known.is_none();
+        let Some(k) = &self.known else {
+            return true;
         };
-        match &f.anchors {
-            None => true,
-            Some(ac) => !raw_needs_decoding(bytes) && ac.find(bytes).is_none(),
-        }
+        k.anchors.is_some() && !raw_needs_decoding(bytes) && !k.may_occur(bytes)
     }
 
     fn hmac_hex(key: &[u8], v: &str) -> String {
@@ -865,7 +877,7 @@ impl Sanitizer {
         if t.known_absent {
             return None;
         }
-        let k = self.known.as_ref()?;
+        let k = self.known.as_ref().filter(|k| k.may_occur(b))?;
         let mut out = Vec::new();
         let mut last = 0;
         for m in k.ac.find_iter(b) {
@@ -1051,12 +1063,14 @@ impl Sanitizer {
             Found(&'static str, detect::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
-        if let Some(k) = self.known.as_ref().filter(|_| !t.known_absent) {
+        if let Some(k) =
+            (self.known.as_ref()).filter(|k| !t.known_absent && k.may_occur(s.as_bytes()))
+        {
             for m in k.ac.find_iter(s) {
                 hits.push((m.range(), Hit::Known(m.pattern().as_usize())));
             }
         }
-        if !no_detect {
+        if !no_detect && !t.detected_nothing {
             let mut found = Vec::new();
             self.detectors.find(s, &mut found);
             for (r, kind, check) in found {
@@ -1317,9 +1331,11 @@ pub fn rewrite<W: Write>(
             return Ok((bytes, report));
         }
         let known_absent = s2.known_absent(raw.bytes);
+        let detected_nothing = s2.detected_nothing(raw.index);
         raw.parse().map(|mut e| {
             let mut t = Tally {
                 known_absent,
+                detected_nothing,
                 ..Tally::default()
             };
             s2.entry(&mut e.value, &mut t);

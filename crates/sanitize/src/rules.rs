@@ -12,6 +12,22 @@ pub fn normalize(name: &str) -> String {
         .collect()
 }
 
+/// [`normalize`] without allocating for names of up to 64 bytes.
+fn with_normalized<T>(name: &str, f: impl FnOnce(&str) -> T) -> T {
+    if name.len() > 64 {
+        return f(&normalize(name));
+    }
+    let mut buf = [0u8; 64];
+    let mut n = 0;
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() {
+            buf[n] = b.to_ascii_lowercase();
+            n += 1;
+        }
+    }
+    f(std::str::from_utf8(&buf[..n]).expect("ASCII"))
+}
+
 /// How strongly a name marks its value as sensitive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strength {
@@ -162,11 +178,14 @@ pub struct Names {
 impl Names {
     /// The kind of secret a field called `name` holds, if any.
     pub fn classify(&self, name: &str) -> Option<(&'static str, Strength)> {
-        let n = normalize(name);
-        if n.is_empty() || self.keep.contains(&n) {
+        with_normalized(name, |n| self.classify_normalized(n))
+    }
+
+    fn classify_normalized(&self, n: &str) -> Option<(&'static str, Strength)> {
+        if n.is_empty() || self.keep.contains(n) {
             return None;
         }
-        if self.add.contains(&n) {
+        if self.add.contains(n) {
             return Some(("custom", Strength::Strong));
         }
         if let Some((_, kind, s)) = EXACT.iter().find(|(e, _, _)| *e == n) {
@@ -183,7 +202,7 @@ impl Names {
     }
 
     pub fn is_kept(&self, name: &str) -> bool {
-        self.keep.contains(&normalize(name))
+        !self.keep.is_empty() && with_normalized(name, |n| self.keep.contains(n))
     }
 }
 

@@ -163,3 +163,86 @@ keep = ["^public-"]
     assert_eq!(r["comment"], "key [redacted: acme key]");
     assert!(parse_rules("[nope]\n").is_err());
 }
+
+/// Both passes over `har`: with the first pass's entry set (entries copied through when
+/// nothing can change) and without (every entry parsed and sanitized).
+fn two_passes(har: &str, threads: usize) -> (Value, Value) {
+    let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
+    let (secrets, _) = collect(Arc::new(san()), reader(), threads).unwrap();
+    assert!(secrets.touched.is_some());
+    let out = |secrets: &Secrets| {
+        let mut s = san();
+        s.set_secrets(secrets).unwrap();
+        let mut w = HarWriter::new(Vec::new(), Style::Pretty);
+        rewrite(Arc::new(s), reader(), threads, Style::Pretty, Some(&mut w)).unwrap();
+        serde_json::from_slice::<Value>(&w.into_inner()).unwrap()
+    };
+    let slow = Secrets {
+        touched: None,
+        ..secrets.clone()
+    };
+    (out(&secrets), out(&slow))
+}
+
+#[test]
+fn fast_path_misses_no_copy() {
+    let secret = "tok_ABCdef123456789XYZ";
+    let b64 = STANDARD.encode(format!("xx {secret} yy"));
+    let entry = |req: &str, text: &str, enc: &str| {
+        format!(
+            r#"{{"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+  "request": {{"method": "GET", "url": "https://x.test/{req}", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0}},
+  "response": {{"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+    "content": {{"size": 1, "mimeType": "text/plain", "text": "{text}"{enc}}}, "redirectURL": "", "headersSize": -1, "bodySize": 1}},
+  "cache": {{}}, "timings": {{"send": 0, "wait": 1, "receive": 0}}}}"#
+        )
+    };
+    let entries = [
+        // Found by name: remembered for the second pass.
+        entry(&format!("cb?access_token={secret}"), "ok", ""),
+        // Copies only visible once decoded.
+        entry("a", "tok_ABCdef123456789XY\\u005A", ""),
+        entry("b?q=tok_ABCdef123456789%58YZ", "ok", ""),
+        entry("c", &b64, r#", "encoding": "base64""#),
+        entry("d", r#"{\"t\": \"tok_ABCdef123456789XY\\u005A\"}"#, ""),
+        entry("e", &format!("plain {secret} copy"), ""),
+        // Nothing to change: copied through.
+        entry("f", "an ordinary body, 12345", ""),
+    ];
+    let har = format!(
+        r#"{{"log": {{"version": "1.2", "creator": {{"name": "t", "version": "1"}}, "entries": [{}]}}}}"#,
+        entries.join(",\n")
+    );
+    for threads in [1, 2] {
+        let (fast, slow) = two_passes(&har, threads);
+        assert_eq!(fast, slow);
+        let text = serde_json::to_string(&fast).unwrap();
+        assert!(!text.contains("ABCdef123456789"), "{text}");
+        let body = fast["log"]["entries"][3]["response"]["content"]["text"]
+            .as_str()
+            .unwrap();
+        let body = String::from_utf8(STANDARD.decode(body).unwrap()).unwrap();
+        assert_eq!(body, "xx [redacted: token] yy");
+        assert_eq!(
+            fast["log"]["entries"][6]["response"]["content"]["text"],
+            "an ordinary body, 12345"
+        );
+    }
+}
+
+#[test]
+fn anchors_and_raw_decoding() {
+    assert_eq!(anchor("s%3Aabc123def456"), b"3Aabc123def456");
+    assert_eq!(anchor("a+b/cdef=="), b"cdef");
+    assert!(raw_needs_decoding(br#""x": "\u0041""#));
+    assert!(raw_needs_decoding(br#""x": "a\\u0041""#));
+    assert!(raw_needs_decoding(br#""x": "a\/b""#));
+    assert!(raw_needs_decoding(b"q=%41"));
+    assert!(raw_needs_decoding(b"q=%2541"));
+    assert!(raw_needs_decoding(br#""encoding": "base64""#));
+    assert!(!raw_needs_decoding(br#""x": "a%20b%3A\"\n""#));
+    let mut set = EntrySet::default();
+    set.insert(3);
+    set.insert(200);
+    assert!(set.contains(3) && set.contains(200) && !set.contains(4) && !set.contains(9999));
+}
