@@ -1,7 +1,9 @@
 //! Which names are sensitive, and the user's own rules from a TOML file.
 
+use aho_corasick::AhoCorasick;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 /// A field name reduced to lower-case letters and digits: `X-Api-Key`, `api_key` and
 /// `apiKey` all become `apikey`.
@@ -168,6 +170,17 @@ const NOT_SUFFIX: &[&str] = &[
 /// which credentials may be sent, not what they are.
 const NOT_PREFIX: &[&str] = &["accesscontrol", "www", "is", "has", "show", "use"];
 
+static EXACT_MAP: LazyLock<HashMap<&'static str, (&'static str, Strength)>> = LazyLock::new(|| {
+    let mut m = HashMap::new();
+    for (n, kind, s) in EXACT {
+        m.entry(*n).or_insert((*kind, *s));
+    }
+    m
+});
+
+static CONTAINS_AC: LazyLock<AhoCorasick> =
+    LazyLock::new(|| AhoCorasick::new(CONTAINS.iter().map(|(c, _)| c)).expect("name parts build"));
+
 /// Compiled name rules: the built-in lists plus the user's additions and keeps.
 #[derive(Clone, Debug, Default)]
 pub struct Names {
@@ -188,17 +201,19 @@ impl Names {
         if self.add.contains(n) {
             return Some(("custom", Strength::Strong));
         }
-        if let Some((_, kind, s)) = EXACT.iter().find(|(e, _, _)| *e == n) {
-            return Some((kind, *s));
+        if let Some(&(kind, s)) = EXACT_MAP.get(n) {
+            return Some((kind, s));
         }
+        // The first part of CONTAINS (in list order) that occurs in the name.
+        let first = CONTAINS_AC
+            .find_overlapping_iter(n)
+            .map(|m| m.pattern().as_usize())
+            .min()?;
         if NOT_SUFFIX.iter().any(|s| n.ends_with(s)) || NOT_PREFIX.iter().any(|p| n.starts_with(p))
         {
             return None;
         }
-        CONTAINS
-            .iter()
-            .find(|(c, _)| n.contains(c))
-            .map(|(_, k)| (*k, Strength::Strong))
+        Some((CONTAINS[first].1, Strength::Strong))
     }
 
     pub fn is_kept(&self, name: &str) -> bool {
