@@ -6,7 +6,9 @@
 # Makes a BIG_MB HAR of real entries with bench/gen-har.py and a SLICE_MB one from the
 # same entries; runs hark on both and the peers on the slice (har-cleaner with its
 # defaults, har-capture `sanitize --no-salt --patterns base --max-size 0`), each under
-# /usr/bin/time -v; prints throughput (input MB / wall second), peak RSS and ratios.
+# /usr/bin/time -v, hark HARK_RUNS times (default 3) and the peers PEER_RUNS times
+# (default 1); prints the best wall time and throughput (input MB / wall second), the
+# least CPU time (user + sys), the highest peak RSS, and ratios.
 # Files go to ${BENCH_DIR:-/tmp/hark-bench}. Peers are installed if missing:
 # `npm install --prefix bench/node har-cleaner`, `pip install 'har-capture[cli]'`.
 set -euo pipefail
@@ -48,52 +50,62 @@ for (const e of har.log.entries) {
 fs.writeFileSync(process.argv[4], JSON.stringify(sanitizeHar(har), null, 2));
 JS
 
+hark_runs=${HARK_RUNS:-3}
+peer_runs=${PEER_RUNS:-1}
 results="$dir/results.tsv"
 : >"$results"
-# measure NAME INPUT CMD...
+# measure NAME INPUT RUNS CMD...: one line per run (name, MB, wall s, cpu s, RSS KB).
 measure() {
-  local name=$1 input=$2
-  shift 2
-  local log="$dir/time-$name.log"
-  /usr/bin/time -v "$@" >"$dir/out-$name.stdout" 2>"$log" || {
-    echo "$name failed:" >&2
-    tail -5 "$log" >&2
-    return 1
-  }
-  local wall rss mb
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" |
-    awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+  local name=$1 input=$2 runs=$3
+  shift 3
+  local log="$dir/time-$name.log" i wall cpu rss mb
   mb=$(python3 -c "import os; print(os.path.getsize('$input') / 1e6)")
-  printf '%s\t%s\t%s\t%s\n' "$name" "$mb" "$wall" "$rss" | tee -a "$results" >&2
+  for ((i = 0; i < runs; i++)); do
+    /usr/bin/time -v "$@" >"$dir/out-$name.stdout" 2>"$log" || {
+      echo "$name failed:" >&2
+      tail -5 "$log" >&2
+      return 1
+    }
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" |
+      awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+    cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$log")
+    rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$mb" "$wall" "$cpu" "$rss" | tee -a "$results" >&2
+  done
 }
 
-measure hark-big "$big" "$hark" sanitize -q "$big" -o "$dir/big.sanitized.har"
-measure hark-big-j1 "$big" "$hark" sanitize -q -j1 "$big" -o "$dir/big.sanitized.har"
-measure hark-slice "$slice" "$hark" sanitize -q "$slice" -o "$dir/slice.hark.har"
-measure har-cleaner "$slice" node --max-old-space-size=8192 "$cleaner" \
+measure hark-big "$big" "$hark_runs" "$hark" sanitize -q "$big" -o "$dir/big.sanitized.har"
+measure hark-big-j1 "$big" "$hark_runs" "$hark" sanitize -q -j1 "$big" -o "$dir/big.sanitized.har"
+measure hark-slice "$slice" "$hark_runs" "$hark" sanitize -q "$slice" -o "$dir/slice.hark.har"
+measure har-cleaner "$slice" "$peer_runs" node --max-old-space-size=8192 "$cleaner" \
   "$here/node/node_modules/har-cleaner" "$slice" "$dir/slice.har-cleaner.har"
-measure har-capture "$slice" har-capture sanitize "$slice" --no-salt --patterns base \
-  --max-size 0 --output "$dir/slice.har-capture.har"
+measure har-capture "$slice" "$peer_runs" har-capture sanitize "$slice" --no-salt \
+  --patterns base --max-size 0 --output "$dir/slice.har-capture.har"
 
 python3 - "$results" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
-    name, mb, wall, rss = line.split("\t")
-    rows[name] = (float(mb), float(wall), int(rss) / 1024)
-print(f"{'tool':<14}{'input':>10}{'wall s':>10}{'MB/s':>10}{'peak RSS MB':>14}")
-for name, (mb, wall, rss) in rows.items():
-    print(f"{name:<14}{mb:>9.0f}M{wall:>10.2f}{mb / wall:>10.1f}{rss:>14.1f}")
+    name, mb, wall, cpu, rss = line.split("\t")
+    mb, wall, cpu, rss = float(mb), float(wall), float(cpu), int(rss) / 1024
+    if name in rows:
+        _, w, c, r, n = rows[name]
+        rows[name] = (mb, min(w, wall), min(c, cpu), max(r, rss), n + 1)
+    else:
+        rows[name] = (mb, wall, cpu, rss, 1)
+print(f"{'tool':<14}{'input':>10}{'runs':>6}{'wall s':>10}{'MB/s':>10}{'cpu s':>10}{'peak RSS MB':>14}")
+for name, (mb, wall, cpu, rss, n) in rows.items():
+    print(f"{name:<14}{mb:>9.0f}M{n:>6}{wall:>10.2f}{mb / wall:>10.1f}{cpu:>10.2f}{rss:>14.1f}")
 h = rows["hark-slice"]
 if "hark-big-j1" in rows:
     b = rows["hark-big-j1"]
-    print(f"hark -j1 on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, peak RSS {b[2]:.1f} MB")
+    print(f"hark -j1 on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, {b[2]:.2f} cpu s, peak RSS {b[3]:.1f} MB")
 for peer in ("har-cleaner", "har-capture"):
     if peer in rows:
         p = rows[peer]
-        print(f"hark vs {peer} (same {h[0]:.0f} MB slice): {(h[0] / h[1]) / (p[0] / p[1]):.1f}x throughput")
+        print(f"hark vs {peer} (same {h[0]:.0f} MB slice): {(h[0] / h[1]) / (p[0] / p[1]):.1f}x throughput, "
+              f"{p[2] / h[2]:.1f}x less CPU")
 if "hark-big" in rows:
     b = rows["hark-big"]
-    print(f"hark on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, peak RSS {b[2]:.1f} MB")
+    print(f"hark on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, {b[2]:.2f} cpu s, peak RSS {b[3]:.1f} MB")
 PY
