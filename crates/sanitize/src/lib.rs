@@ -179,22 +179,107 @@ struct Known {
     ac: AhoCorasick,
     /// Per pattern: replacement and kind.
     repl: Vec<(String, &'static str)>,
-    /// A small DFA of the patterns' *anchors*: for every pattern, the last 16 bytes of
-    /// its longest run of URL-unreserved characters (`A-Za-z0-9-._~`). A text without
-    /// an anchor holds no pattern. Those characters are written as they are by JSON (at
-    /// any nesting depth) and by percent- and form-encoding, so a pattern found in any
-    /// decoded string of an entry leaves its anchor in the entry's raw bytes too —
-    /// unless the bytes spell such a character otherwise (`\u0041`, `%41`, double
-    /// `%25` encoding) or hold base64 content, which [`raw_needs_decoding`] reports.
-    /// `None` if a pattern has no such character (none has: values have letters or
-    /// digits).
-    anchors: Option<AhoCorasick>,
+    /// `None` if a pattern has no anchor (then any text may hold one).
+    anchors: Option<Anchors>,
 }
 
 impl Known {
     /// Whether a pattern may occur in `text` (`false`: certainly not).
     fn may_occur(&self, text: &[u8]) -> bool {
-        self.anchors.as_ref().is_none_or(|a| a.is_match(text))
+        self.anchors.as_ref().is_none_or(|a| a.may_occur(text))
+    }
+}
+
+/// The patterns' *anchors*: their runs of URL-unreserved characters (`A-Za-z0-9-._~`,
+/// at least three (two if a pattern has no longer run), at most the last 16 of a run,
+/// the three longest of a pattern). A text
+/// that lacks one of a pattern's anchors does not hold the pattern. Those characters
+/// are written as they are by JSON (at any nesting depth) and by percent- and
+/// form-encoding, so a pattern found in any decoded string of an entry leaves its
+/// anchors in the entry's raw bytes too — unless the bytes spell such a character
+/// otherwise (`\u0041`, `%41`, double `%25` encoding) or hold base64 content, which
+/// [`raw_needs_decoding`] reports.
+struct Anchors {
+    /// The distinct anchors (a small DFA).
+    ac: AhoCorasick,
+    /// Per anchor: the patterns that need it.
+    users: Vec<Vec<u32>>,
+    /// Per pattern: its anchors.
+    needs: Vec<Vec<u32>>,
+}
+
+impl Anchors {
+    /// `None` when a pattern has no run of two unreserved characters.
+    fn new<'a>(patterns: impl Iterator<Item = &'a str>) -> Result<Option<Anchors>, Error> {
+        let mut ids: HashMap<&[u8], u32> = HashMap::new();
+        let mut runs_of: Vec<&[u8]> = Vec::new();
+        let mut needs = Vec::new();
+        for p in patterns {
+            let mut runs = runs(p);
+            // Short anchors match often: three characters or more where there are.
+            let min = if runs.iter().any(|r| r.len() >= 3) {
+                3
+            } else {
+                2
+            };
+            runs.retain(|r| r.len() >= min);
+            if runs.is_empty() {
+                return Ok(None);
+            }
+            for r in runs.iter_mut() {
+                *r = &r[r.len().saturating_sub(16)..];
+            }
+            runs.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+            runs.dedup();
+            runs.truncate(3);
+            let need: Vec<u32> = runs
+                .into_iter()
+                .map(|r| {
+                    *ids.entry(r).or_insert_with(|| {
+                        runs_of.push(r);
+                        runs_of.len() as u32 - 1
+                    })
+                })
+                .collect();
+            needs.push(need);
+        }
+        let mut users = vec![Vec::new(); runs_of.len()];
+        for (p, need) in needs.iter().enumerate() {
+            for &r in need {
+                users[r as usize].push(p as u32);
+            }
+        }
+        let ac = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&runs_of)
+            .map_err(|e| Error::Automaton(e.to_string()))?;
+        Ok(Some(Anchors { ac, users, needs }))
+    }
+
+    /// Whether every anchor of some pattern occurs in `text`.
+    fn may_occur(&self, text: &[u8]) -> bool {
+        let mut seen: Vec<u64> = Vec::new();
+        let has = |seen: &Vec<u64>, r: u32| {
+            seen.get(r as usize / 64)
+                .is_some_and(|w| w & (1 << (r % 64)) != 0)
+        };
+        for m in self.ac.find_overlapping_iter(text) {
+            let r = m.pattern().as_u32();
+            if has(&seen, r) {
+                continue;
+            }
+            if seen.is_empty() {
+                seen.resize(self.users.len().div_ceil(64), 0);
+            }
+            seen[r as usize / 64] |= 1 << (r % 64);
+            for &p in &self.users[r as usize] {
+                if self.needs[p as usize].iter().all(|&n| has(&seen, n)) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
@@ -314,33 +399,10 @@ impl Sanitizer {
         }
         let mut list: Vec<(String, (String, &'static str))> = pats.into_iter().collect();
         list.sort_by(|a, b| a.0.cmp(&b.0));
-        let anchors = {
-            // Any part of an anchor is one too: the last 16 bytes (the most random
-            // end of tokens that share a prefix, such as JWTs) keep the automaton
-            // small enough for a DFA.
-            let mut anchors: Vec<&[u8]> = list
-                .iter()
-                .map(|(p, _)| {
-                    let a = anchor(p);
-                    &a[a.len().saturating_sub(16)..]
-                })
-                .collect();
-            anchors.sort_unstable();
-            anchors.dedup();
-            // A pattern without an unreserved character (none are: values have
-            // letters or digits) would send every entry to the full path.
-            if anchors.iter().any(|a| a.is_empty()) {
-                None
-            } else {
-                Some(
-                    AhoCorasick::builder()
-                        .match_kind(MatchKind::LeftmostFirst)
-                        .kind(Some(AhoCorasickKind::DFA))
-                        .build(&anchors)
-                        .map_err(|e| Error::Automaton(e.to_string()))?,
-                )
-            }
-        };
+        // Any part of a run is an anchor too: the last 16 bytes (the most random end
+        // of tokens that share a prefix, such as JWTs) keep the automaton small
+        // enough for a DFA.
+        let anchors = Anchors::new(list.iter().map(|(p, _)| p.as_str()))?;
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
             .build(list.iter().map(|(p, _)| p.as_bytes()))
@@ -1139,23 +1201,22 @@ fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
-/// The longest run of URL-unreserved characters in `p` (the first of equal ones).
-fn anchor(p: &str) -> &[u8] {
+/// The maximal runs of URL-unreserved characters in `p`.
+fn runs(p: &str) -> Vec<&[u8]> {
     let b = p.as_bytes();
-    let (mut best, mut start) = (0..0, None);
+    let mut out = Vec::new();
+    let mut start = None;
     for i in 0..=b.len() {
         match (b.get(i).is_some_and(|&c| unreserved(c)), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
-                if i - s > best.len() {
-                    best = s..i;
-                }
+                out.push(&b[s..i]);
                 start = None;
             }
             _ => {}
         }
     }
-    &b[best]
+    out
 }
 
 /// Whether raw entry bytes may hide an unreserved character behind an encoding the

@@ -232,8 +232,16 @@ fn fast_path_misses_no_copy() {
 
 #[test]
 fn anchors_and_raw_decoding() {
-    assert_eq!(anchor("s%3Aabc123def456"), b"3Aabc123def456");
-    assert_eq!(anchor("a+b/cdef=="), b"cdef");
+    assert_eq!(runs("s%3Aabc123def456"), [&b"s"[..], b"3Aabc123def456"]);
+    assert_eq!(runs("a+b/cdef=="), [&b"a"[..], b"b", b"cdef"]);
+    let a = Anchors::new(["jane.doe@example.com", "{\"uk\":0,\"ck\":1}"].into_iter())
+        .unwrap()
+        .unwrap();
+    assert!(!a.may_occur(b"see example.com"));
+    assert!(a.may_occur(b"see example.com, jane.doe"));
+    assert!(!a.may_occur(b"uk only"));
+    assert!(a.may_occur(br#"{\"uk\":0,\"ck\":1}"#));
+    assert!(Anchors::new(["a+b/c"].into_iter()).unwrap().is_none());
     assert!(raw_needs_decoding(br#""x": "\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\/b""#));
