@@ -76,13 +76,15 @@ pub(crate) fn scrub(
     };
     // Collect into a scratch tally first: a body that turns out not to be JSON must
     // not leave counts behind.
-    let mut scratch = Tally::default();
-    p.ws();
-    value(z, &mut p, None, location, &mut scratch, depth, 0)?;
-    p.ws();
-    if p.i != p.b.len() {
-        return Err(());
-    }
+    let mut scratch = Tally {
+        known_absent: t.known_absent,
+        detected_nothing: t.detected_nothing,
+        ..Tally::default()
+    };
+    let parsed = document(z, &mut p, location, &mut scratch, depth);
+    // Whether the detectors matched counts even when the body is not JSON after all.
+    t.detector_hit |= scratch.detector_hit;
+    parsed?;
     t.report.merge(&scratch.report);
     t.report.entries -= scratch.report.entries;
     t.found.append(&mut scratch.found);
@@ -92,6 +94,22 @@ pub(crate) fn scrub(
     let mut out = p.out;
     out.push_str(&text[p.last..]);
     Ok(Some(out))
+}
+
+fn document(
+    z: &Sanitizer,
+    p: &mut P<'_>,
+    location: &'static str,
+    t: &mut Tally,
+    depth: usize,
+) -> Result<(), ()> {
+    p.ws();
+    value(z, p, None, location, t, depth, 0)?;
+    p.ws();
+    if p.i != p.b.len() {
+        return Err(());
+    }
+    Ok(())
 }
 
 fn value(

@@ -131,6 +131,10 @@ pub struct Secrets {
     /// entries through untouched unless one of the values occurs in their bytes; with
     /// `None` it sanitizes every entry.
     pub touched: Option<EntrySet>,
+    /// Set by [`collect`]: the entries in which a detector matched. The second pass
+    /// runs the detectors only there (elsewhere they would match nothing again: they
+    /// see the same strings).
+    pub detected: EntrySet,
 }
 
 /// A set of entry indexes (one bit each).
@@ -170,9 +174,11 @@ pub struct Tally {
     /// No known value occurs in this entry (see [`Sanitizer::known_absent`]): its
     /// strings need not be searched for them.
     pub known_absent: bool,
-    /// The first pass found nothing in this entry: the detectors would find nothing
-    /// again (they see the same strings), so only known values are searched for.
+    /// The detectors matched nothing in this entry in the first pass: they would match
+    /// nothing again (they see the same strings), so they are not run.
     pub detected_nothing: bool,
+    /// A detector matched in this entry.
+    pub detector_hit: bool,
 }
 
 struct Known {
@@ -288,6 +294,7 @@ impl Anchors {
 /// their bytes, see [`Known::anchors`]).
 struct FastPath {
     touched: EntrySet,
+    detected: EntrySet,
 }
 
 /// The rules compiled, ready to run on entries from many threads.
@@ -392,6 +399,7 @@ impl Sanitizer {
         }
         self.fast = secrets.touched.as_ref().map(|touched| FastPath {
             touched: touched.clone(),
+            detected: secrets.detected.clone(),
         });
         if pats.is_empty() {
             self.known = None;
@@ -420,15 +428,18 @@ impl Sanitizer {
     /// being parsed: the first pass changed nothing in it and no known value can occur
     /// in it. Conservative: `false` whenever in doubt.
     pub fn untouched(&self, index: usize, bytes: &[u8]) -> bool {
-        self.detected_nothing(index) && self.known_absent(bytes)
-    }
-
-    /// Whether the first pass (see [`Secrets::touched`]) changed nothing in entry
-    /// `index`.
-    pub fn detected_nothing(&self, index: usize) -> bool {
         self.fast
             .as_ref()
             .is_some_and(|f| !f.touched.contains(index))
+            && self.known_absent(bytes)
+    }
+
+    /// Whether no detector matched in entry `index` in the first pass (see
+    /// [`Secrets::detected`]).
+    pub fn detected_nothing(&self, index: usize) -> bool {
+        self.fast
+            .as_ref()
+            .is_some_and(|f| !f.detected.contains(index))
     }
 
     /// Whether no known value can occur in any (decoded) string of the entry with
@@ -1135,6 +1146,7 @@ impl Sanitizer {
         if !no_detect && !t.detected_nothing {
             let mut found = Vec::new();
             self.detectors.find(s, &mut found);
+            t.detector_hit |= !found.is_empty();
             for (r, kind, check) in found {
                 hits.push((r, Hit::Found(kind, check)));
             }
@@ -1342,6 +1354,9 @@ pub fn collect(
         let (index, et) = r??;
         if et.report.total() > 0 || !et.found.is_empty() {
             touched.insert(index);
+        }
+        if et.detector_hit {
+            secrets.detected.insert(index);
         }
         report.merge(&et.report);
         for (v, k) in et.found {
