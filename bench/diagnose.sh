@@ -2,7 +2,12 @@
 # `hark summary` and `hark diagnose` against Python's haralyzer (PyPI) computing the same
 # counts (status classes, types, domains, methods, bytes, the 10 slowest), in one run.
 #
-#   bench/diagnose.sh [BIG_MB] [SLICE_MB]      (defaults 1024 and 100; files kept in bench/out/)
+#   bench/diagnose.sh [BIG_MB] [SLICE_MB]      (defaults 1024 and 100; HARs kept in bench/out/)
+#   HARK_RUNS=3 PEER_RUNS=2 bench/diagnose.sh     (repeats; the best run of each is shown)
+#
+# Timings, outputs and the haralyzer script go to a private mktemp directory (removed on
+# exit), so other bench scripts writing bench/out/ at the same time do not interfere.
+# "CPU s" is user + system time: on a shared machine it varies less than wall time.
 #
 # haralyzer loads the whole file into memory (json.load + an object per entry), so it
 # runs on the slice only; hark runs on the slice (for the ratio) and on the big file.
@@ -11,7 +16,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 big=${1:-1024}
 slice=${2:-100}
+runs=${HARK_RUNS:-3}
+peer_runs=${PEER_RUNS:-2}
 mkdir -p bench/out
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hark-diagnose-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 [ -x /usr/bin/time ] || { echo "GNU time is needed (apt-get install time)" >&2; exit 2; }
 python3 -c 'import haralyzer' 2>/dev/null || pip install -q haralyzer
 for s in "$slice" "$big"; do
@@ -23,7 +32,7 @@ hark=target/release/hark
 small=bench/out/diagnose-${slice}m.har
 large=bench/out/diagnose-${big}m.har
 
-cat > bench/out/haralyzer_counts.py <<'PY'
+cat > $tmp/haralyzer_counts.py <<'PY'
 """The counts `hark summary` gives, computed with haralyzer."""
 import heapq, json, sys
 from collections import Counter
@@ -62,35 +71,49 @@ print(json.dumps({"entries": sum(status.values()), "status": status, "types": le
 PY
 
 cat "$small" "$large" > /dev/null   # warm the page cache
-run() { # name, file, command...
-  local name=$1 file=$2; shift 2
-  /usr/bin/time -f "%e %M" -o bench/out/time.txt "$@" > bench/out/last.out 2>bench/out/stderr.txt || {
-    local rc=$?; [ $rc -le 1 ] || { cat bench/out/stderr.txt >&2; exit $rc; }
-  }
-  read -r secs kb < <(tail -n 1 bench/out/time.txt)
-  echo "$name|$(stat -c %s "$file")|$secs|$kb"
+run() { # n, name, file, command... (one line per run: wall, CPU, RSS)
+  local n=$1 name=$2 file=$3; shift 3
+  for _ in $(seq "$n"); do
+    /usr/bin/time -f "%e %U %S %M" -o "$tmp/time.txt" "$@" > "$tmp/last.out" 2>"$tmp/stderr.txt" || {
+      local rc=$?; [ $rc -le 1 ] || { cat "$tmp/stderr.txt" >&2; exit $rc; }
+    }
+    read -r secs user sys kb < <(tail -n 1 "$tmp/time.txt")
+    echo "$name|$(stat -c %s "$file")|$secs|$user|$sys|$kb"
+  done
 }
 
 {
-  run "python3 haralyzer (counts)" "$small" python3 bench/out/haralyzer_counts.py "$small"
-  cp bench/out/last.out bench/out/haralyzer.json
-  run "hark summary" "$small" $hark -q summary --json "$small"
-  cp bench/out/last.out bench/out/summary-small.json
-  run "hark diagnose" "$small" $hark -q diagnose --json "$small"
-  run "hark summary" "$large" $hark -q summary --json "$large"
-  run "hark diagnose" "$large" $hark -q diagnose --json "$large"
-} | python3 -c '
-import json, sys
-rows = [l.split("|") for l in sys.stdin.read().splitlines()]
-h = json.load(open("bench/out/haralyzer.json")); s = json.load(open("bench/out/summary-small.json"))
+  run "$peer_runs" "python3 haralyzer (counts)" "$small" python3 "$tmp/haralyzer_counts.py" "$small"
+  cp "$tmp/last.out" "$tmp/haralyzer.json"
+  run "$runs" "hark summary" "$small" $hark -q summary --json "$small"
+  cp "$tmp/last.out" "$tmp/summary-small.json"
+  run "$runs" "hark diagnose" "$small" $hark -q diagnose --json "$small"
+  run "$runs" "hark summary" "$large" $hark -q summary --json "$large"
+  run "$runs" "hark diagnose" "$large" $hark -q diagnose --json "$large"
+} | TMPD="$tmp" python3 -c '
+import json, os, sys
+t = os.environ["TMPD"]
+runs = [l.split("|") for l in sys.stdin.read().splitlines()]
+for r in runs:
+    print("run:", *r, file=sys.stderr)
+# Best (least CPU) run of each command and input; wall and RSS of that run.
+best = {}
+for name, size, secs, user, sys_, kb in runs:
+    cpu = float(user) + float(sys_)
+    k = (name, size)
+    if k not in best or cpu < best[k][1]:
+        best[k] = (float(secs), cpu, int(kb))
+rows = [(n, s) + v for (n, s), v in best.items()]
+h = json.load(open(t + "/haralyzer.json")); s = json.load(open(t + "/summary-small.json"))
 same = h["entries"] == s["entries"] and all(h["status"].get(c["key"], 0) == c["requests"] for c in s["status"])
 n = h["entries"]
 print(f"Same counts (entries, status classes) from haralyzer and hark: {same} ({n} entries)\n")
-print("| command | input | time (s) | MB/s | × haralyzer | peak RSS (MB) |")
-print("|---|---:|---:|---:|---:|---:|")
+print(f"Best of {len(runs)} runs in all (least CPU time per command and input).\n")
+print("| command | input | wall (s) | CPU (s) | MB/s (wall) | MB/CPU-s | × haralyzer (CPU) | peak RSS (MB) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 base = None
-for name, size, secs, kb in rows:
-    mb = int(size) / 1e6; secs = float(secs); rate = mb / secs
-    base = base or rate
-    print(f"| `{name}` | {mb:.0f} MB | {secs:.2f} | {rate:.0f} | {rate / base:.0f} | {int(kb) / 1024:.0f} |")
+for name, size, secs, cpu, kb in rows:
+    mb = int(size) / 1e6; rate = mb / secs; crate = mb / cpu
+    base = base or crate
+    print(f"| `{name}` | {mb:.0f} MB | {secs:.2f} | {cpu:.2f} | {rate:.0f} | {crate:.0f} | {crate / base:.1f} | {kb / 1024:.0f} |")
 '

@@ -3,6 +3,7 @@
 //! expired when used, cookies set but not sent back, and clock skew.
 
 use crate::util::{self, fingerprint, hash, human_ms, Examples};
+use crate::Digest;
 use check::Finding;
 use har::{Entry, Severity};
 use serde::Serialize;
@@ -13,7 +14,7 @@ pub const MAX_FLOWS: usize = 50;
 const MAX_STEPS: usize = 40;
 const MAX_API_STEPS: usize = 5;
 const MAX_TOKENS: usize = 500;
-const MAX_COOKIES: usize = 500;
+pub const MAX_COOKIES: usize = 500;
 const MAX_HOSTS: usize = 200;
 const MAX_JWT_CACHE: usize = 2000;
 const SKEW_MS: f64 = 60_000.0;
@@ -175,6 +176,16 @@ pub struct Auth {
     cookies: Vec<TrackedCookie>,
     jwt_cache: HashMap<u64, Option<JwtTimes>>,
     skew: HashMap<String, (f64, f64, usize, u32)>,
+    capped: Capped,
+}
+
+/// Which limits were reached.
+#[derive(Default)]
+struct Capped {
+    cookies: usize,
+    tokens: bool,
+    codes: bool,
+    hosts: bool,
 }
 
 fn q_pairs(u: &url::Url) -> Vec<(String, String)> {
@@ -184,7 +195,7 @@ fn q_pairs(u: &url::Url) -> Vec<(String, String)> {
 }
 
 fn json_body(e: &Entry) -> Option<serde_json::Map<String, serde_json::Value>> {
-    let t = util::body_text(e, 256 * 1024)?;
+    let t = util::body_text(e.view(), 256 * 1024)?;
     match serde_json::from_str::<serde_json::Value>(t.trim()) {
         Ok(serde_json::Value::Object(m)) => Some(m),
         _ => None,
@@ -293,7 +304,10 @@ fn default_path(u: &url::Url) -> String {
 }
 
 fn domain_match(host: &str, domain: &str) -> bool {
-    host == domain || host.ends_with(&format!(".{domain}"))
+    host == domain
+        || (host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
 }
 
 fn path_match(req: &str, cookie: &str) -> bool {
@@ -343,25 +357,25 @@ impl Auth {
         Some(self.flows.len() - 1)
     }
 
-    pub fn entry(&mut self, e: &Entry, cors_failed: bool) {
+    pub fn entry(&mut self, d: &Digest, cors_failed: bool) {
+        let e = &d.entry;
         let req = e.request();
-        let url = req.url().unwrap_or("");
-        let Ok(u) = url::Url::parse(url) else {
+        let Some(u) = &d.url else {
             return;
         };
         let method = req.method().unwrap_or("GET").to_ascii_uppercase();
         let status = e.response().status().unwrap_or(0);
-        let q = q_pairs(&u);
+        let q = q_pairs(u);
         let path_l = u.path().to_ascii_lowercase();
         let form = if method == "POST" {
-            util::form(e)
+            d.form.clone()
         } else {
             Vec::new()
         };
 
-        self.cookies(e, &u);
+        self.cookies(e, u);
         self.jwts(e, status);
-        self.skew(e, &u, status);
+        self.skew(e, u, status, d.cached);
 
         // SAML.
         let saml_req = util::get(&q, "SAMLRequest").or(util::get(&form, "SAMLRequest"));
@@ -482,7 +496,7 @@ impl Auth {
         let has_state = util::get(params, "state").is_some();
         let has_id_token = util::get(params, "id_token").is_some();
         if has_code || has_error || has_id_token {
-            let base = util::base(&u);
+            let base = util::base(u);
             let matching = self.flows.iter().rposition(|f| {
                 f.st.redirect_base.as_deref() == Some(base.as_str()) && f.protocol != "saml"
             });
@@ -796,7 +810,7 @@ impl Auth {
         if status <= 0 {
             detail.push(format!(
                 "→ no response ({})",
-                util::failure(e).unwrap_or_default()
+                util::failure(e.view()).unwrap_or_default()
             ));
         }
         let f = &mut self.flows[k];
@@ -866,8 +880,12 @@ impl Auth {
                     let Some(t) = b.get(name).and_then(|v| v.as_str()) else {
                         continue;
                     };
-                    if name == "access_token" && self.tokens.len() < MAX_TOKENS {
-                        self.tokens.insert(hash(t), k);
+                    if name == "access_token" {
+                        if self.tokens.len() < MAX_TOKENS {
+                            self.tokens.insert(hash(t), k);
+                        } else {
+                            self.capped.tokens = true;
+                        }
                     }
                     if let Ok(j) = jwt::decode(t) {
                         let info = token_info(name, i, &j);
@@ -911,6 +929,8 @@ impl Auth {
             if let Some(h) = code_h {
                 if self.redeemed.len() < MAX_TOKENS {
                     self.redeemed.insert(h, i);
+                } else {
+                    self.capped.codes = true;
                 }
             }
         }
@@ -1039,8 +1059,8 @@ impl Auth {
         }
     }
 
-    fn skew(&mut self, e: &Entry, u: &url::Url, status: i64) {
-        if status <= 0 || check::from_cache(e) {
+    fn skew(&mut self, e: &Entry, u: &url::Url, status: i64, cached: bool) {
+        if status <= 0 || cached {
             return;
         }
         let Some(date) = e
@@ -1071,7 +1091,7 @@ impl Auth {
             None if known < MAX_HOSTS => {
                 self.skew.insert(host, (skew, skew, e.index, 1));
             }
-            None => {}
+            None => self.capped.hosts = true,
         }
     }
 
@@ -1180,6 +1200,7 @@ impl Auth {
                 }
                 let _ = c.value_len;
                 if self.cookies.len() >= MAX_COOKIES {
+                    self.capped.cookies += 1;
                     continue;
                 }
                 self.cookies.push(TrackedCookie {
@@ -1202,6 +1223,39 @@ impl Auth {
                 });
             }
         }
+    }
+
+    /// The limits reached, in words.
+    pub fn caps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.capped.cookies > 0 {
+            out.push(format!(
+                "cookies: only the first {MAX_COOKIES} live cookies are tracked; {} later Set-Cookie not checked",
+                self.capped.cookies
+            ));
+        }
+        if self.capped.tokens {
+            out.push(format!(
+                "access tokens: only the first {MAX_TOKENS} are tied to their flows"
+            ));
+        }
+        if self.capped.codes {
+            out.push(format!(
+                "authorization codes: only the first {MAX_TOKENS} redemptions are remembered"
+            ));
+        }
+        if self.capped.hosts {
+            out.push(format!(
+                "clock skew: only the first {MAX_HOSTS} hosts are compared"
+            ));
+        }
+        if self.flows_dropped > 0 {
+            out.push(format!(
+                "flows: only the first {MAX_FLOWS} are kept; {} more counted",
+                self.flows_dropped
+            ));
+        }
+        out
     }
 
     pub fn finish(mut self) -> (Vec<Finding>, Vec<Flow>, usize) {

@@ -1,7 +1,8 @@
 //! What went wrong in a HAR, in words.
 //!
-//! Three streaming folds, each fed every entry once in file order
-//! (`entry(&har::Entry)`) and closed with `finish()`; each keeps only counters, top-N
+//! Three streaming folds, each fed every entry once in file order (`entry(&Digest)`:
+//! a small owned extract of the entry, computed on a worker thread from the borrowed
+//! lite tree by [`Digest::of`]) and closed with `finish()`; each keeps only counters, top-N
 //! lists, a few examples per finding and small per-endpoint / per-flow / per-cookie
 //! state with fixed caps, so memory does not grow with the file:
 //!
@@ -17,15 +18,17 @@
 //! on worker threads.
 
 mod auth;
+mod digest;
 mod network;
 pub mod summary;
 pub mod util;
 
 pub use auth::{Flow, Step, TokenInfo, MAX_FLOWS};
 pub use check::Finding;
+pub use digest::Digest;
 pub use summary::{Report as SummaryReport, Summary};
 
-use har::{Entry, Header, Severity};
+use har::{EntryView, Header, Obj, Severity};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +45,10 @@ pub struct Diagnosis {
     pub flows: Vec<Flow>,
     /// Flows beyond [`MAX_FLOWS`], counted but not kept.
     pub flows_not_shown: usize,
+    /// The state limits that were reached (memory is bounded; past a limit some
+    /// findings may be incomplete), in words. Empty when none was.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caps_reached: Vec<String>,
 }
 
 impl Diagnosis {
@@ -62,16 +69,19 @@ impl Diagnoser {
         Diagnoser::default()
     }
 
-    pub fn entry(&mut self, e: &Entry) {
-        let cors_failed = util::failure(e).is_some_and(|f| {
-            let origin = network::page_origin(e, self.network.origins());
-            network::is_cors_failure(&f, e, origin.as_deref())
+    /// Fold one entry (its [`Digest`], in file order).
+    pub fn entry(&mut self, d: &Digest) {
+        let cors_failed = d.failure.as_deref().is_some_and(|f| {
+            let origin = network::page_origin(d, self.network.origins());
+            network::is_cors_failure(f, d, origin.as_deref())
         });
-        self.network.entry(e);
-        self.auth.entry(e, cors_failed);
+        self.network.entry(d);
+        self.auth.entry(d, cors_failed);
     }
 
     pub fn finish(self) -> Diagnosis {
+        let mut caps = self.network.caps();
+        caps.extend(self.auth.caps());
         let mut findings = self.network.finish();
         let (auth, flows, dropped) = self.auth.finish();
         findings.extend(auth);
@@ -80,6 +90,7 @@ impl Diagnoser {
             findings,
             flows,
             flows_not_shown: dropped,
+            caps_reached: caps,
         }
     }
 }
@@ -117,20 +128,23 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
     let producer = linter.as_ref().map(|l| l.producer());
     let mut summary = want.summary.then(Summary::new);
     let mut diag = want.diagnose.then(Diagnoser::new);
+    // Workers parse each entry as a borrowed lite tree and return only its digest (and
+    // the lint's facts); the tree is dropped on the worker.
     let mut it = har::par_entries(reader, threads, move |raw| {
-        let e = raw.parse()?;
-        let facts = producer.map(|p| check::Facts::of(&e, p));
-        Ok::<_, har::ReadError>((e, facts))
+        let tree = raw.parse_lite()?;
+        let view = EntryView(Obj::of(Some(&tree)));
+        let facts = producer.map(|p| check::Facts::of_view(raw.index, view, p));
+        Ok::<_, har::ReadError>((Digest::of(raw.index, view), facts))
     });
     let mut entries = 0;
     for item in it.by_ref() {
-        let (e, facts) = item??;
+        let (d, facts) = item??;
         entries += 1;
         if let Some(s) = &mut summary {
-            s.entry(&e);
+            s.entry(&d);
         }
-        if let Some(d) = &mut diag {
-            d.entry(&e);
+        if let Some(dg) = &mut diag {
+            dg.entry(&d);
         }
         if let (Some(l), Some(f)) = (&mut linter, facts) {
             l.add(f);
@@ -147,4 +161,117 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
         diagnosis: diag.map(Diagnoser::finish),
         header,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An entry at `ms` after the start, with response headers.
+    pub(crate) fn digest(i: usize, url: &str, status: i64, headers: &[(&str, &str)]) -> Digest {
+        let hs: Vec<_> = headers
+            .iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect();
+        let secs = i / 10;
+        let value = json!({
+            "startedDateTime": format!("2024-01-15T09:{:02}:{:02}.{:03}Z", secs / 60 % 60, secs % 60, i % 10 * 100),
+            "time": 10,
+            "request": {"method": "GET", "url": url, "httpVersion": "HTTP/1.1",
+                        "headers": [{"name": "Cookie", "value": "x=1"}], "queryString": []},
+            "response": {"status": status, "statusText": "", "httpVersion": "HTTP/1.1",
+                         "headers": hs, "content": {"size": 10, "mimeType": "text/html"},
+                         "redirectURL": ""},
+            "timings": {"send": 1, "wait": 5, "receive": 4}
+        });
+        Digest::of_entry(&har::Entry { index: i, value })
+    }
+
+    #[test]
+    fn summary_caps_distinct_domains() {
+        let mut s = Summary::new();
+        let n = summary::MAX_KEYS + 10;
+        for i in 0..n {
+            s.entry(&digest(i, &format!("https://h{i}.example/"), 200, &[]));
+        }
+        let r = s.finish(&Header::default());
+        assert_eq!(r.entries, n as u64);
+        let other = r.domains.last().unwrap();
+        assert_eq!(other.key, "(other)");
+        assert_eq!(r.domains.iter().map(|c| c.requests).sum::<u64>(), n as u64);
+        assert!(r.caps_reached.iter().any(|c| c.starts_with("domains:")));
+    }
+
+    #[test]
+    fn diagnose_caps_cookies_and_redirect_chains() {
+        let mut d = Diagnoser::new();
+        let mut i = 0;
+        // Redirects whose targets are never requested: open chains pile up.
+        for k in 0..network::MAX_CHAINS + 5 {
+            let to = format!("https://a.example/next{k}");
+            d.entry(&digest(
+                i,
+                &format!("https://a.example/r{k}"),
+                302,
+                &[("Location", &to)],
+            ));
+            i += 1;
+        }
+        // More distinct cookies than are tracked.
+        for k in 0..auth::MAX_COOKIES + 3 {
+            let c = format!("c{k}=v; Path=/; Secure");
+            d.entry(&digest(i, "https://b.example/", 200, &[("Set-Cookie", &c)]));
+            i += 1;
+        }
+        let out = d.finish();
+        assert!(
+            out.caps_reached
+                .iter()
+                .any(|c| c.starts_with("redirect chains:")),
+            "{:?}",
+            out.caps_reached
+        );
+        assert!(out
+            .caps_reached
+            .iter()
+            .any(|c| c.starts_with("cookies:") && c.contains("3 later")));
+        let json = serde_json::to_value(&out).unwrap();
+        assert!(json["caps_reached"].is_array());
+        // Nothing capped: the field is left out.
+        let quiet = Diagnoser::new().finish();
+        assert!(serde_json::to_value(&quiet)
+            .unwrap()
+            .get("caps_reached")
+            .is_none());
+    }
+
+    #[test]
+    fn digest_is_the_same_from_either_tree() {
+        let value = json!({
+            "startedDateTime": "2024-01-15T09:30:00.000Z", "time": 12.5,
+            "request": {"method": "POST", "url": "https://a.example/token?x=1",
+                        "headers": [{"name": "Referer", "value": "https://app.example/p"},
+                                    {"name": "X-Big", "value": "y"}],
+                        "postData": {"mimeType": "application/x-www-form-urlencoded",
+                                     "text": "grant_type=authorization_code&code=abc"}},
+            "response": {"status": 400, "headers": [{"name": "Date", "value": "Mon, 15 Jan 2024 09:30:00 GMT"},
+                                                    {"name": "Server", "value": "x"}],
+                         "content": {"size": 30, "mimeType": "application/json",
+                                     "text": "{\"error\":\"invalid_grant\"}"}}
+        });
+        let bytes = serde_json::to_vec(&value).unwrap();
+        let lite = har::lite::parse(&bytes).unwrap();
+        let a = Digest::of(3, EntryView(Obj::of(Some(&lite))));
+        let b = Digest::of_entry(&har::Entry { index: 3, value });
+        assert_eq!(a.entry, b.entry);
+        assert_eq!(a.header_origin.as_deref(), Some("https://app.example"));
+        assert_eq!(a.form, b.form);
+        assert_eq!(a.dup_key, b.dup_key);
+        assert!(a.needs_preflight);
+        // Only the headers the folds read are kept; the error body is.
+        let h = a.view().response().headers();
+        assert!(h.contains("date") && !h.contains("server"));
+        assert!(a.view().response().content().text().is_some());
+    }
 }

@@ -3,15 +3,16 @@
 
 use crate::summary::Phases;
 use crate::util::{self, hash, human_bytes, human_ms, Examples};
+use crate::Digest;
 use check::Finding;
-use har::{Entry, Severity};
+use har::{EntryView, Json, Severity};
 use std::collections::HashMap;
 
 /// Distinct endpoints (per error class) and failure kinds tracked.
 const MAX_GROUPS: usize = 200;
 /// Findings of one kind shown separately; the rest are folded into the last.
 const MAX_FINDINGS_PER_CODE: usize = 20;
-const MAX_CHAINS: usize = 1000;
+pub const MAX_CHAINS: usize = 1000;
 const MAX_DUP_KEYS: usize = 50_000;
 const MAX_PAGES: usize = 5000;
 
@@ -28,21 +29,16 @@ const COOKIE_LIMIT: usize = 4096;
 const REQUEST_HEADERS_LIMIT: usize = 8192;
 
 /// How the request relates to the page that made it (for CORS and mixed content).
-pub fn page_origin(e: &Entry, pages: &HashMap<String, String>) -> Option<String> {
-    let req = e.request();
-    let h = req.headers();
-    if let Some(o) = h.get("origin").filter(|o| *o != "null" && !o.is_empty()) {
-        return Some(o.to_string());
+pub fn page_origin(d: &Digest, pages: &HashMap<String, String>) -> Option<String> {
+    if let Some(o) = &d.header_origin {
+        return Some(o.clone());
     }
-    if let Some(r) = h.get("referer").and_then(|r| url::Url::parse(r).ok()) {
-        return Some(r.origin().ascii_serialization());
-    }
-    e.pageref().and_then(|p| pages.get(p).cloned())
+    d.view().pageref().and_then(|p| pages.get(p).cloned())
 }
 
 /// Chrome's CORS failures are `net::ERR_FAILED` on a cross-origin request (Firefox and
 /// some exports say "CORS" outright).
-pub fn is_cors_failure(failure: &str, e: &Entry, origin: Option<&str>) -> bool {
+pub fn is_cors_failure(failure: &str, d: &Digest, origin: Option<&str>) -> bool {
     let f = failure.to_ascii_lowercase();
     if f.contains("cors") || f.contains("access-control") {
         return true;
@@ -51,7 +47,7 @@ pub fn is_cors_failure(failure: &str, e: &Entry, origin: Option<&str>) -> bool {
         return false;
     }
     let Some(origin) = origin else { return false };
-    let Some(u) = e.request().url().and_then(|u| url::Url::parse(u).ok()) else {
+    let Some(u) = &d.url else {
         return false;
     };
     u.origin().ascii_serialization() != origin
@@ -59,7 +55,7 @@ pub fn is_cors_failure(failure: &str, e: &Entry, origin: Option<&str>) -> bool {
 
 /// Whether a cross-origin request needs a preflight (method or headers beyond the
 /// "simple" ones).
-pub fn needs_preflight(e: &Entry) -> bool {
+pub fn needs_preflight<J: Json>(e: EntryView<'_, J>) -> bool {
     let req = e.request();
     let m = req.method().unwrap_or("GET").to_ascii_uppercase();
     if !matches!(m.as_str(), "GET" | "HEAD" | "POST") {
@@ -101,6 +97,18 @@ struct Chain {
     alive: bool,
 }
 
+impl Chain {
+    fn dead() -> Chain {
+        Chain {
+            entries: Vec::new(),
+            hops: 0,
+            start: String::new(),
+            paths: Vec::new(),
+            alive: false,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Slow {
     examples: Examples,
@@ -126,6 +134,8 @@ pub struct Network {
     slow: [Slow; 6],
     slow_other: Slow,
     chains: Vec<Chain>,
+    alive_chains: usize,
+    chains_forgotten: usize,
     pending: HashMap<u64, usize>,
     loops: Vec<Finding>,
     long_chains: Examples,
@@ -133,6 +143,8 @@ pub struct Network {
     mixed: Examples,
     mixed_example: Option<String>,
     dup: HashMap<u64, (f64, usize)>,
+    dup_cleared: bool,
+    pages_capped: bool,
     dups: Examples,
     dup_example: Option<String>,
     uncompressed: Examples,
@@ -148,7 +160,7 @@ pub struct Network {
 
 const SLOW_NAMES: [&str; 6] = ["wait", "receive", "dns", "connect", "ssl", "blocked"];
 
-fn body_summary(e: &Entry) -> Option<String> {
+fn body_summary<J: Json>(e: EntryView<'_, J>) -> Option<String> {
     let text = util::body_text(e, 64 * 1024)?;
     let t = text.trim();
     if t.is_empty() {
@@ -223,7 +235,7 @@ fn body_summary(e: &Entry) -> Option<String> {
     (!s.trim().is_empty()).then_some(s)
 }
 
-fn has_cache_validator(e: &Entry) -> bool {
+fn has_cache_validator<J: Json>(e: EntryView<'_, J>) -> bool {
     let h = e.response().headers();
     let cc = h.get_all("cache-control").collect::<Vec<_>>().join(",");
     let cc = cc.to_ascii_lowercase();
@@ -251,42 +263,44 @@ impl Network {
         &self.pages
     }
 
-    pub fn entry(&mut self, e: &Entry) {
-        let i = e.index;
+    pub fn entry(&mut self, d: &Digest) {
+        let e = d.view();
+        let i = d.index;
         let req = e.request();
         let resp = e.response();
         let url = req.url().unwrap_or("");
         let method = req.method().unwrap_or("GET");
-        let parsed = url::Url::parse(url).ok();
+        let parsed = d.url.as_ref();
         let status = resp.status().unwrap_or(0);
-        let kind = util::resource_type(e);
-        let cached = check::from_cache(e);
+        let kind = d.kind.as_str();
+        let cached = d.cached;
         let time = e.time().unwrap_or(0.0);
         let shown = || format!("{method} {}", check::redact_query(url));
 
         // The page's origin, for the requests that follow.
-        let origin = page_origin(e, &self.pages);
+        let origin = page_origin(d, &self.pages);
         if kind == "document" {
-            if let (Some(p), Some(u)) = (e.pageref(), &parsed) {
+            if let (Some(p), Some(u)) = (e.pageref(), parsed) {
                 if self.pages.len() < MAX_PAGES || self.pages.contains_key(p) {
                     self.pages
                         .insert(p.to_string(), u.origin().ascii_serialization());
+                } else {
+                    self.pages_capped = true;
                 }
             }
         }
 
         // Redirect chains (also the end of one: a failure like ERR_TOO_MANY_REDIRECTS).
-        self.redirects(e, url, parsed.as_ref(), status);
+        self.redirects(d, url, parsed, status);
 
-        let failure = util::failure(e);
+        let failure = d.failure.clone();
         if let Some(f) = &failure {
             let fl = f.to_ascii_lowercase();
             if fl.contains("too_many_redirects") {
                 // Reported with the redirect chain.
-            } else if is_cors_failure(f, e, origin.as_deref()) {
-                let pre = needs_preflight(e);
+            } else if is_cors_failure(f, d, origin.as_deref()) {
+                let pre = d.needs_preflight;
                 let target = parsed
-                    .as_ref()
                     .map(|u| u.origin().ascii_serialization())
                     .unwrap_or_default();
                 let ex = format!(
@@ -341,7 +355,7 @@ impl Network {
                 }
             }
         } else if status >= 400 {
-            let ep = util::endpoint(method, parsed.as_ref(), url);
+            let ep = util::endpoint(method, parsed, url);
             let key = (ep.clone(), status);
             match self.http_index.get(&key) {
                 Some(&g) => self.http[g].examples.add(i),
@@ -387,7 +401,7 @@ impl Network {
         }
         // A cross-origin answer the browser will not hand to the page.
         if status > 0 && failure.is_none() && !method.eq_ignore_ascii_case("OPTIONS") {
-            if let (Some(o), Some(u)) = (req.headers().get("origin"), &parsed) {
+            if let (Some(o), Some(u)) = (req.headers().get("origin"), parsed) {
                 let mode = req.headers().get("sec-fetch-mode").unwrap_or("cors");
                 if o != "null" && mode == "cors" && u.origin().ascii_serialization() != o {
                     let acao = resp.headers().get("access-control-allow-origin");
@@ -449,7 +463,7 @@ impl Network {
         }
 
         // Mixed content: an http:// request from an https:// page.
-        if let (Some(u), Some(o)) = (&parsed, &origin) {
+        if let (Some(u), Some(o)) = (parsed, &origin) {
             if u.scheme() == "http"
                 && o.starts_with("https://")
                 && !u.host_str().is_some_and(util::is_loopback)
@@ -461,10 +475,9 @@ impl Network {
         }
 
         // Duplicates: the same request fired again within a second, same page.
-        if status > 0 && !cached && !util::is_static(&kind, url) {
-            let body = req.post_data().and_then(|p| p.text()).unwrap_or("");
-            let key = hash(&(method, url, body, e.pageref()));
-            if let Some(start) = e.started_ms() {
+        if status > 0 && !cached && !util::is_static(kind, url) {
+            let key = d.dup_key;
+            if let Some(start) = d.started_ms {
                 match self.dup.get_mut(&key) {
                     Some((last, first)) => {
                         if start - *last < 1000.0 && start >= *last {
@@ -481,7 +494,12 @@ impl Network {
                     }
                     None => {
                         if self.dup.len() >= MAX_DUP_KEYS {
-                            self.dup.clear();
+                            // Only requests of the last second can be duplicated.
+                            self.dup.retain(|_, (last, _)| *last > start - 1000.0);
+                            if self.dup.len() >= MAX_DUP_KEYS {
+                                self.dup.clear();
+                                self.dup_cleared = true;
+                            }
                         }
                         self.dup.insert(key, (start, i));
                     }
@@ -513,7 +531,7 @@ impl Network {
                 ));
             }
             // Static assets without any caching.
-            if util::is_static(&kind, url) && !has_cache_validator(e) {
+            if util::is_static(kind, url) && !has_cache_validator(e) {
                 self.no_cache.add(i);
                 self.no_cache_example.get_or_insert(shown());
             }
@@ -544,11 +562,7 @@ impl Network {
                     )
                 });
         }
-        let head: usize = req
-            .headers()
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 4)
-            .sum();
+        let head = d.request_headers_len;
         if head > REQUEST_HEADERS_LIMIT {
             self.big_headers.add(i);
             self.big_headers_example.get_or_insert(format!(
@@ -559,8 +573,9 @@ impl Network {
         }
     }
 
-    fn redirects(&mut self, e: &Entry, url: &str, parsed: Option<&url::Url>, status: i64) {
-        let i = e.index;
+    fn redirects(&mut self, d: &Digest, url: &str, parsed: Option<&url::Url>, status: i64) {
+        let e = d.view();
+        let i = d.index;
         let here = hash(url.split('#').next().unwrap_or(url));
         let chain = self.pending.remove(&here);
         let target = if (300..400).contains(&status) && status != 304 {
@@ -580,23 +595,18 @@ impl Network {
         let c = match chain {
             Some(c) => c,
             None if target.is_some() => {
-                if self.chains.iter().filter(|c| c.alive).count() >= MAX_CHAINS {
+                if self.alive_chains >= MAX_CHAINS {
                     // Forget the oldest open chain.
                     if let Some(k) = self.chains.iter().position(|c| c.alive) {
-                        let old = std::mem::replace(
-                            &mut self.chains[k],
-                            Chain {
-                                entries: Vec::new(),
-                                hops: 0,
-                                start: String::new(),
-                                paths: Vec::new(),
-                                alive: false,
-                            },
-                        );
+                        let old = std::mem::replace(&mut self.chains[k], Chain::dead());
+                        self.alive_chains -= 1;
+                        self.chains_forgotten += 1;
                         self.pending.retain(|_, v| *v != k);
                         self.close(old, None);
                     }
+                    self.compact_chains();
                 }
+                self.alive_chains += 1;
                 self.chains.push(Chain {
                     entries: Vec::new(),
                     hops: 0,
@@ -628,23 +638,60 @@ impl Network {
                 self.pending.insert(key, c);
             }
             None => {
-                let ch = std::mem::replace(
-                    &mut self.chains[c],
-                    Chain {
-                        entries: Vec::new(),
-                        hops: 0,
-                        start: String::new(),
-                        paths: Vec::new(),
-                        alive: false,
-                    },
-                );
-                self.close(ch, util::failure(e));
+                let ch = std::mem::replace(&mut self.chains[c], Chain::dead());
+                self.alive_chains -= 1;
+                self.close(ch, d.failure.clone());
                 // Drop finished chains from the end to keep the vector short.
                 while self.chains.last().is_some_and(|c| !c.alive) {
                     self.chains.pop();
                 }
+                self.compact_chains();
             }
         }
+    }
+
+    /// Finished chains left between open ones are removed once they outnumber them
+    /// (the pending targets are renumbered), so the vector stays within 2 × the open
+    /// chains (≤ [`MAX_CHAINS`]) + 64.
+    fn compact_chains(&mut self) {
+        if self.chains.len() <= 2 * self.alive_chains + 64 {
+            return;
+        }
+        let mut at = vec![usize::MAX; self.chains.len()];
+        let mut kept = Vec::with_capacity(self.alive_chains);
+        for (k, c) in std::mem::take(&mut self.chains).into_iter().enumerate() {
+            if c.alive {
+                at[k] = kept.len();
+                kept.push(c);
+            }
+        }
+        self.chains = kept;
+        self.pending.retain(|_, v| {
+            *v = at[*v];
+            *v != usize::MAX
+        });
+    }
+
+    /// The limits reached, in words.
+    pub fn caps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.chains_forgotten > 0 {
+            out.push(format!(
+                "redirect chains: more than {MAX_CHAINS} open at once; the {} oldest were closed early",
+                self.chains_forgotten
+            ));
+        }
+        if self.dup_cleared {
+            out.push(format!(
+                "duplicate requests: more than {MAX_DUP_KEYS} distinct requests within a second; earlier ones forgotten"
+            ));
+        }
+        if self.pages_capped {
+            out.push(format!(
+                "page origins: only the first {MAX_PAGES} pages are tracked"
+            ));
+        }
+        out
     }
 
     fn close(&mut self, ch: Chain, end: Option<String>) {
@@ -993,5 +1040,41 @@ fn add(
             entries: ex.list,
             count: ex.count,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::digest;
+
+    #[test]
+    fn finished_chains_do_not_pile_up_behind_an_open_one() {
+        let mut n = Network::default();
+        // A chain that never ends, then many that do.
+        n.entry(&digest(
+            0,
+            "https://a.example/open",
+            302,
+            &[("Location", "/never")],
+        ));
+        let mut i = 1;
+        for k in 0..1000 {
+            let to = format!("https://a.example/end{k}");
+            n.entry(&digest(
+                i,
+                &format!("https://a.example/start{k}"),
+                302,
+                &[("Location", &to)],
+            ));
+            n.entry(&digest(i + 1, &to, 200, &[]));
+            i += 2;
+        }
+        assert_eq!(n.alive_chains, 1);
+        assert!(n.chains.len() <= 2 + 64, "{}", n.chains.len());
+        // The open chain is still followed after compaction.
+        n.entry(&digest(i, "https://a.example/never", 200, &[]));
+        assert_eq!(n.alive_chains, 0);
+        assert!(n.caps().is_empty());
     }
 }

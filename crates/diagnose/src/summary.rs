@@ -1,7 +1,8 @@
 //! `hark summary`: what is in this HAR, counted in one pass.
 
 use crate::util::{self, TopN};
-use har::{Entry, Header};
+use crate::Digest;
+use har::Header;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -85,7 +86,7 @@ pub struct Phases {
 }
 
 impl Phases {
-    pub fn of(e: &Entry) -> Phases {
+    pub fn of<J: har::Json>(e: har::EntryView<'_, J>) -> Phases {
         let t = e.timings();
         let pos = |v: Option<f64>| v.filter(|x| *x >= 0.0);
         // Chrome's queueing time is part of `blocked`; some exports only have the extra.
@@ -211,6 +212,10 @@ pub struct Report {
     /// Failed requests and 4xx/5xx, the first [`TOP`] ×2 of them.
     pub errors: Vec<ErrorRow>,
     pub error_count: u64,
+    /// The state limits that were reached (memory is bounded), in words; empty when
+    /// none was.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub caps_reached: Vec<String>,
 }
 
 /// The fold behind `hark summary`: [`Summary::entry`] for each entry in file order,
@@ -227,6 +232,7 @@ pub struct Summary {
     methods: Breakdown,
     versions: Breakdown,
     pages: HashMap<String, (u64, i64)>,
+    pages_capped: bool,
     slowest: Option<TopN<SlowRow>>,
     largest: Option<TopN<LargeRow>>,
     errors: Vec<ErrorRow>,
@@ -242,26 +248,28 @@ impl Summary {
         }
     }
 
-    pub fn entry(&mut self, e: &Entry) {
+    /// Fold one entry (its [`Digest`], in file order).
+    pub fn entry(&mut self, d: &Digest) {
+        let e = d.view();
         self.entries += 1;
         let req = e.request();
         let resp = e.response();
         let url = req.url().unwrap_or("");
         let method = req.method().unwrap_or("?");
         let status = resp.status().unwrap_or(0);
-        let failure = util::failure(e);
+        let failure = d.failure.clone();
         let transferred = resp.transfer_size().unwrap_or(0).max(0);
         let size = resp.content().size().filter(|s| *s >= 0);
         let time = e.time().filter(|t| *t >= 0.0).unwrap_or(0.0);
 
-        if let Some(start) = e.started_ms() {
+        if let Some(start) = d.started_ms {
             self.first = Some(self.first.map_or(start, |f| f.min(start)));
             let end = start + time;
             self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
         }
         self.bytes.transferred += transferred;
         self.bytes.decoded += size.unwrap_or(0);
-        if check::from_cache(e) {
+        if d.cached {
             self.bytes.from_cache += 1;
         }
         let class = if status <= 0 {
@@ -272,13 +280,9 @@ impl Summary {
             "other".to_string()
         };
         self.status.add(&class, transferred);
-        self.types.add(&util::resource_type(e), transferred);
-        let parsed = url::Url::parse(url).ok();
-        let domain = parsed
-            .as_ref()
-            .and_then(|u| u.host_str().map(|h| h.to_string()))
-            .unwrap_or_else(|| "(no host)".into());
-        self.domains.add(&domain, transferred);
+        self.types.add(&d.kind, transferred);
+        let domain = d.url.as_ref().and_then(|u| u.host_str());
+        self.domains.add(domain.unwrap_or("(no host)"), transferred);
         self.methods.add(method, transferred);
         let version = if status > 0 {
             util::http_version(resp.http_version().or(req.http_version()).unwrap_or(""))
@@ -292,6 +296,8 @@ impl Summary {
                 v.1 += transferred;
             } else if self.pages.len() < MAX_PAGES {
                 self.pages.insert(p.to_string(), (1, transferred));
+            } else {
+                self.pages_capped = true;
             }
         }
         if let Some(top) = &mut self.slowest {
@@ -301,7 +307,7 @@ impl Summary {
                 top.push(
                     time,
                     SlowRow {
-                        index: e.index,
+                        index: d.index,
                         method: method.into(),
                         url: check::redact_query(url),
                         status: status.max(0),
@@ -317,7 +323,7 @@ impl Summary {
                 top.push(
                     size as f64,
                     LargeRow {
-                        index: e.index,
+                        index: d.index,
                         method: method.into(),
                         url: check::redact_query(url),
                         mime_type: resp.content().mime_type().unwrap_or("").into(),
@@ -331,7 +337,7 @@ impl Summary {
             self.error_count += 1;
             if self.errors.len() < 2 * TOP {
                 self.errors.push(ErrorRow {
-                    index: e.index,
+                    index: d.index,
                     method: method.into(),
                     url: check::redact_query(url),
                     status: status.max(0),
@@ -346,7 +352,31 @@ impl Summary {
         }
     }
 
+    /// The limits reached, in words.
+    fn caps(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, b) in [
+            ("status classes", &self.status),
+            ("types", &self.types),
+            ("domains", &self.domains),
+            ("methods", &self.methods),
+            ("HTTP versions", &self.versions),
+        ] {
+            if b.other.0 > 0 {
+                out.push(format!(
+                    "{name}: more than {MAX_KEYS} distinct; {} later requests counted in (other)",
+                    b.other.0
+                ));
+            }
+        }
+        if self.pages_capped {
+            out.push(format!("pages: only the first {MAX_PAGES} are counted"));
+        }
+        out
+    }
+
     pub fn finish(mut self, header: &Header) -> Report {
+        let caps_reached = self.caps();
         let pages = header
             .pages()
             .iter()
@@ -390,6 +420,7 @@ impl Summary {
                 .unwrap_or_default(),
             errors: self.errors,
             error_count: self.error_count,
+            caps_reached,
         }
     }
 }

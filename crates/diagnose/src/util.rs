@@ -1,6 +1,6 @@
 //! Small readings of an entry shared by the folds.
 
-use har::Entry;
+use har::{EntryView, Json};
 use std::hash::{Hash, Hasher};
 
 /// A stable 64-bit hash (for sets of URLs, tokens, codes: never the values themselves).
@@ -12,7 +12,7 @@ pub fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
 
 /// Why a request did not complete: Chrome's `_error` (status 0), Playwright's
 /// `_failureText` (status -1), or a non-positive status without a reason.
-pub fn failure(e: &Entry) -> Option<String> {
+pub fn failure<J: Json>(e: EntryView<'_, J>) -> Option<String> {
     let resp = e.response();
     let text = resp
         .error()
@@ -28,7 +28,7 @@ pub fn failure(e: &Entry) -> Option<String> {
 }
 
 /// The resource type as Chrome names it, or guessed from the MIME type and URL.
-pub fn resource_type(e: &Entry) -> String {
+pub fn resource_type<J: Json>(e: EntryView<'_, J>) -> String {
     if let Some(t) = e.resource_type() {
         return t;
     }
@@ -117,7 +117,7 @@ pub fn http_version(v: &str) -> String {
 }
 
 /// The text of a response body, decoding base64 if need be, when not too big.
-pub fn body_text(e: &Entry, max: usize) -> Option<String> {
+pub fn body_text<J: Json>(e: EntryView<'_, J>, max: usize) -> Option<String> {
     let c = e.response().content();
     let t = c.text()?;
     if t.is_empty() {
@@ -142,7 +142,7 @@ pub fn body_text(e: &Entry, max: usize) -> Option<String> {
 }
 
 /// The request's form fields (params, or an urlencoded body).
-pub fn form(e: &Entry) -> Vec<(String, String)> {
+pub fn form<J: Json>(e: EntryView<'_, J>) -> Vec<(String, String)> {
     let Some(pd) = e.request().post_data() else {
         return Vec::new();
     };

@@ -293,6 +293,9 @@ pub fn human(
             out.push_str(&format!("  … and {} more flows\n", d.flows_not_shown));
         }
     }
+    for c in &d.caps_reached {
+        out.push_str(&format!("{}\n", paint(DIM, &format!("Limit reached: {c}"))));
+    }
     let errors = lint
         .iter()
         .chain(&d.findings)

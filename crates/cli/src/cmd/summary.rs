@@ -324,6 +324,9 @@ pub fn human(file: &str, r: &Report) -> String {
             ));
         }
     }
+    for c in &r.caps_reached {
+        out.push_str(&format!("\n{}", paint(DIM, &format!("Limit reached: {c}"))));
+    }
     out.push('\n');
     out
 }
