@@ -100,3 +100,37 @@ impl Drop for Progress {
         self.finish();
     }
 }
+
+/// Wrap `text` to `width` columns, each line after the first indented by `indent`.
+pub fn wrap(text: &str, indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut col = indent;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if col > indent && col + 1 + len > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else if col > indent {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += len;
+    }
+    out
+}
+
+/// The entries a finding lists, and how many there are in all when it lists fewer.
+pub fn entries_list(f: &check::Finding) -> String {
+    let mut s = f
+        .entries
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    if f.count > f.entries.len() {
+        s.push_str(&format!(" … ({} in all)", f.count));
+    }
+    s
+}

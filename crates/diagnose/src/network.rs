@@ -1,7 +1,7 @@
 //! Findings about the traffic itself: failures, HTTP errors, slow phases, redirects,
 //! CORS, mixed content, duplicates, compression, caching, header sizes.
 
-use crate::summary::Phases;
+use crate::summary::phases_of;
 use crate::util::{self, hash, human_bytes, human_ms, Examples};
 use crate::Digest;
 use check::Finding;
@@ -422,7 +422,7 @@ impl Network {
 
         // Slow phases.
         if status > 0 && failure.is_none() && !cached {
-            let p = Phases::of(e);
+            let p = phases_of(e);
             let connect = match (p.connect, p.ssl) {
                 (Some(c), Some(s)) if s <= c => Some(c - s),
                 (c, _) => c,

@@ -74,57 +74,41 @@ impl Breakdown {
 }
 
 /// The seven phases of one request, in ms (`None`: did not happen or not recorded).
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
-pub struct Phases {
-    pub blocked: Option<f64>,
-    pub dns: Option<f64>,
-    pub connect: Option<f64>,
-    pub ssl: Option<f64>,
-    pub send: Option<f64>,
-    pub wait: Option<f64>,
-    pub receive: Option<f64>,
-}
+pub type Phases = har::Timings;
 
-impl Phases {
-    pub fn of<J: har::Json>(e: har::EntryView<'_, J>) -> Phases {
-        let t = e.timings();
-        let pos = |v: Option<f64>| v.filter(|x| *x >= 0.0);
-        // Chrome's queueing time is part of `blocked`; some exports only have the extra.
-        let queue = e
+/// The phases of an entry that happened, with Chrome's `_blocked_queueing` standing in for
+/// a missing `blocked` (some exports only have the extra).
+pub fn phases_of<J: har::Json>(e: har::EntryView<'_, J>) -> Phases {
+    let mut t = e.timings().happened();
+    if t.blocked.is_none() {
+        t.blocked = e
             .fields()
             .obj("timings")
             .num("_blocked_queueing")
             .filter(|x| *x >= 0.0);
-        Phases {
-            blocked: pos(t.blocked).or(queue),
-            dns: pos(t.dns),
-            connect: pos(t.connect),
-            ssl: pos(t.ssl),
-            send: pos(t.send),
-            wait: pos(t.wait),
-            receive: pos(t.receive),
-        }
     }
-    /// The phase that took longest (`connect` counted without its TLS part).
-    pub fn dominant(&self) -> Option<(&'static str, f64)> {
-        let connect = match (self.connect, self.ssl) {
-            (Some(c), Some(s)) if s <= c => Some(c - s),
-            (c, _) => c,
-        };
-        [
-            ("blocked", self.blocked),
-            ("dns", self.dns),
-            ("connect", connect),
-            ("ssl", self.ssl),
-            ("send", self.send),
-            ("wait", self.wait),
-            ("receive", self.receive),
-        ]
-        .into_iter()
-        .filter_map(|(n, v)| v.map(|v| (n, v)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))
-        .filter(|(_, v)| *v > 0.0)
-    }
+    t
+}
+
+/// The phase that took longest (`connect` counted without its TLS part).
+pub fn dominant(p: &Phases) -> Option<(&'static str, f64)> {
+    let connect = match (p.connect, p.ssl) {
+        (Some(c), Some(s)) if s <= c => Some(c - s),
+        (c, _) => c,
+    };
+    [
+        ("blocked", p.blocked),
+        ("dns", p.dns),
+        ("connect", connect),
+        ("ssl", p.ssl),
+        ("send", p.send),
+        ("wait", p.wait),
+        ("receive", p.receive),
+    ]
+    .into_iter()
+    .filter_map(|(n, v)| v.map(|v| (n, v)))
+    .max_by(|a, b| a.1.total_cmp(&b.1))
+    .filter(|(_, v)| *v > 0.0)
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -302,8 +286,8 @@ impl Summary {
         }
         if let Some(top) = &mut self.slowest {
             if top.wants(time) && time > 0.0 {
-                let phases = Phases::of(e);
-                let slowest_phase = phases.dominant().map(|(n, _)| n);
+                let phases = phases_of(e);
+                let slowest_phase = dominant(&phases).map(|(n, _)| n);
                 top.push(
                     time,
                     SlowRow {

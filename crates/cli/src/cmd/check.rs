@@ -1,5 +1,7 @@
 use crate::input;
-use crate::term::{self, paint, severity_style, Ctx, Progress, BOLD, DIM, GREEN, RED};
+use crate::term::{
+    self, entries_list, paint, severity_style, wrap, Ctx, Progress, BOLD, DIM, GREEN, RED,
+};
 use anyhow::Result;
 use check::{Facts, Finding, Group, Groups, Linter};
 use har::{par_entries, EntryView, Obj, ReadError, Severity, Validator};
@@ -239,41 +241,8 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     Ok(exit)
 }
 
-/// Wrap `text` to `width` columns, each line after the first indented by `indent`.
-fn wrap(text: &str, indent: usize, width: usize) -> String {
-    let mut out = String::new();
-    let mut col = indent;
-    for word in text.split_whitespace() {
-        let len = word.chars().count();
-        if col > indent && col + 1 + len > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            col = indent;
-        } else if col > indent {
-            out.push(' ');
-            col += 1;
-        }
-        out.push_str(word);
-        col += len;
-    }
-    out
-}
-
 fn label(s: Severity) -> String {
     paint(severity_style(s), &format!("{:<8}", s.as_str()))
-}
-
-fn entries_list(f: &Finding) -> String {
-    let mut s = f
-        .entries
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if f.count > f.entries.len() {
-        s.push_str(&format!(" … ({} in all)", f.count));
-    }
-    s
 }
 
 fn print_human(r: &FileReport, verbose: bool) {

@@ -1,5 +1,7 @@
 use crate::input;
-use crate::term::{paint, severity_style, Ctx, Progress, BOLD, DIM, GREEN, RED, YELLOW};
+use crate::term::{
+    entries_list, paint, severity_style, wrap, Ctx, Progress, BOLD, DIM, GREEN, RED, YELLOW,
+};
 use anyhow::Result;
 use diagnose::{Diagnosis, Finding, Flow};
 use har::Severity;
@@ -97,38 +99,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         );
     }
     Ok(exit)
-}
-
-fn wrap(text: &str, indent: usize, width: usize) -> String {
-    let mut out = String::new();
-    let mut col = indent;
-    for word in text.split_whitespace() {
-        let len = word.chars().count();
-        if col > indent && col + 1 + len > width {
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            col = indent;
-        } else if col > indent {
-            out.push(' ');
-            col += 1;
-        }
-        out.push_str(word);
-        col += len;
-    }
-    out
-}
-
-fn entries_list(f: &Finding) -> String {
-    let mut s = f
-        .entries
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if f.count > f.entries.len() {
-        s.push_str(&format!(" … ({} in all)", f.count));
-    }
-    s
 }
 
 fn shown(f: &Finding, verbose: bool) -> bool {
