@@ -321,7 +321,9 @@ impl Facts {
                         "ssl {ssl:.1} ms is longer than connect {connect:.1} ms, which includes it"
                     ))
                 };
-            } else if t.send.is_some() && (time - total).abs() > tolerance {
+            } else if t.send.is_some() && total > 0.0 && (time - total).abs() > tolerance {
+                // (All phases -1 with a `time`, as Playwright writes failed requests, means
+                // the phases are unknown, not wrong.)
                 f.timing = if ssl > 0.0 && (time - total - ssl).abs() <= tolerance {
                     TimingFact::SslOutside
                 } else {
