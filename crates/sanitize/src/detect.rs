@@ -343,7 +343,7 @@ impl Detectors {
                 kind,
                 re: small(&format!("^(?:{pat})"))?,
                 search: regex::RegexBuilder::new(&format!("(?:{})", pat.replace("(?P<v>", "(?:")))
-                    .dfa_size_limit(1 << 20)
+                    .dfa_size_limit(256 << 10)
                     .build()?,
                 bit,
                 check,
