@@ -128,13 +128,10 @@ fn scan(mut reader: HarReader, work: SyncSender<(u64, Batch)>) -> (HarReader, Op
     let mut batch = Batch::new();
     let mut no = 0u64;
     loop {
-        match reader.next_raw() {
-            Ok(Some(raw)) => {
-                let start = batch.bytes.len();
-                batch.bytes.extend_from_slice(raw.bytes);
-                batch
-                    .items
-                    .push((raw.index, raw.pos, start..batch.bytes.len()));
+        let start = batch.bytes.len();
+        match reader.next_raw_append(&mut batch.bytes) {
+            Ok(Some((index, pos))) => {
+                batch.items.push((index, pos, start..batch.bytes.len()));
                 if batch.bytes.len() >= BATCH_BYTES || batch.items.len() >= BATCH_ENTRIES {
                     if work
                         .send((no, std::mem::replace(&mut batch, Batch::new())))

@@ -392,19 +392,26 @@ impl HarReader {
         }
     }
 
-    /// The next entry's bytes, or None after the last one (the rest of the header has
-    /// then been read too).
-    pub fn next_raw(&mut self) -> Result<Option<RawEntry<'_>>, ReadError> {
+    fn entry_path(&self) -> String {
+        format!("log.entries[{}]", self.index)
+    }
+
+    /// Consume the separator before the next entry. False after the last entry (the rest
+    /// of the header has then been read too).
+    fn before_entry(&mut self) -> Result<bool, ReadError> {
         let Phase::Entries { first } = self.phase else {
-            return Ok(None);
+            return Ok(false);
         };
-        let path = format!("log.entries[{}]", self.index);
-        match self.peek(&path)? {
+        let peeked = match self.scan.peek() {
+            Ok(b) => b,
+            Err(e) => return Err(self.scan_err(e, &self.entry_path())),
+        };
+        match peeked {
             Some(b']') => {
                 self.scan.bump();
                 self.phase = Phase::Log { first: false };
                 self.run_header()?;
-                return Ok(None);
+                return Ok(false);
             }
             Some(b',') if !first => self.scan.bump(),
             Some(_) if first => {}
@@ -420,12 +427,21 @@ impl HarReader {
                     ),
                 })
             }
-            None => return Err(self.truncated(&path)),
+            None => return Err(self.truncated(&self.entry_path())),
         }
-        let pos = self
-            .scan
-            .capture(&mut self.buf)
-            .map_err(|e| self.scan_err(e, &path))?;
+        Ok(true)
+    }
+
+    /// The next entry's bytes, or None after the last one (the rest of the header has
+    /// then been read too).
+    pub fn next_raw(&mut self) -> Result<Option<RawEntry<'_>>, ReadError> {
+        if !self.before_entry()? {
+            return Ok(None);
+        }
+        let pos = match self.scan.capture(&mut self.buf) {
+            Ok(p) => p,
+            Err(e) => return Err(self.scan_err(e, &self.entry_path())),
+        };
         self.phase = Phase::Entries { first: false };
         let index = self.index;
         self.index += 1;
@@ -435,6 +451,25 @@ impl HarReader {
             bytes: &self.buf,
             file: &self.name,
         }))
+    }
+
+    /// Like [`HarReader::next_raw`], but appends the entry's bytes to `out` (saving a
+    /// copy when entries are gathered into batches) and returns its index and position.
+    pub fn next_raw_append(
+        &mut self,
+        out: &mut Vec<u8>,
+    ) -> Result<Option<(usize, Pos)>, ReadError> {
+        if !self.before_entry()? {
+            return Ok(None);
+        }
+        let pos = match self.scan.capture_append(out) {
+            Ok(p) => p,
+            Err(e) => return Err(self.scan_err(e, &self.entry_path())),
+        };
+        self.phase = Phase::Entries { first: false };
+        let index = self.index;
+        self.index += 1;
+        Ok(Some((index, pos)))
     }
 
     /// The next entry, parsed.

@@ -186,6 +186,11 @@ impl<R: Read> Scanner<R> {
     /// limited to [`MAX_DEPTH`]; everything else is left to the parser.
     pub fn capture(&mut self, out: &mut Vec<u8>) -> Result<Pos, ScanError> {
         out.clear();
+        self.capture_append(out)
+    }
+
+    /// [`Scanner::capture`], appending to `out` instead of replacing it.
+    pub fn capture_append(&mut self, out: &mut Vec<u8>) -> Result<Pos, ScanError> {
         let first = match self.peek()? {
             Some(b) => b,
             None => {
