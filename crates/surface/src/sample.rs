@@ -1,0 +1,407 @@
+//! What the fold needs of one entry, computed on a worker thread from either tree.
+
+use crate::schema::Schema;
+use har::{EntryView, Json};
+use serde::Serialize;
+
+/// Where a parameter is sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loc {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    Form,
+    Multipart,
+    Json,
+}
+
+impl Loc {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Loc::Path => "path",
+            Loc::Query => "query",
+            Loc::Header => "header",
+            Loc::Cookie => "cookie",
+            Loc::Form => "form",
+            Loc::Multipart => "multipart",
+            Loc::Json => "json",
+        }
+    }
+}
+
+/// A credential seen on a request.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "scheme", content = "name", rename_all = "kebab-case")]
+pub enum Auth {
+    Bearer,
+    BearerJwt,
+    Basic,
+    SessionCookie(String),
+    ApiKeyHeader(String),
+    ApiKeyQuery(String),
+}
+
+impl Auth {
+    pub fn text(&self) -> String {
+        match self {
+            Auth::Bearer => "bearer".into(),
+            Auth::BearerJwt => "bearer (JWT)".into(),
+            Auth::Basic => "basic".into(),
+            Auth::SessionCookie(n) => format!("cookie {n}"),
+            Auth::ApiKeyHeader(n) => format!("api key header {n}"),
+            Auth::ApiKeyQuery(n) => format!("api key query {n}"),
+        }
+    }
+}
+
+/// One observed parameter.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    pub loc: Loc,
+    pub name: String,
+    pub ty: &'static str,
+    pub format: Option<&'static str>,
+    pub example: Option<String>,
+}
+
+/// Sanitizes example values with `hark sanitize`'s name rules and detectors.
+pub struct Cleaner {
+    names: sanitize::rules::Names,
+    detectors: Option<sanitize::detect::Detectors>,
+}
+
+impl Default for Cleaner {
+    fn default() -> Self {
+        Cleaner::new()
+    }
+}
+
+impl Cleaner {
+    pub fn new() -> Cleaner {
+        Cleaner {
+            names: sanitize::rules::Names::default(),
+            detectors: sanitize::detect::Detectors::new(&[], &[]).ok(),
+        }
+    }
+
+    /// `value` of a field called `name`, with secrets replaced by `[redacted: kind]`.
+    pub fn clean(&self, name: &str, value: &str) -> String {
+        if let Some((kind, _)) = self.names.classify(name) {
+            return format!("[redacted: {kind}]");
+        }
+        if har_jwt_like(value) {
+            return "[redacted: jwt]".into();
+        }
+        let mut found = Vec::new();
+        if let Some(d) = &self.detectors {
+            d.find(value, &mut found);
+        }
+        if found.is_empty() {
+            let v: String = value.chars().take(80).collect();
+            return v;
+        }
+        let mut out = String::new();
+        let mut at = 0;
+        for (r, kind, _) in found {
+            if r.start < at {
+                continue;
+            }
+            out.push_str(&value[at..r.start]);
+            out.push_str(&format!("[redacted: {kind}]"));
+            at = r.end;
+        }
+        out.push_str(&value[at..]);
+        out.chars().take(80).collect()
+    }
+}
+
+fn har_jwt_like(v: &str) -> bool {
+    let v = v.strip_prefix("Bearer ").unwrap_or(v);
+    v.starts_with("eyJ") && v.split('.').count() == 3
+}
+
+/// One entry, reduced to what the fold reads.
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    pub index: usize,
+    pub method: String,
+    pub scheme: String,
+    /// `host` or `host:port`.
+    pub host: String,
+    pub segments: Vec<String>,
+    pub params: Vec<Observed>,
+    pub auth: Vec<Auth>,
+    pub status: Option<i64>,
+    pub response_type: Option<String>,
+    pub request_type: Option<String>,
+    pub request_json: Option<Schema>,
+    pub response_json: Option<Schema>,
+    /// A top-level document (its host is in the default scope).
+    pub document: bool,
+    pub static_asset: bool,
+}
+
+/// Request headers every client sends: not parameters of the application.
+const STANDARD: &[&str] = &[
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "cache-control",
+    "connection",
+    "content-length",
+    "content-type",
+    "cookie",
+    "host",
+    "origin",
+    "pragma",
+    "referer",
+    "user-agent",
+    "upgrade-insecure-requests",
+    "authorization",
+    "if-none-match",
+    "if-modified-since",
+    "priority",
+    "dnt",
+    "te",
+    "range",
+    "if-range",
+    "keep-alive",
+    "purpose",
+    "x-requested-with",
+    "access-control-request-method",
+    "access-control-request-headers",
+    "expect",
+    "content-encoding",
+    "via",
+    "forwarded",
+];
+
+const STATIC_EXT: &[&str] = &[
+    "js", "mjs", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2",
+    "ttf", "otf", "eot", "map", "mp4", "webm", "mp3",
+];
+
+fn is_session_cookie(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["sess", "sid", "auth", "token", "jwt", "login", "remember"]
+        .iter()
+        .any(|w| n.contains(w))
+}
+
+fn is_api_key(name: &str) -> bool {
+    let n: String = name
+        .to_ascii_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    n.contains("apikey") || n == "key" || n == "accesstoken" || n.ends_with("apitoken")
+}
+
+fn mime(m: &str) -> String {
+    m.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn value_type(v: &str) -> (&'static str, Option<&'static str>) {
+    match crate::shape::shape(v) {
+        Some(s) => s.openapi(),
+        None if v == "true" || v == "false" => ("boolean", None),
+        None => ("string", None),
+    }
+}
+
+fn urldecode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
+                    Ok(x) => {
+                        out.push(x);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Sample {
+    pub fn of<J: Json>(e: EntryView<'_, J>, clean: &Cleaner) -> Sample {
+        let req = e.request();
+        let res = e.response();
+        let mut s = Sample {
+            method: req.method().unwrap_or("GET").to_ascii_uppercase(),
+            status: res.status().filter(|s| *s > 0),
+            ..Sample::default()
+        };
+        let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
+            return s;
+        };
+        s.scheme = url.scheme().to_string();
+        s.host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => return s,
+        };
+        let path = url.path();
+        s.segments = path
+            .split('/')
+            .filter(|x| !x.is_empty())
+            .map(urldecode)
+            .collect();
+        let last = s.segments.last().map(String::as_str).unwrap_or("");
+        let ext = last.rsplit_once('.').map(|x| x.1.to_ascii_lowercase());
+        let rtype = e.resource_type().unwrap_or_default();
+        let res_mime = res
+            .content()
+            .mime_type()
+            .map(mime)
+            .filter(|m| !m.is_empty());
+        s.static_asset = ext.is_some_and(|x| STATIC_EXT.contains(&x.as_str()))
+            || matches!(
+                rtype.as_str(),
+                "script" | "stylesheet" | "image" | "font" | "media"
+            );
+        let dest = req.headers().get("sec-fetch-dest");
+        s.document = rtype == "document"
+            || dest == Some("document")
+            || (rtype.is_empty()
+                && dest.is_none()
+                && s.method == "GET"
+                && res_mime.as_deref() == Some("text/html"));
+        s.response_type = res_mime.clone();
+        let obs = |loc, name: &str, v: &str| {
+            let (ty, format) = value_type(v);
+            Observed {
+                loc,
+                name: name.to_string(),
+                ty,
+                format,
+                example: Some(clean.clean(name, v)),
+            }
+        };
+        for (n, v) in url.query_pairs() {
+            if is_api_key(&n) {
+                s.auth.push(Auth::ApiKeyQuery(n.to_string()));
+            }
+            s.params.push(obs(Loc::Query, &n, &v));
+        }
+        for (n, v) in req.headers().iter() {
+            let l = n.to_ascii_lowercase();
+            if l == "authorization" {
+                let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+                if scheme.eq_ignore_ascii_case("bearer") {
+                    s.auth.push(if har_jwt_like(rest.trim()) {
+                        Auth::BearerJwt
+                    } else {
+                        Auth::Bearer
+                    });
+                } else if scheme.eq_ignore_ascii_case("basic") {
+                    s.auth.push(Auth::Basic);
+                }
+                continue;
+            }
+            if l == "cookie" {
+                for c in v.split(';') {
+                    let (cn, cv) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
+                    if cn.is_empty() {
+                        continue;
+                    }
+                    if is_session_cookie(cn) {
+                        s.auth.push(Auth::SessionCookie(cn.to_string()));
+                    }
+                    s.params.push(obs(Loc::Cookie, cn, cv));
+                }
+                continue;
+            }
+            if l.starts_with(':') || l.starts_with("sec-") || STANDARD.contains(&l.as_str()) {
+                continue;
+            }
+            if is_api_key(&l) {
+                s.auth.push(Auth::ApiKeyHeader(l.clone()));
+            }
+            if !s.params.iter().any(|p| p.loc == Loc::Header && p.name == l) {
+                s.params.push(obs(Loc::Header, &l, v));
+            }
+        }
+        s.auth.sort();
+        s.auth.dedup();
+        if let Some(pd) = req.post_data() {
+            let m = pd.mime_type().map(mime).unwrap_or_default();
+            let text = pd.text().unwrap_or("");
+            if !m.is_empty() {
+                s.request_type = Some(m.clone());
+            }
+            if m.contains("json") || (m.is_empty() && text.trim_start().starts_with('{')) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+                    s.request_json = Some(Schema::of(&v, 0, &|n, v| clean.clean(n, v)));
+                }
+            } else if m == "application/x-www-form-urlencoded" {
+                for (n, v) in url::form_urlencoded::parse(text.as_bytes()) {
+                    s.params.push(obs(Loc::Form, &n, &v));
+                }
+            } else if m.starts_with("multipart/") {
+                let params = pd.params();
+                if !params.is_empty() {
+                    for (n, v) in params.iter() {
+                        s.params.push(obs(Loc::Multipart, n, v));
+                    }
+                } else {
+                    for name in multipart_names(text) {
+                        s.params.push(Observed {
+                            loc: Loc::Multipart,
+                            name,
+                            ty: "string",
+                            format: None,
+                            example: None,
+                        });
+                    }
+                }
+            }
+        }
+        if res_mime.as_deref().is_some_and(|m| m.contains("json")) {
+            let c = res.content();
+            if let Some(t) = c.text().filter(|t| t.len() < 1 << 20 && !c.is_base64()) {
+                if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
+                    s.response_json = Some(Schema::of(&v, 0, &|n, v| clean.clean(n, v)));
+                }
+            }
+        }
+        s
+    }
+}
+
+/// The part names of a multipart body (`Content-Disposition: form-data; name="x"`).
+fn multipart_names(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.to_ascii_lowercase();
+        if !l.starts_with("content-disposition:") {
+            continue;
+        }
+        if let Some(i) = l.find(" name=\"") {
+            let rest = &line[i + 7..];
+            if let Some(j) = rest.find('"') {
+                let n = rest[..j].to_string();
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+        }
+    }
+    out
+}

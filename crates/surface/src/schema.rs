@@ -1,0 +1,252 @@
+//! JSON schemas inferred from sample values and merged across samples: a property is
+//! required when every sample of its object had it; types seen are unioned.
+
+use har::{Json, JsonObject, Kind};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The most properties kept per object, and the deepest level described.
+const MAX_PROPS: usize = 64;
+const MAX_DEPTH: usize = 8;
+
+#[derive(Clone, Debug, Default)]
+pub struct Schema {
+    /// Samples merged into this schema.
+    pub seen: u32,
+    /// JSON types seen (`integer` is folded into `number` when both occur).
+    pub types: Vec<&'static str>,
+    /// Object properties: schema (its `seen` is how many objects had it).
+    pub props: BTreeMap<String, Schema>,
+    /// How many of the samples were objects.
+    pub objects: u32,
+    pub items: Option<Box<Schema>>,
+    pub format: Option<&'static str>,
+    /// A (sanitized) example of a scalar.
+    pub example: Option<String>,
+}
+
+fn add_type(types: &mut Vec<&'static str>, t: &'static str) {
+    if !types.contains(&t) {
+        types.push(t);
+    }
+}
+
+impl Schema {
+    /// The schema of one value.
+    pub fn of<J: Json>(v: &J, depth: usize, clean: &dyn Fn(&str, &str) -> String) -> Schema {
+        Schema::of_named(v, depth, "", clean)
+    }
+
+    fn of_named<J: Json>(
+        v: &J,
+        depth: usize,
+        name: &str,
+        clean: &dyn Fn(&str, &str) -> String,
+    ) -> Schema {
+        let mut s = Schema {
+            seen: 1,
+            ..Schema::default()
+        };
+        match v.kind() {
+            Kind::Null => add_type(&mut s.types, "null"),
+            Kind::Bool => add_type(&mut s.types, "boolean"),
+            Kind::Number => {
+                add_type(
+                    &mut s.types,
+                    if v.as_i64().is_some() {
+                        "integer"
+                    } else {
+                        "number"
+                    },
+                );
+                s.example = v.number_text().map(|t| t.to_string());
+            }
+            Kind::String => {
+                add_type(&mut s.types, "string");
+                let t = v.as_str().unwrap_or("");
+                s.format = crate::shape::shape(t).and_then(|sh| sh.openapi().1);
+                s.example = Some(clean(name, t));
+            }
+            Kind::Array => {
+                add_type(&mut s.types, "array");
+                if depth < MAX_DEPTH {
+                    let mut items: Option<Schema> = None;
+                    for x in v.as_array().unwrap_or(&[]).iter().take(16) {
+                        let one = Schema::of_named(x, depth + 1, name, clean);
+                        match &mut items {
+                            Some(i) => i.merge(one),
+                            None => items = Some(one),
+                        }
+                    }
+                    s.items = items.map(Box::new);
+                }
+            }
+            Kind::Object => {
+                add_type(&mut s.types, "object");
+                s.objects = 1;
+                if depth < MAX_DEPTH {
+                    if let Some(o) = v.as_object() {
+                        for k in o.keys().take(MAX_PROPS) {
+                            if let Some(x) = o.get(k) {
+                                s.props.insert(
+                                    k.to_string(),
+                                    Schema::of_named(x, depth + 1, k, clean),
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        s
+    }
+
+    /// Merge another sample's schema into this one.
+    pub fn merge(&mut self, other: Schema) {
+        self.seen += other.seen;
+        self.objects += other.objects;
+        for t in other.types {
+            add_type(&mut self.types, t);
+        }
+        if self.format != other.format {
+            self.format = if self.seen == other.seen {
+                other.format
+            } else {
+                None
+            };
+        }
+        if self.example.is_none() {
+            self.example = other.example;
+        }
+        for (k, v) in other.props {
+            let full = self.props.len() >= MAX_PROPS;
+            match self.props.get_mut(&k) {
+                Some(mine) => mine.merge(v),
+                None if !full => {
+                    self.props.insert(k, v);
+                }
+                None => {}
+            }
+        }
+        match (&mut self.items, other.items) {
+            (Some(a), Some(b)) => a.merge(*b),
+            (a @ None, Some(b)) => *a = Some(b),
+            _ => {}
+        }
+    }
+
+    /// Flattened fields: (`a.b[].c`, schema), depth first.
+    pub fn fields<'s>(&'s self, prefix: &str, out: &mut Vec<(String, &'s Schema, bool)>) {
+        for (k, v) in &self.props {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            out.push((name.clone(), v, v.seen >= self.objects));
+            v.fields(&name, out);
+            if let Some(i) = &v.items {
+                let n = format!("{name}[]");
+                i.fields(&n, out);
+            }
+        }
+    }
+
+    fn types_sorted(&self) -> Vec<&'static str> {
+        let mut t = self.types.clone();
+        if t.contains(&"number") {
+            t.retain(|x| *x != "integer");
+        }
+        t.sort();
+        t
+    }
+
+    /// The type as text: `string`, `integer|null`.
+    pub fn type_text(&self) -> String {
+        self.types_sorted().join("|")
+    }
+
+    /// A JSON Schema (2020-12, as OpenAPI 3.1 takes it).
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        let t = self.types_sorted();
+        match t.len() {
+            0 => {}
+            1 => {
+                m.insert("type".into(), json!(t[0]));
+            }
+            _ => {
+                m.insert("type".into(), json!(t));
+            }
+        }
+        if let Some(f) = self.format {
+            if t == ["string"] {
+                m.insert("format".into(), json!(f));
+            }
+        }
+        if t.contains(&"object") {
+            let mut props = Map::new();
+            let mut req = Vec::new();
+            for (k, v) in &self.props {
+                props.insert(k.clone(), v.to_json());
+                if v.seen >= self.objects {
+                    req.push(json!(k));
+                }
+            }
+            m.insert("properties".into(), Value::Object(props));
+            if !req.is_empty() {
+                m.insert("required".into(), Value::Array(req));
+            }
+        }
+        if t.contains(&"array") {
+            m.insert(
+                "items".into(),
+                self.items.as_ref().map_or(json!({}), |i| i.to_json()),
+            );
+        }
+        if let (Some(e), true) = (&self.example, t.len() == 1) {
+            let ex = match t[0] {
+                "integer" | "number" => e.parse::<serde_json::Number>().ok().map(Value::Number),
+                "string" => Some(json!(e)),
+                _ => None,
+            };
+            if let Some(ex) = ex {
+                m.insert("examples".into(), json!([ex]));
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn of(v: Value) -> Schema {
+        Schema::of(&v, 0, &|_, v| v.to_string())
+    }
+
+    #[test]
+    fn merges_required_and_types() {
+        let mut s = of(json!({"a": 1, "b": {"c": "x"}, "l": [{"q": 1}]}));
+        s.merge(of(json!({"a": 2.5, "l": [{"q": 2, "r": null}]})));
+        let j = s.to_json();
+        assert_eq!(j["required"], json!(["a", "l"]));
+        assert_eq!(j["properties"]["a"]["type"], json!("number"));
+        assert_eq!(j["properties"]["l"]["items"]["required"], json!(["q"]));
+        let mut f = Vec::new();
+        s.fields("", &mut f);
+        let names: Vec<_> = f.iter().map(|(n, _, r)| format!("{n}:{r}")).collect();
+        assert_eq!(
+            names,
+            [
+                "a:true",
+                "b:false",
+                "b.c:true",
+                "l:true",
+                "l[].q:true",
+                "l[].r:false"
+            ]
+        );
+    }
+}
