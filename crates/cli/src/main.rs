@@ -53,6 +53,7 @@ enum Command {
     Sanitize(cmd::sanitize::Args),
     Summary(cmd::summary::Args),
     Diagnose(cmd::diagnose::Args),
+    Surface(cmd::surface::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
 }
@@ -81,6 +82,7 @@ fn main() -> ExitCode {
         Command::Sanitize(a) => cmd::sanitize::run(a, &ctx),
         Command::Summary(a) => cmd::summary::run(a, &ctx),
         Command::Diagnose(a) => cmd::diagnose::run(a, &ctx),
+        Command::Surface(a) => cmd::surface::run(a, &ctx),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {
             cmd::completions::run(a, <Cli as clap::CommandFactory>::command())

@@ -340,6 +340,14 @@ impl Sample {
         }
         s.auth.sort();
         s.auth.dedup();
+        if req.post_data().is_none() {
+            // Browsers leave out some bodies (multipart with files): the type still tells.
+            s.request_type = req
+                .headers()
+                .get("content-type")
+                .map(mime)
+                .filter(|m| !m.is_empty());
+        }
         if let Some(pd) = req.post_data() {
             let m = pd.mime_type().map(mime).unwrap_or_default();
             let text = pd.text().unwrap_or("");

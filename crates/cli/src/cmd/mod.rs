@@ -5,3 +5,4 @@ pub mod example;
 pub mod fmt;
 pub mod sanitize;
 pub mod summary;
+pub mod surface;

@@ -1,0 +1,190 @@
+use crate::cmd::summary::table;
+use crate::input;
+use crate::term::{paint, Ctx, Progress, BOLD, YELLOW};
+use anyhow::{Context, Result};
+use serde::Serialize;
+use surface::{Param, Report};
+
+/// The attack surface of an application from its HAR: endpoints, parameters, auth.
+///
+/// Hosts in scope (by default the hosts of the recorded documents; others are listed
+/// as third parties), endpoints as method + templated path (`GET /api/users/{userId}`:
+/// ids, UUIDs, hex, dates, e-mails and tokens become parameters, `me` stays), their
+/// parameters by location (path, query, header, cookie, form, multipart, JSON body
+/// fields) with types and sanitized examples, the auth seen and whether the endpoint
+/// answered 401/403 without it, and a verdict on how complete the recording is.
+///
+/// Examples: `hark surface app.har`, `hark surface app.har --scope '*.example.com'
+/// --openapi api.json`, `hark surface app.har --json | jq '.endpoints[].path'`
+#[derive(clap::Args)]
+pub struct Args {
+    /// The HAR file (`-` for standard input, `@example` for the built-in one).
+    file: String,
+    /// A host or glob (`*.example.com`) in scope; repeatable. Default: the hosts of the
+    /// recorded documents.
+    #[arg(long, value_name = "HOST|GLOB")]
+    scope: Vec<String>,
+    /// Machine-readable JSON on standard output.
+    #[arg(long)]
+    json: bool,
+    /// Write an OpenAPI 3.1 document (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    openapi: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    file: &'a str,
+    #[serde(flatten)]
+    report: &'a Report,
+}
+
+/// Write `bytes` to `path` through a temporary file beside it, so that a failure never
+/// leaves a half-written file in place.
+fn write_file(path: &str, bytes: &[u8]) -> Result<()> {
+    if path == "-" {
+        use std::io::Write;
+        std::io::stdout().lock().write_all(bytes)?;
+        return Ok(());
+    }
+    let tmp = format!("{path}.hark-tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {tmp}"))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {path}"))?;
+    Ok(())
+}
+
+pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
+    let reader = input::reader(&a.file)?;
+    let progress = Progress::new(ctx, &a.file, reader.progress_counter(), reader.progress().1);
+    let threads = a.threads.unwrap_or_else(har::default_threads);
+    let report = surface::analyze(
+        reader,
+        threads,
+        surface::Scope {
+            patterns: a.scope.clone(),
+        },
+    )?;
+    progress.finish();
+    if let Some(path) = &a.openapi {
+        let title = std::path::Path::new(&a.file)
+            .file_name()
+            .map_or_else(|| a.file.clone(), |f| f.to_string_lossy().into_owned());
+        let doc = surface::openapi::document(&report, &format!("{title} (recorded)"));
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        write_file(path, &bytes)?;
+    }
+    if a.json {
+        serde_json::to_writer_pretty(
+            std::io::stdout().lock(),
+            &JsonOut {
+                file: &a.file,
+                report: &report,
+            },
+        )?;
+        println!();
+    } else if a.openapi.as_deref() != Some("-") {
+        anstream::print!("{}", human(&a.file, &report));
+    }
+    Ok(crate::exit::OK)
+}
+
+fn params_text(ps: &[Param]) -> String {
+    let mut out = Vec::new();
+    for p in ps {
+        let opt = if p.required { "" } else { "?" };
+        out.push(format!("{}:{}{opt}", p.loc.as_str(), p.name));
+    }
+    out.join(" ")
+}
+
+fn human(file: &str, r: &Report) -> String {
+    let mut out = format!(
+        "{}  {} entries, {} endpoints in scope ({}), {} static assets\n",
+        paint(BOLD, file),
+        r.entries,
+        r.endpoints.len(),
+        if r.scope.is_empty() {
+            "no host".to_string()
+        } else {
+            r.scope.join(", ")
+        },
+        r.static_assets,
+    );
+    if !r.third_party.is_empty() {
+        let tp: Vec<String> = r
+            .third_party
+            .iter()
+            .map(|(h, n)| format!("{h} ({n})"))
+            .collect();
+        out.push_str(&format!("third-party hosts: {}\n", tp.join(", ")));
+    }
+    if r.dropped > 0 {
+        out.push_str(&format!(
+            "{} requests not kept: more than {} endpoints\n",
+            r.dropped,
+            surface::MAX_ENDPOINTS
+        ));
+    }
+    out.push('\n');
+    let multi = r.scope.len() > 1;
+    let rows: Vec<Vec<String>> = r
+        .endpoints
+        .iter()
+        .map(|e| {
+            let statuses: Vec<String> = e.statuses.keys().map(|s| s.to_string()).collect();
+            let mut auth: Vec<String> = e.auth.iter().map(|a| a.text()).collect();
+            if e.unauthenticated > 0 && !e.auth.is_empty() {
+                auth.push(if e.denied_without_auth == e.unauthenticated {
+                    "401/403 without".into()
+                } else {
+                    "also without".into()
+                });
+            }
+            vec![
+                e.method.clone(),
+                if multi {
+                    format!("{}{}", e.host, e.path)
+                } else {
+                    e.path.clone()
+                },
+                e.samples.to_string(),
+                statuses.join(","),
+                if auth.is_empty() {
+                    "-".into()
+                } else {
+                    auth.join(", ")
+                },
+                params_text(&e.params),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &["METHOD", "PATH", "N", "STATUS", "AUTH", "PARAMETERS"],
+        &rows,
+        &[2],
+        0,
+    ));
+    let q = &r.quality;
+    let methods: Vec<String> = q.methods.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    out.push_str(&format!(
+        "\n{}: {} authenticated requests; methods {}; {} form, {} JSON, {} multipart bodies; {} endpoints seen once\n",
+        paint(BOLD, "recording"),
+        q.authenticated_requests,
+        if methods.is_empty() { "-".into() } else { methods.join(", ") },
+        q.form_bodies,
+        q.json_bodies,
+        q.multipart_bodies,
+        q.endpoints_seen_once,
+    ));
+    if q.advice.is_empty() {
+        out.push_str("  good enough to scan\n");
+    }
+    for a in &q.advice {
+        out.push_str(&format!("  {} {a}\n", paint(YELLOW, "record again:")));
+    }
+    out
+}
