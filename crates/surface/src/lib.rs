@@ -10,7 +10,9 @@
 //! vary across many samples in the same place are merged into a parameter too.
 
 pub mod openapi;
+pub mod rules;
 pub mod sample;
+pub mod sarif;
 pub mod schema;
 pub mod shape;
 
@@ -210,6 +212,26 @@ impl Scope {
     }
 }
 
+/// The most distinct findings kept (rule, host, method, path, detail).
+pub const MAX_FINDINGS: usize = 2000;
+
+/// One passive finding: the first exchange that shows it, and how many do.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub detail: String,
+    pub method: String,
+    pub url: String,
+    /// The entry's index and first line in the HAR file.
+    pub entry: usize,
+    pub line: u64,
+    pub column: u64,
+    /// Host + method + path with id-shaped segments templated: with rule and detail, a
+    /// stable fingerprint.
+    pub location: String,
+    pub count: u32,
+}
+
 /// The streaming fold.
 #[derive(Default)]
 pub struct Surface {
@@ -220,6 +242,8 @@ pub struct Surface {
     static_assets: BTreeMap<String, u32>,
     entries: u64,
     dropped: u64,
+    findings: BTreeMap<(&'static str, String, String), Finding>,
+    findings_dropped: u64,
 }
 
 /// One endpoint of the report.
@@ -279,6 +303,10 @@ pub struct Report {
     pub quality: Quality,
     /// Samples not kept because [`MAX_ENDPOINTS`] was reached.
     pub dropped: u64,
+    /// Passive findings on hosts in scope, by rule.
+    pub findings: Vec<Finding>,
+    /// Findings not kept because [`MAX_FINDINGS`] was reached.
+    pub findings_dropped: u64,
 }
 
 impl Surface {
@@ -289,7 +317,7 @@ impl Surface {
         }
     }
 
-    pub fn add(&mut self, s: Sample) {
+    pub fn add(&mut self, mut s: Sample) {
         self.entries += 1;
         if s.host.is_empty() {
             return;
@@ -298,6 +326,44 @@ impl Surface {
             self.document_hosts.insert(s.host.clone());
         }
         *self.hosts.entry(s.host.clone()).or_default() += 1;
+        let hits = std::mem::take(&mut s.hits);
+        if !hits.is_empty() {
+            let tpl: Vec<String> = s
+                .segments
+                .iter()
+                .map(|x| {
+                    if shape::shape(x).is_some() {
+                        "{}".to_string()
+                    } else {
+                        x.clone()
+                    }
+                })
+                .collect();
+            let location = format!("{} {}/{}", s.method, s.host, tpl.join("/"));
+            for h in hits {
+                let key = (h.rule, location.clone(), h.detail.clone());
+                if let Some(f) = self.findings.get_mut(&key) {
+                    f.count += 1;
+                } else if self.findings.len() >= MAX_FINDINGS {
+                    self.findings_dropped += 1;
+                } else {
+                    self.findings.insert(
+                        key,
+                        Finding {
+                            rule: h.rule,
+                            detail: h.detail,
+                            method: s.method.clone(),
+                            url: s.url.clone(),
+                            entry: s.index,
+                            line: s.line,
+                            column: s.column,
+                            location: location.clone(),
+                            count: 1,
+                        },
+                    );
+                }
+            }
+        }
         if s.static_asset {
             *self.static_assets.entry(s.host.clone()).or_default() += 1;
             return;
@@ -327,6 +393,16 @@ impl Surface {
                 self.scope.matches(h)
             }
         };
+        let mut findings: Vec<Finding> = self
+            .findings
+            .into_values()
+            .filter(|f| {
+                let host = f.location.split_once(' ').map_or("", |x| x.1);
+                in_scope(host.split('/').next().unwrap_or(""))
+            })
+            .collect();
+        let order = |id: &str| rules::RULES.iter().position(|r| r.id == id);
+        findings.sort_by_key(|f| (order(f.rule), f.entry));
         let mut acc: BTreeMap<Key, Acc> = BTreeMap::new();
         for (k, v) in self.acc {
             if in_scope(&k.0) {
@@ -407,6 +483,8 @@ impl Surface {
                 advice,
             },
             dropped: self.dropped,
+            findings,
+            findings_dropped: self.findings_dropped,
         }
     }
 }
@@ -525,7 +603,11 @@ pub fn analyze(reader: har::HarReader, threads: usize, scope: Scope) -> Result<R
     let mut it = har::par_entries(reader, threads, move |raw| {
         let tree = raw.parse_lite()?;
         let view = har::EntryView(har::Obj::of(Some(&tree)));
-        Ok::<_, har::ReadError>(Sample::of(view, &cleaner))
+        let mut s = Sample::of(view, &cleaner);
+        s.index = raw.index;
+        let pos = raw.position_of(0);
+        (s.line, s.column) = (pos.line, pos.column);
+        Ok::<_, har::ReadError>(s)
     });
     let mut s = Surface::new(scope);
     for item in it.by_ref() {

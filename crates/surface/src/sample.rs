@@ -141,6 +141,14 @@ pub struct Sample {
     /// A top-level document (its host is in the default scope).
     pub document: bool,
     pub static_asset: bool,
+    /// The request's URL (findings point at it).
+    pub url: String,
+    /// The entry's first line in the HAR file (0: unknown).
+    pub line: u64,
+    /// Its column on that line (compact HARs are one line).
+    pub column: u64,
+    /// Passive rules this exchange matches.
+    pub hits: Vec<crate::rules::Hit>,
 }
 
 /// Request headers every client sends: not parameters of the application.
@@ -183,7 +191,7 @@ const STATIC_EXT: &[&str] = &[
     "ttf", "otf", "eot", "map", "mp4", "webm", "mp3",
 ];
 
-fn is_session_cookie(name: &str) -> bool {
+pub(crate) fn is_session_cookie(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["sess", "sid", "auth", "token", "jwt", "login", "remember"]
         .iter()
@@ -248,6 +256,8 @@ impl Sample {
             status: res.status().filter(|s| *s > 0),
             ..Sample::default()
         };
+        s.url = req.url().unwrap_or("").to_string();
+        s.hits = crate::rules::check(e, &|n| clean.names.classify(n).is_some() || is_api_key(n));
         let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
             return s;
         };

@@ -12,7 +12,11 @@ use surface::{Param, Report};
 /// ids, UUIDs, hex, dates, e-mails and tokens become parameters, `me` stays), their
 /// parameters by location (path, query, header, cookie, form, multipart, JSON body
 /// fields) with types and sanitized examples, the auth seen and whether the endpoint
-/// answered 401/403 without it, and a verdict on how complete the recording is.
+/// answered 401/403 without it, passive findings (missing security headers, weak
+/// cookies, secrets in URLs, credentials over HTTP, version disclosure, stack traces,
+/// permissive CORS, mixed content, weak JWTs, cacheable authenticated responses; each
+/// with a CWE), and a verdict on how complete the recording is. Exit status 1 when
+/// there are findings.
 ///
 /// Examples: `hark surface app.har`, `hark surface app.har --scope '*.example.com'
 /// --openapi api.json`, `hark surface app.har --json | jq '.endpoints[].path'`
@@ -30,6 +34,9 @@ pub struct Args {
     /// Write an OpenAPI 3.1 document (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     openapi: Option<String>,
+    /// Write the passive findings as SARIF 2.1.0 to FILE (for GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    sarif: Option<String>,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -77,6 +84,13 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         bytes.push(b'\n');
         write_file(path, &bytes)?;
     }
+    if let Some(path) = &a.sarif {
+        let uri = har_uri(&a.file);
+        let doc = surface::sarif::document(&report, &uri, env!("CARGO_PKG_VERSION"));
+        let mut bytes = serde_json::to_vec_pretty(&doc)?;
+        bytes.push(b'\n');
+        write_file(path, &bytes)?;
+    }
     if a.json {
         serde_json::to_writer_pretty(
             std::io::stdout().lock(),
@@ -86,10 +100,29 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             },
         )?;
         println!();
-    } else if a.openapi.as_deref() != Some("-") {
+    } else if a.openapi.as_deref() != Some("-") && a.sarif.as_deref() != Some("-") {
         anstream::print!("{}", human(&a.file, &report));
     }
-    Ok(crate::exit::OK)
+    Ok(if report.findings.is_empty() {
+        crate::exit::OK
+    } else {
+        crate::exit::FINDINGS
+    })
+}
+
+/// The HAR's path for SARIF: relative to the current directory when it can be (GitHub
+/// rejects absolute URIs).
+fn har_uri(file: &str) -> String {
+    if file == "-" {
+        return "stdin.har".into();
+    }
+    let p = std::path::Path::new(file);
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|d| p.strip_prefix(d).ok().map(|r| r.to_path_buf()))
+        .unwrap_or_else(|| p.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.trim_start_matches('/').to_string()
 }
 
 fn params_text(ps: &[Param]) -> String {
@@ -168,6 +201,36 @@ fn human(file: &str, r: &Report) -> String {
         &[2],
         0,
     ));
+    if !r.findings.is_empty() {
+        let rows: Vec<Vec<String>> = r
+            .findings
+            .iter()
+            .map(|f| {
+                let rule = surface::rules::rule(f.rule);
+                vec![
+                    f.rule.to_string(),
+                    rule.map_or(String::new(), |x| format!("CWE-{}", x.cwe)),
+                    f.count.to_string(),
+                    format!(
+                        "{} {}{}",
+                        f.method,
+                        f.url,
+                        if f.detail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", f.detail)
+                        }
+                    ),
+                ]
+            })
+            .collect();
+        out.push_str(&format!(
+            "\n{} ({})\n",
+            paint(BOLD, "findings"),
+            r.findings.len()
+        ));
+        out.push_str(&table(&["RULE", "CWE", "N", "FIRST SEEN"], &rows, &[2], 0));
+    }
     let q = &r.quality;
     let methods: Vec<String> = q.methods.iter().map(|(m, n)| format!("{m} {n}")).collect();
     out.push_str(&format!(
