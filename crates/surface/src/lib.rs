@@ -184,7 +184,8 @@ impl Acc {
 
 type Key = (String, String, Vec<Seg>);
 
-/// Which hosts are in scope.
+/// Which hosts are in scope (with no pattern: the hosts of the recorded documents, or
+/// every host when no document was recorded).
 #[derive(Clone, Debug, Default)]
 pub struct Scope {
     /// Host names or globs (`*.example.com`); empty: the hosts of the recorded documents.
@@ -387,8 +388,8 @@ impl Surface {
     pub fn finish(self) -> Report {
         let in_scope = |h: &str| {
             if self.scope.patterns.is_empty() {
-                self.document_hosts.contains(h)
-                    || (self.document_hosts.is_empty() && self.hosts.len() == 1)
+                // No document recorded (an API client, a proxy capture): every host.
+                self.document_hosts.contains(h) || self.document_hosts.is_empty()
             } else {
                 self.scope.matches(h)
             }

@@ -256,7 +256,7 @@ impl Sample {
             status: res.status().filter(|s| *s > 0),
             ..Sample::default()
         };
-        s.url = req.url().unwrap_or("").to_string();
+        s.url = clean_url(req.url().unwrap_or(""), clean);
         s.hits = crate::rules::check(e, &|n| clean.names.classify(n).is_some() || is_api_key(n));
         let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
             return s;
@@ -401,6 +401,35 @@ impl Sample {
         }
         s
     }
+}
+
+/// `url` with the values of secret query parameters replaced (findings show it).
+fn clean_url(url: &str, clean: &Cleaner) -> String {
+    let Some((base, rest)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let (query, frag) = rest
+        .split_once('#')
+        .map_or((rest, None), |(q, f)| (q, Some(f)));
+    let parts: Vec<String> = query
+        .split('&')
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let (dk, dv) = (urldecode(k), urldecode(v));
+            let c = clean.clean(&dk, &dv);
+            if c.contains("[redacted: ") && c != dv {
+                format!("{k}={c}")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect();
+    let mut out = format!("{base}?{}", parts.join("&"));
+    if let Some(f) = frag {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 /// The part names of a multipart body (`Content-Disposition: form-data; name="x"`).

@@ -254,3 +254,30 @@ fn endpoints_are_capped() {
     let r = s.finish();
     assert_eq!(r.dropped, 10);
 }
+
+#[test]
+fn finding_urls_hide_secret_query_values() {
+    let mut s = Surface::new(Scope::default());
+    s.add(entry(
+        "GET",
+        "https://api.test/v1/x?page=2&api_key=VCXCEuvhGcBDP7XhiJJUDvR1e1D3ei",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    let r = s.finish();
+    assert_eq!(r.scope, ["api.test"], "no document: every host");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == "HARK-SECRET-URL")
+        .unwrap();
+    assert!(
+        f.url
+            .starts_with("https://api.test/v1/x?page=2&api_key=[redacted: "),
+        "{}",
+        f.url
+    );
+    assert!(!f.url.contains("VCXCE"));
+}

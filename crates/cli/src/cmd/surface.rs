@@ -202,34 +202,38 @@ fn human(file: &str, r: &Report) -> String {
         0,
     ));
     if !r.findings.is_empty() {
-        let rows: Vec<Vec<String>> = r
-            .findings
-            .iter()
-            .map(|f| {
-                let rule = surface::rules::rule(f.rule);
-                vec![
-                    f.rule.to_string(),
-                    rule.map_or(String::new(), |x| format!("CWE-{}", x.cwe)),
-                    f.count.to_string(),
-                    format!(
-                        "{} {}{}",
-                        f.method,
-                        f.url,
-                        if f.detail.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" ({})", f.detail)
-                        }
-                    ),
-                ]
-            })
-            .collect();
+        // One row per rule: how many exchanges and places, and the first that shows it
+        // (every place is in --json and --sarif).
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for rule in surface::rules::RULES {
+            let fs: Vec<_> = r.findings.iter().filter(|f| f.rule == rule.id).collect();
+            let Some(first) = fs.first() else { continue };
+            let n: u32 = fs.iter().map(|f| f.count).sum();
+            let detail = if first.detail.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", first.detail)
+            };
+            rows.push(vec![
+                rule.id.to_string(),
+                format!("CWE-{}", rule.cwe),
+                n.to_string(),
+                fs.len().to_string(),
+                rule.name.to_string(),
+                format!("{} {}{detail}", first.method, first.url),
+            ]);
+        }
         out.push_str(&format!(
-            "\n{} ({})\n",
+            "\n{} ({} places)\n",
             paint(BOLD, "findings"),
             r.findings.len()
         ));
-        out.push_str(&table(&["RULE", "CWE", "N", "FIRST SEEN"], &rows, &[2], 0));
+        out.push_str(&table(
+            &["RULE", "CWE", "N", "PLACES", "WHAT", "FIRST SEEN"],
+            &rows,
+            &[2, 3],
+            0,
+        ));
     }
     let q = &r.quality;
     let methods: Vec<String> = q.methods.iter().map(|(m, n)| format!("{m} {n}")).collect();
