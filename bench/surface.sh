@@ -57,16 +57,18 @@ for p, item in (d.get("paths") or {}).items():
     for m in item:
         print(m.upper(), re.sub(r"\{[^}]*\}", "{}", p))' > m2s.txt 2>/dev/null || true
 
-python3 - "$m2s_status" <<'PY'
+h2o_v=$(node -p "require('./node_modules/har-to-openapi/package.json').version")
+m2s_v=$(venv/bin/pip show mitmproxy2swagger | sed -n 's/^Version: //p')
+python3 - "$m2s_status" "$h2o_v" "$m2s_v" <<'PY'
 import sys
 truth = set(open("truth.txt").read().split("\n")) - {""}
 print(f"{len(truth)} true endpoints (testdata/surface-site/server.mjs)\n")
-print(f"{'tool':<22}{'found':>6}{'right':>7}{'precision':>11}{'recall':>8}")
-for name, f in [("hark surface", "hark.txt"), ("har-to-openapi", "h2o.txt"), ("mitmproxy2swagger", "m2s.txt")]:
+print(f"{'tool':<26}{'found':>6}{'right':>7}{'precision':>11}{'recall':>8}")
+for name, f in [("hark surface", "hark.txt"), (f"har-to-openapi {sys.argv[2]}", "h2o.txt"), (f"mitmproxy2swagger {sys.argv[3]}", "m2s.txt")]:
     found = set(open(f).read().split("\n")) - {""}
     tp = len(found & truth)
     p = tp / len(found) if found else 0.0
     r = tp / len(truth)
-    note = "" if name != "mitmproxy2swagger" or sys.argv[1] == "ok" else f"  ({sys.argv[1][:90]})"
-    print(f"{name:<22}{len(found):>6}{tp:>7}{p:>11.3f}{r:>8.3f}{note}")
+    note = "" if not name.startswith("mitmproxy2swagger") or sys.argv[1] == "ok" else f"  ({sys.argv[1][:90]})"
+    print(f"{name:<26}{len(found):>6}{tp:>7}{p:>11.3f}{r:>8.3f}{note}")
 PY
