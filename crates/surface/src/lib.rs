@@ -83,7 +83,8 @@ impl Acc {
         }
         for (i, seg) in s.segments.iter().enumerate() {
             if shape::shape(seg).is_some() {
-                self.path_examples.entry(i).or_insert_with(|| seg.clone());
+                let ex = s.segment_examples.get(i).unwrap_or(seg);
+                self.path_examples.entry(i).or_insert_with(|| ex.clone());
             }
         }
         for p in s.params {

@@ -131,6 +131,8 @@ pub struct Sample {
     /// `host` or `host:port`.
     pub host: String,
     pub segments: Vec<String>,
+    /// Each segment as an example value, sanitized.
+    pub segment_examples: Vec<String>,
     pub params: Vec<Observed>,
     pub auth: Vec<Auth>,
     pub status: Option<i64>,
@@ -272,6 +274,13 @@ impl Sample {
             .split('/')
             .filter(|x| !x.is_empty())
             .map(urldecode)
+            .collect();
+        s.segment_examples = s
+            .segments
+            .iter()
+            // By value only (detectors, JWTs): the segment before (`users`) names a
+            // resource, not a secret.
+            .map(|seg| clean.clean("", seg))
             .collect();
         let last = s.segments.last().map(String::as_str).unwrap_or("");
         let ext = last.rsplit_once('.').map(|x| x.1.to_ascii_lowercase());

@@ -281,3 +281,34 @@ fn finding_urls_hide_secret_query_values() {
     );
     assert!(!f.url.contains("VCXCE"));
 }
+
+#[test]
+fn path_examples_are_sanitized() {
+    let mut s = Surface::new(Scope::default());
+    let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlX3Zh";
+    s.add(entry(
+        "GET",
+        &format!("https://a.test/api/sessions/{jwt}"),
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    s.add(entry(
+        "GET",
+        "https://a.test/api/users/42",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    let r = s.finish();
+    let ex = |path: &str| {
+        r.endpoints.iter().find(|e| e.path == path).unwrap().params[0]
+            .example
+            .clone()
+    };
+    assert_eq!(ex("/api/users/{userId}").as_deref(), Some("42"));
+    let tok = ex("/api/sessions/{sessionId}").unwrap();
+    assert!(tok.starts_with("[redacted: "), "{tok}");
+}
