@@ -262,26 +262,7 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
 
 /// Milliseconds since the epoch as `2024-01-15T09:30:00Z`.
 pub fn iso(ms: f64) -> String {
-    let secs = (ms / 1000.0).floor() as i64;
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    har::time::format_s(ms)
 }
 
 /// A duration in words: `850 ms`, `3.2 s`, `4 min`, `2.5 h`, `3 days`.

@@ -118,6 +118,19 @@ pub fn format_ms(ms: f64) -> String {
     )
 }
 
+/// Format epoch milliseconds as `YYYY-MM-DDTHH:MM:SSZ`, the seconds rounded down.
+pub fn format_s(ms: f64) -> String {
+    let secs = (ms / 1000.0).floor() as i64;
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -158,5 +171,7 @@ mod tests {
         let ms = parse_ms("2016-05-29T09:43:21.487Z").unwrap();
         assert_eq!(format_ms(ms), "2016-05-29T09:43:21.487Z");
         assert_eq!(format_ms(0.0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_s(ms), "2016-05-29T09:43:21Z");
+        assert_eq!(format_s(-1.0), "1969-12-31T23:59:59Z");
     }
 }
