@@ -49,17 +49,13 @@ struct JsonOut<'a> {
     report: &'a Report,
 }
 
-/// Write `bytes` to `path` through a temporary file beside it, so that a failure never
-/// leaves a half-written file in place.
-fn write_file(path: &str, bytes: &[u8]) -> Result<()> {
-    if path == "-" {
-        use std::io::Write;
-        std::io::stdout().lock().write_all(bytes)?;
-        return Ok(());
-    }
-    let tmp = format!("{path}.hark-tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {tmp}"))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {path}"))?;
+/// Write `bytes` to `path` (`-`: standard output) through har::Output: a temporary file
+/// beside it renamed into place when complete, never over the input HAR.
+fn write_file(path: &str, bytes: &[u8], input: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = har::Output::create(path, &[input])?;
+    out.write_all(bytes).with_context(|| format!("cannot write {path}"))?;
+    out.commit()?;
     Ok(())
 }
 
@@ -82,14 +78,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         let doc = surface::openapi::document(&report, &format!("{title} (recorded)"));
         let mut bytes = serde_json::to_vec_pretty(&doc)?;
         bytes.push(b'\n');
-        write_file(path, &bytes)?;
+        write_file(path, &bytes, &a.file)?;
     }
     if let Some(path) = &a.sarif {
         let uri = har_uri(&a.file);
         let doc = surface::sarif::document(&report, &uri, env!("CARGO_PKG_VERSION"));
         let mut bytes = serde_json::to_vec_pretty(&doc)?;
         bytes.push(b'\n');
-        write_file(path, &bytes)?;
+        write_file(path, &bytes, &a.file)?;
     }
     if a.json {
         serde_json::to_writer_pretty(
