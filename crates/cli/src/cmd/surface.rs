@@ -54,7 +54,8 @@ struct JsonOut<'a> {
 fn write_file(path: &str, bytes: &[u8], input: &str) -> Result<()> {
     use std::io::Write;
     let mut out = har::Output::create(path, &[input])?;
-    out.write_all(bytes).with_context(|| format!("cannot write {path}"))?;
+    out.write_all(bytes)
+        .with_context(|| format!("cannot write {path}"))?;
     out.commit()?;
     Ok(())
 }
