@@ -149,7 +149,8 @@ pub fn is_document_view<J: Json>(e: EntryView<'_, J>) -> bool {
                 .is_some_and(|m| m.starts_with("text/html")))
 }
 
-fn is_textual(mime: &str) -> bool {
+/// Whether a MIME type is text (HTML, JSON, JavaScript, CSS, XML and SVG, forms …).
+pub fn is_textual(mime: &str) -> bool {
     let m = mime.to_ascii_lowercase();
     m.starts_with("text/")
         || m.contains("json")

@@ -513,7 +513,7 @@ impl Network {
             let size = c.size().unwrap_or(0);
             let mime = c.mime_type().unwrap_or("");
             if size >= UNCOMPRESSED_MIN
-                && util::is_textual(mime)
+                && check::is_textual(mime)
                 && resp
                     .headers()
                     .get("content-encoding")

@@ -88,15 +88,6 @@ pub fn is_static(kind: &str, url: &str) -> bool {
     .any(|x| path.ends_with(x))
 }
 
-pub fn is_textual(mime: &str) -> bool {
-    let m = mime.to_ascii_lowercase();
-    m.starts_with("text/")
-        || m.contains("json")
-        || m.contains("javascript")
-        || m.contains("xml")
-        || m.contains("svg")
-}
-
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h == "localhost" || h.ends_with(".localhost") || h.starts_with("127.") || h == "::1"

@@ -96,22 +96,6 @@ pub struct Header {
 }
 
 impl Header {
-    /// A header for a new HAR 1.2 file written by hark.
-    pub fn new_hark(version: &str) -> Header {
-        let mut log = Map::new();
-        log.insert("version".into(), Value::from("1.2"));
-        let mut creator = Map::new();
-        creator.insert("name".into(), Value::from("hark"));
-        creator.insert("version".into(), Value::from(version));
-        log.insert("creator".into(), Value::Object(creator));
-        Header {
-            entries_at: log.len(),
-            log,
-            has_entries: true,
-            outer: Map::new(),
-            log_at: 0,
-        }
-    }
     fn obj(&self) -> Obj<'_> {
         Obj(&self.log)
     }

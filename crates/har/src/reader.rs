@@ -479,17 +479,6 @@ impl HarReader {
             None => Ok(None),
         }
     }
-
-    /// Read every remaining entry, handing each to `f`.
-    pub fn for_each_entry(
-        &mut self,
-        mut f: impl FnMut(Entry) -> Result<(), ReadError>,
-    ) -> Result<(), ReadError> {
-        while let Some(e) = self.next_entry()? {
-            f(e)?;
-        }
-        Ok(())
-    }
 }
 
 fn display_path(path: &str) -> String {

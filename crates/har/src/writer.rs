@@ -269,13 +269,6 @@ impl<W: Write> HarWriter<W> {
         Ok(())
     }
 
-    pub fn entries_written(&self) -> usize {
-        match self.state {
-            State::Entries { count } => count,
-            _ => 0,
-        }
-    }
-
     pub fn into_inner(self) -> W {
         self.out
     }

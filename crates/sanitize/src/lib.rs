@@ -1245,7 +1245,7 @@ fn raw_needs_decoding(b: &[u8]) -> bool {
                 return true;
             }
         } else if let (Some(h), Some(l)) = (next, b.get(at + 2).copied()) {
-            if let (Some(h), Some(l)) = (hexval(h), hexval(l)) {
+            if let (Some(h), Some(l)) = (text::hexval(h), text::hexval(l)) {
                 let c = h * 16 + l;
                 if unreserved(c) || c == b'%' {
                     return true;
@@ -1255,15 +1255,6 @@ fn raw_needs_decoding(b: &[u8]) -> bool {
         i = at + 1;
     }
     memchr::memmem::find(b, b"\"base64\"").is_some()
-}
-
-fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Remember a value for the second pass, if it is distinctive enough to be searched

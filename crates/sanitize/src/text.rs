@@ -67,7 +67,7 @@ pub fn pct_lower(s: &str) -> String {
     String::from_utf8(b).unwrap_or_else(|_| s.to_string())
 }
 
-fn hexval(b: u8) -> Option<u8> {
+pub(crate) fn hexval(b: u8) -> Option<u8> {
     match b {
         b'0'..=b'9' => Some(b - b'0'),
         b'a'..=b'f' => Some(b - b'a' + 10),

@@ -30,7 +30,7 @@ pub struct Args {
     /// Fail (exit 1) on producer-quirk warnings too.
     #[arg(long)]
     strict: bool,
-    /// Show every example location of each problem, not just the first.
+    /// Show the first five places of each problem, not just the first one.
     #[arg(short, long)]
     verbose: bool,
     /// Worker threads (default: one per core).
@@ -129,8 +129,9 @@ fn check_file(name: &str, threads: usize, strict: bool, ctx: &Ctx) -> FileReport
     validator.header(reader.header(), reader.raw_fields(), &mut problems);
     let mut linter = Linter::new(reader.header());
     let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
-    let v = std::sync::Arc::new(validator);
-    let worker_v = v.clone();
+    // Per-entry validation needs nothing the main validator learns (pages, references),
+    // so the workers share one of their own.
+    let worker_v = Validator::new();
     let producer = linter.producer();
     // Workers parse, validate and extract the lint's facts; only those small results
     // (not the parsed entries) come back, in order.
@@ -184,8 +185,6 @@ fn check_file(name: &str, threads: usize, strict: bool, ctx: &Ctx) -> FileReport
     let reader = it
         .into_reader()
         .expect("reader is back after the last entry");
-    // The validator was shared read-only with the workers; they are done now.
-    let mut validator = std::sync::Arc::try_unwrap(v).unwrap_or_else(|_| Validator::new());
     validator.header(reader.header(), reader.raw_fields(), &mut problems);
     for (r, (first, count)) in &pagerefs {
         validator.pageref(*first, r, *count);

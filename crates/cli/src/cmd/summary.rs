@@ -137,19 +137,11 @@ fn count_rows(c: &[Count]) -> Vec<Vec<String>> {
 }
 
 pub fn phases(p: &Phases) -> String {
-    [
-        ("blocked", p.blocked),
-        ("dns", p.dns),
-        ("connect", p.connect),
-        ("ssl", p.ssl),
-        ("send", p.send),
-        ("wait", p.wait),
-        ("receive", p.receive),
-    ]
-    .iter()
-    .filter_map(|(n, v)| v.filter(|v| *v >= 0.5).map(|v| format!("{n} {v:.0}")))
-    .collect::<Vec<_>>()
-    .join(" · ")
+    p.phases()
+        .iter()
+        .filter_map(|(n, v)| v.filter(|v| *v >= 0.5).map(|v| format!("{n} {v:.0}")))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn status_cell(s: i64) -> String {
