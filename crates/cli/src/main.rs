@@ -54,6 +54,7 @@ enum Command {
     Summary(cmd::summary::Args),
     Diagnose(cmd::diagnose::Args),
     Surface(cmd::surface::Args),
+    View(cmd::view::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
 }
@@ -83,6 +84,7 @@ fn main() -> ExitCode {
         Command::Summary(a) => cmd::summary::run(a, &ctx),
         Command::Diagnose(a) => cmd::diagnose::run(a, &ctx),
         Command::Surface(a) => cmd::surface::run(a, &ctx),
+        Command::View(a) => cmd::view::run(a, &ctx),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {
             cmd::completions::run(a, <Cli as clap::CommandFactory>::command())

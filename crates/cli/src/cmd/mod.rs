@@ -6,3 +6,4 @@ pub mod fmt;
 pub mod sanitize;
 pub mod summary;
 pub mod surface;
+pub mod view;

@@ -1,0 +1,167 @@
+use crate::term::{paint, Ctx, BOLD, DIM, YELLOW};
+use anyhow::{Context, Result};
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+/// Open HAR files in the web viewer: a request table like DevTools' Network panel,
+/// with waterfall, filters, and the details of each request.
+///
+/// Each file is indexed in one streaming pass (offsets and summary fields, never the
+/// bodies, so a 1 GB file needs a few hundred MB at most); rows show while the rest is
+/// still being read. The viewer is served on 127.0.0.1 only, its URL printed on
+/// standard output, and a browser opened when there is one.
+///
+/// Standard input (`-`) and gzip files cannot be seeked: they are uncompressed to a
+/// temporary file first, which is removed on exit.
+///
+/// The viewer runs nothing from the HAR: a strict Content-Security-Policy, no HTML built
+/// from HAR strings (responses are shown as source, never rendered), every asset built
+/// into hark (nothing is loaded from the network, nothing is uploaded).
+///
+/// Examples: `hark view customer.har`, `hark view --port 8080 --no-open big.har.gz`
+#[derive(clap::Args)]
+pub struct Args {
+    /// HAR files (`-` for standard input, `@example` for the built-in one).
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Port to serve on (0: any free port). Default: 7172, or a free port if taken.
+    #[arg(long, short)]
+    port: Option<u16>,
+    /// Address to listen on instead of 127.0.0.1. Anyone who can reach it can read the
+    /// HAR files: use only on a trusted network.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<IpAddr>,
+    /// Do not open a browser.
+    #[arg(long)]
+    no_open: bool,
+    /// Worker threads for indexing (default: one per core).
+    #[arg(short = 'j', long)]
+    threads: Option<usize>,
+}
+
+const DEFAULT_PORT: u16 = 7172;
+
+pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
+    let threads = a.threads.unwrap_or_else(har::default_threads);
+    let lib = std::sync::Arc::new(view::Library::new());
+    // Keeps the built-in example's temporary copy alive while serving.
+    let mut keep = Vec::new();
+    let mut indexes = Vec::new();
+    for f in &a.files {
+        let path = if f == crate::input::EXAMPLE_NAME {
+            let mut t = tempfile::NamedTempFile::new()?;
+            t.write_all(crate::input::EXAMPLE)?;
+            let p = t.into_temp_path();
+            let s = p.to_string_lossy().into_owned();
+            keep.push(p);
+            s
+        } else {
+            f.clone()
+        };
+        let idx = view::Index::open(&path, threads)?;
+        indexes.push((f.clone(), idx.clone()));
+        lib.add(idx);
+    }
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the server")?;
+    let ip = a.listen.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let listener = rt.block_on(async {
+        match a.port {
+            Some(p) => tokio::net::TcpListener::bind(SocketAddr::new(ip, p))
+                .await
+                .with_context(|| format!("cannot listen on {ip}:{p}")),
+            None => match tokio::net::TcpListener::bind(SocketAddr::new(ip, DEFAULT_PORT)).await {
+                Ok(l) => Ok(l),
+                Err(_) => tokio::net::TcpListener::bind(SocketAddr::new(ip, 0))
+                    .await
+                    .with_context(|| format!("cannot listen on {ip}")),
+            },
+        }
+    })?;
+    let port = listener.local_addr()?.port();
+    let hosts = if ip.is_loopback() {
+        view::HostCheck::Loopback(port)
+    } else {
+        anstream::eprintln!(
+            "{} listening on {ip}: anyone who can reach this address can read these HAR files",
+            paint(YELLOW, "warning:")
+        );
+        view::HostCheck::Any
+    };
+    let shown = if ip.is_unspecified() || ip.is_loopback() {
+        "127.0.0.1".to_string()
+    } else if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    };
+    let url = format!("http://{shown}:{port}/");
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{url}")?;
+        out.flush()?;
+    }
+    if !ctx.quiet {
+        anstream::eprintln!(
+            "{} serving {} on {} {}",
+            paint(BOLD, "hark view:"),
+            a.files.join(", "),
+            url,
+            paint(DIM, "(Ctrl-C to stop)")
+        );
+    }
+    // Say on the terminal when each file is indexed (or why it could not be).
+    for (name, idx) in indexes {
+        let quiet = ctx.quiet;
+        std::thread::spawn(move || {
+            idx.wait();
+            let st = idx.state.read().unwrap();
+            match &st.error {
+                Some(e) => {
+                    crate::term::error(&format!("{e} (the viewer shows the entries before it)"))
+                }
+                None if !quiet => anstream::eprintln!(
+                    "{} {} entries of {name} indexed in {:.2} s",
+                    paint(DIM, "hark view:"),
+                    st.rows.len(),
+                    st.seconds.unwrap_or(0.0)
+                ),
+                None => {}
+            }
+        });
+    }
+    if !a.no_open && std::io::stdout().is_terminal() {
+        open_browser(&url);
+    }
+    let app = view::router(lib, hosts);
+    rt.block_on(view::serve(listener, app))
+        .context("serving the viewer")?;
+    drop(keep);
+    Ok(crate::exit::OK)
+}
+
+/// Open `url` in the desktop's browser when there is a desktop.
+fn open_browser(url: &str) {
+    let cmd = if cfg!(target_os = "macos") {
+        Some("open")
+    } else if cfg!(windows) {
+        None
+    } else if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some()
+    {
+        Some("xdg-open")
+    } else {
+        None
+    };
+    if let Some(cmd) = cmd {
+        let _ = std::process::Command::new(cmd)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+}

@@ -1,0 +1,495 @@
+//! One entry's details, read back from the file on demand and turned into the JSON the
+//! details pane shows: headers (and raw), parameters, cookies, body (as text, never to
+//! be rendered), timings, JWTs found anywhere in the exchange, WebSocket messages, and a
+//! curl command.
+
+use base64::Engine;
+use har::{EntryView, Json, Lite, Obj};
+use serde_json::{json, Map, Value};
+
+/// Bodies larger than this are cut in the details (the raw entry is still available).
+pub const MAX_BODY_TEXT: usize = 16 << 20;
+
+/// Image types the viewer shows as images. SVG is not among them: it can carry script,
+/// so it is shown as source.
+pub const IMAGE_TYPES: [&str; 6] = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "image/avif",
+    "image/x-icon",
+];
+
+pub fn image_mime(mime: &str) -> Option<&'static str> {
+    let m = mime
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let m = if m == "image/jpg" {
+        "image/jpeg".into()
+    } else {
+        m
+    };
+    IMAGE_TYPES.iter().copied().find(|t| *t == m)
+}
+
+fn pairs<'a, J: Json + 'a>(nv: har::NameValues<'a, J>) -> Value {
+    Value::Array(
+        nv.iter()
+            .map(|(n, v)| json!({"name": n, "value": v}))
+            .collect(),
+    )
+}
+
+fn cookie_json<J: Json>(c: har::Cookie<'_, J>) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), c.name().unwrap_or("").into());
+    m.insert("value".into(), c.value().unwrap_or("").into());
+    for (k, v) in [
+        ("path", c.path()),
+        ("domain", c.domain()),
+        ("expires", c.expires()),
+        ("sameSite", c.same_site()),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), v.into());
+        }
+    }
+    if let Some(b) = c.http_only() {
+        m.insert("httpOnly".into(), b.into());
+    }
+    if let Some(b) = c.secure() {
+        m.insert("secure".into(), b.into());
+    }
+    Value::Object(m)
+}
+
+/// `Set-Cookie: a=b; Path=/; HttpOnly` read into the same shape as HAR cookies.
+fn parse_set_cookie(h: &str) -> Value {
+    let mut parts = h.split(';');
+    let first = parts.next().unwrap_or("");
+    let (n, v) = first.split_once('=').unwrap_or((first, ""));
+    let mut m = Map::new();
+    m.insert("name".into(), n.trim().into());
+    m.insert("value".into(), v.trim().into());
+    for a in parts {
+        let (k, v) = a.split_once('=').unwrap_or((a, ""));
+        let k = k.trim().to_ascii_lowercase();
+        let v = v.trim();
+        match k.as_str() {
+            "path" => m.insert("path".into(), v.into()),
+            "domain" => m.insert("domain".into(), v.into()),
+            "expires" => m.insert("expires".into(), v.into()),
+            "max-age" => m.insert("maxAge".into(), v.into()),
+            "samesite" => m.insert("sameSite".into(), v.into()),
+            "httponly" => m.insert("httpOnly".into(), true.into()),
+            "secure" => m.insert("secure".into(), true.into()),
+            _ => None,
+        };
+    }
+    Value::Object(m)
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn parse_urlencoded(s: &str) -> Value {
+    Value::Array(
+        s.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (n, v) = p.split_once('=').unwrap_or((p, ""));
+                json!({"name": url_decode(n), "value": url_decode(v)})
+            })
+            .collect(),
+    )
+}
+
+/// What the body is, for the details pane: how to show it.
+fn body_kind(mime: &str, text: &str) -> &'static str {
+    let m = mime.to_ascii_lowercase();
+    if m.contains("json") {
+        return "json";
+    }
+    if m.contains("svg") {
+        return "xml";
+    }
+    if m.contains("html") {
+        return "html";
+    }
+    if m.contains("javascript") || m.contains("ecmascript") {
+        return "js";
+    }
+    if m.contains("css") {
+        return "css";
+    }
+    if m.contains("xml") {
+        return "xml";
+    }
+    let t = text.trim_start();
+    if (t.starts_with('{') || t.starts_with('[')) && serde_json::from_str::<Value>(text).is_ok() {
+        return "json";
+    }
+    "text"
+}
+
+/// The body as text (decoded from base64 when it is UTF-8), or a note why not.
+fn body<J: Json>(content: har::Content<'_, J>) -> Value {
+    let mime = content.mime_type().unwrap_or("");
+    let Some(text) = content.text() else {
+        return json!({"kind": "none", "mimeType": mime});
+    };
+    let decoded: Option<Vec<u8>> = if content.is_base64() {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()
+    } else {
+        None
+    };
+    if image_mime(mime).is_some() {
+        return json!({"kind": "image", "mimeType": mime, "bytes": decoded.as_ref().map_or(text.len(), |d| d.len())});
+    }
+    let (s, bytes): (std::borrow::Cow<'_, str>, usize) = match &decoded {
+        Some(d) => match std::str::from_utf8(d) {
+            Ok(s) => (s.into(), d.len()),
+            Err(_) => {
+                let hex: Vec<String> = d.iter().take(512).map(|b| format!("{b:02x}")).collect();
+                return json!({"kind": "binary", "mimeType": mime, "bytes": d.len(), "hex": hex.join(" ")});
+            }
+        },
+        None => (text.into(), text.len()),
+    };
+    let truncated = s.len() > MAX_BODY_TEXT;
+    let shown = if truncated {
+        let mut end = MAX_BODY_TEXT;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        &s[..end]
+    } else {
+        &s[..]
+    };
+    json!({
+        "kind": body_kind(mime, shown),
+        "mimeType": mime,
+        "bytes": bytes,
+        "base64": content.is_base64(),
+        "truncated": truncated,
+        "text": shown,
+    })
+}
+
+/// Quote for a POSIX shell: single quotes, with `'` written as `'\''`.
+pub fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The request as a curl command line for a POSIX shell.
+pub fn curl<J: Json>(e: EntryView<'_, J>) -> String {
+    let req = e.request();
+    let method = req.method().unwrap_or("GET");
+    let mut parts = vec!["curl".to_string(), sh_quote(req.url().unwrap_or(""))];
+    let post = req.post_data();
+    let body = post.and_then(|p| p.text()).filter(|t| !t.is_empty());
+    let implied = if body.is_some() { "POST" } else { "GET" };
+    if method != implied {
+        parts.push("-X".into());
+        parts.push(sh_quote(method));
+    }
+    let mut compressed = false;
+    for (n, v) in req.headers().iter() {
+        let lower = n.to_ascii_lowercase();
+        if n.starts_with(':') || lower == "content-length" {
+            continue;
+        }
+        if lower == "accept-encoding" {
+            compressed = true;
+            continue;
+        }
+        parts.push("-H".into());
+        parts.push(sh_quote(&format!("{n}: {v}")));
+    }
+    if let Some(b) = body {
+        parts.push("--data-raw".into());
+        parts.push(sh_quote(b));
+    }
+    if compressed {
+        parts.push("--compressed".into());
+    }
+    if req.http_version().is_some_and(|v| {
+        v.eq_ignore_ascii_case("HTTP/2")
+            || v.eq_ignore_ascii_case("h2")
+            || v.eq_ignore_ascii_case("HTTP/2.0")
+    }) {
+        parts.push("--http2".into());
+    }
+    parts.join(" ")
+}
+
+/// The request line and headers as they would be on the wire (HTTP/1.1 style).
+fn raw_request<J: Json>(req: har::Request<'_, J>) -> String {
+    let url = req.url().unwrap_or("");
+    let path = match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            match rest.find(['/', '?']) {
+                Some(j) => &rest[j..],
+                None => "/",
+            }
+        }
+        None => url,
+    };
+    let path = path.split('#').next().unwrap_or(path);
+    let mut s = format!(
+        "{} {} {}\n",
+        req.method().unwrap_or("GET"),
+        path,
+        req.http_version().unwrap_or("HTTP/1.1")
+    );
+    for (n, v) in req.headers().iter() {
+        s.push_str(&format!("{n}: {v}\n"));
+    }
+    s
+}
+
+fn raw_response<J: Json>(resp: har::Response<'_, J>) -> String {
+    let mut s = format!(
+        "{} {} {}\n",
+        resp.http_version().unwrap_or("HTTP/1.1"),
+        resp.status().unwrap_or(0),
+        resp.status_text().unwrap_or("")
+    );
+    for (n, v) in resp.headers().iter() {
+        s.push_str(&format!("{n}: {v}\n"));
+    }
+    s
+}
+
+fn jwts<J: Json>(e: EntryView<'_, J>, resp_text: Option<&str>) -> Value {
+    let mut out: Vec<Value> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut scan = |text: &str, place: String| {
+        for (_, t) in jwt::find_all(text) {
+            if !seen.insert(t.raw.to_string()) {
+                continue;
+            }
+            let iso = |x: Option<f64>| x.map(|s| har::time::format_ms(s * 1000.0));
+            out.push(json!({
+                "where": place,
+                "token": t.raw,
+                "header": Value::Object(t.header.clone()),
+                "claims": Value::Object(t.claims.clone()),
+                "alg": t.alg(),
+                "exp": iso(t.exp()),
+                "iat": iso(t.iat()),
+                "nbf": iso(t.nbf()),
+            }));
+        }
+    };
+    let req = e.request();
+    scan(req.url().unwrap_or(""), "request URL".into());
+    for (n, v) in req.headers().iter() {
+        scan(v, format!("request header {n}"));
+    }
+    for c in req.cookies() {
+        scan(
+            c.value().unwrap_or(""),
+            format!("request cookie {}", c.name().unwrap_or("")),
+        );
+    }
+    if let Some(t) = req.post_data().and_then(|p| p.text()) {
+        scan(t, "request body".into());
+    }
+    let resp = e.response();
+    for (n, v) in resp.headers().iter() {
+        scan(v, format!("response header {n}"));
+    }
+    for c in resp.cookies() {
+        scan(
+            c.value().unwrap_or(""),
+            format!("response cookie {}", c.name().unwrap_or("")),
+        );
+    }
+    if let Some(l) = resp.redirect_url() {
+        scan(l, "redirect URL".into());
+    }
+    if let Some(t) = resp_text {
+        if t.len() <= 4 << 20 {
+            scan(t, "response body".into());
+        }
+    }
+    Value::Array(out)
+}
+
+/// The details of entry `index`, parsed from its bytes.
+pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::TranscodeError> {
+    let tree: Lite<'_> = har::lite::parse(bytes)?;
+    let e = EntryView(Obj::of(Some(&tree)));
+    let req = e.request();
+    let resp = e.response();
+    let url = req.url().unwrap_or("");
+
+    let mut query = pairs(req.query_string());
+    if query.as_array().is_some_and(Vec::is_empty) {
+        if let Some((_, q)) = url.split('#').next().unwrap_or("").split_once('?') {
+            query = parse_urlencoded(q);
+        }
+    }
+    let post = req.post_data().map(|p| {
+        let mime = p.mime_type().unwrap_or("");
+        let mut params = pairs(p.params());
+        if params.as_array().is_some_and(Vec::is_empty) && mime.contains("x-www-form-urlencoded") {
+            params = parse_urlencoded(p.text().unwrap_or(""));
+        }
+        let text = p.text().unwrap_or("");
+        json!({
+            "mimeType": mime,
+            "text": text,
+            "kind": body_kind(mime, text),
+            "params": params,
+        })
+    });
+
+    let mut req_cookies: Vec<Value> = req.cookies().map(cookie_json).collect();
+    if req_cookies.is_empty() {
+        for v in req.headers().get_all("cookie") {
+            for c in v.split(';') {
+                let (n, val) = c.split_once('=').unwrap_or((c, ""));
+                if !n.trim().is_empty() {
+                    req_cookies.push(json!({"name": n.trim(), "value": val.trim()}));
+                }
+            }
+        }
+    }
+    let mut resp_cookies: Vec<Value> = resp.cookies().map(cookie_json).collect();
+    if resp_cookies.is_empty() {
+        for v in resp.headers().get_all("set-cookie") {
+            for line in v.split('\n').filter(|l| !l.trim().is_empty()) {
+                resp_cookies.push(parse_set_cookie(line));
+            }
+        }
+    }
+
+    let content = resp.content();
+    let body = body(content);
+    let body_text = body.get("text").and_then(Value::as_str);
+    let jwts = jwts(e, body_text);
+
+    let t = e.timings();
+    let timings: Map<String, Value> = t
+        .phases()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.map_or(Value::Null, |x| json!(x))))
+        .collect();
+
+    let ws = e
+        .custom("_webSocketMessages")
+        .and_then(Json::as_array)
+        .map(|msgs| {
+            msgs.iter()
+                .map(|m| {
+                    let o = Obj::of(Some(m));
+                    json!({
+                        "type": o.str("type").unwrap_or(""),
+                        "time": o.num("time"),
+                        "opcode": o.int("opcode"),
+                        "data": o.str("data").unwrap_or(""),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+
+    Ok(json!({
+        "index": index,
+        "startedDateTime": e.started_date_time(),
+        "time": e.time(),
+        "pageref": e.pageref(),
+        "serverIPAddress": e.server_ip_address(),
+        "connection": e.fields().str("connection"),
+        "resourceType": diagnose::util::resource_type(e),
+        "failure": diagnose::util::failure(e),
+        "request": {
+            "method": req.method(),
+            "url": url,
+            "httpVersion": req.http_version(),
+            "headers": pairs(req.headers()),
+            "headersSize": req.headers_size(),
+            "bodySize": req.body_size(),
+            "raw": raw_request(req),
+            "query": query,
+            "postData": post,
+            "cookies": req_cookies,
+        },
+        "response": {
+            "status": resp.status(),
+            "statusText": resp.status_text(),
+            "httpVersion": resp.http_version(),
+            "headers": pairs(resp.headers()),
+            "headersSize": resp.headers_size(),
+            "bodySize": resp.body_size(),
+            "transferSize": resp.transfer_size(),
+            "redirectURL": resp.redirect_url(),
+            "raw": raw_response(resp),
+            "cookies": resp_cookies,
+            "content": {
+                "size": content.size(),
+                "compression": content.compression(),
+                "mimeType": content.mime_type(),
+                "encoding": content.encoding(),
+            },
+            "body": body,
+        },
+        "timings": timings,
+        "jwts": jwts,
+        "websocket": ws,
+        "curl": curl(e),
+    }))
+}
+
+/// The image bytes of entry's response, when it is one of [`IMAGE_TYPES`].
+pub fn image(bytes: &[u8]) -> Option<(&'static str, Vec<u8>)> {
+    let tree = har::lite::parse(bytes).ok()?;
+    let e = EntryView(Obj::of(Some(&tree)));
+    let c = e.response().content();
+    let mime = image_mime(c.mime_type()?)?;
+    let text = c.text()?;
+    let data = if c.is_base64() {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()?
+    } else {
+        text.as_bytes().to_vec()
+    };
+    Some((mime, data))
+}

@@ -1,0 +1,65 @@
+//! `hark-view`: the web HAR viewer.
+//!
+//! [`Index`] reads a HAR once, on a background thread, keeping per entry only its byte
+//! offset and length in the file and a few summary fields ([`index::Row`]); details are
+//! read back from the file on demand. [`Library`] holds any number of indexed files
+//! (`hark view` has one or several, a capture service would add its jobs' files), and
+//! [`server::router`] serves the viewer and its JSON API over a library.
+//!
+//! The web assets (plain ES modules and CSS in `web/`) are embedded in the binary: no
+//! build step, nothing loaded from the network.
+
+pub mod details;
+pub mod index;
+pub mod query;
+pub mod server;
+
+pub use index::{Index, Kind, Row};
+pub use query::{Item, Matched, Query};
+pub use server::{router, serve, HostCheck, CSP};
+
+use std::sync::{Arc, RwLock};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error(transparent)]
+    Read(#[from] har::ReadError),
+    #[error("{file}: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Index(String),
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("no entry {0}")]
+    NoEntry(usize),
+    #[error("no file {0}")]
+    NoFile(usize),
+}
+
+/// The files a viewer shows, by id (their order of addition).
+#[derive(Default, Debug)]
+pub struct Library {
+    files: RwLock<Vec<Arc<Index>>>,
+}
+
+impl Library {
+    pub fn new() -> Library {
+        Library::default()
+    }
+    /// Add an indexed (or indexing) file; returns its id.
+    pub fn add(&self, idx: Arc<Index>) -> usize {
+        let mut f = self.files.write().unwrap();
+        f.push(idx);
+        f.len() - 1
+    }
+    pub fn get(&self, id: usize) -> Option<Arc<Index>> {
+        self.files.read().unwrap().get(id).cloned()
+    }
+    pub fn files(&self) -> Vec<Arc<Index>> {
+        self.files.read().unwrap().clone()
+    }
+}
