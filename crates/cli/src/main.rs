@@ -55,6 +55,8 @@ enum Command {
     Diagnose(cmd::diagnose::Args),
     Surface(cmd::surface::Args),
     View(cmd::view::Args),
+    Record(cmd::record::Args),
+    Ca(cmd::ca::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
 }
@@ -85,6 +87,8 @@ fn main() -> ExitCode {
         Command::Diagnose(a) => cmd::diagnose::run(a, &ctx),
         Command::Surface(a) => cmd::surface::run(a, &ctx),
         Command::View(a) => cmd::view::run(a, &ctx),
+        Command::Record(a) => cmd::record::run(a, &ctx),
+        Command::Ca(a) => cmd::ca::run(a),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {
             cmd::completions::run(a, <Cli as clap::CommandFactory>::command())

@@ -1,8 +1,10 @@
+pub mod ca;
 pub mod check;
 pub mod completions;
 pub mod diagnose;
 pub mod example;
 pub mod fmt;
+pub mod record;
 pub mod sanitize;
 pub mod summary;
 pub mod surface;

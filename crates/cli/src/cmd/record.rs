@@ -1,0 +1,171 @@
+use crate::term::Ctx;
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Record HTTP(S) traffic as a HAR: a forward proxy for HTTP/1.1, HTTP/2, HTTPS and
+/// WebSocket.
+///
+/// Point clients at it as their HTTP and HTTPS proxy; HTTPS is decrypted with a local CA
+/// made on first use (see `hark ca` to trust it). Every finished exchange is appended to
+/// a journal at once, so a crash loses nothing that finished; on Ctrl-C or SIGTERM the
+/// journal becomes the HAR. After a crash: `hark record --recover out.har.journal -o out.har`.
+///
+/// Examples: `hark record -o run.har`, `curl --proxy http://127.0.0.1:8080 --cacert
+/// ~/.config/hark/hark-ca.pem https://example.com/`
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to write the HAR (written atomically when recording stops).
+    #[arg(short, long)]
+    output: String,
+    /// Address to listen on (loopback by default; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The journal file (default: OUTPUT.journal).
+    #[arg(long)]
+    journal: Option<PathBuf>,
+    /// Keep the journal after writing the HAR.
+    #[arg(long)]
+    keep_journal: bool,
+    /// Do not record: turn JOURNAL (left by a crash) into the HAR at --output.
+    #[arg(long, value_name = "JOURNAL")]
+    recover: Option<PathBuf>,
+    /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
+    #[arg(long)]
+    ca_dir: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable).
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Vec<PathBuf>,
+    /// Do not verify upstream certificates.
+    #[arg(long)]
+    insecure_upstream: bool,
+    /// Relay CONNECT tunnels to HOST untouched (certificate-pinned apps) (repeatable).
+    #[arg(long, value_name = "HOST")]
+    passthrough: Vec<String>,
+    /// Bytes of each body kept in the HAR (K/M/G suffixes); the rest is counted and marked cut.
+    #[arg(long, default_value = "16M", value_parser = parse_size)]
+    max_body: usize,
+    /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
+    #[arg(long, default_value_t = 30.0)]
+    upstream_timeout: f64,
+    /// Compact HAR (no white space).
+    #[arg(long)]
+    compact: bool,
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1usize << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<usize>()
+        .map(|n| n * mult)
+        .map_err(|e| format!("{s}: {e} (a byte count, e.g. 512K or 16M)"))
+}
+
+fn finish(journal: &std::path::Path, a: &Args) -> Result<record::journal::Scan> {
+    let style = if a.compact {
+        har::Style::Compact
+    } else {
+        har::Style::Pretty
+    };
+    Ok(record::journal::finish(journal, &a.output, style)?)
+}
+
+pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
+    if let Some(j) = &a.recover {
+        let scan = finish(j, &a)?;
+        eprintln!(
+            "hark record: {} entries recovered from {} into {}{}",
+            scan.entries,
+            j.display(),
+            a.output,
+            if scan.dropped_bytes > 0 {
+                format!(
+                    " ({} bytes of a torn last record dropped)",
+                    scan.dropped_bytes
+                )
+            } else {
+                String::new()
+            }
+        );
+        return Ok(crate::exit::OK);
+    }
+    if a.output == "-" {
+        bail!("--output must be a file (the HAR is written when recording stops)");
+    }
+    if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
+        bail!("--upstream-timeout must be a positive number of seconds");
+    }
+    let journal = a
+        .journal
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}.journal", a.output)));
+    let cfg = record::Config {
+        listen: a.listen,
+        ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
+        upstream_ca: a.upstream_ca.clone(),
+        insecure_upstream: a.insecure_upstream,
+        passthrough: a.passthrough.clone(),
+        max_body: a.max_body,
+        upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let stats = rt.block_on(async {
+        let rec = record::Recorder::bind(cfg, &journal)?;
+        eprintln!(
+            "hark record: listening on http://{} (HTTP and HTTPS proxy); journal {}; CA {}",
+            rec.local_addr(),
+            journal.display(),
+            rec.ca_cert_path().display()
+        );
+        eprintln!(
+            "hark record: Ctrl-C or SIGTERM stops and writes {}",
+            a.output
+        );
+        let stop = async {
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("installing a SIGTERM handler");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        let stats = rec.run(stop, Duration::from_secs(2)).await?;
+        Ok::<_, anyhow::Error>(stats)
+    })?;
+    rt.shutdown_timeout(Duration::from_millis(200));
+    let scan = finish(&journal, &a)?;
+    if !a.keep_journal {
+        let _ = std::fs::remove_file(&journal);
+    }
+    eprintln!(
+        "hark record: {} entries written to {}{}",
+        scan.entries,
+        a.output,
+        if stats.unfinished > 0 {
+            format!(
+                " ({} exchanges still open at the stop were not recorded)",
+                stats.unfinished
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(crate::exit::OK)
+}

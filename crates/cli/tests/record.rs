@@ -1,0 +1,893 @@
+//! `hark record` end to end: the built binary as a proxy between real clients (curl,
+//! Python `requests`, headless Chromium through playwright-core, raw sockets) and a
+//! local site (testdata/record-site/server.mjs: HTTP/1.1, HTTPS with HTTP/2, gzip, a
+//! binary image, a form login with redirects, a WebSocket, and faults). Loopback only;
+//! every server picks a free port.
+
+mod common;
+
+use base64::Engine;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const CSS_LINE: &str = "body { font-family: sans-serif; color: #333; }\n";
+
+/// The image the site serves (same formula as server.mjs).
+fn image() -> Vec<u8> {
+    let mut b: Vec<u8> = (0..4096usize)
+        .map(|i| ((i * 7 + (i >> 8)) & 0xff) as u8)
+        .collect();
+    b[..8].copy_from_slice(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    b
+}
+
+/// Fail (never skip) when a tool the test drives is missing. An empty probe only checks
+/// that the program runs at all.
+fn need(tool: &str, probe: &[&str]) {
+    let st = Command::new(tool)
+        .args(probe)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let ok = match st {
+        Ok(s) => probe.is_empty() || s.success(),
+        Err(_) => false,
+    };
+    assert!(
+        ok,
+        "`{tool}` is needed by the record tests (see .ci/run for how CI installs it)"
+    );
+}
+
+/// Raise the open-file limit to the hard limit (children inherit it).
+fn raise_nofile() -> u64 {
+    // SAFETY: plain syscalls on a local struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
+        r.rlim_cur = r.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &r);
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut r);
+        r.rlim_cur
+    }
+}
+
+struct Site {
+    child: Child,
+    http: u16,
+    https: u16,
+    badtls: u16,
+    /// The test CA that signed the site's certificate (given to hark as --upstream-ca).
+    test_ca: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+fn site() -> Site {
+    need("node", &["--version"]);
+    let dir = tempfile::tempdir().unwrap();
+    // A test CA and the site's leaf for 127.0.0.1 / localhost.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "record-site test CA");
+    ca_params.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut p =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "record-site");
+    let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
+    // The bad server: self-signed, trusted by nobody.
+    let bad_key = rcgen::KeyPair::generate().unwrap();
+    let bad = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&bad_key)
+        .unwrap();
+    let d = dir.path();
+    write(&d.join("ca.pem"), &ca.pem());
+    write(&d.join("cert.pem"), &cert.pem());
+    write(&d.join("key.pem"), &key.serialize_pem());
+    write(&d.join("bad.pem"), &bad.pem());
+    write(&d.join("badkey.pem"), &bad_key.serialize_pem());
+    let mut child = Command::new("node")
+        .arg(common::root().join("testdata/record-site/server.mjs"))
+        .args(["cert.pem", "key.pem", "bad.pem", "badkey.pem"].map(|f| d.join(f)))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ports: Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("record-site did not start ({e}): {line:?}"));
+    let port = |k: &str| ports[k].as_u64().unwrap() as u16;
+    Site {
+        http: port("http"),
+        https: port("https"),
+        badtls: port("badtls"),
+        test_ca: d.join("ca.pem"),
+        child,
+        dir,
+    }
+}
+
+struct Proxy {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+    journal: PathBuf,
+    ca_pem: PathBuf,
+    log: Arc<Mutex<String>>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn proxy(site: &Site, name: &str, extra: &[&str]) -> Proxy {
+    let out = site.dir.path().join(format!("{name}.har"));
+    let journal = site.dir.path().join(format!("{name}.journal"));
+    let ca_dir = site.dir.path().join("hark-ca");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
+        .args(["record", "--listen", "127.0.0.1:0", "--keep-journal"])
+        .arg("-o")
+        .arg(&out)
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--ca-dir")
+        .arg(&ca_dir)
+        .arg("--upstream-ca")
+        .arg(&site.test_ca)
+        .args(extra)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let addr = line
+        .split("listening on http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("hark record did not start: {line:?}"));
+    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let log = Arc::new(Mutex::new(line.clone()));
+    let log2 = log.clone();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            log2.lock().unwrap().push_str(&(l + "\n"));
+        }
+    });
+    Proxy {
+        child,
+        port,
+        out,
+        journal,
+        ca_pem: ca_dir.join("hark-ca.pem"),
+        log,
+    }
+}
+
+impl Proxy {
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGTERM, wait, read the HAR, check it with npm's har-validator.
+    fn stop(mut self) -> Value {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let log = self.log.lock().unwrap().clone();
+        assert!(status.success(), "hark record failed: {log}");
+        assert!(log.contains("entries written to"), "{log}");
+        validate(&self.out);
+        common::json(&std::fs::read(&self.out).unwrap())
+    }
+}
+
+fn validate(file: &Path) {
+    let out = Command::new("node")
+        .arg(common::root().join("testdata/validate.mjs"))
+        .arg(file)
+        .output()
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "har-validator rejects {}:\n{}{}",
+        file.display(),
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+}
+
+fn curl(p: &Proxy, args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "20", "--proxy", &p.url()])
+        .arg("--cacert")
+        .arg(&p.ca_pem)
+        .args(args)
+        .output()
+        .expect("curl")
+}
+
+fn entries(har: &Value) -> &Vec<Value> {
+    har["log"]["entries"].as_array().unwrap()
+}
+
+/// The entries whose URL ends with `suffix`.
+fn find<'a>(har: &'a Value, method: &str, suffix: &str) -> Vec<&'a Value> {
+    entries(har)
+        .iter()
+        .filter(|e| {
+            e["request"]["method"] == method
+                && e["request"]["url"].as_str().unwrap().ends_with(suffix)
+        })
+        .collect()
+}
+
+fn one<'a>(har: &'a Value, method: &str, suffix: &str) -> &'a Value {
+    let v = find(har, method, suffix);
+    assert_eq!(v.len(), 1, "{method} …{suffix}: {} entries", v.len());
+    v[0]
+}
+
+fn b64(s: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+/// Timings as the spec wants them: send/wait/receive ≥ 0, others ≥ 0 or -1, ssl inside
+/// connect, and `time` the sum without ssl.
+fn check_timings(e: &Value) {
+    let t = &e["timings"];
+    let f = |k: &str| t[k].as_f64().unwrap();
+    for k in ["send", "wait", "receive"] {
+        assert!(f(k) >= 0.0, "{k} {t}");
+    }
+    for k in ["blocked", "dns", "connect", "ssl"] {
+        assert!(f(k) >= 0.0 || f(k) == -1.0, "{k} {t}");
+    }
+    if f("ssl") >= 0.0 {
+        assert!(
+            f("connect") >= f("ssl"),
+            "ssl is counted inside connect: {t}"
+        );
+    }
+    let sum: f64 = ["blocked", "dns", "connect", "send", "wait", "receive"]
+        .iter()
+        .map(|k| f(k).max(0.0))
+        .sum();
+    let time = e["time"].as_f64().unwrap();
+    assert!(
+        (time - sum).abs() < 0.01,
+        "time {time} vs phases {sum}: {t}"
+    );
+}
+
+/// A WebSocket through the proxy by hand: absolute-form upgrade, one masked text
+/// message, its echo, a close.
+fn websocket_roundtrip(p: &Proxy, site: &Site, text: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET http://127.0.0.1:{0}/ws HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n",
+        site.http
+    )
+    .unwrap();
+    let head = read_head(&mut s);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let mask = [1u8, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | text.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&frame).unwrap();
+    let mut h = [0u8; 2];
+    s.read_exact(&mut h).unwrap();
+    assert_eq!(h[0], 0x81);
+    let mut payload = vec![0u8; (h[1] & 0x7f) as usize];
+    s.read_exact(&mut payload).unwrap();
+    s.write_all(&[0x88, 0x80, 0, 0, 0, 0]).unwrap();
+    let _ = s.read(&mut h);
+    String::from_utf8(payload).unwrap()
+}
+
+fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).unwrap() == 0 {
+            break;
+        }
+        head.push(b[0]);
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// One keep-alive HTTP/1.1 GET through the proxy; the body, or None on any failure.
+fn raw_get(s: &mut TcpStream, url: &str, host: &str) -> Option<Vec<u8>> {
+    write!(s, "GET {url} HTTP/1.1\r\nHost: {host}\r\n\r\n").ok()?;
+    let mut head = Vec::new();
+    let mut b = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut b).ok()? == 0 {
+            return None;
+        }
+        head.push(b[0]);
+    }
+    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        return None;
+    }
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))?
+        .trim()
+        .parse()
+        .ok()?;
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+#[test]
+fn curl_python_and_a_websocket_over_http_https_and_h2() {
+    need("curl", &["--version"]);
+    need("python3", &["-c", "import requests"]);
+    let site = site();
+    let p = proxy(&site, "clients", &[]);
+    let (h, s) = (site.http, site.https);
+
+    // curl, plain HTTP: the page, and gzip CSS (curl decodes it).
+    let page = curl(&p, &[&format!("http://127.0.0.1:{h}/")]);
+    assert!(common::stdout(&page).contains("record site"), "{page:?}");
+    let css = curl(
+        &p,
+        &["--compressed", &format!("http://127.0.0.1:{h}/style.css")],
+    );
+    assert_eq!(common::stdout(&css), CSS_LINE.repeat(40));
+    // curl, HTTPS with HTTP/2 on both sides, trusting hark's CA.
+    let json = curl(
+        &p,
+        &[
+            "--http2",
+            "--compressed",
+            &format!("https://127.0.0.1:{s}/data.json"),
+        ],
+    );
+    assert!(json.status.success(), "{}", common::stderr(&json));
+    let json_text = common::stdout(&json);
+    assert!(json_text.contains("item 49"));
+    let img = curl(
+        &p,
+        &["--http1.1", &format!("https://127.0.0.1:{s}/img.png")],
+    );
+    assert_eq!(img.stdout, image());
+    // A binary POST body.
+    let bin: Vec<u8> = (0..=255u8).collect();
+    let bin_file = site.dir.path().join("bin");
+    std::fs::write(&bin_file, &bin).unwrap();
+    let echo = curl(
+        &p,
+        &[
+            "--data-binary",
+            &format!("@{}", bin_file.display()),
+            "-H",
+            "Content-Type: application/octet-stream",
+            &format!("http://127.0.0.1:{h}/echo"),
+        ],
+    );
+    assert_eq!(echo.stdout, bin);
+
+    // Python requests: a form login over HTTPS, redirects followed, session cookie kept.
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import requests, sys\n\
+             s = requests.Session()\n\
+             s.proxies = {'http': sys.argv[1], 'https': sys.argv[1]}\n\
+             assert s.get(sys.argv[3] + '/hello').ok\n\
+             base = sys.argv[3]\n\
+             s.get(base + '/login').raise_for_status()\n\
+             r = s.post(base + '/login', data={'user': 'jane', 'password': 'hunter2'})\n\
+             print(r.status_code, [h.status_code for h in r.history], r.text)\n",
+        )
+        .arg(p.url())
+        .arg(&p.ca_pem)
+        .arg(format!("https://127.0.0.1:{s}"))
+        // How `hark ca` tells Python users to trust the CA.
+        .env("REQUESTS_CA_BUNDLE", &p.ca_pem)
+        .output()
+        .unwrap();
+    let py_out = common::stdout(&py);
+    assert!(
+        py_out.starts_with("200 [302] ") && py_out.contains("Welcome jane"),
+        "{py_out}{}",
+        common::stderr(&py)
+    );
+
+    // A WebSocket.
+    assert_eq!(websocket_roundtrip(&p, &site, "hi ws"), "echo: hi ws");
+    let har = p.stop();
+
+    let e = one(&har, "GET", &format!("127.0.0.1:{h}/"));
+    assert_eq!(e["response"]["status"], 200);
+    assert_eq!(e["request"]["httpVersion"], "HTTP/1.1");
+    assert_eq!(e["serverIPAddress"], "127.0.0.1");
+    check_timings(e);
+    assert_eq!(e["timings"]["dns"], -1.0, "an IP literal needs no DNS");
+    assert!(e["timings"]["connect"].as_f64().unwrap() >= 0.0);
+    assert_eq!(e["timings"]["ssl"], -1.0);
+
+    let c = &one(&har, "GET", "/style.css")["response"];
+    assert_eq!(c["content"]["text"], CSS_LINE.repeat(40));
+    assert_eq!(c["content"]["size"], CSS_LINE.len() * 40);
+    let wire = c["bodySize"].as_i64().unwrap();
+    assert!(wire > 0 && wire < (CSS_LINE.len() * 40) as i64);
+    assert_eq!(
+        c["content"]["compression"].as_i64().unwrap(),
+        (CSS_LINE.len() * 40) as i64 - wire
+    );
+
+    let d = one(&har, "GET", "/data.json");
+    assert_eq!(d["request"]["httpVersion"], "h2");
+    assert_eq!(d["response"]["httpVersion"], "h2");
+    let names: Vec<&str> = d["request"]["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(&names[..4], [":method", ":authority", ":scheme", ":path"]);
+    assert_eq!(d["response"]["content"]["text"], json_text.as_str());
+    assert_eq!(d["response"]["content"]["mimeType"], "application/json");
+    check_timings(d);
+    let ssl = d["timings"]["ssl"].as_f64().unwrap();
+    assert!(ssl > 0.0, "a new TLS connection: {}", d["timings"]);
+
+    let i = &one(&har, "GET", "/img.png")["response"]["content"];
+    assert_eq!(i["encoding"], "base64");
+    assert_eq!(b64(i["text"].as_str().unwrap()), image());
+    assert_eq!(i["size"], 4096);
+
+    let pd = &one(&har, "POST", "/echo")["request"];
+    assert_eq!(pd["postData"]["_encoding"], "base64");
+    assert_eq!(b64(pd["postData"]["text"].as_str().unwrap()), bin);
+    assert_eq!(pd["bodySize"], 256);
+
+    let login = one(&har, "POST", "/login");
+    let params = &login["request"]["postData"]["params"];
+    assert_eq!(params[0]["name"], "user");
+    assert_eq!(params[1]["value"], "hunter2");
+    let r = &login["response"];
+    assert_eq!(r["status"], 302);
+    assert_eq!(r["redirectURL"], "/welcome");
+    assert_eq!(r["cookies"][0]["name"], "sid");
+    assert_eq!(r["cookies"][0]["httpOnly"], true);
+    assert_eq!(r["content"]["size"], 0, "redirects too have content.size");
+    assert!(r["content"]["mimeType"].is_string());
+    let w = one(&har, "GET", "/welcome");
+    assert_eq!(w["request"]["cookies"][0]["value"], "s3ss10n");
+    assert!(w["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Welcome jane"));
+    assert_eq!(
+        w["timings"]["connect"], -1.0,
+        "requests reuses its connection: no connect phase"
+    );
+
+    let ws = one(&har, "GET", &format!("ws://127.0.0.1:{h}/ws"));
+    assert_eq!(ws["response"]["status"], 101);
+    assert_eq!(ws["_resourceType"], "websocket");
+    let m = ws["_webSocketMessages"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(
+        (
+            m[0]["type"].as_str(),
+            m[0]["opcode"].as_u64(),
+            m[0]["data"].as_str()
+        ),
+        (Some("send"), Some(1), Some("hi ws"))
+    );
+    assert_eq!(
+        (m[1]["type"].as_str(), m[1]["data"].as_str()),
+        (Some("receive"), Some("echo: hi ws"))
+    );
+    assert!(m[0]["time"].as_f64().unwrap() > 1.6e9);
+
+    assert_eq!(entries(&har).len(), 10, "every exchange, nothing more");
+    for e in entries(&har) {
+        check_timings(e);
+    }
+}
+
+#[test]
+fn faults_become_status_zero_entries_and_the_proxy_keeps_serving() {
+    need("curl", &["--version"]);
+    let site = site();
+    let p = proxy(&site, "faults", &["--upstream-timeout", "1"]);
+    let h = site.http;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port(); // bound then dropped: nobody listens there
+    let mut n = 0;
+    let mut still_serving = |p: &Proxy| {
+        n += 1;
+        let o = curl(p, &[&format!("http://127.0.0.1:{h}/hello?i={n}")]);
+        assert_eq!(common::stdout(&o), format!("hello {n}"));
+    };
+    let refused = curl(
+        &p,
+        &[
+            "-w",
+            "%{http_code}",
+            &format!("http://127.0.0.1:{closed}/x"),
+        ],
+    );
+    assert!(common::stdout(&refused).ends_with("502"));
+    still_serving(&p);
+    let reset = curl(&p, &[&format!("http://127.0.0.1:{h}/reset")]);
+    assert!(
+        !reset.status.success(),
+        "the client sees the body cut short too"
+    );
+    still_serving(&p);
+    let t = Instant::now();
+    let stall = curl(&p, &[&format!("http://127.0.0.1:{h}/stall")]);
+    assert!(!stall.status.success());
+    assert!(t.elapsed() < Duration::from_secs(15));
+    still_serving(&p);
+    let bad = curl(
+        &p,
+        &[
+            "-w",
+            "%{http_code}",
+            &format!("https://127.0.0.1:{}/hello", site.badtls),
+        ],
+    );
+    assert!(common::stdout(&bad).ends_with("502"), "{bad:?}");
+    still_serving(&p);
+    // A client that does not trust hark's CA.
+    let untrusting = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--proxy", &p.url()])
+        .arg(format!("https://127.0.0.1:{}/hello", site.https))
+        .output()
+        .unwrap();
+    assert!(!untrusting.status.success());
+    still_serving(&p);
+    // A client that goes away in the middle of a body.
+    {
+        let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+        write!(
+            s,
+            "GET http://127.0.0.1:{h}/slow HTTP/1.1\r\nHost: 127.0.0.1:{h}\r\n\r\n"
+        )
+        .unwrap();
+        let head = read_head(&mut s);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        let mut some = [0u8; 500];
+        s.read_exact(&mut some).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    still_serving(&p);
+    let har = p.stop();
+
+    let err = |e: &Value| -> String {
+        assert_eq!(e["response"]["status"], 0, "{e}");
+        e["response"]["_error"].as_str().unwrap().to_string()
+    };
+    let e = one(&har, "GET", &format!("127.0.0.1:{closed}/x"));
+    assert!(err(e).contains("ERR_CONNECTION_REFUSED"), "{}", err(e));
+    assert_eq!(e["response"]["content"]["mimeType"], "x-unknown");
+    let e = one(&har, "GET", "/reset");
+    let text = err(e);
+    assert!(text.contains("after 1000 body bytes"), "{text}");
+    assert_eq!(e["response"]["content"]["text"], "x".repeat(1000));
+    let e = one(&har, "GET", "/stall");
+    assert!(err(e).contains("ERR_TIMED_OUT"), "{}", err(e));
+    let e = one(&har, "GET", &format!("127.0.0.1:{}/hello", site.badtls));
+    assert!(err(e).contains("ERR_CERT"), "{}", err(e));
+    let e = one(&har, "CONNECT", &format!("127.0.0.1:{}/", site.https));
+    assert!(err(e).contains("client TLS handshake"), "{}", err(e));
+    let e = one(&har, "GET", "/slow");
+    assert!(err(e).contains("ERR_ABORTED"), "{}", err(e));
+    for i in 1..=n {
+        let e = one(&har, "GET", &format!("/hello?i={i}"));
+        assert_eq!(e["response"]["status"], 200);
+    }
+    assert_eq!(entries(&har).len(), 6 + n);
+}
+
+#[test]
+fn kill_9_under_load_keeps_every_finished_exchange() {
+    let site = site();
+    let p = proxy(&site, "crash", &[]);
+    let h = site.http;
+    let done: Arc<Mutex<Vec<String>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let (done, stop, port) = (done.clone(), stop.clone(), p.port);
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let host = format!("127.0.0.1:{h}");
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = format!("{w}-{i}");
+                    let url = format!("http://{host}/hello?i={id}");
+                    match raw_get(&mut s, &url, &host) {
+                        Some(body) if body == format!("hello {id}").as_bytes() => {
+                            done.lock().unwrap().push(id)
+                        }
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    // kill -9 while the workers are mid-flight.
+    let mut p = p;
+    p.child.kill().unwrap();
+    p.child.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    let done = done.lock().unwrap().clone();
+    assert!(
+        done.len() > 200,
+        "load: only {} requests finished",
+        done.len()
+    );
+    let out = site.dir.path().join("recovered.har");
+    let r = Command::new(env!("CARGO_BIN_EXE_hark"))
+        .args(["record", "--recover"])
+        .arg(&p.journal)
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(r.status.success(), "{}", common::stderr(&r));
+    validate(&out);
+    let har = common::json(&std::fs::read(&out).unwrap());
+    let urls: HashSet<String> = entries(&har)
+        .iter()
+        .filter(|e| e["response"]["status"] == 200)
+        .map(|e| e["request"]["url"].as_str().unwrap().to_string())
+        .collect();
+    let missing: Vec<&String> = done
+        .iter()
+        .filter(|id| !urls.contains(&format!("http://127.0.0.1:{h}/hello?i={id}")))
+        .collect();
+    eprintln!(
+        "kill -9 under load: {} exchanges finished client-side, {} entries recovered ({})",
+        done.len(),
+        entries(&har).len(),
+        common::stderr(&r).trim()
+    );
+    assert!(missing.is_empty(), "finished but lost: {missing:?}");
+}
+
+#[test]
+fn ten_thousand_connections_at_once() {
+    let limit = raise_nofile();
+    // Each process holds one descriptor per connection (the proxy two: client and
+    // upstream, but upstream ones are closed as their clients go); keep headroom.
+    let n: usize = if limit >= 12_000 {
+        10_000
+    } else {
+        (limit as usize).saturating_sub(2_000) / 2
+    };
+    assert!(
+        n >= 1000,
+        "open-file hard limit {limit} is too low for this test (raise it with ulimit -Hn)"
+    );
+    let site = site();
+    let p = proxy(&site, "many", &[]);
+    let h = site.http;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = p.port;
+    let ok = rt.block_on(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Open every connection first, then send every request.
+        let mut socks = Vec::with_capacity(n);
+        for _ in 0..n {
+            socks.push(tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap());
+        }
+        let tasks: Vec<_> = socks
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut s)| {
+                tokio::spawn(async move {
+                    let req = format!(
+                        "GET http://127.0.0.1:{h}/hello?i={i} HTTP/1.1\r\nHost: 127.0.0.1:{h}\r\nConnection: close\r\n\r\n"
+                    );
+                    if s.write_all(req.as_bytes()).await.is_err() {
+                        return false;
+                    }
+                    let mut buf = Vec::new();
+                    let r = tokio::time::timeout(Duration::from_secs(60), s.read_to_end(&mut buf)).await;
+                    r.is_ok() && String::from_utf8_lossy(&buf).ends_with(&format!("hello {i}"))
+                })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            if t.await.unwrap() {
+                ok += 1;
+            }
+        }
+        ok
+    });
+    assert_eq!(ok, n, "every connection got its response");
+    let har = p.stop();
+    let got = find(&har, "GET", "")
+        .iter()
+        .filter(|e| e["response"]["status"] == 200)
+        .count();
+    assert_eq!(got, n);
+}
+
+#[test]
+fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
+    need("certutil", &[]);
+    need("/usr/bin/chromium", &["--version"]);
+    let site = site();
+    let p = proxy(&site, "chromium", &[]);
+    // Chromium on Linux trusts what is in the user's NSS database: a fresh HOME with
+    // hark's CA in it (the way a user trusts it, see `hark ca`).
+    let home = site.dir.path().join("home");
+    let nss = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&nss).unwrap();
+    let db = format!("sql:{}", nss.display());
+    let st = Command::new("certutil")
+        .args(["-d", &db, "-N", "--empty-password"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = Command::new("certutil")
+        .args(["-d", &db, "-A", "-t", "C,,", "-n", "hark"])
+        .arg("-i")
+        .arg(&p.ca_pem)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let own_har = site.dir.path().join("chromium-own.har");
+    let out = Command::new("node")
+        .arg(common::root().join("testdata/record-site/browse.mjs"))
+        .arg(p.url())
+        .arg(site.http.to_string())
+        .arg(site.https.to_string())
+        .arg(&own_har)
+        .env("HOME", &home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "browse.mjs: {}{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    let har = p.stop();
+    if let Some(dir) = std::env::var_os("HARK_RECORD_KEEP") {
+        // For docs/record.md's field-by-field comparison.
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&own_har, dir.join("chromium-own.har")).unwrap();
+        std::fs::write(
+            dir.join("hark.har"),
+            serde_json::to_vec_pretty(&har).unwrap(),
+        )
+        .unwrap();
+    }
+    let (h, s) = (site.http, site.https);
+    let page = one(&har, "GET", &format!("127.0.0.1:{h}/"));
+    assert!(page["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("record site"));
+    let css = one(&har, "GET", &format!("127.0.0.1:{h}/style.css"));
+    assert_eq!(css["response"]["content"]["text"], CSS_LINE.repeat(40));
+    let data = one(&har, "GET", &format!("127.0.0.1:{h}/data.json"));
+    assert!(data["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("item 49"));
+    // Chromium sometimes fetches the image twice (its own HAR shows one request).
+    let imgs = find(&har, "GET", &format!("127.0.0.1:{s}/img.png"));
+    assert!(!imgs.is_empty());
+    for img in imgs {
+        assert_eq!(
+            img["response"]["httpVersion"], "h2",
+            "Chromium speaks h2 to hark and hark to the site"
+        );
+        assert_eq!(
+            b64(img["response"]["content"]["text"].as_str().unwrap()),
+            image()
+        );
+    }
+    let ws = one(&har, "GET", &format!("ws://127.0.0.1:{h}/ws"));
+    let m = ws["_webSocketMessages"].as_array().unwrap();
+    assert!(
+        m.iter()
+            .any(|x| x["type"] == "send" && x["data"] == "hello from the page"),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|x| x["type"] == "receive" && x["data"] == "echo: hello from the page"),
+        "{m:?}"
+    );
+    let login = one(&har, "POST", &format!("127.0.0.1:{s}/login"));
+    assert_eq!(login["request"]["httpVersion"], "h2");
+    assert_eq!(login["response"]["status"], 302);
+    assert_eq!(login["request"]["postData"]["params"][0]["value"], "jane");
+    let welcome = one(&har, "GET", &format!("127.0.0.1:{s}/welcome"));
+    assert!(welcome["response"]["content"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("Welcome jane"));
+    for e in entries(&har) {
+        check_timings(e);
+    }
+    // Every request Chromium recorded itself went through hark.
+    let own = common::json(&std::fs::read(&own_har).unwrap());
+    for e in entries(&own) {
+        let url = e["request"]["url"].as_str().unwrap();
+        if url.starts_with("http") && !url.ends_with("/favicon.ico") {
+            let method = e["request"]["method"].as_str().unwrap();
+            assert!(
+                !find(&har, method, url.split_once("://").unwrap().1).is_empty(),
+                "{method} {url} is in Chromium's HAR but not in hark's"
+            );
+        }
+    }
+}

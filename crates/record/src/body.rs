@@ -1,0 +1,217 @@
+//! Bodies that stream through the proxy untouched while a copy (up to the cap) is kept
+//! for the entry. The response side finishes the exchange when its body ends, fails,
+//! stalls past the upstream timeout, or is dropped by a client that went away.
+
+use crate::entry::{ms, Captured, Exchange};
+use crate::upstream::{BoxError, Key, Pool, Upstream};
+use bytes::Bytes;
+use hyper::body::{Body, Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Where finished exchanges go (the journal writer).
+pub type Sink = Arc<dyn Fn(Exchange) + Send + Sync>;
+
+/// The request body as it was sent upstream, shared with the response side.
+#[derive(Debug)]
+pub struct ReqCapture {
+    pub body: Captured,
+    /// When the last byte of the body was handed to the upstream connection.
+    pub done: Option<Instant>,
+}
+
+pub type SharedReq = Arc<Mutex<ReqCapture>>;
+
+pub struct ReqTee<B> {
+    inner: B,
+    cap: SharedReq,
+}
+
+impl<B> ReqTee<B> {
+    pub fn new(inner: B, cap: SharedReq) -> Self {
+        ReqTee { inner, cap }
+    }
+}
+
+impl<B> Body for ReqTee<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(f))) => {
+                if let Some(d) = f.data_ref() {
+                    this.cap.lock().unwrap().body.push(d);
+                }
+                Poll::Ready(Some(Ok(f)))
+            }
+            Poll::Ready(None) => {
+                this.cap.lock().unwrap().done = Some(Instant::now());
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The state needed to finish an exchange once the response body is over.
+pub struct Pending {
+    pub exchange: Exchange,
+    pub req: SharedReq,
+    pub headers_at: Instant,
+    pub sink: Sink,
+    /// An HTTP/1.1 upstream connection to give back to the pool once the body is read.
+    pub give_back: Option<(Arc<Pool>, Key, Upstream)>,
+}
+
+impl Pending {
+    fn finish(mut self, error: Option<String>) {
+        let now = Instant::now();
+        self.exchange.phases.receive = ms(now - self.headers_at);
+        if let Ok(mut r) = self.req.lock() {
+            self.exchange.request_body = std::mem::take(&mut r.body);
+        }
+        if error.is_some() {
+            self.exchange.error = error;
+        } else if let Some((pool, key, up)) = self.give_back.take() {
+            pool.put(key, up);
+        }
+        (self.sink)(self.exchange);
+    }
+}
+
+pub struct RespTee<B> {
+    inner: B,
+    pending: Option<Box<Pending>>,
+    idle: Duration,
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl<B: Body> RespTee<B> {
+    pub fn new(inner: B, pending: Pending, idle: Duration) -> Self {
+        // A body known to be empty may never be polled: the exchange is over already.
+        let pending = if inner.is_end_stream() {
+            pending.finish(None);
+            None
+        } else {
+            Some(Box::new(pending))
+        };
+        RespTee {
+            inner,
+            pending,
+            idle,
+            timer: Box::pin(tokio::time::sleep(idle)),
+        }
+    }
+}
+
+impl<B> Body for RespTee<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Display + Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(f))) => {
+                if let (Some(d), Some(p)) = (f.data_ref(), this.pending.as_mut()) {
+                    p.exchange.response_body.push(d);
+                }
+                if this.inner.is_end_stream() {
+                    // The last data frame: hyper may not poll again for the end.
+                    if let Some(p) = this.pending.take() {
+                        p.finish(None);
+                    }
+                } else {
+                    let deadline = tokio::time::Instant::now() + this.idle;
+                    this.timer.as_mut().reset(deadline);
+                }
+                Poll::Ready(Some(Ok(f)))
+            }
+            Poll::Ready(None) => {
+                if let Some(p) = this.pending.take() {
+                    p.finish(None);
+                }
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                if let Some(p) = this.pending.take() {
+                    let got = p.exchange.response_body.total;
+                    let code = if e.to_string().contains("reset") {
+                        "ERR_CONNECTION_RESET"
+                    } else {
+                        "ERR_CONTENT_LENGTH_MISMATCH"
+                    };
+                    p.finish(Some(format!(
+                        "net::{code} (upstream failed after {got} body bytes: {e})"
+                    )));
+                }
+                Poll::Ready(Some(Err(e.into())))
+            }
+            Poll::Pending => {
+                if this.timer.as_mut().poll(cx).is_ready() {
+                    let idle = this.idle;
+                    if let Some(p) = this.pending.take() {
+                        let got = p.exchange.response_body.total;
+                        p.finish(Some(format!(
+                            "net::ERR_TIMED_OUT (upstream sent nothing for {idle:?} after {got} body bytes)"
+                        )));
+                    }
+                    return Poll::Ready(Some(Err(format!("upstream stalled for {idle:?}").into())));
+                }
+                Poll::Pending
+            }
+        }
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> Drop for RespTee<B> {
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take() {
+            // hyper may never poll a body it knows is empty.
+            let empty = p.exchange.response_body.total == 0
+                && p.exchange.response.as_ref().is_some_and(|r| {
+                    r.status == 204 || r.status == 304 || (100..200).contains(&r.status)
+                });
+            if empty {
+                p.finish(None);
+            } else {
+                let got = p.exchange.response_body.total;
+                p.finish(Some(format!(
+                    "net::ERR_ABORTED (client went away after {got} body bytes)"
+                )));
+            }
+        }
+    }
+}
+
+use std::future::Future;

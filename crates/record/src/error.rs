@@ -1,0 +1,37 @@
+//! Typed errors of the recorder. The library never prints and never exits.
+
+use std::io;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("certificate authority in {dir}: {msg}")]
+    Ca { dir: PathBuf, msg: String },
+    #[error("{path}: no certificate found in the file")]
+    NoCertificate { path: PathBuf },
+    #[error("TLS setup: {0}")]
+    Tls(String),
+    #[error("{path}: not a hark journal (bad magic)")]
+    NotJournal { path: PathBuf },
+    #[error(transparent)]
+    Output(#[from] har::OutputError),
+}
+
+impl RecordError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> RecordError {
+        let path = path.into();
+        move |source| RecordError::Io { path, source }
+    }
+}

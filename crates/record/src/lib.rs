@@ -1,0 +1,142 @@
+//! `hark-record`: a recording proxy for HTTP/1.1, HTTP/2, HTTPS (intercepted with a
+//! local CA) and WebSocket. Every finished exchange is appended to a durable journal at
+//! once; [`journal::finish`] turns the journal into a HAR (after a clean stop, or after
+//! a crash). See docs/record.md.
+//!
+//! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
+//! (connections with measured DNS/connect/TLS, pooled), [`body`] (bodies streamed and
+//! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
+//! crash-safe store), `proxy` (the server itself).
+
+mod body;
+pub mod ca;
+pub mod entry;
+mod error;
+pub mod journal;
+mod proxy;
+mod tunnel;
+pub mod upstream;
+pub mod ws;
+
+pub use error::RecordError;
+pub use proxy::Config;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A bound proxy, ready to run.
+pub struct Recorder {
+    listener: std::net::TcpListener,
+    cfg: Config,
+    ca: Arc<ca::Ca>,
+    tls: upstream::Tls,
+    journal: journal::JournalWriter,
+}
+
+/// What a run recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStats {
+    /// Exchanges appended to the journal.
+    pub entries: u64,
+    /// Exchanges still in flight when the run stopped (not recorded).
+    pub unfinished: usize,
+}
+
+impl Recorder {
+    /// Load (or create) the CA, open the journal and bind the listener.
+    pub fn bind(cfg: Config, journal_path: &Path) -> Result<Recorder, RecordError> {
+        let ca = Arc::new(ca::Ca::load_or_create(&cfg.ca_dir)?);
+        let tls = upstream::tls_config(&cfg.upstream_ca, cfg.insecure_upstream)?;
+        let listener =
+            std::net::TcpListener::bind(cfg.listen).map_err(|source| RecordError::Listen {
+                addr: cfg.listen.to_string(),
+                source,
+            })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| RecordError::Listen {
+                addr: cfg.listen.to_string(),
+                source,
+            })?;
+        let journal = journal::JournalWriter::create(journal_path)?;
+        Ok(Recorder {
+            listener,
+            cfg,
+            ca,
+            tls,
+            journal,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("a bound listener")
+    }
+
+    pub fn ca_cert_path(&self) -> PathBuf {
+        self.ca.cert_path()
+    }
+
+    /// Serve until `stop` resolves, then wait up to `grace` for exchanges in flight and
+    /// close the journal. Must run inside a Tokio runtime.
+    pub async fn run(
+        self,
+        stop: impl std::future::Future<Output = ()>,
+        grace: Duration,
+    ) -> Result<RunStats, RecordError> {
+        let Recorder {
+            listener,
+            cfg,
+            ca,
+            tls,
+            journal,
+        } = self;
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| RecordError::Listen {
+                addr: cfg.listen.to_string(),
+                source,
+            })?;
+        // Each finished exchange is appended with one write() before the last bytes of
+        // its response are handed to the client: once a client has seen an exchange
+        // end, it is in the page cache and survives `kill -9` of the proxy.
+        let journal = Arc::new(Mutex::new(journal));
+        let failed: Arc<Mutex<Option<RecordError>>> = Arc::default();
+        let inflight = Arc::new(AtomicUsize::new(0));
+        let (sink_journal, sink_failed, sink_inflight) =
+            (journal.clone(), failed.clone(), inflight.clone());
+        let sink: body::Sink = Arc::new(move |ex: entry::Exchange| {
+            let json = serde_json::to_vec(&ex.to_json()).expect("an entry serialises");
+            let r = sink_journal.lock().unwrap().append(ex.start_us, &json);
+            if let Err(e) = r {
+                sink_failed.lock().unwrap().get_or_insert(e);
+            }
+            sink_inflight.fetch_sub(1, Ordering::Relaxed);
+        });
+        let shared = Arc::new(proxy::Shared {
+            cfg,
+            ca,
+            tls,
+            sink,
+            inflight: inflight.clone(),
+        });
+        let server = tokio::spawn(proxy::serve(listener, shared));
+        stop.await;
+        server.abort();
+        let deadline = tokio::time::Instant::now() + grace;
+        while inflight.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let unfinished = inflight.load(Ordering::Relaxed);
+        if let Some(e) = failed.lock().unwrap().take() {
+            return Err(e);
+        }
+        let journal = journal.lock().unwrap();
+        journal.sync()?;
+        Ok(RunStats {
+            entries: journal.count(),
+            unfinished,
+        })
+    }
+}

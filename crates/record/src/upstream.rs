@@ -1,0 +1,402 @@
+//! Upstream connections made by hand so that every phase is measured: DNS
+//! (`lookup_host`), TCP connect, TLS handshake (inside `connect`, as the spec says), then
+//! hyper's HTTP/1.1 or HTTP/2 client handshake over that stream. Idle connections are
+//! kept per client connection and reused (their entries have dns/connect/ssl = -1).
+
+use crate::entry::ms;
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub type UpBody = BoxBody<Bytes, BoxError>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub https: bool,
+    pub host: String,
+    pub port: u16,
+}
+
+pub enum Sender {
+    H1(http1::SendRequest<UpBody>),
+    H2(http2::SendRequest<UpBody>),
+}
+
+pub struct Upstream {
+    pub sender: Sender,
+    pub id: u64,
+    pub ip: IpAddr,
+}
+
+impl Upstream {
+    pub fn is_h2(&self) -> bool {
+        matches!(self.sender, Sender::H2(_))
+    }
+    fn try_clone(&self) -> Option<Upstream> {
+        match &self.sender {
+            Sender::H2(s) => Some(Upstream {
+                sender: Sender::H2(s.clone()),
+                id: self.id,
+                ip: self.ip,
+            }),
+            Sender::H1(_) => None,
+        }
+    }
+}
+
+/// What establishing (or reusing) a connection cost.
+#[derive(Debug, Clone, Copy)]
+pub struct Setup {
+    pub blocked: f64,
+    pub dns: f64,
+    pub connect: f64,
+    pub ssl: f64,
+}
+
+/// A failure with a Chrome-style `net::ERR_…` code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: &'static str,
+    pub detail: String,
+    /// Phases that did happen before the failure.
+    pub setup: Setup,
+}
+
+impl Failure {
+    pub fn text(&self) -> String {
+        format!("net::{} ({})", self.code, self.detail)
+    }
+}
+
+pub struct Tls {
+    pub h1: Arc<rustls::ClientConfig>,
+    pub h2: Arc<rustls::ClientConfig>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Idle upstream connections of one client connection.
+#[derive(Default)]
+pub struct Pool {
+    idle: Mutex<HashMap<Key, Vec<Upstream>>>,
+}
+
+impl Pool {
+    pub fn put(&self, key: Key, up: Upstream) {
+        let mut idle = self.idle.lock().unwrap();
+        let v = idle.entry(key).or_default();
+        if v.len() < 8 {
+            v.push(up);
+        }
+    }
+
+    /// A ready connection to `key`: reused when one is idle, made otherwise.
+    pub async fn get(
+        &self,
+        key: &Key,
+        tls: &Tls,
+        want_h2: bool,
+        timeout: Duration,
+    ) -> Result<(Upstream, Setup), Failure> {
+        let t0 = Instant::now();
+        loop {
+            let cand = {
+                let mut idle = self.idle.lock().unwrap();
+                match idle.get_mut(key) {
+                    Some(v) => match v.last().and_then(|u| u.try_clone()) {
+                        Some(h2) => Some(h2),
+                        None => v.pop(),
+                    },
+                    None => None,
+                }
+            };
+            let Some(mut up) = cand else { break };
+            let ok = match &mut up.sender {
+                Sender::H1(s) => !s.is_closed() && s.ready().await.is_ok(),
+                Sender::H2(s) => {
+                    if s.is_closed() || s.ready().await.is_err() {
+                        // Drop the dead shared connection from the pool.
+                        if let Some(v) = self.idle.lock().unwrap().get_mut(key) {
+                            v.retain(|u| u.id != up.id);
+                        }
+                        false
+                    } else {
+                        true
+                    }
+                }
+            };
+            if ok {
+                let setup = Setup {
+                    blocked: ms(t0.elapsed()),
+                    dns: -1.0,
+                    connect: -1.0,
+                    ssl: -1.0,
+                };
+                return Ok((up, setup));
+            }
+        }
+        let (up, setup) = match tokio::time::timeout(timeout, connect(key, tls, want_h2)).await {
+            Ok(r) => r?,
+            Err(_) => {
+                return Err(Failure {
+                    code: "ERR_CONNECTION_TIMED_OUT",
+                    detail: format!(
+                        "connecting to {}:{} took over {timeout:?}",
+                        key.host, key.port
+                    ),
+                    setup: Setup {
+                        blocked: 0.0,
+                        dns: -1.0,
+                        connect: -1.0,
+                        ssl: -1.0,
+                    },
+                })
+            }
+        };
+        if let Some(c) = up.try_clone() {
+            self.put(key.clone(), c);
+        }
+        Ok((up, setup))
+    }
+}
+
+fn io_code(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionRefused => "ERR_CONNECTION_REFUSED",
+        ConnectionReset => "ERR_CONNECTION_RESET",
+        ConnectionAborted => "ERR_CONNECTION_ABORTED",
+        TimedOut => "ERR_CONNECTION_TIMED_OUT",
+        _ => "ERR_CONNECTION_FAILED",
+    }
+}
+
+async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup), Failure> {
+    let mut setup = Setup {
+        blocked: 0.0,
+        dns: -1.0,
+        connect: -1.0,
+        ssl: -1.0,
+    };
+    let host = key.host.trim_start_matches('[').trim_end_matches(']');
+    let fail = |code, detail: String, setup: Setup| Failure {
+        code,
+        detail,
+        setup,
+    };
+    // DNS: an IP literal needs none.
+    let addrs: Vec<std::net::SocketAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![(ip, key.port).into()],
+        Err(_) => {
+            let t = Instant::now();
+            let r = tokio::net::lookup_host((host, key.port)).await;
+            setup.dns = ms(t.elapsed());
+            match r {
+                Ok(a) => a.collect(),
+                Err(e) => return Err(fail("ERR_NAME_NOT_RESOLVED", format!("{host}: {e}"), setup)),
+            }
+        }
+    };
+    let t = Instant::now();
+    let mut last = None;
+    let mut tcp = None;
+    for a in &addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => {
+                tcp = Some(s);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let Some(tcp) = tcp else {
+        setup.connect = ms(t.elapsed());
+        let e = last.unwrap_or_else(|| std::io::Error::other("no address"));
+        return Err(fail(
+            io_code(&e),
+            format!("{}:{}: {e}", host, key.port),
+            setup,
+        ));
+    };
+    let _ = tcp.set_nodelay(true);
+    let ip = tcp
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or([0, 0, 0, 0].into());
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    if !key.https {
+        setup.connect = ms(t.elapsed());
+        let sender = h1(TokioIo::new(tcp), &setup, key).await?;
+        return Ok((Upstream { sender, id, ip }, setup));
+    }
+    let t_tls = Instant::now();
+    let cfg = if want_h2 { &tls.h2 } else { &tls.h1 };
+    let name = match ServerName::try_from(host.to_string()) {
+        Ok(n) => n,
+        Err(e) => return Err(fail("ERR_INVALID_URL", format!("{host}: {e}"), setup)),
+    };
+    let r = tokio_rustls::TlsConnector::from(cfg.clone())
+        .connect(name, tcp)
+        .await;
+    setup.ssl = ms(t_tls.elapsed());
+    setup.connect = ms(t.elapsed());
+    let stream = match r {
+        Ok(s) => s,
+        Err(e) => {
+            let code = if e.to_string().contains("certificate") {
+                "ERR_CERT_AUTHORITY_INVALID"
+            } else {
+                "ERR_SSL_PROTOCOL_ERROR"
+            };
+            return Err(fail(
+                code,
+                format!("TLS with {}:{}: {e}", host, key.port),
+                setup,
+            ));
+        }
+    };
+    let is_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let sender = if is_h2 {
+        match http2::Builder::new(TokioExecutor::new())
+            .handshake(TokioIo::new(stream))
+            .await
+        {
+            Ok((s, conn)) => {
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                Sender::H2(s)
+            }
+            Err(e) => return Err(fail("ERR_HTTP2_PROTOCOL_ERROR", e.to_string(), setup)),
+        }
+    } else {
+        h1(TokioIo::new(stream), &setup, key).await?
+    };
+    Ok((Upstream { sender, id, ip }, setup))
+}
+
+async fn h1<I>(io: I, setup: &Setup, key: &Key) -> Result<Sender, Failure>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    match http1::Builder::new()
+        .preserve_header_case(true)
+        .handshake(io)
+        .await
+    {
+        Ok((s, conn)) => {
+            tokio::spawn(async move {
+                let _ = conn.with_upgrades().await;
+            });
+            Ok(Sender::H1(s))
+        }
+        Err(e) => Err(Failure {
+            code: "ERR_CONNECTION_FAILED",
+            detail: format!("{}:{}: {e}", key.host, key.port),
+            setup: *setup,
+        }),
+    }
+}
+
+/// Open a fresh HTTP/1.1 connection for a WebSocket upgrade (never pooled).
+pub async fn connect_h1(key: &Key, tls: &Tls) -> Result<(Upstream, Setup), Failure> {
+    connect(key, tls, false).await
+}
+
+/// Client TLS configurations: roots from the system store (plus `extra` PEM files), or
+/// no verification at all when `insecure`.
+pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, crate::RecordError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| crate::RecordError::Tls(e.to_string()))?;
+    let base = if insecure {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+            .with_no_client_auth()
+    } else {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_native_certs::load_native_certs().certs {
+            let _ = roots.add(c);
+        }
+        for p in extra {
+            let pem = std::fs::read(p).map_err(crate::RecordError::io(p))?;
+            let mut n = 0;
+            for c in rustls_pemfile::certs(&mut &pem[..]) {
+                let c = c.map_err(crate::RecordError::io(p))?;
+                roots
+                    .add(c)
+                    .map_err(|e| crate::RecordError::Tls(format!("{}: {e}", p.display())))?;
+                n += 1;
+            }
+            if n == 0 {
+                return Err(crate::RecordError::NoCertificate { path: p.clone() });
+            }
+        }
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    let mut h1 = base.clone();
+    h1.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let mut h2 = base;
+    h2.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Tls {
+        h1: Arc::new(h1),
+        h2: Arc::new(h2),
+    })
+}
+
+/// `--insecure-upstream`: accept any certificate (signatures are still checked).
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _: &rustls::pki_types::CertificateDer<'_>,
+        _: &[rustls::pki_types::CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
