@@ -15,6 +15,7 @@ pub mod parallel;
 mod reader;
 mod scan;
 mod source;
+mod swar;
 pub mod time;
 pub mod transcode;
 pub mod validate;

@@ -288,6 +288,16 @@ impl<R: Read> Scanner<R> {
                     i += 1;
                     continue;
                 }
+                while i + 8 <= n {
+                    let w = u64::from_le_bytes(chunk[i..i + 8].try_into().expect("8 bytes"));
+                    let m = crate::swar::structural(w);
+                    if m == 0 {
+                        i += 8;
+                    } else {
+                        i += (m.trailing_zeros() / 8) as usize;
+                        break;
+                    }
+                }
                 while i < n && !STRUCTURAL[chunk[i] as usize] {
                     i += 1;
                 }

@@ -41,9 +41,21 @@ enum Frame {
     Array,
 }
 
+use crate::swar::{string_stops, word, SPACES};
+
 pub(crate) fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    // Pretty-printed HARs indent every line: skip runs of spaces eight at a time.
     while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
         i += 1;
+        while let Some(w) = word(b, i) {
+            let not_space = w ^ SPACES;
+            if not_space == 0 {
+                i += 8;
+            } else {
+                i += (not_space.trailing_zeros() / 8) as usize;
+                break;
+            }
+        }
     }
     i
 }
@@ -225,6 +237,15 @@ pub(crate) fn scan_string(input: &[u8], i: usize) -> Result<(usize, bool), Trans
     let mut j = i + 1;
     let mut escaped = false;
     loop {
+        while let Some(w) = word(input, j) {
+            let stops = string_stops(w);
+            if stops == 0 {
+                j += 8;
+            } else {
+                j += (stops.trailing_zeros() / 8) as usize;
+                break;
+            }
+        }
         while j < input.len() && PLAIN[input[j] as usize] {
             j += 1;
         }
