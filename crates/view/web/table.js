@@ -90,7 +90,13 @@ export class Table {
       if (this.onData) this.onData(res);
       return res;
     }, (err) => {
-      if (gen === this.gen) this.blocks.delete(b);
+      if (gen === this.gen) {
+        // A query the server refuses (a bad regex): an empty table until the next one.
+        this.blocks.set(b, []);
+        this.total = 0;
+        this.spacer.style.height = '0px';
+        clear(this.rowsEl);
+      }
       throw err;
     });
     this.blocks.set(b, p);

@@ -1,0 +1,433 @@
+//! The viewer's index and API on the real HAR corpus, without a browser: offsets read
+//! back the right entry, filters and sorts agree with an independent reading of the
+//! file, bad input is reported with its place, curl commands survive a real shell.
+
+use serde_json::Value;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use view::{Index, Item, Query};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn corpus() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in [
+        root().join("../shared/corpus/public"),
+        root().join("testdata/har"),
+    ] {
+        let rd = std::fs::read_dir(&dir).unwrap_or_else(|_| {
+            panic!(
+                "missing {}: the tests need ../shared beside the repo",
+                dir.display()
+            )
+        });
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "har") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 25, "expected the whole corpus");
+    files
+}
+
+fn testdata(name: &str) -> String {
+    root()
+        .join("testdata/har")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The entries as serde_json reads the whole file (an independent reading).
+fn entries(path: &str) -> Vec<Value> {
+    let bytes = std::fs::read(path).unwrap();
+    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let v: Value = serde_json::from_slice(b).unwrap();
+    v["log"]["entries"].as_array().unwrap().clone()
+}
+
+fn rows(idx: &Index, q: &Query) -> Vec<u32> {
+    idx.query(q)
+        .unwrap()
+        .items
+        .iter()
+        .filter_map(|it| match it {
+            Item::Row(i) => Some(*i),
+            Item::Page(_) => None,
+        })
+        .collect()
+}
+
+#[test]
+fn offsets_read_back_every_entry_of_the_corpus() {
+    for f in corpus() {
+        let path = f.to_string_lossy();
+        let idx = Index::open_blocking(&path).unwrap();
+        let expected = entries(&path);
+        assert_eq!(idx.len(), expected.len(), "{path}");
+        for (i, e) in expected.iter().enumerate() {
+            let bytes = idx.entry_bytes(i).unwrap();
+            let got: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|err| panic!("{path} entry {i}: {err}"));
+            assert_eq!(&got, e, "{path} entry {i}");
+        }
+        // And the details of each parse.
+        for i in 0..idx.len() {
+            view::details::details(i, &idx.entry_bytes(i).unwrap()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn gzip_and_stdin_like_input_is_spooled_and_seekable() {
+    let src = testdata("failures.chromium.har");
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("f.har.gz");
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    enc.write_all(&std::fs::read(&src).unwrap()).unwrap();
+    enc.finish().unwrap();
+    let idx = Index::open_blocking(&gz.to_string_lossy()).unwrap();
+    let expected = entries(&src);
+    assert_eq!(idx.len(), expected.len());
+    let last = expected.len() - 1;
+    let got: Value = serde_json::from_slice(&idx.entry_bytes(last).unwrap()).unwrap();
+    assert_eq!(got, expected[last]);
+    assert_ne!(idx.path(), gz.as_path(), "read from a spooled copy");
+}
+
+#[test]
+fn filters_agree_with_an_independent_reading() {
+    let path = testdata("failures.chromium.har");
+    let idx = Index::open_blocking(&path).unwrap();
+    let es = entries(&path);
+    let status = |e: &Value| e["response"]["status"].as_i64().unwrap_or(0);
+    let failed = |e: &Value| {
+        status(e) <= 0
+            || e["response"]["_error"].as_str().is_some_and(|s| !s.is_empty())
+            || e["response"]["_failureText"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
+    };
+    let url = |e: &Value| e["request"]["url"].as_str().unwrap().to_string();
+
+    // Only errors: 4xx/5xx and failed.
+    let want: Vec<u32> = (0..es.len() as u32)
+        .filter(|&i| status(&es[i as usize]) >= 400 || failed(&es[i as usize]))
+        .collect();
+    let mut got = rows(
+        &idx,
+        &Query {
+            errors: true,
+            ..Default::default()
+        },
+    );
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    // Status classes.
+    let want: Vec<u32> = (0..es.len() as u32)
+        .filter(|&i| {
+            let e = &es[i as usize];
+            !failed(e) && (400..500).contains(&status(e))
+        })
+        .collect();
+    let mut got = rows(
+        &idx,
+        &Query {
+            status: "4xx".into(),
+            ..Default::default()
+        },
+    );
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    // Text (case-insensitive) and regex on the URL.
+    let want: Vec<u32> = (0..es.len() as u32)
+        .filter(|&i| url(&es[i as usize]).to_lowercase().contains("/api/"))
+        .collect();
+    let mut got = rows(
+        &idx,
+        &Query {
+            q: "/API/".into(),
+            ..Default::default()
+        },
+    );
+    got.sort();
+    assert!(!want.is_empty() && want.len() < es.len());
+    assert_eq!(got, want);
+    let re = regex::Regex::new(r"\.(png|css)$").unwrap();
+    let want: Vec<u32> = (0..es.len() as u32)
+        .filter(|&i| re.is_match(&url(&es[i as usize])))
+        .collect();
+    let mut got = rows(
+        &idx,
+        &Query {
+            q: r"\.(png|css)$".into(),
+            regex: true,
+            ..Default::default()
+        },
+    );
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+
+    // Method, minimum time and size, type: combined.
+    let want: Vec<u32> = (0..es.len() as u32)
+        .filter(|&i| {
+            let e = &es[i as usize];
+            e["request"]["method"] == "GET" && e["time"].as_f64().unwrap() >= 20.0
+        })
+        .collect();
+    let mut got = rows(
+        &idx,
+        &Query {
+            method: "get".into(),
+            min_time: Some(20.0),
+            ..Default::default()
+        },
+    );
+    got.sort();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
+    let scripts = rows(
+        &idx,
+        &Query {
+            types: "script".into(),
+            ..Default::default()
+        },
+    );
+    assert!(!scripts.is_empty());
+    for i in &scripts {
+        assert_eq!(es[*i as usize]["_resourceType"], "script");
+    }
+    let big = rows(
+        &idx,
+        &Query {
+            min_size: Some(2000),
+            ..Default::default()
+        },
+    );
+    for i in &big {
+        let e = &es[*i as usize];
+        let size = e["response"]["content"]["size"]
+            .as_i64()
+            .unwrap_or(0)
+            .max(e["response"]["_transferSize"].as_i64().unwrap_or(0));
+        assert!(size >= 2000, "entry {i}");
+    }
+    assert!(!big.is_empty() && big.len() < es.len());
+
+    // A bad regex is a clear error, not an empty table.
+    let err = idx
+        .query(&Query {
+            q: "([".into(),
+            regex: true,
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("bad regex"), "{err}");
+    assert!(idx
+        .query(&Query {
+            status: "6xx".into(),
+            ..Default::default()
+        })
+        .is_err());
+}
+
+#[test]
+fn sorts_on_every_column_and_groups_by_page() {
+    let path = root()
+        .join("../shared/corpus/public/perfcascade-www.bbc.co.uk.160529_8V_7R3.har")
+        .to_string_lossy()
+        .into_owned();
+    let idx = Index::open_blocking(&path).unwrap();
+    let es = entries(&path);
+    let time = |i: u32| es[i as usize]["time"].as_f64().unwrap();
+    let by_time = rows(
+        &idx,
+        &Query {
+            sort: "time".into(),
+            desc: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(by_time.len(), es.len());
+    for w in by_time.windows(2) {
+        assert!(time(w[0]) >= time(w[1]) - 0.001, "{w:?}");
+    }
+    let by_status = rows(
+        &idx,
+        &Query {
+            sort: "status".into(),
+            ..Default::default()
+        },
+    );
+    let status = |i: u32| es[i as usize]["response"]["status"].as_i64().unwrap();
+    for w in by_status.windows(2) {
+        assert!(status(w[0]) <= status(w[1]));
+    }
+    for key in [
+        "start", "status", "method", "domain", "path", "url", "type", "size", "decoded", "time",
+    ] {
+        let r = rows(
+            &idx,
+            &Query {
+                sort: key.into(),
+                ..Default::default()
+            },
+        );
+        assert_eq!(r.len(), es.len(), "{key}");
+    }
+    assert!(idx
+        .query(&Query {
+            sort: "nonsense".into(),
+            ..Default::default()
+        })
+        .is_err());
+
+    // Grouped: a header per page, then its requests.
+    let ex = Index::open_blocking(&testdata("failures.chromium.har")).unwrap();
+    let m = ex
+        .query(&Query {
+            group: true,
+            ..Default::default()
+        })
+        .unwrap();
+    let headers = m
+        .items
+        .iter()
+        .filter(|i| matches!(i, Item::Page(_)))
+        .count();
+    let pages = entries(&testdata("failures.chromium.har"))
+        .iter()
+        .filter_map(|e| e["pageref"].as_str().map(str::to_string))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    assert!(pages >= 1);
+    assert_eq!(headers, pages);
+    assert!(matches!(m.items[0], Item::Page(_)));
+    assert_eq!(m.rows, ex.len());
+}
+
+#[test]
+fn bad_input_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_har = dir.path().join("x.har");
+    std::fs::write(&not_har, "[1, 2]").unwrap();
+    let err = Index::open(&not_har.to_string_lossy(), 1).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("x.har:1:1"), "{msg}");
+
+    // Truncated in the middle of entry 2 (the page has a startedDateTime too): the
+    // first entries are kept, the error says
+    // where.
+    let src = std::fs::read_to_string(testdata("example-login.chromium.har")).unwrap();
+    let cut = src.match_indices("\"startedDateTime\"").nth(3).unwrap().0 + 40;
+    let trunc = dir.path().join("cut.har");
+    std::fs::write(&trunc, &src[..cut]).unwrap();
+    let idx = Index::open(&trunc.to_string_lossy(), 1).unwrap();
+    idx.wait();
+    let st = idx.state.read().unwrap();
+    let e = st.error.clone().expect("an error");
+    assert!(e.contains("cut.har:") && e.contains("log.entries[2]"), "{e}");
+    assert_eq!(st.rows.len(), 2);
+    drop(st);
+    assert!(matches!(
+        idx.entry_bytes(5),
+        Err(view::ViewError::NoEntry(5))
+    ));
+}
+
+#[test]
+fn details_show_jwts_cookies_params_and_timings() {
+    let path = testdata("example-login.chromium.har");
+    let idx = Index::open_blocking(&path).unwrap();
+    let es = entries(&path);
+    let token = es
+        .iter()
+        .position(|e| e["request"]["url"].as_str().unwrap().ends_with("/oauth/token"))
+        .expect("a token request");
+    let d = view::details::details(token, &idx.entry_bytes(token).unwrap()).unwrap();
+    let jwts = d["jwts"].as_array().unwrap();
+    assert!(!jwts.is_empty(), "the token response holds JWTs");
+    assert!(jwts.iter().any(|j| j["claims"]["sub"].is_string()));
+    assert_eq!(d["request"]["method"], "POST");
+    assert!(d["request"]["postData"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["name"] == "grant_type"));
+    assert!(d["timings"]["wait"].as_f64().unwrap() >= 0.0);
+    assert_eq!(d["response"]["body"]["kind"], "json");
+
+    // Cookies set by the login.
+    let login = es
+        .iter()
+        .position(|e| {
+            e["request"]["method"] == "POST"
+                && e["request"]["url"].as_str().unwrap().ends_with("/login")
+        })
+        .unwrap();
+    let d = view::details::details(login, &idx.entry_bytes(login).unwrap()).unwrap();
+    let set = d["response"]["cookies"].as_array().unwrap();
+    assert!(set.iter().any(|c| c["name"] == "sid"), "{set:?}");
+
+    // An image: its bytes through the image route, with its type; SVG never.
+    let img = es
+        .iter()
+        .position(|e| e["response"]["content"]["mimeType"] == "image/png")
+        .unwrap();
+    let (mime, data) = view::details::image(&idx.entry_bytes(img).unwrap()).unwrap();
+    assert_eq!(mime, "image/png");
+    assert!(data.starts_with(b"\x89PNG"));
+    assert_eq!(view::details::image_mime("image/svg+xml"), None);
+}
+
+#[test]
+fn curl_commands_survive_a_posix_shell() {
+    for s in [
+        "plain",
+        "it's",
+        "a b",
+        "'$(touch /tmp/pwned)'",
+        "`id` $HOME \\ \" ' ''",
+        "new\nline",
+        "",
+        "é ü 中",
+    ] {
+        let q = view::details::sh_quote(s);
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf '%s' {q}"))
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), s, "{q}");
+    }
+}
+
+#[test]
+fn host_check_refuses_other_names() {
+    let h = view::HostCheck::Loopback(7172);
+    assert!(h.allows(Some("127.0.0.1:7172")));
+    assert!(h.allows(Some("localhost:7172")));
+    assert!(h.allows(Some("[::1]:7172")));
+    assert!(!h.allows(Some("evil.example:7172")));
+    assert!(!h.allows(Some("127.0.0.1:80")));
+    assert!(!h.allows(Some("127.0.0.1.nip.io:7172")));
+    assert!(!h.allows(None));
+    assert!(view::HostCheck::Any.allows(Some("anything")));
+}

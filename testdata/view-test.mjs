@@ -1,0 +1,335 @@
+// Drives the hark viewer in real headless Chromium (Debian's /usr/bin/chromium through
+// playwright-core) and checks what a user sees.
+//
+//   node testdata/view-test.mjs URL FILES_JSON [SCREENSHOT.png]
+//
+// URL is what `hark view --no-open --port 0 …` printed; FILES_JSON maps roles to file
+// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}.
+// Exits non-zero with a message on the first failed check. Env: CHROMIUM.
+
+import { chromium } from 'playwright-core';
+
+const [BASE, FILES_JSON, SHOT] = process.argv.slice(2);
+if (!BASE || !FILES_JSON) {
+  console.error('usage: node view-test.mjs URL FILES_JSON [SCREENSHOT.png]');
+  process.exit(2);
+}
+const FILES = JSON.parse(FILES_JSON);
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const origin = new URL(BASE).origin;
+
+let checks = 0;
+function ok(cond, what) {
+  if (!cond) throw new Error('FAILED: ' + what);
+  checks++;
+  console.log('  ok ' + what);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'],
+});
+const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
+const page = await context.newPage();
+
+// Everything the page asks for, console errors, dialogs: the hostile HAR must cause none
+// of the bad ones.
+const requests = [];
+const dialogs = [];
+const pageErrors = [];
+page.on('request', (r) => requests.push(r.url()));
+page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+page.on('pageerror', (e) => pageErrors.push(e.message));
+
+async function open(file, hash = '') {
+  const url = `${BASE}#${new URLSearchParams({ ...(file ? { file: String(file) } : {}), ...hash })}`;
+  await page.goto('about:blank');
+  const resp = await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector('#status-line').dataset.done === '1', null, { timeout: 60000 });
+  return resp;
+}
+
+const visibleRows = () => page.$$eval('#rows .row[data-i]', (rs) => rs.map((r) => ({
+  i: Number(r.dataset.i),
+  status: r.querySelector('.c-status').textContent,
+  method: r.querySelector('.c-method').textContent,
+  path: r.querySelector('.c-path').textContent,
+  type: r.querySelector('.c-type').textContent,
+  time: r.querySelector('.c-time').textContent,
+  cls: r.className,
+})));
+
+const matched = () => page.$eval('#status-line', (s) => Number(s.dataset.matched));
+
+async function waitMatched(pred, what) {
+  await page.waitForFunction(`(${pred.toString()})(Number(document.querySelector('#status-line').dataset.matched))`, null, { timeout: 10000 })
+    .catch(() => { throw new Error('FAILED: ' + what); });
+}
+
+async function settle() {
+  // Debounced filters, then the rows request.
+  await page.waitForTimeout(250);
+  await page.waitForFunction(() => !document.querySelector('#rows .row.loading'), null, { timeout: 10000 });
+}
+
+function msOf(text) {
+  if (text === '–') return -1;
+  const [v, u] = text.split(' ');
+  return Number(v) * (u === 's' ? 1000 : u === 'min' ? 60000 : 1);
+}
+
+async function selectRow(pred, what) {
+  const rows = await visibleRows();
+  const r = rows.find(pred);
+  ok(!!r, 'row to select: ' + what);
+  await page.click(`#rows .row[data-i="${r.i}"]`);
+  await page.waitForSelector('#details .d-body');
+  return r;
+}
+
+async function tab(name) {
+  await page.click(`#details .tab[data-tab="${name}"]`);
+  await page.waitForSelector(`#details .d-body[data-tab="${name}"]`);
+}
+
+const detailsText = () => page.$eval('#details .d-body', (d) => d.textContent);
+
+try {
+  // ---------------------------------------------------------------- login recording
+  console.log('login recording (file ' + FILES.login + ')');
+  const resp = await open(FILES.login);
+  const csp = resp.headers()['content-security-policy'] || '';
+  ok(csp.includes("script-src 'self'") && csp.includes("default-src 'none'") && csp.includes("frame-ancestors 'none'"), 'strict CSP header on the page: ' + csp);
+  ok(resp.headers()['x-content-type-options'] === 'nosniff', 'nosniff header');
+  const total = await matched();
+  ok(total === 37, `all 37 requests listed (got ${total})`);
+  let rows = await visibleRows();
+  ok(rows.length > 20 && rows[0].path === '/', `table rows appear, first is the document (${rows.length} rows)`);
+  ok((await page.$eval('#sum-requests b', (b) => b.textContent)) === '37', 'summary bar: 37 requests');
+  ok(await page.$('#sum-dcl') && await page.$('#sum-load'), 'summary bar: DOMContentLoaded and load');
+  ok((await page.$$('#rows .row .marker.load')).length > 0, 'waterfall has load markers');
+  ok((await page.$$('#rows .row .c-wf .bar .seg.wait')).length > 0, 'waterfall bars split into timing phases');
+
+  // Sort by time (descending on first click), then ascending.
+  await page.click('#thead .cell[data-sort="time"]');
+  await settle();
+  rows = await visibleRows();
+  const times = rows.map((r) => msOf(r.time));
+  ok(times.every((t, k) => k === 0 || times[k - 1] >= t), 'sorted by time, slowest first: ' + times.slice(0, 5).join(', '));
+  ok(page.url().includes('sort=time') && page.url().includes('desc=1'), 'sort in the URL');
+  await page.click('#thead .cell[data-sort="time"]');
+  await settle();
+  rows = await visibleRows();
+  const asc = rows.map((r) => msOf(r.time));
+  ok(asc.every((t, k) => k === 0 || asc[k - 1] <= t), 'sorted by time, fastest first');
+  await page.click('#thead .cell[data-sort="status"]');
+  await settle();
+  rows = await visibleRows();
+  ok(rows[0].status === '200' && rows[rows.length - 1].status === '302', 'sorted by status');
+  await page.click('#thead .cell[data-sort="start"]');
+  await settle();
+
+  // Text filter, in the URL, survives a reload.
+  await page.fill('#q', 'OAUTH');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 4 && rows.every((r) => r.path.toLowerCase().includes('oauth')), `text filter: ${rows.map((r) => r.path).join(' ')}`);
+  ok(page.url().includes('q=OAUTH'), 'text filter in the URL');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await settle();
+  ok((await page.inputValue('#q')) === 'OAUTH' && (await visibleRows()).length === 4, 'text filter survives a reload');
+
+  // Regex.
+  await page.fill('#q', '\\.(png|css)$');
+  await page.check('#regex');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 10 && rows.every((r) => /\.(png|css)$/.test(r.path)), `regex filter: ${rows.length} rows`);
+  ok(page.url().includes('regex=1'), 'regex in the URL');
+  await page.fill('#q', '([');
+  await settle();
+  ok(await page.$eval('#q', (e) => e.classList.contains('invalid')) && (await page.textContent('#notice')).includes('regex'), 'a bad regex is flagged, not applied');
+  await page.click('#clear');
+  await settle();
+  ok((await matched()) === 37 && !page.url().includes('q='), 'clear resets the filters');
+
+  // Status class and type.
+  await page.click('#status-3xx');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 2 && rows.every((r) => r.status.startsWith('3')), 'status class 3xx');
+  ok(page.url().includes('status=3xx'), 'status class in the URL');
+  await page.click('#status-3xx');
+  await page.click('#type-xhr');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 7 && rows.every((r) => r.type === 'xhr'), 'type Fetch/XHR');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await settle();
+  ok((await visibleRows()).length === 7 && await page.$eval('#type-xhr', (b) => b.classList.contains('on')), 'type filter survives a reload');
+  await page.selectOption('#method', 'POST');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 2 && rows.every((r) => r.method === 'POST'), 'type and method filters combine');
+  await page.click('#clear');
+  await settle();
+
+  // Details of the token exchange.
+  await page.fill('#q', '/oauth/token');
+  await settle();
+  await selectRow((r) => r.path === '/oauth/token', '/oauth/token');
+  ok(page.url().includes('sel='), 'selection in the URL');
+  let text = await detailsText();
+  ok(text.includes('Request URL') && text.includes('/oauth/token') && text.includes('Content-Type'), 'headers tab');
+  await page.click('#details .raw-toggle');
+  ok((await page.$eval('#details pre.raw-headers', (p) => p.textContent)).startsWith('HTTP/1.1 200'), 'raw response headers');
+  await tab('payload');
+  text = await detailsText();
+  ok(text.includes('grant_type') && text.includes('authorization_code'), 'payload tab: form parameters');
+  await tab('response');
+  ok(await page.$('#details .json .jk'), 'response tab: JSON as a tree');
+  const before = await page.$$eval('#details .json .jl', (l) => l.length);
+  await page.click('#details .json .jt');
+  const after = await page.$$eval('#details .json .jl', (l) => l.filter((x) => x.offsetParent !== null).length);
+  ok(after < before, 'the JSON tree collapses');
+  await tab('timing');
+  ok((await page.$$('#details table.timing tr')).length === 8, 'timing tab: seven phases and the total');
+  await tab('jwt');
+  text = await detailsText();
+  ok(text.includes('Claims') && text.includes('"sub"') && text.includes('alg'), 'JWT tab: header and claims decoded');
+  await page.click('#copy-curl');
+  const curl = await page.textContent('#curl-out');
+  ok(curl.startsWith("curl ") && curl.includes('/oauth/token') && curl.includes('--data-raw'), 'copy as curl: ' + curl.slice(0, 60));
+  await page.reload();
+  await page.waitForSelector('#details .d-body');
+  ok((await page.textContent('#details .d-url')).includes('/oauth/token'), 'selected request survives a reload');
+
+  // Cookies set by the login.
+  await page.fill('#q', '/login');
+  await page.selectOption('#method', 'POST');
+  await settle();
+  await selectRow((r) => r.method === 'POST', 'POST /login');
+  await tab('cookies');
+  text = await detailsText();
+  ok(text.includes('Response cookies') && text.includes('sid') && text.includes('HttpOnly'), 'cookies tab: set cookies with attributes');
+  await page.click('#clear');
+  await settle();
+
+  // An image shows; the HTML document is shown as source.
+  await selectRow((r) => r.path === '/static/logo.png', 'logo.png');
+  await tab('response');
+  await page.waitForFunction(() => { const i = document.querySelector('#details img.preview'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+  ok(true, 'image response shown as an image');
+  await selectRow((r) => r.path === '/', 'the document');
+  await tab('response');
+  const src = await page.$eval('#details pre.source', (p) => ({ kind: p.dataset.kind, text: p.textContent, spans: p.querySelectorAll('span.t').length }));
+  ok(src.kind === 'html' && /<html|<!doctype/i.test(src.text) && src.spans > 3, 'HTML shown as highlighted source');
+  ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered');
+  await page.keyboard.press('Escape');
+
+  if (SHOT) {
+    await page.click('#thead .cell[data-sort="start"]');
+    await settle();
+    await selectRow((r) => r.path === '/oauth/token' || r.path.startsWith('/api/me'), 'for the screenshot');
+    await page.screenshot({ path: SHOT });
+    console.log('  screenshot ' + SHOT);
+  }
+
+  // ---------------------------------------------------------------- failures
+  console.log('failures recording (file ' + FILES.failures + ')');
+  await open(FILES.failures);
+  const errors = await page.$eval('#summary', () => null);
+  const sum = await (await fetch(`${BASE}api/files/${FILES.failures}/summary`)).json();
+  await page.check('#errors');
+  await settle();
+  ok((await matched()) === sum.errors && sum.errors > 0, `only errors: ${sum.errors} rows`);
+  rows = await visibleRows();
+  ok(rows.length > 0 && rows.every((r) => r.cls.includes('error')), 'every row shown is highlighted as an error');
+  ok(rows.some((r) => r.status === '(failed)' || r.status === '(blocked)') && rows.some((r) => Number(r.status) >= 500), 'failed and 5xx requests among them');
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await settle();
+  ok((await matched()) === sum.errors && await page.isChecked('#errors'), 'only errors survives a reload');
+  await page.uncheck('#errors');
+  await page.check('#group');
+  await settle();
+  ok((await page.$$('#rows .row.page-header')).length >= 1, 'grouped by page');
+  await page.uncheck('#group');
+  void errors;
+
+  // ---------------------------------------------------------------- WebSocket
+  console.log('websocket (file ' + FILES.websocket + ')');
+  await open(FILES.websocket);
+  await selectRow((r) => true, 'first request');
+  await tab('websocket');
+  ok((await page.$$('#details table.ws tr')).length > 1, 'WebSocket messages listed');
+
+  // ---------------------------------------------------------------- 200k rows
+  console.log('200k entries (file ' + FILES.big + ')');
+  await open(FILES.big);
+  const big = await matched();
+  ok(big === 200000, `200000 requests listed (got ${big})`);
+  let dom = await page.$$eval('#rows .row', (r) => r.length);
+  ok(dom < 120, `virtual scrolling: ${dom} rows in the DOM`);
+  await page.$eval('#scroller', (s) => { s.scrollTop = 22 * 150000; });
+  await page.waitForFunction(() => [...document.querySelectorAll('#rows .row[data-i]')].some((r) => Number(r.dataset.i) >= 150000 && Number(r.dataset.i) < 150100), null, { timeout: 10000 });
+  dom = await page.$$eval('#rows .row', (r) => r.length);
+  ok(dom < 120, `scrolled to row 150000 with ${dom} rows in the DOM`);
+  await page.fill('#q', 'item/1999');
+  await settle();
+  ok((await matched()) === 111, 'filter over 200k entries: ' + (await page.textContent('#status-line')));
+  await page.fill('#q', '');
+  await page.check('#errors');
+  await settle();
+  ok((await matched()) === 20000, 'only errors over 200k entries');
+
+  // ---------------------------------------------------------------- hostile
+  console.log('hostile HAR (file ' + FILES.hostile + ')');
+  await open(FILES.hostile);
+  const hostileRows = await visibleRows();
+  ok(hostileRows.length >= 8, `hostile entries listed (${hostileRows.length})`);
+  for (const r of hostileRows) {
+    await page.click(`#rows .row[data-i="${r.i}"]`);
+    await page.waitForSelector('#details .d-body');
+    for (const t of ['headers', 'payload', 'response', 'cookies', 'timing', 'raw']) {
+      await tab(t);
+      if (t === 'raw') await page.waitForFunction(() => !document.querySelector('#details pre.raw') || document.querySelector('#details pre.raw').textContent !== 'Loading…');
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+      ok(wide <= 0, `entry ${r.i} ${t}: nothing breaks the layout (overflow ${wide}px)`);
+    }
+    if (await page.$('#details .tab[data-tab="websocket"]')) await tab('websocket');
+    if (await page.$('#details .tab[data-tab="jwt"]')) await tab('jwt');
+    await page.click('#copy-curl');
+  }
+  await page.check('#group');
+  await settle();
+  await page.uncheck('#group');
+  await page.waitForTimeout(500);
+  const pwned = await page.evaluate(() => window.__pwned);
+  ok(pwned === undefined, 'no script from the HAR ran (window.__pwned is ' + pwned + ')');
+  ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
+  const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
+  ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/files(\/\d+\/(summary|rows|entries\/\d+(\/raw|\/image)?))?)$/;
+  const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
+  ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
+  const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));
+  ok(pwnedReq.length === 0, 'no request made by a payload: ' + pwnedReq.slice(0, 3).join(' '));
+  const top = await page.evaluate(() => document.querySelector('#top').getBoundingClientRect().height);
+  ok(top < 200, `header intact (${top}px)`);
+  ok(pageErrors.length === 0, 'no script errors in the viewer: ' + pageErrors.join(' | '));
+
+  console.log(`all ${checks} checks passed`);
+  await browser.close();
+} catch (e) {
+  console.error(e.message || e);
+  try { await page.screenshot({ path: '/tmp/hark-view-test-failure.png' }); console.error('screenshot: /tmp/hark-view-test-failure.png'); } catch (_) { /* ignore */ }
+  await browser.close();
+  process.exit(1);
+}
