@@ -18,8 +18,9 @@ mod tunnel;
 pub mod upstream;
 pub mod ws;
 
+pub use body::Sink;
 pub use error::RecordError;
-pub use proxy::Config;
+pub use proxy::{Config, Decision, Policy};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -120,6 +121,7 @@ impl Recorder {
             tls,
             sink,
             inflight: inflight.clone(),
+            policy: None,
         });
         let server = tokio::spawn(proxy::serve(listener, shared));
         stop.await;
@@ -138,5 +140,67 @@ impl Recorder {
             entries: journal.count(),
             unfinished,
         })
+    }
+}
+
+/// A proxy hosted by a service (`hark serve`): many in one process share one loaded CA
+/// and one upstream TLS configuration, and each hands its finished exchanges to its own
+/// sink (instead of a journal) after its own per-request [`Policy`].
+pub struct Hosted {
+    task: tokio::task::JoinHandle<()>,
+    inflight: Arc<AtomicUsize>,
+}
+
+/// Serve `listener` as a recording proxy until [`Hosted::stop`]. `cfg.listen`, `ca_dir`,
+/// `upstream_ca` and `insecure_upstream` are not used (the listener, `ca` and `tls` are
+/// given). Must be called inside a Tokio runtime.
+pub fn spawn_proxy(
+    listener: tokio::net::TcpListener,
+    cfg: Config,
+    ca: Arc<ca::Ca>,
+    tls: &upstream::Tls,
+    sink: Sink,
+    policy: Option<Arc<dyn Policy>>,
+) -> Hosted {
+    let inflight = Arc::new(AtomicUsize::new(0));
+    let counter = inflight.clone();
+    let sink: Sink = Arc::new(move |ex: entry::Exchange| {
+        sink(ex);
+        counter.fetch_sub(1, Ordering::Relaxed);
+    });
+    let shared = Arc::new(proxy::Shared {
+        cfg,
+        ca,
+        tls: upstream::Tls {
+            h1: tls.h1.clone(),
+            h2: tls.h2.clone(),
+        },
+        sink,
+        inflight: inflight.clone(),
+        policy,
+    });
+    Hosted {
+        task: tokio::spawn(proxy::serve(listener, shared)),
+        inflight,
+    }
+}
+
+impl Hosted {
+    /// Exchanges started and not yet handed to the sink.
+    pub fn inflight(&self) -> usize {
+        self.inflight.load(Ordering::Relaxed)
+    }
+
+    /// Stop accepting (the port is released at once), then wait up to `grace` for
+    /// exchanges in flight. Returns how many were still unfinished.
+    pub async fn stop(self, grace: Duration) -> usize {
+        let Hosted { task, inflight } = self;
+        task.abort();
+        let _ = task.await;
+        let deadline = tokio::time::Instant::now() + grace;
+        while inflight.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        inflight.load(Ordering::Relaxed)
     }
 }

@@ -45,6 +45,25 @@ pub(crate) struct Shared {
     pub tls: Tls,
     pub sink: Sink,
     pub inflight: Arc<AtomicUsize>,
+    /// Per-request rules of an embedding service (`hark serve`); `None` for `hark record`.
+    pub policy: Option<Arc<dyn Policy>>,
+}
+
+/// What a [`Policy`] decides for one request.
+#[derive(Clone, Debug, Default)]
+pub struct Decision {
+    /// Answer the client with this status (empty body) without going upstream; the
+    /// request is not recorded (BrowserMob's blacklist/whitelist).
+    pub answer: Option<u16>,
+    /// Wait this long before going upstream (BrowserMob's `latency` limit).
+    pub delay: Duration,
+}
+
+/// Per-request rules for a proxy hosted by a service (see [`crate::spawn_proxy`]):
+/// called once per request, before it is recorded or sent upstream, with the full URL.
+/// It may add or change request headers (they are recorded as sent).
+pub trait Policy: Send + Sync {
+    fn request(&self, method: &Method, url: &str, headers: &mut HeaderMap) -> Decision;
 }
 
 #[derive(Clone)]
@@ -299,6 +318,16 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         path
     };
     let url = format!("{scheme}://{host_port}{path}");
+    let mut delay = Duration::ZERO;
+    if let Some(p) = &sh.policy {
+        let d = p.request(&req.method().clone(), &url, req.headers_mut());
+        if let Some(status) = d.answer {
+            let mut r = Response::new(empty());
+            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+            return Ok(r);
+        }
+        delay = d.delay;
+    }
 
     // The request as the client sent it.
     let version = req.version();
@@ -364,6 +393,9 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     let tee: UpBody = ReqTee::new(body, cap.clone()).boxed();
 
     let timeout = sh.cfg.upstream_timeout;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let (mut up, setup) = match conn.pool.get(&key, &sh.tls, conn.client_h2, timeout).await {
         Ok(x) => x,
         Err(f) => {
