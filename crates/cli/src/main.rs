@@ -56,6 +56,7 @@ enum Command {
     Surface(cmd::surface::Args),
     View(cmd::view::Args),
     Record(cmd::record::Args),
+    Serve(cmd::serve::Args),
     Ca(cmd::ca::Args),
     Example(cmd::example::Args),
     Completions(cmd::completions::Args),
@@ -88,6 +89,7 @@ fn main() -> ExitCode {
         Command::Surface(a) => cmd::surface::run(a, &ctx),
         Command::View(a) => cmd::view::run(a, &ctx),
         Command::Record(a) => cmd::record::run(a, &ctx),
+        Command::Serve(a) => cmd::serve::run(a, &ctx),
         Command::Ca(a) => cmd::ca::run(a),
         Command::Example(a) => cmd::example::run(a),
         Command::Completions(a) => {

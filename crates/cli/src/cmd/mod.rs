@@ -6,6 +6,7 @@ pub mod example;
 pub mod fmt;
 pub mod record;
 pub mod sanitize;
+pub mod serve;
 pub mod summary;
 pub mod surface;
 pub mod view;

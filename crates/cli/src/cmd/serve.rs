@@ -1,0 +1,164 @@
+use crate::term::Ctx;
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Run the capture service: jobs that each record through their own proxy port, their
+/// HARs over HTTP, and the BrowserMob Proxy REST API (a drop-in for Selenium suites).
+///
+/// `POST /v1/jobs` makes a job and answers with its proxy address; `GET
+/// /v1/jobs/{id}/network.har` streams its HAR (while it runs, after it stops, after a
+/// restart). BrowserMob clients use `/proxy` as they did. The API is described at
+/// `/v1/openapi.json`. Loopback only unless --listen says otherwise, which then needs a
+/// bearer token (--token, or one is made and printed).
+///
+/// Examples: `hark serve`, `hark serve --port 8080` (as `browsermob-proxy --port 8080`),
+/// `curl -X POST localhost:7171/v1/jobs -d '{"name":"smoke"}'`
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address of the API; job proxies listen on the same IP address.
+    #[arg(long, default_value = "127.0.0.1:7171")]
+    listen: SocketAddr,
+    /// Listen on 127.0.0.1:PORT (the `browsermob-proxy --port` option).
+    #[arg(long, conflicts_with = "listen")]
+    port: Option<u16>,
+    /// Data directory: one directory per job [default: $XDG_DATA_HOME/hark/serve or ~/.local/share/hark/serve].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Bearer token for the API [default: $HARK_SERVE_TOKEN]; required, and made up and
+    /// printed if not given, when --listen is not loopback.
+    #[arg(long)]
+    token: Option<String>,
+    /// Delete stopped jobs older than this (e.g. 90m, 12h, 7d; plain numbers are seconds).
+    #[arg(long, value_parser = parse_age)]
+    max_age: Option<Duration>,
+    /// Delete the oldest stopped jobs while all jobs take more than this (K/M/G suffixes).
+    #[arg(long, value_parser = parse_size)]
+    max_size: Option<u64>,
+    /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
+    #[arg(long)]
+    ca_dir: Option<PathBuf>,
+    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable).
+    #[arg(long, value_name = "FILE")]
+    upstream_ca: Vec<PathBuf>,
+    /// Do not verify upstream certificates (also what BrowserMob's trustAllServers asks for).
+    #[arg(long)]
+    insecure_upstream: bool,
+    /// Bytes of each body kept, for jobs that do not set maxBodyBytes (K/M/G suffixes).
+    #[arg(long, default_value = "16M", value_parser = parse_size)]
+    max_body: u64,
+    /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
+    #[arg(long, default_value_t = 30.0)]
+    upstream_timeout: f64,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|e| format!("{s}: {e} (a byte count, e.g. 512M or 10G)"))
+}
+
+fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('s') => (&s[..s.len() - 1], 1u64),
+        Some('m') => (&s[..s.len() - 1], 60),
+        Some('h') => (&s[..s.len() - 1], 3600),
+        Some('d') => (&s[..s.len() - 1], 86_400),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| Duration::from_secs(n * mult))
+        .map_err(|e| format!("{s}: {e} (an age, e.g. 90m, 12h or 7d)"))
+}
+
+fn default_data() -> PathBuf {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("hark/serve");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/hark/serve")
+}
+
+pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
+    if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
+        bail!("--upstream-timeout must be a positive number of seconds");
+    }
+    let listen = match a.port {
+        Some(p) => SocketAddr::from(([127, 0, 0, 1], p)),
+        None => a.listen,
+    };
+    let mut token = a
+        .token
+        .clone()
+        .or_else(|| std::env::var("HARK_SERVE_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    if !listen.ip().is_loopback() && token.is_none() {
+        let t = serve::random_id(32);
+        eprintln!("hark serve: listening beyond loopback: API token (send Authorization: Bearer <token>):\n{t}");
+        token = Some(t);
+    }
+    let data = a.data.clone().unwrap_or_else(default_data);
+    let opts = serve::Options {
+        listen,
+        data: data.clone(),
+        token,
+        max_age: a.max_age,
+        max_size: a.max_size,
+        ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
+        upstream_ca: a.upstream_ca.clone(),
+        insecure_upstream: a.insecure_upstream,
+        max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
+        upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let svc = Arc::new(
+            serve::Service::open(opts).with_context(|| format!("opening {}", data.display()))?,
+        );
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        eprintln!(
+            "hark serve: API on http://{} (OpenAPI: /v1/openapi.json; BrowserMob: /proxy); data {}; {} jobs",
+            listener.local_addr()?,
+            data.display(),
+            svc.jobs().len()
+        );
+        let stop = async {
+            #[cfg(unix)]
+            {
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("installing a SIGTERM handler");
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        serve::api::serve(svc, listener, stop)
+            .await
+            .context("serving the API")?;
+        eprintln!("hark serve: stopped; running jobs were marked interrupted (their HARs are kept)");
+        Ok::<_, anyhow::Error>(())
+    })?;
+    rt.shutdown_timeout(Duration::from_millis(200));
+    Ok(crate::exit::OK)
+}

@@ -1,0 +1,153 @@
+//! `hark-serve`: a capture service. Each job is a recording proxy (`hark-record`) on its
+//! own port, with its own journal under the data directory, its pages and capture
+//! options; its HAR is served over HTTP while it runs, after it stops, and after the
+//! service restarts. The BrowserMob Proxy REST API is served on the same port, each
+//! BrowserMob proxy being a job. See docs/serve.md.
+//!
+//! Modules: [`store`] (the journal on disk and the HAR written from it), [`api`] (the
+//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`).
+
+pub mod api;
+mod jobs;
+pub mod store;
+
+pub use jobs::{Capture, Job, Service};
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How the service runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Where the API listens; proxies bind to the same IP address.
+    pub listen: SocketAddr,
+    /// The data directory (`jobs/<id>/job.json`, `jobs/<id>/journal`).
+    pub data: PathBuf,
+    /// Bearer token required on every API call (required when `listen` is not loopback).
+    pub token: Option<String>,
+    /// Stopped jobs older than this are deleted.
+    pub max_age: Option<Duration>,
+    /// When all jobs together take more than this many bytes, the oldest stopped ones are deleted.
+    pub max_size: Option<u64>,
+    pub ca_dir: PathBuf,
+    pub upstream_ca: Vec<PathBuf>,
+    pub insecure_upstream: bool,
+    /// Default body cap per job (a job may set its own).
+    pub max_body: usize,
+    pub upstream_timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}: not a hark journal")]
+    NotJournal(PathBuf),
+    #[error("writing the HAR: {0}")]
+    Stream(#[source] std::io::Error),
+    #[error(transparent)]
+    Record(#[from] record::RecordError),
+    #[error("sanitize: {0}")]
+    Sanitize(String),
+    #[error("{0}")]
+    Listen(String),
+}
+
+impl ServeError {
+    pub fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> ServeError {
+        let path = path.as_ref().to_path_buf();
+        move |source| ServeError::Io { path, source }
+    }
+
+    /// The disk (or the quota) is full: the API answers 507.
+    pub fn is_disk_full(&self) -> bool {
+        let e = match self {
+            ServeError::Io { source, .. } | ServeError::Stream(source) => source,
+            _ => return false,
+        };
+        matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+    }
+}
+
+/// A random id of `n` characters `[a-z0-9]` (from the OS's random source).
+pub fn random_id(n: usize) -> String {
+    use std::io::Read;
+    const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut bytes = vec![0u8; n * 2];
+    let ok = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .is_ok();
+    if !ok {
+        // No /dev/urandom: hash the time and the process id.
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+            ^ u128::from(std::process::id());
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (seed.rotate_left((i * 7) as u32) as u8) ^ (i as u8).wrapping_mul(31);
+        }
+    }
+    let mut out = String::with_capacity(n);
+    for pair in bytes.chunks(2) {
+        // 36 does not divide 65536: reject nothing, the bias (< 0.1%) is harmless for ids.
+        let v = u16::from_le_bytes([pair[0], pair[1]]) as usize;
+        out.push(ALPHA[v % ALPHA.len()] as char);
+    }
+    out
+}
+
+/// Job ids as the service makes them: what a URL may name before the disk is touched.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Constant-time comparison (for the bearer token).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() != b.len()) as u8;
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+pub(crate) fn now_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as f64 / 1000.0)
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_valid_and_traversal_is_not() {
+        for _ in 0..100 {
+            assert!(valid_id(&random_id(12)));
+        }
+        for bad in ["", "..", "../x", "a/b", "A", "a.b", "a%2f", &"a".repeat(65)] {
+            assert!(!valid_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_compare() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+    }
+}
