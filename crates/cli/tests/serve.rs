@@ -1,0 +1,787 @@
+//! `hark serve` driven as users drive it: PyPI's browsermob-proxy client (unchanged
+//! Selenium-style code) with headless Chromium through the proxy it created; two jobs
+//! at once through their own proxies (curl); HARs fetched during a run and after
+//! `kill -9` and a restart; bad requests; the bearer token; `?sanitize=1`; retention;
+//! the OpenAPI document checked by swagger-parser. Loopback only.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// testdata/serve/site.mjs on a free port.
+fn site() -> (Proc, u16) {
+    let mut child = Command::new("node")
+        .arg(root().join("testdata/serve/site.mjs"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node must be installed (testdata/serve/site.mjs)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("site: {e}: {line:?}"));
+    (Proc(child), v["port"].as_u64().unwrap() as u16)
+}
+
+struct Serve {
+    proc: Proc,
+    port: u16,
+    token: Option<String>,
+}
+
+/// `hark serve --listen 127.0.0.1:0 --data DATA`; the API port is read from its first line.
+fn serve(data: &Path, extra: &[&str]) -> Serve {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .arg("--ca-dir")
+        .arg(data.join("ca"))
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    let port = line
+        .split("http://127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("hark serve did not start: {line:?}"));
+    // Keep draining its standard error.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
+            eprint!("[hark serve] {sink}");
+            sink.clear();
+        }
+    });
+    Serve {
+        proc: Proc(child),
+        port,
+        token: None,
+    }
+}
+
+struct Resp {
+    status: u16,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): {}",
+                String::from_utf8_lossy(&self.body[..self.body.len().min(400)])
+            )
+        })
+    }
+    fn error(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error field: {}", String::from_utf8_lossy(&self.body)))
+            .to_string()
+    }
+}
+
+/// One request with curl; `extra` are more curl arguments.
+fn curl(method: &str, url: &str, body: Option<&str>, extra: &[&str]) -> Resp {
+    let mut c = Command::new("curl");
+    c.args(["-sS", "-X", method, "-o", "-", "-w", "\n%{http_code}"]);
+    if !extra.contains(&"-x") {
+        // Straight to the API, whatever http_proxy says.
+        c.args(["--noproxy", "*"]);
+    }
+    if let Some(b) = body {
+        c.args(["--data-binary", b]);
+    }
+    c.args(extra).arg(url);
+    let out = c.output().expect("curl must be installed");
+    assert!(
+        out.status.success(),
+        "curl {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut body = out.stdout;
+    let nl = body.iter().rposition(|&b| b == b'\n').unwrap();
+    let status = String::from_utf8_lossy(&body[nl + 1..]).parse().unwrap();
+    body.truncate(nl);
+    Resp { status, body }
+}
+
+impl Serve {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
+        let auth = self
+            .token
+            .as_ref()
+            .map(|t| format!("Authorization: Bearer {t}"));
+        let extra: Vec<&str> = match &auth {
+            Some(a) => vec!["-H", a],
+            None => vec![],
+        };
+        curl(method, &self.url(path), body, &extra)
+    }
+    fn har(&self, id: &str) -> Value {
+        let r = self.call("GET", &format!("/v1/jobs/{id}/network.har"), None);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json()
+    }
+}
+
+fn validate(dir: &Path, name: &str, har: &Value) {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_vec(har).unwrap()).unwrap();
+    assert_eq!(
+        har_validator(&p),
+        Some(true),
+        "{name} must pass har-validator (npm ci --prefix testdata installs it)"
+    );
+}
+
+fn urls(har: &Value) -> Vec<String> {
+    har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn browsermob_python_client_with_chromium_unchanged() {
+    let py = Command::new("python3")
+        .args(["-c", "import browsermobproxy, requests"])
+        .output()
+        .expect("python3 must be installed");
+    assert!(
+        py.status.success(),
+        "PyPI's browsermob-proxy and requests are needed: pip install browsermob-proxy requests ({})",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is needed (apt-get install chromium)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let api_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let out = dir.path().join("bmp.har");
+    let data = dir.path().join("data");
+    let r = Command::new("python3")
+        .arg(root().join("testdata/serve/bmp_selenium.py"))
+        .arg(root().join("testdata/serve/browsermob-proxy"))
+        .arg(api_port.to_string())
+        .arg(format!("http://127.0.0.1:{site_port}"))
+        .arg(&out)
+        .arg(dir.path())
+        .env("HARK", env!("CARGO_BIN_EXE_hark"))
+        .env("HARK_SERVE_DATA", &data)
+        .current_dir(root().join("testdata"))
+        .output()
+        .unwrap();
+    let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    assert!(
+        r.status.success(),
+        "bmp_selenium.py failed:\n{}\n{}\nserver log:\n{log}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let har: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    validate(dir.path(), "checked.har", &har);
+    let pages = har["log"]["pages"].as_array().unwrap();
+    let ids: Vec<&str> = pages.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["home", "second"]);
+    assert_eq!(pages[0]["title"], "Home page");
+    assert_eq!(pages[1]["title"], "Second page");
+    let site = format!("http://127.0.0.1:{site_port}");
+    let entries: Vec<&Value> = har["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["request"]["url"].as_str().unwrap().starts_with(&site))
+        .collect();
+    let find = |page: &str, path: &str| {
+        entries
+            .iter()
+            .find(|e| e["pageref"] == page && e["request"]["url"] == format!("{site}{path}"))
+            .unwrap_or_else(|| panic!("no {path} on page {page} in {:?}", urls(&har)))
+    };
+    for (page, paths) in [
+        ("home", ["/", "/style.css", "/img.png", "/data.json"]),
+        (
+            "second",
+            ["/second", "/style.css", "/img.png", "/data.json?page=2"],
+        ),
+    ] {
+        for p in paths {
+            let e = find(page, p);
+            assert_eq!(e["response"]["status"], 200, "{p}");
+            // captureHeaders: the extra header set with proxy.headers() is recorded as sent.
+            let h = e["request"]["headers"].as_array().unwrap();
+            assert!(
+                h.iter()
+                    .any(|h| h["name"] == "x-suite" && h["value"] == "selenium-bmp"),
+                "{p}: {h:?}"
+            );
+        }
+    }
+    // captureContent: text bodies are there; binary ones are not (captureBinaryContent off).
+    let html = find("home", "/")["response"]["content"]["text"]
+        .as_str()
+        .unwrap();
+    assert!(html.contains("<h1>serve site</h1>"));
+    assert!(find("home", "/img.png")["response"]["content"]
+        .get("text")
+        .is_none());
+    // The blacklisted image never reached the site and is not in the HAR.
+    assert!(!urls(&har).iter().any(|u| u.contains("blocked.png")));
+    let hits = curl("GET", &format!("{site}/hits"), None, &[]).json();
+    assert!(hits.get("/blocked.png").is_none(), "{hits}");
+    // The proxy is closed but its job (and HAR) stays in the service's data directory.
+    let jobs: Vec<_> = std::fs::read_dir(data.join("jobs")).unwrap().collect();
+    assert_eq!(jobs.len(), 1);
+}
+
+/// Requests through `proxy` to the site, in parallel threads; returns the paths asked.
+fn drive(proxy: &str, site_port: u16, tag: &str, n: usize) -> Vec<String> {
+    let paths: Vec<String> = (0..n).map(|i| format!("/n/{tag}-{i}")).collect();
+    let chunks: Vec<Vec<String>> = paths.chunks(n.div_ceil(4)).map(|c| c.to_vec()).collect();
+    let handles: Vec<_> = chunks
+        .into_iter()
+        .map(|chunk| {
+            let proxy = proxy.to_string();
+            std::thread::spawn(move || {
+                for p in chunk {
+                    let r = curl(
+                        "GET",
+                        &format!("http://127.0.0.1:{site_port}{p}"),
+                        None,
+                        &["-x", &format!("http://{proxy}")],
+                    );
+                    assert_eq!(r.status, 200);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    paths
+}
+
+#[test]
+fn two_jobs_get_only_their_traffic_and_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_site, site_port) = site();
+    let s = serve(&data, &[]);
+    let a = s.call(
+        "POST",
+        "/v1/jobs",
+        Some(r#"{"name":"job a","tags":["ci","a"]}"#),
+    );
+    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    let a = a.json();
+    let b = s
+        .call(
+            "POST",
+            "/v1/jobs",
+            Some(r#"{"name":"job b","capture":{"content":false}}"#),
+        )
+        .json();
+    let (ida, idb) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    assert_eq!(
+        s.call(
+            "POST",
+            &format!("/v1/jobs/{ida}/pages"),
+            Some(r#"{"id":"p1","title":"First"}"#)
+        )
+        .status,
+        201
+    );
+    // Both at once.
+    let (pa, pb) = (a["proxy"].as_str().unwrap(), b["proxy"].as_str().unwrap());
+    let ta = {
+        let pa = pa.to_string();
+        std::thread::spawn(move || drive(&pa, site_port, "a", 40))
+    };
+    let want_b = drive(pb, site_port, "b", 30);
+    let want_a = ta.join().unwrap();
+    let site = format!("http://127.0.0.1:{site_port}");
+    let set = |har: &Value| {
+        let mut u = urls(har);
+        u.sort();
+        u
+    };
+    let expect = |paths: &[String]| {
+        let mut u: Vec<String> = paths.iter().map(|p| format!("{site}{p}")).collect();
+        u.sort();
+        u
+    };
+    // During the run: every finished exchange, and only the job's own.
+    let har_a = s.har(ida);
+    let har_b = s.har(idb);
+    assert_eq!(set(&har_a), expect(&want_a));
+    assert_eq!(set(&har_b), expect(&want_b));
+    assert!(har_a["log"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["pageref"] == "p1"));
+    assert_eq!(har_a["log"]["pages"][0]["title"], "First");
+    // Job b keeps no bodies.
+    assert!(har_a["log"]["entries"][0]["response"]["content"]["text"].is_string());
+    assert!(har_b["log"]["entries"][0]["response"]["content"]
+        .get("text")
+        .is_none());
+    validate(dir.path(), "a.har", &har_a);
+    let list = s.call("GET", "/v1/jobs", None).json();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 2);
+    assert_eq!(list["entries"], 70);
+    let ja = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["id"] == ida)
+        .unwrap();
+    assert_eq!(ja["entries"], 40);
+    assert_eq!(ja["state"], "running");
+    assert!(ja["bytes"].as_u64().unwrap() > 40 * 200);
+
+    // Stop b; a keeps running and gets more traffic; then kill -9.
+    let stopped = s.call("POST", &format!("/v1/jobs/{idb}/stop"), None).json();
+    assert_eq!(stopped["state"], "stopped");
+    let more_a = drive(pa, site_port, "a2", 10);
+    let mut s = s;
+    s.proc.0.kill().unwrap(); // SIGKILL
+    s.proc.0.wait().unwrap();
+
+    let s = serve(&data, &[]);
+    let ja = s.call("GET", &format!("/v1/jobs/{ida}"), None).json();
+    assert_eq!(ja["state"], "interrupted");
+    assert_eq!(ja["entries"], 50);
+    assert_eq!(ja["tags"], serde_json::json!(["ci", "a"]));
+    let jb = s.call("GET", &format!("/v1/jobs/{idb}"), None).json();
+    assert_eq!(jb["state"], "stopped");
+    let har_a = s.har(ida);
+    let mut all_a = want_a.clone();
+    all_a.extend(more_a);
+    assert_eq!(
+        set(&har_a),
+        expect(&all_a),
+        "every finished exchange after kill -9"
+    );
+    assert!(har_a["log"]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("interrupted"));
+    validate(dir.path(), "a-after-restart.har", &har_a);
+    assert_eq!(set(&s.har(idb)), expect(&want_b));
+    // The dead job's proxy port is not served any more; new jobs work.
+    let c = s.call("POST", "/v1/jobs", Some("{}"));
+    assert_eq!(c.status, 201);
+    // Delete removes the job and its directory.
+    assert_eq!(
+        s.call("DELETE", &format!("/v1/jobs/{idb}"), None).status,
+        204
+    );
+    assert_eq!(s.call("GET", &format!("/v1/jobs/{idb}"), None).status, 404);
+    assert!(!data.join("jobs").join(idb).exists());
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &[]);
+    let cases: &[(&str, &str, Option<&str>, u16, &str)] = &[
+        ("GET", "/v1/jobs/nosuchjob", None, 404, "no job nosuchjob"),
+        (
+            "GET",
+            "/v1/jobs/..%2F..%2Fetc%2Fpasswd",
+            None,
+            400,
+            "invalid job id",
+        ),
+        (
+            "GET",
+            "/v1/jobs/..%2F..%2Fetc/network.har",
+            None,
+            400,
+            "invalid job id",
+        ),
+        ("DELETE", "/v1/jobs/..%2Fdata", None, 400, "invalid job id"),
+        ("GET", "/v1/jobs/ABC", None, 400, "invalid job id"),
+        ("POST", "/v1/jobs", Some("{bad json"), 400, "bad JSON body"),
+        (
+            "POST",
+            "/v1/jobs",
+            Some(r#"{"nmae":"x"}"#),
+            400,
+            "unknown field `nmae`",
+        ),
+        (
+            "POST",
+            "/v1/jobs",
+            Some(r#"{"capture":{"headers":"yes"}}"#),
+            400,
+            "bad JSON body",
+        ),
+        (
+            "POST",
+            "/v1/jobs",
+            Some(r#"{"scope":["("]}"#),
+            400,
+            "bad regular expression",
+        ),
+        (
+            "POST",
+            "/v1/jobs",
+            Some(r#"{"blacklist":[{"regex":"x","status":99}]}"#),
+            400,
+            "not an HTTP status",
+        ),
+        (
+            "POST",
+            "/v1/jobs/nosuchjob/pages",
+            Some("{}"),
+            404,
+            "no job",
+        ),
+        ("GET", "/v1/nothing", None, 404, "no such endpoint"),
+        ("PUT", "/v1/jobs", None, 405, "not allowed"),
+        ("GET", "/proxy/1/har", None, 404, "no proxy on port 1"),
+        (
+            "GET",
+            "/proxy/notaport/har",
+            None,
+            400,
+            "invalid proxy port",
+        ),
+        ("PUT", "/proxy/99999/har", None, 400, "invalid proxy port"),
+        ("DELETE", "/proxy/1", None, 404, "no proxy"),
+    ];
+    for (method, path, body, status, msg) in cases {
+        let r = s.call(method, path, *body);
+        assert_eq!(
+            r.status,
+            *status,
+            "{method} {path}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+        assert!(
+            r.error().contains(msg),
+            "{method} {path}: {:?} lacks {msg:?}",
+            r.error()
+        );
+    }
+    // A path that climbs out with literal dots never reaches a job.
+    let r = curl(
+        "GET",
+        &s.url("/v1/jobs/../../etc/passwd"),
+        None,
+        &["--path-as-is"],
+    );
+    assert_eq!(r.status, 404);
+    // BrowserMob calls with bad values.
+    let port = s.call("POST", "/proxy", None).json()["port"]
+        .as_u64()
+        .unwrap();
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/har"),
+        Some("captureHeaders=maybe"),
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("captureHeaders"));
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/har/pageRef"),
+        Some("pageRef=x"),
+    );
+    assert_eq!(r.status, 404, "no HAR started yet");
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/blacklist"),
+        Some("regex=(&status=404"),
+    );
+    assert_eq!(r.status, 400);
+    let r = s.call("PUT", &format!("/proxy/{port}/blacklist"), Some("regex=x"));
+    assert_eq!(r.status, 400);
+    assert!(r.error().contains("status"));
+    let r = s.call("POST", &format!("/proxy/{port}/headers"), Some("[1,2]"));
+    assert_eq!(r.status, 400);
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/limit"),
+        Some("downstreamKbps=100"),
+    );
+    assert_eq!(r.status, 501);
+    let r = s.call("POST", "/proxy", Some(&format!("port={port}")));
+    assert_eq!(r.status, 409, "port in use: {}", r.error());
+    // Still serving.
+    let r = s.call("GET", "/v1/jobs", None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["jobs"].as_array().unwrap().len(), 1);
+    // The rejected requests left nothing on disk.
+    assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 1);
+}
+
+#[test]
+fn bearer_token_is_required_when_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = serve(&dir.path().join("data"), &["--token", "s3cret-token"]);
+    let r = s.call("GET", "/v1/jobs", None);
+    assert_eq!(r.status, 401);
+    assert!(r.error().contains("missing bearer token"));
+    let r = curl(
+        "GET",
+        &s.url("/proxy"),
+        None,
+        &["-H", "Authorization: Bearer wrong"],
+    );
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error(), "wrong bearer token");
+    let r = curl(
+        "GET",
+        &s.url("/v1/openapi.json"),
+        None,
+        &["-H", "Authorization: Bearer s3cret-tokenX"],
+    );
+    assert_eq!(r.status, 401);
+    s.token = Some("s3cret-token".into());
+    assert_eq!(s.call("GET", "/v1/jobs", None).status, 200);
+    assert_eq!(s.call("POST", "/proxy", None).status, 200);
+}
+
+#[test]
+fn sanitized_har_and_browsermob_new_har_returns_the_previous_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let s = serve(&dir.path().join("data"), &[]);
+    let job = s
+        .call("POST", "/v1/jobs", Some(r#"{"name":"secrets"}"#))
+        .json();
+    let proxy = format!("http://{}", job["proxy"].as_str().unwrap());
+    let secret = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
+    let r = curl(
+        "GET",
+        &format!("http://127.0.0.1:{site_port}/echo?session=abc123"),
+        None,
+        &[
+            "-x",
+            &proxy,
+            "-H",
+            &format!("Authorization: {secret}"),
+            "-H",
+            "Cookie: sid=topsecretvalue",
+        ],
+    );
+    assert_eq!(r.status, 200);
+    let id = job["id"].as_str().unwrap();
+    let raw = s.call("GET", &format!("/v1/jobs/{id}/network.har"), None);
+    assert!(String::from_utf8_lossy(&raw.body).contains("topsecretvalue"));
+    let clean = s.call(
+        "GET",
+        &format!("/v1/jobs/{id}/network.har?sanitize=1"),
+        None,
+    );
+    assert_eq!(clean.status, 200);
+    let text = String::from_utf8_lossy(&clean.body);
+    assert!(!text.contains("topsecretvalue"), "{text}");
+    assert!(!text.contains("eyJzdWIiOiJqYW5lIn0"), "{text}");
+    assert!(text.contains("redacted"));
+    validate(dir.path(), "clean.har", &clean.json());
+    let r = s.call(
+        "GET",
+        &format!("/v1/jobs/{id}/network.har?sanitize=perhaps"),
+        None,
+    );
+    assert_eq!(r.status, 400);
+
+    // BrowserMob: a second new HAR answers with the first one and starts empty.
+    let port = s.call("POST", "/proxy", None).json()["port"]
+        .as_u64()
+        .unwrap();
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/har"),
+        Some("initialPageRef=one"),
+    );
+    assert_eq!(r.status, 204);
+    let r = curl(
+        "GET",
+        &format!("http://127.0.0.1:{site_port}/n/first"),
+        None,
+        &["-x", &format!("http://127.0.0.1:{port}")],
+    );
+    assert_eq!(r.status, 200);
+    let prev = s.call(
+        "PUT",
+        &format!("/proxy/{port}/har"),
+        Some("initialPageRef=two"),
+    );
+    assert_eq!(prev.status, 200);
+    let prev = prev.json();
+    assert_eq!(
+        urls(&prev),
+        [format!("http://127.0.0.1:{site_port}/n/first")]
+    );
+    assert_eq!(prev["log"]["pages"][0]["id"], "one");
+    // captureHeaders was not asked for: BrowserMob's default is no headers.
+    assert_eq!(
+        prev["log"]["entries"][0]["request"]["headers"],
+        serde_json::json!([])
+    );
+    let now = s.call("GET", &format!("/proxy/{port}/har"), None).json();
+    assert_eq!(now["log"]["entries"].as_array().unwrap().len(), 0);
+    assert_eq!(now["log"]["pages"][0]["id"], "two");
+    // Whitelist: anything else is answered with the status, without going upstream.
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/whitelist"),
+        Some("regex=.*/n/ok.*,.*/hits&status=403"),
+    );
+    assert_eq!(r.status, 200);
+    let wl = s
+        .call("GET", &format!("/proxy/{port}/whitelist"), None)
+        .json();
+    assert_eq!(wl, serde_json::json!([".*/n/ok.*", ".*/hits"]));
+    let via = ["-x".to_string(), format!("http://127.0.0.1:{port}")];
+    let via: Vec<&str> = via.iter().map(String::as_str).collect();
+    assert_eq!(
+        curl(
+            "GET",
+            &format!("http://127.0.0.1:{site_port}/n/ok1"),
+            None,
+            &via
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        curl(
+            "GET",
+            &format!("http://127.0.0.1:{site_port}/n/no1"),
+            None,
+            &via
+        )
+        .status,
+        403
+    );
+    let hits = curl(
+        "GET",
+        &format!("http://127.0.0.1:{site_port}/hits"),
+        None,
+        &via,
+    )
+    .json();
+    assert!(hits.get("/n/no1").is_none());
+    assert_eq!(
+        s.call("DELETE", &format!("/proxy/{port}/whitelist"), None)
+            .status,
+        200
+    );
+    assert_eq!(
+        curl(
+            "GET",
+            &format!("http://127.0.0.1:{site_port}/n/no2"),
+            None,
+            &via
+        )
+        .status,
+        200
+    );
+    let list = s.call("GET", "/proxy", None).json();
+    assert_eq!(list["proxyList"], serde_json::json!([{"port": port}]));
+    assert_eq!(
+        s.call("DELETE", &format!("/proxy/{port}"), None).status,
+        200
+    );
+    assert_eq!(
+        s.call("GET", "/proxy", None).json()["proxyList"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn retention_deletes_the_oldest_stopped_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = serve(&data, &["--max-size", "1"]);
+    let a = s.call("POST", "/v1/jobs", None).json();
+    let b = s.call("POST", "/v1/jobs", None).json();
+    let (ida, idb) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    // Running jobs are never deleted, whatever the size.
+    assert_eq!(
+        s.call("GET", "/v1/jobs", None).json()["jobs"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.call("POST", &format!("/v1/jobs/{ida}/stop"), None).status,
+        200
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.call("GET", &format!("/v1/jobs/{ida}"), None).status != 404 {
+        assert!(Instant::now() < deadline, "stopped job not deleted");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!data.join("jobs").join(ida).exists());
+    assert_eq!(s.call("GET", &format!("/v1/jobs/{idb}"), None).status, 200);
+}
+
+#[test]
+fn openapi_document_passes_swagger_parser() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&dir.path().join("data"), &[]);
+    let r = s.call("GET", "/v1/openapi.json", None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for p in [
+        "/v1/jobs",
+        "/v1/jobs/{id}/network.har",
+        "/proxy",
+        "/proxy/{port}/har",
+    ] {
+        assert!(doc["paths"].get(p).is_some(), "{p} not documented");
+    }
+    let f: PathBuf = dir.path().join("openapi.json");
+    std::fs::write(&f, &r.body).unwrap();
+    let td = root().join("testdata");
+    assert!(
+        td.join("node_modules/@apidevtools/swagger-parser").exists(),
+        "npm ci --prefix testdata installs @apidevtools/swagger-parser"
+    );
+    let o = Command::new("node")
+        .current_dir(&td)
+        .arg("surface-site/validate-openapi.mjs")
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
