@@ -785,3 +785,72 @@ fn openapi_document_passes_swagger_parser() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn viewer_opens_any_jobs_har() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let s = serve(&dir.path().join("data"), &["--view", "127.0.0.1:0"]);
+    let mut ids = Vec::new();
+    for (name, n) in [("first job", 3), ("second", 5)] {
+        let j = s
+            .call("POST", "/v1/jobs", Some(&format!(r#"{{"name":"{name}"}}"#)))
+            .json();
+        drive(j["proxy"].as_str().unwrap(), site_port, "v", n);
+        ids.push((j["id"].as_str().unwrap().to_string(), n));
+    }
+    let mut viewer = String::new();
+    for (i, (id, _)) in ids.iter().enumerate() {
+        let r = curl(
+            "GET",
+            &s.url(&format!("/v1/jobs/{id}/view")),
+            None,
+            &["-D", "-"],
+        );
+        assert_eq!(r.status, 303);
+        let text = String::from_utf8_lossy(&r.body).to_string();
+        let loc = text
+            .lines()
+            .find_map(|l| l.strip_prefix("location: "))
+            .unwrap_or_else(|| panic!("no location: {text}"))
+            .trim()
+            .to_string();
+        assert!(loc.ends_with(&format!("/#file={i}")), "{loc}");
+        viewer = loc.split("/#").next().unwrap().to_string();
+    }
+    // The viewer lists both jobs' HARs, fully indexed, with their entries.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+        let files = files.as_array().unwrap().clone();
+        assert_eq!(files.len(), 2);
+        if files.iter().all(|f| f["done"] == true) {
+            for (f, (id, n)) in files.iter().zip(&ids) {
+                assert!(
+                    f["name"].as_str().unwrap().ends_with(&format!("{id}.har")),
+                    "{f}"
+                );
+                assert_eq!(f["entries"], *n as u64, "{f}");
+            }
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "viewer never finished indexing: {files:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rows = curl("GET", &format!("{viewer}/api/files/1/rows"), None, &[]);
+    assert_eq!(rows.status, 200);
+    assert!(String::from_utf8_lossy(&rows.body).contains("/n/v-4"));
+    // Without --view: a clear 404.
+    let plain = serve(&dir.path().join("data2"), &[]);
+    let j = plain.call("POST", "/v1/jobs", None).json();
+    let r = plain.call(
+        "GET",
+        &format!("/v1/jobs/{}/view", j["id"].as_str().unwrap()),
+        None,
+    );
+    assert_eq!(r.status, 404);
+    assert!(r.error().contains("--view"));
+}

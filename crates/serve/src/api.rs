@@ -75,6 +75,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .route("/v1/jobs/{id}/stop", post(stop_job))
         .route("/v1/jobs/{id}/pages", post(add_page))
         .route("/v1/jobs/{id}/network.har", get(job_har))
+        .route("/v1/jobs/{id}/view", get(job_view))
         .route("/proxy", get(bmp_list).post(bmp_create))
         .route("/proxy/{port}", axum::routing::delete(bmp_delete))
         .route("/proxy/{port}/har", get(bmp_har).put(bmp_new_har))
@@ -243,6 +244,26 @@ async fn add_page(AxState(svc): Svc, Path(id): Path<String>, body: Bytes) -> Res
 
 fn page_json(p: &Page) -> Value {
     json!({"id": p.id, "title": p.title, "startedDateTime": har::time::format_ms(p.started_ms)})
+}
+
+/// Open the job's HAR (a snapshot, for a running job) in the web viewer: 303 to it.
+async fn job_view(AxState(svc): Svc, Path(id): Path<String>) -> Res {
+    let job = job_by_id(&svc, &id)?;
+    let s = svc.clone();
+    let url = tokio::task::spawn_blocking(move || s.open_in_viewer(&job))
+        .await
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
+    let Some(url) = url else {
+        return Err(ApiError::not_found(
+            "no viewer: start hark serve with --view ADDR (e.g. --view 127.0.0.1:7172)",
+        ));
+    };
+    Ok(Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, &url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({"url": url}).to_string()))
+        .unwrap())
 }
 
 #[derive(Deserialize, Default)]

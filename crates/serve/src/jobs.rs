@@ -520,8 +520,16 @@ impl From<ServeError> for CreateError {
     }
 }
 
+/// The web viewer (crates/view) a job's HAR can be opened in: its library and address.
+pub struct ViewHook {
+    pub lib: Arc<view::Library>,
+    /// e.g. `http://127.0.0.1:7172`
+    pub base: String,
+}
+
 pub struct Service {
     pub opts: Options,
+    pub view: std::sync::OnceLock<ViewHook>,
     ca: Arc<record::ca::Ca>,
     tls: record::upstream::Tls,
     jobs: Mutex<BTreeMap<String, Arc<Job>>>,
@@ -577,13 +585,60 @@ impl Service {
                 }),
             );
         }
+        // Snapshots opened in the viewer by an earlier run.
+        let _ = std::fs::remove_dir_all(opts.data.join("tmp"));
         Ok(Service {
+            view: std::sync::OnceLock::new(),
             opts,
             ca,
             tls,
             jobs: Mutex::new(jobs),
             bmp: Mutex::new(BTreeMap::new()),
         })
+    }
+
+    /// Write a snapshot of the job's HAR and add it to the viewer's library; returns the
+    /// viewer's URL of it. Blocking (writes the HAR).
+    pub fn open_in_viewer(&self, job: &Job) -> Result<Option<String>, ServeError> {
+        let Some(v) = self.view.get() else {
+            return Ok(None);
+        };
+        let n = v.lib.files().len();
+        let dir = self.opts.data.join("tmp").join("view").join(n.to_string());
+        std::fs::create_dir_all(&dir).map_err(ServeError::io(&dir))?;
+        let m = job.meta();
+        let name: String = m
+            .name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let file = dir.join(format!(
+            "{}{}{}.har",
+            name,
+            if name.is_empty() { "" } else { "-" },
+            m.id
+        ));
+        let (path, limit, pages, comment) = job.har_source();
+        let out = std::fs::File::create(&file).map_err(ServeError::io(&file))?;
+        let (_, mut w) = store::write_har(
+            &path,
+            limit,
+            pages,
+            comment,
+            har::Style::Compact,
+            std::io::BufWriter::new(out),
+        )?;
+        std::io::Write::flush(&mut w).map_err(ServeError::Stream)?;
+        let p = file.to_string_lossy().into_owned();
+        let idx = view::Index::open(&p, 2).map_err(|e| ServeError::Listen(e.to_string()))?;
+        let id = v.lib.add(idx);
+        Ok(Some(format!("{}/#file={id}", v.base)))
     }
 
     pub fn job(&self, id: &str) -> Option<Arc<Job>> {

@@ -11,7 +11,7 @@ pub mod api;
 mod jobs;
 pub mod store;
 
-pub use jobs::{Capture, Job, Service};
+pub use jobs::{Capture, Job, Service, ViewHook};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -49,6 +49,10 @@ pub struct Args {
     /// Bytes of each body kept, for jobs that do not set maxBodyBytes (K/M/G suffixes).
     #[arg(long, default_value = "16M", value_parser = parse_size)]
     max_body: u64,
+    /// Also serve the web viewer (hark view) here: `GET /v1/jobs/{id}/view` opens a job's
+    /// HAR in it (loopback addresses only answer loopback Host names).
+    #[arg(long, value_name = "ADDR")]
+    view: Option<SocketAddr>,
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
@@ -137,6 +141,27 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             data.display(),
             svc.jobs().len()
         );
+        if let Some(vaddr) = a.view {
+            let vl = tokio::net::TcpListener::bind(vaddr)
+                .await
+                .with_context(|| format!("cannot listen on {vaddr} (--view)"))?;
+            let vaddr = vl.local_addr()?;
+            let lib = Arc::new(view::Library::new());
+            let hosts = if vaddr.ip().is_loopback() {
+                view::HostCheck::Loopback(vaddr.port())
+            } else {
+                view::HostCheck::Any
+            };
+            let app = view::router(lib.clone(), hosts);
+            tokio::spawn(async move {
+                let _ = view::serve(vl, app, std::future::pending()).await;
+            });
+            let _ = svc.view.set(serve::ViewHook {
+                lib,
+                base: format!("http://{vaddr}"),
+            });
+            eprintln!("hark serve: viewer on http://{vaddr} (GET /v1/jobs/{{id}}/view opens a job in it)");
+        }
         let stop = async {
             #[cfg(unix)]
             {
