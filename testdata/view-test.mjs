@@ -233,13 +233,6 @@ try {
   ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered');
   await page.keyboard.press('Escape');
 
-  if (SHOT) {
-    await page.click('#thead .cell[data-sort="start"]');
-    await settle();
-    await selectRow((r) => r.path === '/oauth/token' || r.path.startsWith('/api/me'), 'for the screenshot');
-    await page.screenshot({ path: SHOT });
-    console.log('  screenshot ' + SHOT);
-  }
 
   // ---------------------------------------------------------------- failures
   console.log('failures recording (file ' + FILES.failures + ')');
@@ -262,6 +255,15 @@ try {
   ok((await page.$$('#rows .row.page-header')).length >= 1, 'grouped by page');
   await page.uncheck('#group');
   void errors;
+  if (SHOT) {
+    await open(FILES.failures);
+    await page.$eval('#scroller', (s) => { s.scrollTop = 22 * 4; });
+    await settle();
+    await selectRow((r) => Number(r.status) >= 500, 'a 5xx for the screenshot');
+    await tab('timing');
+    await page.screenshot({ path: SHOT });
+    console.log('  screenshot ' + SHOT);
+  }
 
   // ---------------------------------------------------------------- WebSocket
   console.log('websocket (file ' + FILES.websocket + ')');

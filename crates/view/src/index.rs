@@ -208,7 +208,7 @@ pub struct Index {
     pub name: String,
     path: PathBuf,
     /// Keeps a spooled copy (stdin, gzip) alive as long as the index.
-    _spool: Option<tempfile::TempPath>,
+    spool: Mutex<Option<tempfile::TempPath>>,
     pub file_size: u64,
     pub state: RwLock<State>,
     pub(crate) cache: Mutex<Option<crate::query::Cached>>,
@@ -393,7 +393,7 @@ impl Index {
         let idx = Arc::new(Index {
             name: name.to_string(),
             path: real,
-            _spool: spooled,
+            spool: Mutex::new(spooled),
             file_size,
             state: RwLock::new(State::default()),
             cache: Mutex::new(None),
@@ -541,6 +541,12 @@ impl Index {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Remove the temporary copy made of standard input or a gzip file, if any (also
+    /// done when the index is dropped). Details cannot be read after this.
+    pub fn close(&self) {
+        drop(self.spool.lock().unwrap().take());
     }
 }
 

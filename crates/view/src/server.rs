@@ -79,9 +79,15 @@ pub fn router(lib: Arc<Library>, hosts: HostCheck) -> Router {
         .with_state(app)
 }
 
-/// Serve `app` on `listener` until the process ends.
-pub async fn serve(listener: tokio::net::TcpListener, app: Router) -> std::io::Result<()> {
-    axum::serve(listener, app).await
+/// Serve `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {

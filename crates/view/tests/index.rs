@@ -115,7 +115,9 @@ fn filters_agree_with_an_independent_reading() {
     let status = |e: &Value| e["response"]["status"].as_i64().unwrap_or(0);
     let failed = |e: &Value| {
         status(e) <= 0
-            || e["response"]["_error"].as_str().is_some_and(|s| !s.is_empty())
+            || e["response"]["_error"]
+                .as_str()
+                .is_some_and(|s| !s.is_empty())
             || e["response"]["_failureText"]
                 .as_str()
                 .is_some_and(|s| !s.is_empty())
@@ -343,7 +345,10 @@ fn bad_input_says_where() {
     idx.wait();
     let st = idx.state.read().unwrap();
     let e = st.error.clone().expect("an error");
-    assert!(e.contains("cut.har:") && e.contains("log.entries[2]"), "{e}");
+    assert!(
+        e.contains("cut.har:") && e.contains("log.entries[2]"),
+        "{e}"
+    );
     assert_eq!(st.rows.len(), 2);
     drop(st);
     assert!(matches!(
@@ -359,7 +364,12 @@ fn details_show_jwts_cookies_params_and_timings() {
     let es = entries(&path);
     let token = es
         .iter()
-        .position(|e| e["request"]["url"].as_str().unwrap().ends_with("/oauth/token"))
+        .position(|e| {
+            e["request"]["url"]
+                .as_str()
+                .unwrap()
+                .ends_with("/oauth/token")
+        })
         .expect("a token request");
     let d = view::details::details(token, &idx.entry_bytes(token).unwrap()).unwrap();
     let jwts = d["jwts"].as_array().unwrap();

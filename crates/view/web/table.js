@@ -123,6 +123,7 @@ export class Table {
     }
     clear(this.rowsEl);
     this.rowsEl.appendChild(frag);
+    this.drawTicks();
   }
 
   rowEl(pos, item) {
@@ -220,7 +221,8 @@ export class Table {
     const ax = this.fullAxis();
     if (!ax) return;
     const span = ax.end - ax.origin;
-    for (const k of [2, 4]) {
+    const wide = this.ticks.parentElement && this.ticks.parentElement.clientWidth > 260;
+    for (const k of wide ? [2, 4] : [4]) {
       const t = el('span', { class: 'tick' + (k === 4 ? ' last' : ''), text: ms(span * k / 4) });
       t.style.left = (k * 25) + '%';
       this.ticks.appendChild(t);

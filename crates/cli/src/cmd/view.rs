@@ -137,11 +137,38 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if !a.no_open && std::io::stdout().is_terminal() {
         open_browser(&url);
     }
-    let app = view::router(lib, hosts);
-    rt.block_on(view::serve(listener, app))
+    let app = view::router(lib.clone(), hosts);
+    rt.block_on(view::serve(listener, app, stop_signal()))
         .context("serving the viewer")?;
+    // Temporary copies (stdin, gzip) go now, even while an index is still being built.
+    for f in lib.files() {
+        f.close();
+    }
     drop(keep);
     Ok(crate::exit::OK)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Open `url` in the desktop's browser when there is a desktop.
