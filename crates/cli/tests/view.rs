@@ -376,9 +376,11 @@ fn not_a_har_fails_before_serving() {
 }
 
 #[test]
-fn standard_input_is_spooled() {
+fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
         .args(["view", "--no-open", "--port", "0", "-"])
+        .env("TMPDIR", tmp.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -413,4 +415,13 @@ fn standard_input_is_spooled() {
         .as_str()
         .unwrap()
         .starts_with("http://127.0.0.1"));
+    // The spooled copy is in TMPDIR while serving, and gone after SIGTERM.
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+    let mut server = server;
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) }, 0);
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }
