@@ -746,6 +746,25 @@ async fn bmp_limit_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
     })))
 }
 
+/// Serve the web viewer (crates/view) on `listener` and hook it to the service: `GET
+/// /v1/jobs/{id}/view` adds a job's HAR to its library.
+pub fn spawn_viewer(svc: &Service, listener: tokio::net::TcpListener, addr: std::net::SocketAddr) {
+    let lib = Arc::new(view::Library::new());
+    let hosts = if addr.ip().is_loopback() {
+        view::HostCheck::Loopback(addr.port())
+    } else {
+        view::HostCheck::Any
+    };
+    let app = view::router(lib.clone(), hosts);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let _ = svc.view.set(crate::ViewHook {
+        lib,
+        base: format!("http://{addr}"),
+    });
+}
+
 /// Serve the API on `listener` until `stop` resolves, then stop the jobs (marked
 /// interrupted: their HARs stay). Retention runs at start and every minute.
 pub async fn serve(

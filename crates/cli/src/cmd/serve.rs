@@ -146,20 +146,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
                 .await
                 .with_context(|| format!("cannot listen on {vaddr} (--view)"))?;
             let vaddr = vl.local_addr()?;
-            let lib = Arc::new(view::Library::new());
-            let hosts = if vaddr.ip().is_loopback() {
-                view::HostCheck::Loopback(vaddr.port())
-            } else {
-                view::HostCheck::Any
-            };
-            let app = view::router(lib.clone(), hosts);
-            tokio::spawn(async move {
-                let _ = view::serve(vl, app, std::future::pending()).await;
-            });
-            let _ = svc.view.set(serve::ViewHook {
-                lib,
-                base: format!("http://{vaddr}"),
-            });
+            serve::api::spawn_viewer(&svc, vl, vaddr);
             eprintln!("hark serve: viewer on http://{vaddr} (GET /v1/jobs/{{id}}/view opens a job in it)");
         }
         let stop = async {
