@@ -546,6 +546,18 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     assert_eq!(r.json()["jobs"].as_array().unwrap().len(), 1);
     // The rejected requests left nothing on disk.
     assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 1);
+    // A data directory the service cannot write in: a clear 500 with the OS error, and
+    // nothing half-made. (Tests run as root, where permissions do not stop writes, so the
+    // jobs directory is replaced by a file.)
+    std::fs::rename(data.join("jobs"), data.join("jobs.away")).unwrap();
+    std::fs::write(data.join("jobs"), b"not a directory").unwrap();
+    let r = s.call("POST", "/v1/jobs", Some(r#"{"name":"x"}"#));
+    assert_eq!(r.status, 500);
+    assert!(r.error().contains("Not a directory"), "{}", r.error());
+    std::fs::remove_file(data.join("jobs")).unwrap();
+    std::fs::rename(data.join("jobs.away"), data.join("jobs")).unwrap();
+    assert_eq!(s.call("POST", "/v1/jobs", None).status, 201);
+    assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 2);
 }
 
 #[test]
