@@ -112,7 +112,7 @@ try {
   ok((await page.$eval('#sum-requests b', (b) => b.textContent)) === '37', 'summary bar: 37 requests');
   ok(await page.$('#sum-dcl') && await page.$('#sum-load'), 'summary bar: DOMContentLoaded and load');
   ok((await page.$$('#rows .row .marker.load')).length > 0, 'waterfall has load markers');
-  ok((await page.$$('#rows .row .c-wf .bar .seg.wait')).length > 0, 'waterfall bars split into timing phases');
+  ok((await page.$$('#rows .row .c-wf .wbar .seg.wait')).length > 0, 'waterfall bars split into timing phases');
 
   // Sort by time (descending on first click), then ascending.
   await page.click('#thead .cell[data-sort="time"]');

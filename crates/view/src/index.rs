@@ -513,6 +513,11 @@ impl Index {
         self.bytes_read.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The counter behind [`Index::bytes_read`], for a progress bar.
+    pub fn progress_counter(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.bytes_read.clone()
+    }
+
     pub fn len(&self) -> usize {
         self.state.read().unwrap().rows.len()
     }

@@ -192,7 +192,7 @@ async function loadFiles() {
   const files = await getJSON('/api/files');
   const sel = $('file');
   clear(sel);
-  for (const f of files) sel.appendChild(el('option', { value: String(f.id), text: f.name }));
+  for (const f of files) sel.appendChild(el('option', { value: String(f.id), title: f.name, text: f.name.split('/').pop() }));
   sel.value = String(state.file);
   sel.hidden = files.length < 2;
 }

@@ -173,7 +173,7 @@ export class Table {
       line.style.left = pct(m.at) + '%';
       cell.appendChild(line);
     }
-    const bar = el('div', { class: 'bar' });
+    const bar = el('div', { class: 'wbar' });
     const left = pct(item.start);
     const width = Math.max(pct(item.start + Math.max(item.time, 0)) - left, 0.15);
     bar.style.left = left + '%';

@@ -117,8 +117,16 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     // Say on the terminal when each file is indexed (or why it could not be).
     for (name, idx) in indexes {
         let quiet = ctx.quiet;
+        let size = (idx.file_size > 0).then_some(idx.file_size);
+        let progress = crate::term::Progress::new(
+            ctx,
+            &format!("indexing {name}"),
+            idx.progress_counter(),
+            size,
+        );
         std::thread::spawn(move || {
             idx.wait();
+            progress.finish();
             let st = idx.state.read().unwrap();
             match &st.error {
                 Some(e) => {
