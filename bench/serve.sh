@@ -132,9 +132,9 @@ echo "== one job of $ENTRIES exchanges"
 job=$(curl -sf -X POST "$api/v1/jobs" -d '{"name":"big"}')
 jid=$(echo "$job" | jget id)
 jproxy=$(echo "$job" | jget proxy)
-# Drive it in 3 s rounds until it holds ENTRIES exchanges.
+# Drive it in 1 s rounds until it holds ENTRIES exchanges.
 while [ "$(curl -sf "$api/v1/jobs/$jid" | jget entries)" -lt "$ENTRIES" ]; do
-  wrk -t1 -c8 -d3s -s "$work/proxy.lua" "http://$jproxy" > /dev/null
+  wrk -t1 -c8 -d1s -s "$work/proxy.lua" "http://$jproxy" > /dev/null
 done
 curl -sf -X POST "$api/v1/jobs/$jid/stop" > /dev/null
 entries=$(curl -sf "$api/v1/jobs/$jid" | jget entries)
