@@ -339,7 +339,7 @@ fn page_infos(header: &har::model::Header) -> Vec<PageInfo> {
 fn spool(path: &str) -> Result<Option<tempfile::TempPath>, ViewError> {
     let io = |e: std::io::Error| ViewError::Io {
         file: path.to_string(),
-        source: e,
+        error: e,
     };
     let mut input: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
@@ -413,7 +413,7 @@ impl Index {
             .spawn(move || bg.run(reader, threads))
             .map_err(|e| ViewError::Io {
                 file: name.to_string(),
-                source: e,
+                error: e,
             })?;
         Ok(idx)
     }
@@ -535,7 +535,7 @@ impl Index {
         };
         let io = |e| ViewError::Io {
             file: self.name.clone(),
-            source: e,
+            error: e,
         };
         let mut f = File::open(&self.path).map_err(io)?;
         f.seek(SeekFrom::Start(offset)).map_err(io)?;

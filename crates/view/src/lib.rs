@@ -20,16 +20,14 @@ pub use server::{router, serve, HostCheck, CSP};
 
 use std::sync::{Arc, RwLock};
 
+/// Why a file cannot be viewed. The message is complete in itself (file, place, cause):
+/// no source chain, so that `{:#}` does not repeat the cause.
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {
-    #[error(transparent)]
-    Read(#[from] har::ReadError),
-    #[error("{file}: {source}")]
-    Io {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("{0}")]
+    Read(har::ReadError),
+    #[error("{file}: {error}")]
+    Io { file: String, error: std::io::Error },
     #[error("{0}")]
     Index(String),
     #[error("{0}")]
@@ -38,6 +36,12 @@ pub enum ViewError {
     NoEntry(usize),
     #[error("no file {0}")]
     NoFile(usize),
+}
+
+impl From<har::ReadError> for ViewError {
+    fn from(e: har::ReadError) -> ViewError {
+        ViewError::Read(e)
+    }
 }
 
 /// The files a viewer shows, by id (their order of addition).
