@@ -126,6 +126,7 @@ print(f"| open the 5 MB body | {float(body)*1000:.0f} ms ({int(bodysize)/1e6:.1f
 print(f"| filter `analytics` (typed, incl. 120 ms debounce) | | {b['filter_text_ms']:.0f} ms | |")
 print(f"| only errors (click) | | {b['filter_errors_ms']:.0f} ms | |")
 print(f"| sort by time (click) | | {b['sort_time_ms']:.0f} ms | |")
+print(f"| the page: JS heap, DOM elements (5 MB body open) | | {b['page_js_heap_mb']:.0f} MB, {b['page_dom_elements']} | |")
 PY
 echo
 cat "$tmp/queries"

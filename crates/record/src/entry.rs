@@ -118,11 +118,15 @@ pub struct Exchange {
     pub ws_truncated: bool,
     /// Custom fields added at the end of the entry (`_bytesSent`, …).
     pub extra: Vec<(&'static str, Value)>,
+    /// Whose exchange this is, when a [`crate::Policy`] said so (hark serve's shared
+    /// port: the job named in `Proxy-Authorization`). Not part of the entry.
+    pub tag: Option<std::sync::Arc<str>>,
 }
 
 impl Exchange {
     pub fn new(start_us: u64, request: RequestInfo, cap: usize) -> Exchange {
         Exchange {
+            tag: None,
             start_us,
             request,
             request_body: Captured::new(cap),

@@ -57,13 +57,40 @@ pub struct Decision {
     pub answer: Option<u16>,
     /// Wait this long before going upstream (BrowserMob's `latency` limit).
     pub delay: Duration,
+    /// Whose request this is: set on the entry ([`Exchange::tag`]); from
+    /// [`Policy::connect`], it holds for every request in the tunnel.
+    pub tag: Option<Arc<str>>,
 }
 
 /// Per-request rules for a proxy hosted by a service (see [`crate::spawn_proxy`]):
 /// called once per request, before it is recorded or sent upstream, with the full URL.
 /// It may add or change request headers (they are recorded as sent).
+/// An `answer` of 407 goes out with `Proxy-Authenticate: Basic realm="hark"`.
 pub trait Policy: Send + Sync {
-    fn request(&self, method: &Method, url: &str, headers: &mut HeaderMap) -> Decision;
+    /// `tag` is what [`Policy::connect`] decided for the tunnel the request came through.
+    fn request(
+        &self,
+        tag: Option<&Arc<str>>,
+        method: &Method,
+        url: &str,
+        headers: &mut HeaderMap,
+    ) -> Decision;
+    /// A `CONNECT`, before it is answered: `answer` refuses it, `tag` tags the tunnel.
+    fn connect(&self, _authority: &str, _headers: &HeaderMap) -> Decision {
+        Decision::default()
+    }
+}
+
+fn refusal(status: u16) -> Response<UpBody> {
+    let mut r = Response::new(empty());
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+    if status == 407 {
+        r.headers_mut().insert(
+            header::PROXY_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"hark\""),
+        );
+    }
+    r
 }
 
 #[derive(Clone)]
@@ -79,6 +106,8 @@ struct Conn {
     tunnel: Option<Tunnel>,
     pool: Arc<Pool>,
     client_h2: bool,
+    /// The tunnel's tag (from [`Policy::connect`]).
+    tag: Option<Arc<str>>,
 }
 
 fn now_us() -> u64 {
@@ -142,6 +171,7 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
             tunnel: None,
             pool: Arc::new(Pool::default()),
             client_h2: false,
+            tag: None,
         };
         tokio::spawn(serve_h1(tcp, conn));
     }
@@ -319,14 +349,21 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     };
     let url = format!("{scheme}://{host_port}{path}");
     let mut delay = Duration::ZERO;
+    let mut tag = conn.tag.clone();
     if let Some(p) = &sh.policy {
-        let d = p.request(&req.method().clone(), &url, req.headers_mut());
+        let d = p.request(
+            conn.tag.as_ref(),
+            &req.method().clone(),
+            &url,
+            req.headers_mut(),
+        );
         if let Some(status) = d.answer {
-            let mut r = Response::new(empty());
-            *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
-            return Ok(r);
+            return Ok(refusal(status));
         }
         delay = d.delay;
+        if d.tag.is_some() {
+            tag = d.tag;
+        }
     }
 
     // The request as the client sent it.
@@ -363,8 +400,10 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         headers_size,
     };
     sh.inflight.fetch_add(1, Ordering::Relaxed);
+    let mut ex = Exchange::new(start_us, info, sh.cfg.max_body);
+    ex.tag = tag;
     let mut guard = Guard {
-        ex: Some(Exchange::new(start_us, info, sh.cfg.max_body)),
+        ex: Some(ex),
         sink: sh.sink.clone(),
     };
     let key = Key {
@@ -552,13 +591,20 @@ mod futures_either {
     }
 }
 
-async fn connect(conn: Conn, req: Request<Incoming>) -> Response<UpBody> {
+async fn connect(mut conn: Conn, req: Request<Incoming>) -> Response<UpBody> {
     let Some(auth) = req.uri().authority().map(|a| a.as_str().to_string()) else {
         return text_response(
             StatusCode::BAD_REQUEST,
             "CONNECT without host:port\n".into(),
         );
     };
+    if let Some(p) = &conn.shared.policy {
+        let d = p.connect(&auth, req.headers());
+        if let Some(status) = d.answer {
+            return refusal(status);
+        }
+        conn.tag = d.tag;
+    }
     let (host, port) = split_authority(&auth, 443);
     let sh = conn.shared.clone();
     let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -653,6 +699,7 @@ where
             };
             sh.inflight.fetch_add(1, Ordering::Relaxed);
             let mut ex = Exchange::new(start_us, info, 0);
+            ex.tag = conn.tag.clone();
             ex.phases.ssl = ms(t.elapsed());
             ex.phases.connect = ex.phases.ssl;
             ex.error = Some(format!(
@@ -700,6 +747,7 @@ async fn passthrough(
     };
     sh.inflight.fetch_add(1, Ordering::Relaxed);
     let mut ex = Exchange::new(start_us, info, 0);
+    ex.tag = conn.tag.clone();
     let t = Instant::now();
     let bare = host
         .trim_start_matches('[')
