@@ -866,3 +866,87 @@ fn viewer_opens_any_jobs_har() {
     assert_eq!(r.status, 404);
     assert!(r.error().contains("--view"));
 }
+
+#[test]
+fn shared_proxy_port_tags_traffic_by_proxy_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let s = serve(&dir.path().join("data"), &["--shared-proxy", "127.0.0.1:0"]);
+    let a = s.call("POST", "/v1/jobs", Some(r#"{"name":"a"}"#)).json();
+    let b = s.call("POST", "/v1/jobs", Some(r#"{"name":"b"}"#)).json();
+    let (ida, idb) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let (pa, pb) = (
+        a["sharedProxy"].as_str().unwrap().to_string(),
+        b["sharedProxy"].as_str().unwrap().to_string(),
+    );
+    assert!(
+        pa.starts_with(&format!("http://{ida}:x@127.0.0.1:")),
+        "{pa}"
+    );
+    let shared = pa.rsplit('@').next().unwrap().to_string();
+    let site = format!("http://127.0.0.1:{site_port}");
+    let mut want_a = Vec::new();
+    for i in 0..5 {
+        let u = format!("{site}/n/sa-{i}");
+        assert_eq!(curl("GET", &u, None, &["-x", &pa]).status, 200);
+        want_a.push(u);
+    }
+    // Through a CONNECT tunnel: the job named on the CONNECT owns what is inside.
+    let u = format!("{site}/n/tunnel-a");
+    assert_eq!(curl("GET", &u, None, &["-p", "-x", &pa]).status, 200);
+    want_a.push(u);
+    let mut want_b = Vec::new();
+    for i in 0..3 {
+        let u = format!("{site}/n/sb-{i}");
+        assert_eq!(curl("GET", &u, None, &["-x", &pb]).status, 200);
+        want_b.push(u);
+    }
+    // No user, or one that is not a running job: 407 with a challenge, nothing recorded.
+    let r = Command::new("curl")
+        .args(["-s", "-D", "-", "-o", "/dev/null", "-x"])
+        .arg(format!("http://{shared}"))
+        .arg(format!("{site}/n/anon"))
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&r.stdout).to_lowercase();
+    assert!(head.starts_with("http/1.1 407"), "{head}");
+    assert!(head.contains("proxy-authenticate: basic"), "{head}");
+    let r = curl(
+        "GET",
+        &format!("{site}/n/nobody"),
+        None,
+        &["-x", &format!("http://zzzz:x@{shared}")],
+    );
+    assert_eq!(r.status, 407);
+    let r = Command::new("curl")
+        .args(["-sS", "-p", "-x"])
+        .arg(format!("http://{shared}"))
+        .arg(format!("{site}/n/anon-tunnel"))
+        .output()
+        .unwrap();
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("407"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+
+    let har_a = s.har(ida);
+    let mut got = urls(&har_a);
+    got.sort();
+    want_a.sort();
+    assert_eq!(got, want_a);
+    let mut got = urls(&s.har(idb));
+    got.sort();
+    assert_eq!(got, want_b);
+    // The proxy credentials are not recorded.
+    assert!(!serde_json::to_string(&har_a)
+        .unwrap()
+        .contains("proxy-authorization"));
+    validate(dir.path(), "shared.har", &har_a);
+    // A stopped job's user is refused.
+    s.call("POST", &format!("/v1/jobs/{ida}/stop"), None);
+    let r = curl("GET", &format!("{site}/n/late"), None, &["-x", &pa]);
+    assert_eq!(r.status, 407);
+    assert_eq!(urls(&s.har(ida)).len(), 6);
+}

@@ -145,6 +145,20 @@ async fn openapi() -> Response {
 
 // ---- /v1 ----
 
+/// A job as the API shows it (with its shared-port proxy URL when there is one).
+fn job_json(svc: &Service, job: &crate::Job) -> Value {
+    let mut v = job.view();
+    if let (Some(addr), Some(o)) = (svc.shared_addr.get(), v.as_object_mut()) {
+        if o.get("state").and_then(Value::as_str) == Some("running") {
+            o.insert(
+                "sharedProxy".into(),
+                json!(format!("http://{}:x@{addr}", job.id)),
+            );
+        }
+    }
+    v
+}
+
 fn job_by_id(svc: &Service, id: &str) -> Result<Arc<crate::Job>, ApiError> {
     if !crate::valid_id(id) {
         return Err(ApiError::bad(format!(
@@ -193,11 +207,11 @@ async fn create_job(AxState(svc): Svc, body: Bytes) -> Res {
         latency_ms: c.latency_ms,
         port: c.port,
     })?;
-    Ok((StatusCode::CREATED, axum::Json(job.view())).into_response())
+    Ok((StatusCode::CREATED, axum::Json(job_json(&svc, &job))).into_response())
 }
 
 async fn list_jobs(AxState(svc): Svc) -> Res {
-    let jobs: Vec<Value> = svc.jobs().iter().map(|j| j.view()).collect();
+    let jobs: Vec<Value> = svc.jobs().iter().map(|j| job_json(&svc, j)).collect();
     let entries: u64 = jobs.iter().filter_map(|j| j["entries"].as_u64()).sum();
     let bytes: u64 = jobs.iter().filter_map(|j| j["bytes"].as_u64()).sum();
     Ok(json_ok(
@@ -206,14 +220,15 @@ async fn list_jobs(AxState(svc): Svc) -> Res {
 }
 
 async fn get_job(AxState(svc): Svc, Path(id): Path<String>) -> Res {
-    Ok(json_ok(job_by_id(&svc, &id)?.view()))
+    let job = job_by_id(&svc, &id)?;
+    Ok(json_ok(job_json(&svc, &job)))
 }
 
 async fn stop_job(AxState(svc): Svc, Path(id): Path<String>) -> Res {
     let job = job_by_id(&svc, &id)?;
     job.stop(State::Stopped).await?;
     let _ = svc.enforce_retention().await;
-    Ok(json_ok(job.view()))
+    Ok(json_ok(job_json(&svc, &job)))
 }
 
 async fn delete_job(AxState(svc): Svc, Path(id): Path<String>) -> Res {

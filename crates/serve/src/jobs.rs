@@ -236,12 +236,70 @@ pub struct Job {
 struct JobPolicy(Weak<Job>);
 
 impl record::Policy for JobPolicy {
-    fn request(&self, method: &Method, url: &str, headers: &mut HeaderMap) -> record::Decision {
-        let mut d = record::Decision::default();
+    fn request(
+        &self,
+        _tag: Option<&Arc<str>>,
+        method: &Method,
+        url: &str,
+        headers: &mut HeaderMap,
+    ) -> record::Decision {
         let Some(job) = self.0.upgrade() else {
-            return d;
+            return record::Decision::default();
         };
-        let r = job.rules.read().unwrap();
+        job.decide(method, url, headers)
+    }
+}
+
+/// The shared port's policy: the job comes from the tunnel's tag or the request's
+/// `Proxy-Authorization` (removed, so it is not recorded), then that job's rules apply.
+struct SharedPolicy(Weak<Service>);
+
+impl record::Policy for SharedPolicy {
+    fn request(
+        &self,
+        tag: Option<&Arc<str>>,
+        method: &Method,
+        url: &str,
+        headers: &mut HeaderMap,
+    ) -> record::Decision {
+        let refuse = record::Decision {
+            answer: Some(407),
+            ..record::Decision::default()
+        };
+        let Some(svc) = self.0.upgrade() else {
+            return refuse;
+        };
+        let job = match tag {
+            Some(t) => svc.job(t).filter(|j| j.state() == State::Running),
+            None => svc.job_of(headers),
+        };
+        headers.remove(http::header::PROXY_AUTHORIZATION);
+        let Some(job) = job else { return refuse };
+        let mut d = job.decide(method, url, headers);
+        d.tag = Some(Arc::from(job.id.as_str()));
+        d
+    }
+
+    fn connect(&self, _authority: &str, headers: &HeaderMap) -> record::Decision {
+        let job = self.0.upgrade().and_then(|svc| svc.job_of(headers));
+        match job {
+            Some(j) => record::Decision {
+                tag: Some(Arc::from(j.id.as_str())),
+                ..record::Decision::default()
+            },
+            None => record::Decision {
+                answer: Some(407),
+                ..record::Decision::default()
+            },
+        }
+    }
+}
+
+impl Job {
+    /// The job's rules for one request (blacklist, whitelist, headers, latency).
+    fn decide(&self, method: &Method, url: &str, headers: &mut HeaderMap) -> record::Decision {
+        let mut d = record::Decision::default();
+        let r = self.rules.read().unwrap();
         if let Some((list, status)) = &r.whitelist {
             if !list.iter().any(|re| re.is_match(url)) {
                 d.answer = Some(*status);
@@ -530,6 +588,10 @@ pub struct ViewHook {
 pub struct Service {
     pub opts: Options,
     pub view: std::sync::OnceLock<ViewHook>,
+    /// The shared proxy port (`--shared-proxy`), where `Proxy-Authorization: Basic
+    /// base64(JOBID:anything)` says which job a request belongs to.
+    pub shared_addr: std::sync::OnceLock<SocketAddr>,
+    shared: Mutex<Option<record::Hosted>>,
     ca: Arc<record::ca::Ca>,
     tls: record::upstream::Tls,
     jobs: Mutex<BTreeMap<String, Arc<Job>>>,
@@ -589,6 +651,8 @@ impl Service {
         let _ = std::fs::remove_dir_all(opts.data.join("tmp"));
         Ok(Service {
             view: std::sync::OnceLock::new(),
+            shared_addr: std::sync::OnceLock::new(),
+            shared: Mutex::new(None),
             opts,
             ca,
             tls,
@@ -779,8 +843,81 @@ impl Service {
         Ok(true)
     }
 
+    /// Serve the shared proxy port on `listener`: each request (or CONNECT tunnel) must
+    /// name a running job as the user of `Proxy-Authorization: Basic`, else 407.
+    pub fn start_shared(
+        self: &Arc<Self>,
+        listener: std::net::TcpListener,
+    ) -> Result<SocketAddr, ServeError> {
+        let addr = listener
+            .local_addr()
+            .map_err(|e| ServeError::Listen(e.to_string()))?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|e| ServeError::Listen(e.to_string()))?;
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|e| ServeError::Listen(e.to_string()))?;
+        let weak = Arc::downgrade(self);
+        let sink: record::Sink = Arc::new(move |ex: Exchange| {
+            let Some(svc) = weak.upgrade() else { return };
+            let Some(job) = ex.tag.as_deref().and_then(|t| svc.job(t)) else {
+                return;
+            };
+            if job.state() == State::Running {
+                job.record(ex);
+            }
+        });
+        let cfg = record::Config {
+            listen: addr,
+            ca_dir: self.opts.ca_dir.clone(),
+            upstream_ca: self.opts.upstream_ca.clone(),
+            insecure_upstream: self.opts.insecure_upstream,
+            passthrough: Vec::new(),
+            max_body: self.opts.max_body,
+            upstream_timeout: self.opts.upstream_timeout,
+        };
+        let policy: Arc<dyn record::Policy> = Arc::new(SharedPolicy(Arc::downgrade(self)));
+        let hosted = record::spawn_proxy(
+            listener,
+            cfg,
+            self.ca.clone(),
+            &self.tls,
+            sink,
+            Some(policy),
+        );
+        *self.shared.lock().unwrap() = Some(hosted);
+        let _ = self.shared_addr.set(addr);
+        Ok(addr)
+    }
+
+    /// The running job named by a `Proxy-Authorization: Basic` header.
+    fn job_of(&self, headers: &HeaderMap) -> Option<Arc<Job>> {
+        use base64::Engine;
+        let v = headers
+            .get(http::header::PROXY_AUTHORIZATION)?
+            .to_str()
+            .ok()?;
+        let (scheme, b64) = v.trim().split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?;
+        let raw = String::from_utf8(raw).ok()?;
+        let user = raw.split(':').next()?;
+        if !crate::valid_id(user) {
+            return None;
+        }
+        self.job(user).filter(|j| j.state() == State::Running)
+    }
+
     /// Stop every running job (service shutdown): they are marked interrupted.
     pub async fn shutdown(&self) {
+        let shared = self.shared.lock().unwrap().take();
+        if let Some(h) = shared {
+            h.stop(Duration::from_secs(2)).await;
+        }
         for job in self.jobs() {
             if job.state() == State::Running {
                 let _ = job.stop(State::Interrupted).await;

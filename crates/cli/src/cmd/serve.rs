@@ -49,6 +49,10 @@ pub struct Args {
     /// Bytes of each body kept, for jobs that do not set maxBodyBytes (K/M/G suffixes).
     #[arg(long, default_value = "16M", value_parser = parse_size)]
     max_body: u64,
+    /// Also a shared proxy port: clients name their job as the proxy user
+    /// (`http://JOBID:x@ADDR`, i.e. `Proxy-Authorization: Basic base64(JOBID:x)`).
+    #[arg(long, value_name = "ADDR")]
+    shared_proxy: Option<SocketAddr>,
     /// Also serve the web viewer (hark view) here: `GET /v1/jobs/{id}/view` opens a job's
     /// HAR in it (loopback addresses only answer loopback Host names).
     #[arg(long, value_name = "ADDR")]
@@ -141,6 +145,12 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             data.display(),
             svc.jobs().len()
         );
+        if let Some(saddr) = a.shared_proxy {
+            let l = std::net::TcpListener::bind(saddr)
+                .with_context(|| format!("cannot listen on {saddr} (--shared-proxy)"))?;
+            let saddr = svc.start_shared(l)?;
+            eprintln!("hark serve: shared proxy on http://{saddr} (proxy user = job id: http://JOBID:x@{saddr})");
+        }
         if let Some(vaddr) = a.view {
             let vl = tokio::net::TcpListener::bind(vaddr)
                 .await
