@@ -179,7 +179,8 @@ function drawSummary(s) {
 
 async function loadSummary() {
   const s = await getJSON(base() + '/summary');
-  const grew = summary && s.requests !== summary.requests;
+  // New rows, or the end of indexing (the status line and the axis change then too).
+  const grew = summary && (s.requests !== summary.requests || s.done !== summary.done);
   summary = s;
   table.pages = s.pages || [];
   drawSummary(s);
