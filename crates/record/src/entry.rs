@@ -271,11 +271,8 @@ impl Exchange {
     fn content_json(&self, headers: &[(String, String)]) -> Value {
         let body = &self.response_body;
         let mut c = Map::new();
-        let mime = header(headers, "content-type").unwrap_or(if self.response.is_none() {
-            "x-unknown"
-        } else {
-            ""
-        });
+        // No Content-Type: "x-unknown", as Chrome writes it.
+        let mime = header(headers, "content-type").unwrap_or("x-unknown");
         let encoding = header(headers, "content-encoding")
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty() && e != "identity");
@@ -482,6 +479,7 @@ pub fn is_textual(mime: &str) -> bool {
                 | "application/x-www-form-urlencoded"
                 | "application/graphql"
                 | "image/svg+xml"
+                | "x-unknown"
                 | ""
         )
 }
@@ -576,7 +574,7 @@ mod tests {
         // Cut at 4 bytes, 11 counted; no content-type: still a mimeType.
         assert_eq!(resp["content"]["size"], 4);
         assert_eq!(resp["content"]["_truncated"], true);
-        assert_eq!(resp["content"]["mimeType"], "");
+        assert_eq!(resp["content"]["mimeType"], "x-unknown");
         assert_eq!(resp["bodySize"], 11);
     }
 

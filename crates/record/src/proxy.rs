@@ -522,11 +522,16 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         }
     };
     let (mut rparts, rbody) = resp.into_parts();
-    let status_text = rparts
-        .extensions
-        .get::<hyper::ext::ReasonPhrase>()
-        .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
-        .unwrap_or_else(|| rparts.status.canonical_reason().unwrap_or("").to_string());
+    // HTTP/2 has no reason phrase: "" as browsers write it.
+    let status_text = if rparts.version == Version::HTTP_2 {
+        String::new()
+    } else {
+        rparts
+            .extensions
+            .get::<hyper::ext::ReasonPhrase>()
+            .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
+            .unwrap_or_else(|| rparts.status.canonical_reason().unwrap_or("").to_string())
+    };
     let rversion = rparts.version;
     let rheaders_size = if rversion == Version::HTTP_2 {
         -1
