@@ -34,6 +34,11 @@ const browser = await chromium.launch({
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
 const page = await context.newPage();
+// VIEW_TEST_CPU_SLOWDOWN=4 runs the page on a 4× slower CPU (to shake out timing races).
+if (process.env.VIEW_TEST_CPU_SLOWDOWN) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(process.env.VIEW_TEST_CPU_SLOWDOWN) });
+}
 
 // Everything the page asks for, console errors, dialogs: the hostile HAR must cause none
 // of the bad ones.
@@ -71,9 +76,9 @@ async function waitMatched(pred, what) {
 }
 
 async function settle() {
-  // Debounced filters, then the rows request.
-  await page.waitForTimeout(250);
-  await page.waitForFunction(() => !document.querySelector('#rows .row.loading'), null, { timeout: 10000 });
+  // The page marks itself settled once the table shows the latest query (after the
+  // typing debounce and the rows request); then no row may still be loading.
+  await page.waitForFunction(() => document.body.dataset.settled === '1' && !document.querySelector('#rows .row.loading'), null, { timeout: 20000 });
 }
 
 function msOf(text) {

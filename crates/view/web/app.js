@@ -101,13 +101,19 @@ function readHash() {
 }
 
 let debounce = null;
+// body[data-settled="1"] once the table shows the latest query (tests and scripts wait on it).
+let refreshSeq = 0;
+function unsettled() { document.body.dataset.settled = '0'; return ++refreshSeq; }
+
 function changed({ now = false } = {}) {
   writeHash();
   clearTimeout(debounce);
+  unsettled();
   if (now) refresh(); else debounce = setTimeout(refresh, 120);
 }
 
 async function refresh(opts) {
+  const seq = unsettled();
   notice(null);
   $('q').classList.remove('invalid');
   try {
@@ -116,6 +122,8 @@ async function refresh(opts) {
   } catch (e) {
     if (/regex/.test(e.message)) $('q').classList.add('invalid');
     notice(e.message, 'error');
+  } finally {
+    if (seq === refreshSeq) document.body.dataset.settled = '1';
   }
 }
 
