@@ -419,7 +419,10 @@ fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
     let mut server = server;
     // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
+        0
+    );
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
