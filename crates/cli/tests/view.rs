@@ -428,3 +428,10 @@ fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
+
+#[test]
+fn the_built_in_example_is_shown_by_its_name() {
+    let server = start(&[Path::new("@example")]);
+    let files: Value = serde_json::from_str(&curl(&[&format!("{}api/files", server.url)])).unwrap();
+    assert_eq!(files[0]["name"], "@example");
+}

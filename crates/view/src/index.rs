@@ -380,12 +380,17 @@ impl Index {
     /// a background thread. Returns as soon as the header has been read: rows appear
     /// in [`Index::state`] as they are indexed.
     pub fn open(path: &str, threads: usize) -> Result<Arc<Index>, ViewError> {
+        let name = if path == "-" { "<stdin>" } else { path };
+        Index::open_named(path, name, threads)
+    }
+
+    /// [`Index::open`], with `name` shown (in the viewer and in errors) for the file.
+    pub fn open_named(path: &str, name: &str, threads: usize) -> Result<Arc<Index>, ViewError> {
         let spooled = spool(path)?;
         let real: PathBuf = match &spooled {
             Some(t) => t.to_path_buf(),
             None => PathBuf::from(path),
         };
-        let name = if path == "-" { "<stdin>" } else { path };
         let source = har::Source::open(&real.to_string_lossy()).map_err(|e| rename(e, name))?;
         let file_size = source.len.unwrap_or(0);
         let bytes_read = source.progress.clone();

@@ -58,7 +58,11 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         } else {
             f.clone()
         };
-        let idx = view::Index::open(&path, threads)?;
+        let idx = if f == crate::input::EXAMPLE_NAME {
+            view::Index::open_named(&path, f, threads)?
+        } else {
+            view::Index::open(&path, threads)?
+        };
         indexes.push((f.clone(), idx.clone()));
         lib.add(idx);
     }
