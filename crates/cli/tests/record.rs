@@ -449,6 +449,30 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
 
     let e = one(&har, "GET", &format!("127.0.0.1:{h}/"));
     assert_eq!(e["response"]["status"], 200);
+    // HTTP/1.1 headers as on the wire: curl's case and order, Node's response case.
+    let names = |l: &Value| -> Vec<String> {
+        l.as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&e["request"]["headers"]),
+        ["Host", "User-Agent", "Accept", "Proxy-Connection"]
+    );
+    assert_eq!(names(&e["response"]["headers"])[0], "Content-Type");
+    let hs = e["request"]["headersSize"].as_i64().unwrap();
+    let expected = format!("GET http://127.0.0.1:{h}/ HTTP/1.1\r\n").len()
+        + names(&e["request"]["headers"]).len() * 4
+        + e["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().len() + x["value"].as_str().unwrap().len())
+            .sum::<usize>()
+        + 2;
+    assert_eq!(hs as usize, expected, "headersSize is the head's size");
     assert_eq!(e["request"]["httpVersion"], "HTTP/1.1");
     assert_eq!(e["serverIPAddress"], "127.0.0.1");
     check_timings(e);
@@ -468,6 +492,10 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
 
     let d = one(&har, "GET", "/data.json");
     assert_eq!(d["request"]["httpVersion"], "h2");
+    assert_eq!(
+        d["response"]["statusText"], "",
+        "HTTP/2 has no reason phrase"
+    );
     assert_eq!(d["response"]["httpVersion"], "h2");
     let names: Vec<&str> = d["request"]["headers"]
         .as_array()

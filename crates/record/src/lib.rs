@@ -14,6 +14,7 @@ pub mod entry;
 mod error;
 pub mod journal;
 mod proxy;
+mod tap;
 mod tunnel;
 pub mod upstream;
 pub mod ws;

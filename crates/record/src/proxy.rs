@@ -108,6 +108,8 @@ struct Conn {
     client_h2: bool,
     /// The tunnel's tag (from [`Policy::connect`]).
     tag: Option<Arc<str>>,
+    /// What the client's HTTP/1.1 connection read, to find request heads as sent.
+    tap: Option<crate::tap::Shared>,
 }
 
 fn now_us() -> u64 {
@@ -172,15 +174,18 @@ pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>
             pool: Arc::new(Pool::default()),
             client_h2: false,
             tag: None,
+            tap: None,
         };
         tokio::spawn(serve_h1(tcp, conn));
     }
 }
 
-async fn serve_h1<I>(io: I, conn: Conn)
+async fn serve_h1<I>(io: I, mut conn: Conn)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (io, tap) = crate::tap::Tap::new(io);
+    conn.tap = Some(tap);
     let svc = service_fn(move |req| handle(conn.clone(), req));
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
@@ -391,7 +396,22 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
             req.headers(),
         )
     };
-    headers.extend(header_list(req.headers()));
+    let raw = match (&conn.tap, version) {
+        (Some(tap), Version::HTTP_10 | Version::HTTP_11) => {
+            crate::tap::request_head(tap, req.method().as_str())
+        }
+        _ => None,
+    };
+    let headers_size = match raw {
+        Some((raw, size)) => {
+            headers.extend(raw);
+            size as i64
+        }
+        None => {
+            headers.extend(header_list(req.headers()));
+            headers_size
+        }
+    };
     let info = RequestInfo {
         method: req.method().to_string(),
         url,
@@ -538,6 +558,12 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     } else {
         head_size(8 + 1 + 3 + 1 + status_text.len(), &rparts.headers)
     };
+    let (rheaders, rheaders_size) = up
+        .tap
+        .as_ref()
+        .and_then(|t| crate::tap::response_head(t, rparts.status.as_u16()))
+        .map(|(h, n)| (h, n as i64))
+        .unwrap_or_else(|| (header_list(&rparts.headers), rheaders_size));
     let mut ex = guard.take();
     ex.phases.send = send;
     ex.phases.wait = wait;
@@ -545,7 +571,7 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         status: rparts.status.as_u16(),
         status_text,
         http_version: version_str(rversion),
-        headers: header_list(&rparts.headers),
+        headers: rheaders,
         headers_size: rheaders_size,
     });
     let give_back = match up.sender {
@@ -724,6 +750,7 @@ where
         }),
         pool: Arc::new(Pool::default()),
         client_h2: h2,
+        tap: None,
         ..conn
     };
     if h2 {
@@ -909,12 +936,23 @@ async fn websocket(
         .get::<hyper::ext::ReasonPhrase>()
         .map(|r| String::from_utf8_lossy(r.as_bytes()).into_owned())
         .unwrap_or_else(|| resp.status().canonical_reason().unwrap_or("").to_string());
+    let (rheaders, rsize) = up
+        .tap
+        .as_ref()
+        .and_then(|t| crate::tap::response_head(t, resp.status().as_u16()))
+        .map(|(h, n)| (h, n as i64))
+        .unwrap_or_else(|| {
+            (
+                header_list(resp.headers()),
+                head_size(8 + 1 + 3 + 1 + status_text.len(), resp.headers()),
+            )
+        });
     ex.response = Some(ResponseInfo {
         status: resp.status().as_u16(),
         status_text: status_text.clone(),
         http_version: version_str(resp.version()),
-        headers: header_list(resp.headers()),
-        headers_size: head_size(8 + 1 + 3 + 1 + status_text.len(), resp.headers()),
+        headers: rheaders,
+        headers_size: rsize,
     });
     if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
         // Refused upgrade: an ordinary response.

@@ -35,6 +35,8 @@ pub struct Upstream {
     pub sender: Sender,
     pub id: u64,
     pub ip: IpAddr,
+    /// What an HTTP/1.1 connection read, to find response heads as sent.
+    pub tap: Option<crate::tap::Shared>,
 }
 
 impl Upstream {
@@ -47,6 +49,7 @@ impl Upstream {
                 sender: Sender::H2(s.clone()),
                 id: self.id,
                 ip: self.ip,
+                tap: None,
             }),
             Sender::H1(_) => None,
         }
@@ -235,8 +238,17 @@ async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     if !key.https {
         setup.connect = ms(t.elapsed());
-        let sender = h1(TokioIo::new(tcp), &setup, key).await?;
-        return Ok((Upstream { sender, id, ip }, setup));
+        let (io, tap) = crate::tap::Tap::new(tcp);
+        let sender = h1(TokioIo::new(io), &setup, key).await?;
+        return Ok((
+            Upstream {
+                sender,
+                id,
+                ip,
+                tap: Some(tap),
+            },
+            setup,
+        ));
     }
     let t_tls = Instant::now();
     let cfg = if want_h2 { &tls.h2 } else { &tls.h1 };
@@ -265,6 +277,7 @@ async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup
         }
     };
     let is_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+    let mut tap = None;
     let sender = if is_h2 {
         match http2::Builder::new(TokioExecutor::new())
             .handshake(TokioIo::new(stream))
@@ -279,9 +292,19 @@ async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup
             Err(e) => return Err(fail("ERR_HTTP2_PROTOCOL_ERROR", e.to_string(), setup)),
         }
     } else {
-        h1(TokioIo::new(stream), &setup, key).await?
+        let (io, t) = crate::tap::Tap::new(stream);
+        tap = Some(t);
+        h1(TokioIo::new(io), &setup, key).await?
     };
-    Ok((Upstream { sender, id, ip }, setup))
+    Ok((
+        Upstream {
+            sender,
+            id,
+            ip,
+            tap,
+        },
+        setup,
+    ))
 }
 
 async fn h1<I>(io: I, setup: &Setup, key: &Key) -> Result<Sender, Failure>
