@@ -60,6 +60,23 @@ pub struct Decision {
     /// Whose request this is: set on the entry ([`Exchange::tag`]); from
     /// [`Policy::connect`], it holds for every request in the tunnel.
     pub tag: Option<Arc<str>>,
+    /// Request headers to set (`Some`) or remove (`None`) before the request goes
+    /// upstream; the entry records the request as sent, with these edits.
+    pub headers: Vec<(http::HeaderName, Option<HeaderValue>)>,
+}
+
+/// Apply a [`Decision`]'s header edits to a recorded header list (names compared
+/// without case).
+fn edit_list(list: &mut Vec<(String, String)>, edits: &[(http::HeaderName, Option<HeaderValue>)]) {
+    for (k, v) in edits {
+        list.retain(|(n, _)| !n.eq_ignore_ascii_case(k.as_str()));
+        if let Some(v) = v {
+            list.push((
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            ));
+        }
+    }
 }
 
 /// Per-request rules for a proxy hosted by a service (see [`crate::spawn_proxy`]):
@@ -73,7 +90,7 @@ pub trait Policy: Send + Sync {
         tag: Option<&Arc<str>>,
         method: &Method,
         url: &str,
-        headers: &mut HeaderMap,
+        headers: &HeaderMap,
     ) -> Decision;
     /// A `CONNECT`, before it is answered: `answer` refuses it, `tag` tags the tunnel.
     fn connect(&self, _authority: &str, _headers: &HeaderMap) -> Decision {
@@ -355,19 +372,26 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     let url = format!("{scheme}://{host_port}{path}");
     let mut delay = Duration::ZERO;
     let mut tag = conn.tag.clone();
+    let mut edits = Vec::new();
     if let Some(p) = &sh.policy {
-        let d = p.request(
-            conn.tag.as_ref(),
-            &req.method().clone(),
-            &url,
-            req.headers_mut(),
-        );
+        let d = p.request(conn.tag.as_ref(), req.method(), &url, req.headers());
         if let Some(status) = d.answer {
             return Ok(refusal(status));
         }
         delay = d.delay;
         if d.tag.is_some() {
             tag = d.tag;
+        }
+        edits = d.headers;
+    }
+    for (k, v) in &edits {
+        match v {
+            Some(v) => {
+                req.headers_mut().insert(k.clone(), v.clone());
+            }
+            None => {
+                req.headers_mut().remove(k);
+            }
         }
     }
 
@@ -405,6 +429,7 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     let headers_size = match raw {
         Some((raw, size)) => {
             headers.extend(raw);
+            edit_list(&mut headers, &edits);
             size as i64
         }
         None => {
