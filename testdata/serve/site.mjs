@@ -1,6 +1,8 @@
 // A small local site for `hark serve`'s tests and benchmark. Plain Node, no dependencies.
 //
-//   node site.mjs        starts on 127.0.0.1 (a free port) and prints {"port": N}
+//   node site.mjs [CERT.pem KEY.pem]
+//                        starts on 127.0.0.1 (free ports) and prints {"port": N}, plus
+//                        "https": M (HTTP/2 and HTTP/1.1 over TLS) when given a certificate
 //
 //   /          HTML page: CSS, a fetch of JSON, a binary image, and /blocked.png (which a
 //              test blacklists: it must never get here)
@@ -9,6 +11,8 @@
 //   /n/ANY     a short text body (for curl and wrk)
 //   /hits      JSON: how many requests each path got
 import http from 'node:http';
+import http2 from 'node:http2';
+import fs from 'node:fs';
 
 const IMAGE = (() => {
   const b = Buffer.alloc(2048);
@@ -27,7 +31,7 @@ const page = (title, fetchUrl) => `<!doctype html>
 fetch(${JSON.stringify(fetchUrl)}).then(r => r.json()).then(d => { document.getElementById('data').textContent = 'items ' + d.items.length; });
 </script></body></html>`;
 
-const server = http.createServer((req, res) => {
+const handler = (req, res) => {
   const url = new URL(req.url, 'http://x');
   hits[url.pathname] = (hits[url.pathname] || 0) + 1;
   const send = (status, type, body, extra = {}) => {
@@ -46,6 +50,14 @@ const server = http.createServer((req, res) => {
   if (url.pathname.startsWith('/n/')) return send(200, 'text/plain', `hello ${url.pathname}\n`);
   if (url.pathname === '/favicon.ico') return send(204, 'text/plain', '');
   send(404, 'text/plain', 'not found\n');
-});
+};
+const server = http.createServer(handler);
 server.keepAliveTimeout = 30000;
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.address().port })));
+const listen = (srv) => new Promise((r) => srv.listen(0, '127.0.0.1', () => r(srv.address().port)));
+const ports = { port: await listen(server) };
+const [certFile, keyFile] = process.argv.slice(2);
+if (certFile) {
+  const secure = http2.createSecureServer({ cert: fs.readFileSync(certFile), key: fs.readFileSync(keyFile), allowHTTP1: true }, handler);
+  ports.https = await listen(secure);
+}
+console.log(JSON.stringify(ports));

@@ -312,6 +312,16 @@ async fn job_har(
     } else {
         har::Style::Compact
     };
+    Ok(stream_har(&svc, &job, sanitize, style)?)
+}
+
+/// The job's HAR as a streamed (chunked) response, written on a blocking thread.
+fn stream_har(
+    svc: &Service,
+    job: &crate::Job,
+    sanitize: bool,
+    style: har::Style,
+) -> Result<Response, ServeError> {
     let (path, limit, pages, comment) = job.har_source();
     // Fail before streaming when the journal cannot be read at all.
     crate::store::scan(&path, Some(16))?;
@@ -333,7 +343,7 @@ async fn job_har(
             let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
         }
     });
-    let name = format!("attachment; filename=\"{id}.har\"");
+    let name = format!("attachment; filename=\"{}.har\"", job.id);
     Ok(Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_DISPOSITION, name)
@@ -597,20 +607,7 @@ async fn bmp_har(AxState(svc): Svc, Path(port): Path<String>) -> Res {
             "no HAR on proxy {port}: PUT /proxy/{port}/har first"
         )));
     }
-    let (path, limit, pages, comment) = job.har_source();
-    let bytes = tokio::task::spawn_blocking(move || {
-        crate::store::write_har(
-            &path,
-            limit,
-            pages,
-            comment,
-            har::Style::Compact,
-            Vec::new(),
-        )
-    })
-    .await
-    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))??;
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes.1).into_response())
+    Ok(stream_har(&svc, &job, false, har::Style::Compact)?)
 }
 
 fn rules_update(job: &crate::Job, f: impl FnOnce(&mut crate::jobs::Meta)) -> Res {

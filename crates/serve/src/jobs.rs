@@ -241,12 +241,19 @@ impl record::Policy for JobPolicy {
         _tag: Option<&Arc<str>>,
         method: &Method,
         url: &str,
-        headers: &mut HeaderMap,
+        _headers: &HeaderMap,
     ) -> record::Decision {
         let Some(job) = self.0.upgrade() else {
             return record::Decision::default();
         };
-        job.decide(method, url, headers)
+        if job.state() != State::Running {
+            // A connection kept alive past the job's stop gets nothing more through.
+            return record::Decision {
+                answer: Some(503),
+                ..record::Decision::default()
+            };
+        }
+        job.decide(method, url)
     }
 }
 
@@ -260,7 +267,7 @@ impl record::Policy for SharedPolicy {
         tag: Option<&Arc<str>>,
         method: &Method,
         url: &str,
-        headers: &mut HeaderMap,
+        headers: &HeaderMap,
     ) -> record::Decision {
         let refuse = record::Decision {
             answer: Some(407),
@@ -273,10 +280,11 @@ impl record::Policy for SharedPolicy {
             Some(t) => svc.job(t).filter(|j| j.state() == State::Running),
             None => svc.job_of(headers),
         };
-        headers.remove(http::header::PROXY_AUTHORIZATION);
         let Some(job) = job else { return refuse };
-        let mut d = job.decide(method, url, headers);
+        let mut d = job.decide(method, url);
         d.tag = Some(Arc::from(job.id.as_str()));
+        // The job's credentials are not recorded.
+        d.headers.push((http::header::PROXY_AUTHORIZATION, None));
         d
     }
 
@@ -297,7 +305,7 @@ impl record::Policy for SharedPolicy {
 
 impl Job {
     /// The job's rules for one request (blacklist, whitelist, headers, latency).
-    fn decide(&self, method: &Method, url: &str, headers: &mut HeaderMap) -> record::Decision {
+    fn decide(&self, method: &Method, url: &str) -> record::Decision {
         let mut d = record::Decision::default();
         let r = self.rules.read().unwrap();
         if let Some((list, status)) = &r.whitelist {
@@ -313,7 +321,7 @@ impl Job {
             }
         }
         for (k, v) in &r.headers {
-            headers.insert(k.clone(), v.clone());
+            d.headers.push((k.clone(), Some(v.clone())));
         }
         d.delay = r.latency;
         d
