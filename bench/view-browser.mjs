@@ -21,7 +21,15 @@ await page.goto('about:blank');
 
 const t0 = performance.now();
 const child = spawn(HARK, ['view', '--no-open', '--port', '0', '--quiet', FILE], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((resolve) => readline.createInterface({ input: child.stdout }).once('line', resolve));
+// Never leave the server behind, whatever fails below.
+process.on('exit', () => child.kill());
+process.on('uncaughtException', (e) => { console.error(e); child.kill(); process.exit(1); });
+process.on('unhandledRejection', (e) => { console.error(e); child.kill(); process.exit(1); });
+const url = await new Promise((resolve, reject) => {
+  const rl = readline.createInterface({ input: child.stdout });
+  rl.once('line', resolve);
+  rl.once('close', () => reject(new Error('hark view exited without printing its URL')));
+});
 const tUrl = performance.now() - t0;
 await page.goto(url);
 await page.waitForSelector('#rows .row[data-i]', { timeout: 120000 });
