@@ -896,6 +896,11 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
     );
     let login = one(&har, "POST", &format!("127.0.0.1:{s}/login"));
     assert_eq!(login["request"]["httpVersion"], "h2");
+    assert!(
+        login["response"]["_error"].is_null(),
+        "{}",
+        login["response"]
+    );
     assert_eq!(login["response"]["status"], 302);
     assert_eq!(login["request"]["postData"]["params"][0]["value"], "jane");
     let welcome = one(&har, "GET", &format!("127.0.0.1:{s}/welcome"));
@@ -918,4 +923,83 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
             );
         }
     }
+}
+
+#[test]
+fn ca_command_passthrough_and_body_cap() {
+    need("curl", &["--version"]);
+    let site = site();
+    // `hark ca` makes the CA once, key readable by its owner only, and says how to trust it.
+    let dir = site.dir.path().join("ca-cmd");
+    let dir_s = dir.to_str().unwrap();
+    let out = common::hark(&["ca", "--ca-dir", dir_s]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    for needle in [
+        "hark-ca.pem",
+        "update-ca-certificates",
+        "certutil -d sql:",
+        "keytool -importcert",
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "Android",
+        "iOS",
+        "Firefox",
+    ] {
+        assert!(
+            text.contains(needle),
+            "`hark ca` does not mention {needle}:\n{text}"
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.join("hark-ca-key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let pem = std::fs::read(dir.join("hark-ca.pem")).unwrap();
+    let again = common::hark(&["ca", "--ca-dir", dir_s, "--path"]);
+    assert_eq!(
+        common::stdout(&again).trim(),
+        dir.join("hark-ca.pem").to_str().unwrap()
+    );
+    assert_eq!(
+        std::fs::read(dir.join("hark-ca.pem")).unwrap(),
+        pem,
+        "made once"
+    );
+
+    // --passthrough: the client talks TLS with the site itself (trusting the site's CA,
+    // not hark's); one CONNECT entry. --max-body: a cut body is marked.
+    let p = proxy(
+        &site,
+        "pass",
+        &["--passthrough", "127.0.0.1", "--max-body", "1K"],
+    );
+    let o = Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--proxy", &p.url()])
+        .arg("--cacert")
+        .arg(&site.test_ca)
+        .arg(format!("https://127.0.0.1:{}/img.png", site.https))
+        .output()
+        .unwrap();
+    assert_eq!(o.stdout, image(), "{}", common::stderr(&o));
+    let big = curl(&p, &[&format!("http://127.0.0.1:{}/img.png", site.http)]);
+    assert_eq!(big.stdout, image(), "the client still gets every byte");
+    let har = p.stop();
+    let c = one(&har, "CONNECT", &format!("127.0.0.1:{}/", site.https));
+    assert_eq!(c["_passthrough"], true);
+    assert_eq!(c["response"]["status"], 200);
+    assert!(c["_bytesReceived"].as_u64().unwrap() > 4096);
+    let img = &one(&har, "GET", &format!("127.0.0.1:{}/img.png", site.http))["response"];
+    assert_eq!(img["bodySize"], 4096);
+    assert_eq!(img["content"]["_truncated"], true);
+    assert_eq!(
+        b64(img["content"]["text"].as_str().unwrap()),
+        image()[..1024]
+    );
+    assert!(img["content"]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("1024 of 4096"));
 }

@@ -197,15 +197,20 @@ where
 impl<B> Drop for RespTee<B> {
     fn drop(&mut self) {
         if let Some(p) = self.pending.take() {
-            // hyper may never poll a body it knows is empty.
-            let empty = p.exchange.response_body.total == 0
-                && p.exchange.response.as_ref().is_some_and(|r| {
-                    r.status == 204 || r.status == 304 || (100..200).contains(&r.status)
-                });
-            if empty {
+            // hyper may never poll a body it knows is empty; an HTTP/2 client may reset
+            // a stream once it has every byte (a redirect's empty body) before the
+            // upstream's end-of-stream arrives. Neither is a client gone mid-body.
+            let got = p.exchange.response_body.total;
+            let complete = p.exchange.response.as_ref().is_some_and(|r| {
+                let empty_status =
+                    r.status == 204 || r.status == 304 || (100..200).contains(&r.status);
+                let declared = crate::entry::header(&r.headers, "content-length")
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                (got == 0 && empty_status) || declared == Some(got)
+            });
+            if complete {
                 p.finish(None);
             } else {
-                let got = p.exchange.response_body.total;
                 p.finish(Some(format!(
                     "net::ERR_ABORTED (client went away after {got} body bytes)"
                 )));

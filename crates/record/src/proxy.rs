@@ -844,11 +844,11 @@ async fn passthrough(
             return;
         };
         let t = Instant::now();
-        let mut client = TokioIo::new(up);
-        let mut tcp = tcp;
-        let (sent, received) = tokio::io::copy_bidirectional(&mut client, &mut tcp)
-            .await
-            .unwrap_or((0, 0));
+        // Bytes are counted even when a side ends with an error (a reset at close).
+        let (cr, cw) = tokio::io::split(TokioIo::new(up));
+        let (ur, uw) = tcp.into_split();
+        let (sent, received) =
+            tokio::join!(crate::tunnel::relay(cr, uw), crate::tunnel::relay(ur, cw));
         ex.phases.receive = ms(t.elapsed());
         ex.extra.push(("_bytesSent", sent.into()));
         ex.extra.push(("_bytesReceived", received.into()));

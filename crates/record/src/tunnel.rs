@@ -4,7 +4,7 @@
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 pub struct Prefixed<T> {
     prefix: Vec<u8>,
@@ -67,4 +67,26 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Prefixed<T> {
     fn is_write_vectored(&self) -> bool {
         self.inner.is_write_vectored()
     }
+}
+
+/// Copy `from` to `to` until either side ends or fails; the bytes copied.
+pub async fn relay<R, W>(mut from: R, mut to: W) -> u64
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut n = 0u64;
+    loop {
+        let k = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(k) => k,
+        };
+        if to.write_all(&buf[..k]).await.is_err() {
+            break;
+        }
+        n += k as u64;
+    }
+    let _ = to.shutdown().await;
+    n
 }
