@@ -342,28 +342,31 @@ fn read_head(s: &mut TcpStream) -> String {
 }
 
 /// One keep-alive HTTP/1.1 GET through the proxy; the body, or None on any failure.
-fn raw_get(s: &mut TcpStream, url: &str, host: &str) -> Option<Vec<u8>> {
-    write!(s, "GET {url} HTTP/1.1\r\nHost: {host}\r\n\r\n").ok()?;
-    let mut head = Vec::new();
-    let mut b = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        if s.read(&mut b).ok()? == 0 {
-            return None;
-        }
-        head.push(b[0]);
-    }
-    let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
-    if !head.starts_with("http/1.1 200") {
+fn raw_get(r: &mut BufReader<TcpStream>, url: &str, host: &str) -> Option<Vec<u8>> {
+    // One write: write! would send each piece separately (Nagle + delayed ACK).
+    let req = format!("GET {url} HTTP/1.1\r\nHost: {host}\r\n\r\n");
+    r.get_mut().write_all(req.as_bytes()).ok()?;
+    let mut status = String::new();
+    r.read_line(&mut status).ok()?;
+    if !status.starts_with("HTTP/1.1 200") {
         return None;
     }
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))?
-        .trim()
-        .parse()
-        .ok()?;
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).ok()?;
+    let mut len = None;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let l = line.trim_end().to_ascii_lowercase();
+        if l.is_empty() {
+            break;
+        }
+        if let Some(v) = l.strip_prefix("content-length:") {
+            len = v.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0u8; len?];
+    r.read_exact(&mut body).ok()?;
     Some(body)
 }
 
@@ -677,8 +680,10 @@ fn kill_9_under_load_keeps_every_finished_exchange() {
         .map(|w| {
             let (done, stop, port) = (done.clone(), stop.clone(), p.port);
             std::thread::spawn(move || {
-                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                s.set_nodelay(true).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut s = BufReader::new(s);
                 let host = format!("127.0.0.1:{h}");
                 for i in 0.. {
                     if stop.load(Ordering::Relaxed) {
