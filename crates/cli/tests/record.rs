@@ -1008,3 +1008,59 @@ fn ca_command_passthrough_and_body_cap() {
         .unwrap()
         .contains("1024 of 4096"));
 }
+
+#[test]
+fn a_token_guards_the_proxy_and_remote_listening_needs_one() {
+    need("curl", &["--version"]);
+    let site = site();
+    let out = common::hark(&["record", "--listen", "0.0.0.0:0", "-o", "/dev/null/x.har"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        common::stderr(&out).contains("--token"),
+        "{}",
+        common::stderr(&out)
+    );
+
+    let p = proxy(&site, "token", &["--token", "t0k3n"]);
+    let url = format!("http://127.0.0.1:{}/hello?i=1", site.http);
+    let denied = curl(&p, &["-w", "%{http_code}", "-o", "/dev/null", &url]);
+    assert_eq!(common::stdout(&denied), "407");
+    let wrong = curl(
+        &p,
+        &["--proxy-user", "hark:nope", "-w", "%{http_code}", &url],
+    );
+    assert!(common::stdout(&wrong).ends_with("407"));
+    let ok = curl(&p, &["--proxy-user", "hark:t0k3n", &url]);
+    assert_eq!(common::stdout(&ok), "hello 1");
+    let tls = curl(
+        &p,
+        &[
+            "--proxy-user",
+            "hark:t0k3n",
+            &format!("https://127.0.0.1:{}/hello?i=2", site.https),
+        ],
+    );
+    assert_eq!(common::stdout(&tls), "hello 2", "{}", common::stderr(&tls));
+    let tls_denied = curl(
+        &p,
+        &[&format!("https://127.0.0.1:{}/hello?i=3", site.https)],
+    );
+    assert!(!tls_denied.status.success());
+    let har = p.stop();
+    assert_eq!(entries(&har).len(), 2, "refused requests are not recorded");
+    for e in entries(&har) {
+        assert_eq!(e["response"]["status"], 200);
+        let names: Vec<&str> = e["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case("proxy-authorization")),
+            "the proxy credential is not recorded: {names:?}"
+        );
+    }
+}

@@ -8,6 +8,7 @@
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
 //! crash-safe store), `proxy` (the server itself).
 
+mod auth;
 mod body;
 pub mod ca;
 pub mod entry;
@@ -19,6 +20,7 @@ mod tunnel;
 pub mod upstream;
 pub mod ws;
 
+pub use auth::ProxyToken;
 pub use body::Sink;
 pub use error::RecordError;
 pub use proxy::{Config, Decision, Policy};
@@ -36,6 +38,7 @@ pub struct Recorder {
     ca: Arc<ca::Ca>,
     tls: upstream::Tls,
     journal: journal::JournalWriter,
+    policy: Option<Arc<dyn Policy>>,
 }
 
 /// What a run recorded.
@@ -70,7 +73,14 @@ impl Recorder {
             ca,
             tls,
             journal,
+            policy: None,
         })
+    }
+
+    /// Per-request rules, e.g. [`ProxyToken`] for a proxy reachable from elsewhere.
+    pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Recorder {
+        self.policy = Some(policy);
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -94,6 +104,7 @@ impl Recorder {
             ca,
             tls,
             journal,
+            policy,
         } = self;
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| RecordError::Listen {
@@ -122,7 +133,7 @@ impl Recorder {
             tls,
             sink,
             inflight: inflight.clone(),
-            policy: None,
+            policy,
         });
         let server = tokio::spawn(proxy::serve(listener, shared));
         stop.await;

@@ -19,9 +19,15 @@ pub struct Args {
     /// Where to write the HAR (written atomically when recording stops).
     #[arg(short, long)]
     output: String,
-    /// Address to listen on (loopback by default; port 0 picks a free port).
+    /// Address to listen on (loopback by default; port 0 picks a free port). Any other
+    /// address needs --token.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Require proxy authentication with this token as the password (any user name):
+    /// clients use a proxy URL like http://hark:TOKEN@HOST:PORT. $HARK_RECORD_TOKEN is
+    /// read when this is not given (it keeps the token out of `ps`).
+    #[arg(long)]
+    token: Option<String>,
     /// The journal file (default: OUTPUT.journal).
     #[arg(long)]
     journal: Option<PathBuf>,
@@ -98,6 +104,18 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     if a.output == "-" {
         bail!("--output must be a file (the HAR is written when recording stops)");
     }
+    let token = a
+        .token
+        .clone()
+        .or_else(|| std::env::var("HARK_RECORD_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    if !a.listen.ip().is_loopback() && token.is_none() {
+        bail!(
+            "--listen {} accepts connections from other machines: give --token (clients then \
+             use http://hark:TOKEN@HOST:PORT as their proxy)",
+            a.listen
+        );
+    }
     if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
         bail!("--upstream-timeout must be a positive number of seconds");
     }
@@ -119,7 +137,10 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         .build()
         .context("starting the runtime")?;
     let stats = rt.block_on(async {
-        let rec = record::Recorder::bind(cfg, &journal)?;
+        let mut rec = record::Recorder::bind(cfg, &journal)?;
+        if let Some(t) = &token {
+            rec = rec.with_policy(std::sync::Arc::new(record::ProxyToken::new(t)));
+        }
         eprintln!(
             "hark record: listening on http://{} (HTTP and HTTPS proxy); journal {}; CA {}",
             rec.local_addr(),

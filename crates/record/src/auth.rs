@@ -1,0 +1,120 @@
+//! `--token`: proxy authentication for a proxy that listens beyond loopback. Clients
+//! send `Proxy-Authorization: Basic base64(any-user:TOKEN)` (a proxy URL such as
+//! `http://hark:TOKEN@host:8080`); anything else gets 407 with `Proxy-Authenticate`. The
+//! header is not forwarded upstream and not recorded.
+
+use crate::proxy::{Decision, Policy};
+use base64::Engine;
+use http::{header, HeaderMap, Method};
+use std::sync::Arc;
+
+pub struct ProxyToken {
+    token: String,
+}
+
+const TUNNEL_OK: &str = "proxy-auth-ok";
+
+impl ProxyToken {
+    pub fn new(token: impl Into<String>) -> ProxyToken {
+        ProxyToken {
+            token: token.into(),
+        }
+    }
+
+    fn ok(&self, headers: &HeaderMap) -> bool {
+        headers
+            .get_all(header::PROXY_AUTHORIZATION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| {
+                let (scheme, cred) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("basic").then_some(cred.trim())
+            })
+            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+            .filter_map(|d| String::from_utf8(d).ok())
+            .any(|up| {
+                up.split_once(':')
+                    .is_some_and(|(_, pw)| constant_time_eq(pw.as_bytes(), self.token.as_bytes()))
+            })
+    }
+
+    fn decide(&self, ok: bool, tag: Option<Arc<str>>) -> Decision {
+        if ok {
+            Decision {
+                tag,
+                headers: vec![(header::PROXY_AUTHORIZATION, None)],
+                ..Decision::default()
+            }
+        } else {
+            Decision {
+                answer: Some(407),
+                ..Decision::default()
+            }
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Policy for ProxyToken {
+    fn request(
+        &self,
+        tag: Option<&Arc<str>>,
+        _method: &Method,
+        _url: &str,
+        headers: &HeaderMap,
+    ) -> Decision {
+        // Requests inside a tunnel were authorised by its CONNECT.
+        let in_tunnel = tag.is_some_and(|t| &**t == TUNNEL_OK);
+        self.decide(in_tunnel || self.ok(headers), None)
+    }
+
+    fn connect(&self, _authority: &str, headers: &HeaderMap) -> Decision {
+        self.decide(self.ok(headers), Some(Arc::from(TUNNEL_OK)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn basic(user_pw: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(user_pw)
+        );
+        h.insert(header::PROXY_AUTHORIZATION, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn only_the_token_passes() {
+        let p = ProxyToken::new("s3cret");
+        let m = Method::GET;
+        assert_eq!(
+            p.request(None, &m, "http://a/", &HeaderMap::new()).answer,
+            Some(407)
+        );
+        assert_eq!(
+            p.request(None, &m, "http://a/", &basic("x:nope")).answer,
+            Some(407)
+        );
+        assert_eq!(
+            p.request(None, &m, "http://a/", &basic("hark:s3cret"))
+                .answer,
+            None
+        );
+        let c = p.connect("a:443", &basic("any:s3cret"));
+        assert_eq!(c.answer, None);
+        let tag = c.tag.unwrap();
+        assert_eq!(
+            p.request(Some(&tag), &m, "https://a/", &HeaderMap::new())
+                .answer,
+            None
+        );
+        assert_eq!(p.connect("a:443", &HeaderMap::new()).answer, Some(407));
+    }
+}
