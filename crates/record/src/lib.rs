@@ -39,6 +39,7 @@ pub struct Recorder {
     tls: upstream::Tls,
     journal: journal::JournalWriter,
     policy: Option<Arc<dyn Policy>>,
+    recorded: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What a run recorded.
@@ -74,6 +75,7 @@ impl Recorder {
             tls,
             journal,
             policy: None,
+            recorded: Arc::default(),
         })
     }
 
@@ -81,6 +83,11 @@ impl Recorder {
     pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Recorder {
         self.policy = Some(policy);
         self
+    }
+
+    /// Exchanges written to the journal so far (for a live count).
+    pub fn recorded(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.recorded.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -105,6 +112,7 @@ impl Recorder {
             tls,
             journal,
             policy,
+            recorded,
         } = self;
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| RecordError::Listen {
@@ -122,8 +130,13 @@ impl Recorder {
         let sink: body::Sink = Arc::new(move |ex: entry::Exchange| {
             let json = serde_json::to_vec(&ex.to_json()).expect("an entry serialises");
             let r = sink_journal.lock().unwrap().append(ex.start_us, &json);
-            if let Err(e) = r {
-                sink_failed.lock().unwrap().get_or_insert(e);
+            match r {
+                Ok(()) => {
+                    recorded.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    sink_failed.lock().unwrap().get_or_insert(e);
+                }
             }
             sink_inflight.fetch_sub(1, Ordering::Relaxed);
         });

@@ -82,7 +82,30 @@ fn finish(journal: &std::path::Path, a: &Args) -> Result<record::journal::Scan> 
     Ok(record::journal::finish(journal, &a.output, style)?)
 }
 
-pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
+/// A live count of recorded exchanges on a terminal (nothing when piped or --quiet).
+fn live_count(
+    ctx: &Ctx,
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if ctx.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template("{spinner} recording: {pos} exchanges ({per_sec})")
+            .expect("valid template"),
+    );
+    let b = bar.clone();
+    std::thread::spawn(move || {
+        while !b.is_finished() {
+            b.set_position(counter.load(std::sync::atomic::Ordering::Relaxed));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    Some(bar)
+}
+
+pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(j) = &a.recover {
         let scan = finish(j, &a)?;
         eprintln!(
@@ -151,6 +174,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             "hark record: Ctrl-C or SIGTERM stops and writes {}",
             a.output
         );
+        let live = live_count(ctx, rec.recorded());
         let stop = async {
             #[cfg(unix)]
             {
@@ -167,7 +191,11 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         };
-        let stats = rec.run(stop, Duration::from_secs(2)).await?;
+        let stats = rec.run(stop, Duration::from_secs(2)).await;
+        if let Some(bar) = live {
+            bar.finish_and_clear();
+        }
+        let stats = stats?;
         Ok::<_, anyhow::Error>(stats)
     })?;
     rt.shutdown_timeout(Duration::from_millis(200));
