@@ -17,6 +17,7 @@ pub mod detect;
 mod json;
 pub mod report;
 pub mod rules;
+mod scan;
 mod text;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
@@ -307,6 +308,9 @@ pub struct Sanitizer {
     skip: Vec<String>,
     known: Option<Known>,
     fast: Option<FastPath>,
+    /// Whether [`Sanitizer::known_absent`] may answer `true` (the raw-bytes
+    /// prefilter); off only in tests, as the reference it is compared with.
+    raw_prefilter: bool,
 }
 
 impl Sanitizer {
@@ -352,6 +356,7 @@ impl Sanitizer {
             skip: r.content.skip,
             known: None,
             fast: None,
+            raw_prefilter: true,
         })
     }
 
@@ -444,11 +449,21 @@ impl Sanitizer {
 
     /// Whether no known value can occur in any (decoded) string of the entry with
     /// these raw bytes. Conservative: `false` whenever in doubt.
+    ///
+    /// Base64 response content is decoded here (as [`Sanitizer::entry`] decodes it)
+    /// and checked like the raw bytes, so such entries are copied through too when
+    /// nothing in them can change.
     pub fn known_absent(&self, bytes: &[u8]) -> bool {
         let Some(k) = &self.known else {
             return true;
         };
-        k.anchors.is_some() && !raw_needs_decoding(bytes) && !k.may_occur(bytes)
+        if !self.raw_prefilter || k.anchors.is_none() || escapes_need_decoding(bytes) {
+            return false;
+        }
+        if k.may_occur(bytes) {
+            return false;
+        }
+        memchr::memmem::find(bytes, b"\"base64\"").is_none() || base64_content_clear(k, bytes)
     }
 
     fn hmac_hex(key: &[u8], v: &str) -> String {
@@ -1236,6 +1251,11 @@ fn runs(p: &str) -> Vec<&[u8]> {
 /// `\/`, a percent escape of an unreserved character or of `%` itself, or base64
 /// content.
 fn raw_needs_decoding(b: &[u8]) -> bool {
+    escapes_need_decoding(b) || memchr::memmem::find(b, b"\"base64\"").is_some()
+}
+
+/// [`raw_needs_decoding`] without the base64 content: escapes only.
+fn escapes_need_decoding(b: &[u8]) -> bool {
     let mut i = 0;
     while let Some(j) = memchr::memchr2(b'\\', b'%', &b[i..]) {
         let at = i + j;
@@ -1254,7 +1274,43 @@ fn raw_needs_decoding(b: &[u8]) -> bool {
         }
         i = at + 1;
     }
-    memchr::memmem::find(b, b"\"base64\"").is_some()
+    false
+}
+
+/// For an entry whose raw bytes hold no anchor of a known value and no escape that
+/// hides one: whether its base64 response content (the only base64 that
+/// [`Sanitizer::entry`] decodes: `response.content` with `"encoding": "base64"`),
+/// decoded, holds none either and no escape or base64 marker of its own. `false`
+/// when in doubt (the entry is not a JSON object, the text is not a string, …).
+fn base64_content_clear(k: &Known, bytes: &[u8]) -> bool {
+    use har::{Json, JsonObject, Kind};
+    let Ok(tree) = har::lite::parse(bytes) else {
+        return false;
+    };
+    let Some(content) = tree
+        .as_object()
+        .and_then(|e| e.get("response"))
+        .and_then(|r| r.as_object())
+        .and_then(|r| r.get("content"))
+    else {
+        return true;
+    };
+    let Some(c) = content.as_object() else {
+        return true;
+    };
+    if c.get("encoding").and_then(|e| e.as_str()) != Some("base64") {
+        return true;
+    }
+    let Some(text) = c.get("text") else {
+        return true;
+    };
+    if text.kind() != Kind::String {
+        return false;
+    }
+    let Some(decoded) = decode_base64(text.as_str().unwrap_or("")) else {
+        return true; // left as it is by the full path
+    };
+    !raw_needs_decoding(&decoded) && !k.may_occur(&decoded)
 }
 
 /// Remember a value for the second pass, if it is distinctive enough to be searched
@@ -1333,11 +1389,12 @@ pub fn collect(
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     let s2 = s.clone();
+    // The borrowed tree: nothing is rewritten in this pass (see `scan`).
     let mut it = har::par_entries(reader, threads, move |raw| {
-        raw.parse().map(|mut e| {
+        raw.parse_lite().map(|e| {
             let mut t = Tally::default();
-            s2.entry(&mut e.value, &mut t);
-            (e.index, t)
+            s2.scan_entry(&e, &mut t);
+            (raw.index, t)
         })
     });
     let mut touched = EntrySet::default();
@@ -1385,7 +1442,13 @@ pub fn rewrite<W: Write>(
     let write = out.is_some();
     let s2 = s.clone();
     let mut it = har::par_entries(reader, threads, move |raw| {
-        if s2.untouched(raw.index, raw.bytes) {
+        let known_absent = s2.known_absent(raw.bytes);
+        if s2
+            .fast
+            .as_ref()
+            .is_some_and(|f| !f.touched.contains(raw.index))
+            && known_absent
+        {
             let bytes = if write {
                 raw.transcode(style)?
             } else {
@@ -1397,7 +1460,6 @@ pub fn rewrite<W: Write>(
             };
             return Ok((bytes, report));
         }
-        let known_absent = s2.known_absent(raw.bytes);
         let detected_nothing = s2.detected_nothing(raw.index);
         raw.parse().map(|mut e| {
             let mut t = Tally {

@@ -254,3 +254,174 @@ fn anchors_and_raw_decoding() {
     set.insert(200);
     assert!(set.contains(3) && set.contains(200) && !set.contains(4) && !set.contains(9999));
 }
+
+/// The second pass as shipped (entries copied through when nothing can change) and
+/// the reference: every entry parsed and sanitized, no raw-bytes prefilter at all.
+/// `None` when the first pass fails (the file is not one the reader takes).
+type Outputs = (Result<Vec<u8>, String>, Result<Vec<u8>, String>);
+fn fast_and_reference(har: &str, threads: usize) -> Option<Outputs> {
+    let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
+    let (secrets, _) = collect(Arc::new(san()), reader(), threads).ok()?;
+    let out = |secrets: &Secrets, prefilter: bool| {
+        let mut s = san();
+        s.set_secrets(secrets).unwrap();
+        s.raw_prefilter = prefilter;
+        let mut w = HarWriter::new(Vec::new(), Style::Pretty);
+        rewrite(Arc::new(s), reader(), threads, Style::Pretty, Some(&mut w))
+            .map_err(|e| e.to_string())?;
+        Ok(w.into_inner())
+    };
+    let reference = Secrets {
+        touched: None,
+        ..secrets.clone()
+    };
+    Some((out(&secrets, true), out(&reference, false)))
+}
+
+#[test]
+fn base64_content_decoded_in_the_raw_check() {
+    let secret = "tok_ABCdef123456789XYZ";
+    let mut s = san();
+    s.set_secrets(&Secrets {
+        values: [(secret.to_string(), "token")].into_iter().collect(),
+        ..Secrets::default()
+    })
+    .unwrap();
+    let entry = |text: &str| {
+        format!(
+            r#"{{"request": {{"url": "https://x.test/"}}, "response": {{"content": {{"mimeType": "text/plain", "text": "{}", "encoding": "base64"}}}}}}"#,
+            STANDARD.encode(text)
+        )
+    };
+    // Decoded and clear: the entry can be copied through.
+    assert!(s.known_absent(entry("an ordinary body, 12345").as_bytes()));
+    // The value (or a form of it that the full path decodes) is inside.
+    assert!(!s.known_absent(entry(&format!("xx {secret} yy")).as_bytes()));
+    assert!(!s.known_absent(entry(r#"{"t": "tok_ABCdef123456789XY\u005A"}"#).as_bytes()));
+    assert!(!s.known_absent(entry("q=tok_ABCdef123456789%58YZ").as_bytes()));
+    assert!(!s.known_absent(entry(r#"nested "base64" content"#).as_bytes()));
+    // Binary content is checked as bytes.
+    let mut bin = vec![0xff, 0xfe, 0x00];
+    bin.extend_from_slice(secret.as_bytes());
+    let raw = format!(
+        r#"{{"response": {{"content": {{"text": "{}", "encoding": "base64"}}}}}}"#,
+        STANDARD.encode(&bin)
+    );
+    assert!(!s.known_absent(raw.as_bytes()));
+    // "base64" elsewhere than as the content's encoding decodes nothing.
+    assert!(s.known_absent(br#"{"comment": "\"base64\"", "response": {"content": {"text": "x"}}}"#));
+    // Not base64 after all: the full path leaves it as it is.
+    assert!(s.known_absent(br#"{"response": {"content": {"text": "!!", "encoding": "base64"}}}"#));
+    // Off (the reference in the tests below): never.
+    s.raw_prefilter = false;
+    assert!(!s.known_absent(entry("an ordinary body, 12345").as_bytes()));
+}
+
+/// Differential: on every real HAR at hand (testdata/har and the shared public corpus),
+/// the output with the prefilter (raw check, base64 decoded there, copies through) is
+/// the output of the reference path, with one thread and with two.
+#[test]
+fn prefilter_changes_no_output_on_the_corpus() {
+    let files = corpus();
+    let mut compared = 0;
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue; // not UTF-8: not a HAR the reader takes
+        };
+        if HarReader::new(har::Source::from_bytes("t.har", text.clone())).is_err() {
+            continue;
+        }
+        for threads in [1, 2] {
+            let Some((fast, reference)) = fast_and_reference(&text, threads) else {
+                break; // the first pass rejects the file (it is shared by both)
+            };
+            // Parsed: entries copied through keep their escapes (`<\/`) as written,
+            // re-serialised ones are written in serde_json's form.
+            let parse = |r: Result<Vec<u8>, String>| {
+                r.map(|b| serde_json::from_slice::<Value>(&b).expect("output parses"))
+            };
+            let (fast, reference) = (parse(fast), parse(reference));
+            assert!(fast == reference, "{}: outputs differ", f.display());
+            compared += usize::from(fast.is_ok());
+        }
+    }
+    assert!(compared >= 20, "compared {compared}");
+}
+
+/// The real HARs at hand: testdata/har and the shared public corpus.
+fn corpus() -> Vec<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in ["testdata/har", "../shared/corpus/public"] {
+        let d = root.join(dir);
+        for f in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|x| x == "har") {
+                files.push(p);
+            }
+        }
+    }
+    assert!(files.len() >= 20, "{files:?}");
+    files.sort();
+    files
+}
+
+/// Differential: the first pass over the borrowed lite tree (`scan_entry`) counts,
+/// remembers and flags exactly what the rewriting walk over serde_json's `Value`
+/// (`entry`) does, entry by entry, in the same order — in every mode.
+#[test]
+fn first_pass_on_lite_equals_value_walk() {
+    let rules = parse_rules(
+        "[names]\nredact = [\"x-request-id\"]\nkeep = [\"theme\"]\n[content]\ndrop = [\"image/*\"]\nskip = [\"text/css\"]\n",
+    )
+    .unwrap();
+    let sanitizers = [
+        san(),
+        Sanitizer::new(Options {
+            mode: Mode::Remove,
+            rules,
+            drop_content: vec!["font".into()],
+        })
+        .unwrap(),
+        Sanitizer::new(Options {
+            mode: Mode::Hash(b"k".to_vec()),
+            ..Options::default()
+        })
+        .unwrap(),
+    ];
+    let mut entries = 0;
+    let mut redacted = 0;
+    for f in corpus() {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let Ok(mut reader) = HarReader::new(har::Source::from_bytes("t.har", text)) else {
+            continue;
+        };
+        while let Ok(Some(raw)) = reader.next_raw() {
+            let (Ok(mut value), Ok(lite)) = (raw.parse(), raw.parse_lite()) else {
+                panic!(
+                    "{}: entry {} parses with one and not the other",
+                    f.display(),
+                    raw.index
+                );
+            };
+            for s in &sanitizers {
+                let (mut a, mut b) = (Tally::default(), Tally::default());
+                s.entry(&mut value.value.clone(), &mut a);
+                s.scan_entry(&lite, &mut b);
+                let what = format!("{} entry {}", f.display(), raw.index);
+                assert_eq!(a.report, b.report, "{what}");
+                assert_eq!(a.found, b.found, "{what}");
+                assert_eq!(a.detector_hit, b.detector_hit, "{what}");
+                redacted += a.report.total();
+            }
+            value.value = Value::Null;
+            entries += 1;
+        }
+    }
+    assert!(
+        entries > 500 && redacted > 500,
+        "{entries} entries, {redacted} redactions"
+    );
+}

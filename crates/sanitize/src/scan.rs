@@ -1,0 +1,249 @@
+//! The first pass over the borrowed `har::lite` tree: the same walk as
+//! [`Sanitizer::entry`] (same order, same leaf functions, same counts and values
+//! remembered), reading instead of rewriting, so no owned `serde_json::Value` is built
+//! for every entry. The differential test `first_pass_on_lite_equals_value_walk`
+//! compares both on the corpus.
+
+use crate::{loc, mime_matches, Sanitizer, Tally};
+use har::{Lite, LiteObject};
+
+/// An object's pairs as serde_json (with `preserve_order`) holds them: a repeated key
+/// keeps its first position and takes its last value.
+fn pairs<'t, 'a>(o: &'t LiteObject<'a>) -> Vec<(&'t str, &'t Lite<'a>)> {
+    let mut out: Vec<(&str, &Lite)> = Vec::with_capacity(o.0.len());
+    for (k, v) in &o.0 {
+        match out.iter_mut().find(|(n, _)| *n == k.as_ref()) {
+            Some(slot) => slot.1 = v,
+            None => out.push((k.as_ref(), v)),
+        }
+    }
+    out
+}
+
+/// The value under `key` (its last occurrence, as serde_json keeps).
+fn get<'t, 'a>(o: &'t LiteObject<'a>, key: &str) -> Option<&'t Lite<'a>> {
+    o.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+fn get_str<'t>(o: &'t LiteObject<'_>, key: &str) -> Option<&'t str> {
+    match get(o, key) {
+        Some(Lite::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+impl Sanitizer {
+    /// [`Sanitizer::entry`] on a borrowed tree: counts and remembers what it would
+    /// redact, changes nothing.
+    pub fn scan_entry(&self, value: &Lite<'_>, t: &mut Tally) {
+        t.report.entries += 1;
+        let Lite::Object(obj) = value else {
+            return;
+        };
+        for (k, v) in pairs(obj) {
+            match k {
+                "request" => self.scan_request(v, t),
+                "response" => self.scan_response(v, t),
+                "startedDateTime" | "time" | "timings" => {}
+                _ => self.scan_walk(v, loc::OTHER, t),
+            }
+        }
+    }
+
+    fn scan_walk(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+        match v {
+            Lite::String(s) => {
+                self.auto(s, location, t, 0);
+            }
+            Lite::Array(a) => a.iter().for_each(|x| self.scan_walk(x, location, t)),
+            Lite::Object(o) => {
+                for (k, x) in pairs(o) {
+                    if let Lite::String(s) = x {
+                        if let Some(kind) = self.classify(k, s) {
+                            self.redact(kind, s, location, t);
+                            continue;
+                        }
+                    }
+                    self.scan_walk(x, location, t);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn scan_request(&self, v: &Lite<'_>, t: &mut Tally) {
+        let Lite::Object(o) = v else {
+            return self.scan_walk(v, loc::OTHER, t);
+        };
+        for (k, x) in pairs(o) {
+            match k {
+                "url" => {
+                    if let Lite::String(s) = x {
+                        self.url(s, loc::URL, t);
+                    }
+                }
+                "headers" => self.scan_headers(x, loc::REQ_HEADERS, t),
+                "cookies" => self.scan_cookies(x, loc::REQ_COOKIES, t),
+                "queryString" => self.scan_name_values(x, loc::QUERY, t),
+                "postData" => self.scan_post_data(x, t),
+                "method" | "httpVersion" | "headersSize" | "bodySize" => {}
+                _ => self.scan_walk(x, loc::OTHER, t),
+            }
+        }
+    }
+
+    fn scan_response(&self, v: &Lite<'_>, t: &mut Tally) {
+        let Lite::Object(o) = v else {
+            return self.scan_walk(v, loc::OTHER, t);
+        };
+        for (k, x) in pairs(o) {
+            match k {
+                "headers" => self.scan_headers(x, loc::RESP_HEADERS, t),
+                "cookies" => self.scan_cookies(x, loc::RESP_COOKIES, t),
+                "content" => self.scan_content(x, t),
+                "redirectURL" => {
+                    if let Lite::String(s) = x {
+                        self.url(s, loc::REDIRECT, t);
+                    }
+                }
+                "status" | "statusText" | "httpVersion" | "headersSize" | "bodySize" => {}
+                _ => self.scan_walk(x, loc::OTHER, t),
+            }
+        }
+    }
+
+    fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+        let Lite::Array(items) = v else {
+            return self.scan_walk(v, location, t);
+        };
+        for h in items {
+            let Lite::Object(o) = h else {
+                continue;
+            };
+            let name = get_str(o, "name").unwrap_or("").to_ascii_lowercase();
+            let Some(val) = get_str(o, "value") else {
+                continue;
+            };
+            let kept = self.names.is_kept(&name);
+            match name.as_str() {
+                _ if kept => {
+                    self.text(val, location, t, false, false);
+                }
+                "cookie" => {
+                    self.cookie_header(val, location, t);
+                }
+                "set-cookie" => {
+                    self.set_cookie(val, location, t);
+                }
+                "authorization" | "proxy-authorization" => {
+                    self.auth(val, location, t);
+                }
+                "location" | "referer" | "content-location" | "origin" | "refresh" => {
+                    self.url(val, location, t);
+                }
+                _ => match self.classify(&name, val) {
+                    Some(kind) => {
+                        self.redact(kind, val, location, t);
+                    }
+                    None => {
+                        self.text(val, location, t, false, false);
+                    }
+                },
+            }
+        }
+    }
+
+    fn scan_cookies(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+        let Lite::Array(items) = v else {
+            return self.scan_walk(v, location, t);
+        };
+        for c in items {
+            let Lite::Object(o) = c else {
+                continue;
+            };
+            let name = get_str(o, "name").unwrap_or("");
+            let Some(val) = get_str(o, "value") else {
+                continue;
+            };
+            if self.names.is_kept(name) {
+                self.text(val, location, t, false, false);
+                continue;
+            }
+            self.cookie(name, val, location, t);
+        }
+    }
+
+    fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+        let Lite::Array(items) = v else {
+            return self.scan_walk(v, location, t);
+        };
+        for p in items {
+            let Lite::Object(o) = p else {
+                continue;
+            };
+            let name = get_str(o, "name").unwrap_or("");
+            let Some(val) = get_str(o, "value") else {
+                continue;
+            };
+            match self.classify(name, val) {
+                Some(kind) => {
+                    self.redact(kind, val, location, t);
+                }
+                None => {
+                    self.auto(val, location, t, 0);
+                }
+            }
+        }
+    }
+
+    fn scan_post_data(&self, v: &Lite<'_>, t: &mut Tally) {
+        let Lite::Object(o) = v else {
+            return self.scan_walk(v, loc::POST, t);
+        };
+        let mime = get_str(o, "mimeType").unwrap_or("");
+        for (k, x) in pairs(o) {
+            match k {
+                "params" => self.scan_name_values(x, loc::POST, t),
+                "text" => {
+                    if let Lite::String(s) = x {
+                        self.body(s, mime, loc::POST, t);
+                    }
+                }
+                "mimeType" => {}
+                _ => self.scan_walk(x, loc::POST, t),
+            }
+        }
+    }
+
+    fn scan_content(&self, v: &Lite<'_>, t: &mut Tally) {
+        let Lite::Object(o) = v else {
+            return self.scan_walk(v, loc::CONTENT, t);
+        };
+        let mime = get_str(o, "mimeType").unwrap_or("");
+        if get(o, "text").is_some() && mime_matches(mime, &self.drop) {
+            t.report.add("dropped content", loc::CONTENT);
+            return;
+        }
+        let base64 = get_str(o, "encoding") == Some("base64");
+        let skip = mime_matches(mime, &self.skip);
+        if let Some(s) = get_str(o, "text") {
+            if !base64 {
+                self.body_skip(s, mime, loc::CONTENT, t, skip);
+            } else if let Some(bytes) = crate::decode_base64(s) {
+                match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        self.body_skip(&text, mime, loc::CONTENT, t, skip);
+                    }
+                    Err(e) => {
+                        self.binary(&e.into_bytes(), t);
+                    }
+                }
+            }
+        }
+        for (k, x) in pairs(o) {
+            if !matches!(k, "text" | "mimeType" | "encoding" | "size" | "compression") {
+                self.scan_walk(x, loc::CONTENT, t);
+            }
+        }
+    }
+}
