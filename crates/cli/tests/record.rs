@@ -1064,3 +1064,36 @@ fn a_token_guards_the_proxy_and_remote_listening_needs_one() {
         );
     }
 }
+
+#[test]
+fn a_websocket_still_open_at_the_stop_is_recorded_as_it_is() {
+    let site = site();
+    let p = proxy(&site, "open-ws", &[]);
+    let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    s.set_nodelay(true).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let h = site.http;
+    let req = format!(
+        "GET http://127.0.0.1:{h}/ws HTTP/1.1\r\nHost: 127.0.0.1:{h}\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    assert!(read_head(&mut s).starts_with("HTTP/1.1 101"));
+    let mask = [7u8, 7, 7, 7];
+    let mut frame = vec![0x81, 0x80 | 5];
+    frame.extend_from_slice(&mask);
+    frame.extend(b"still".iter().map(|b| b ^ 7));
+    s.write_all(&frame).unwrap();
+    let mut echo = [0u8; 2 + 11];
+    s.read_exact(&mut echo).unwrap();
+    assert_eq!(&echo[2..], b"echo: still");
+    // The socket stays open while recording stops.
+    let har = p.stop();
+    let ws = one(&har, "GET", &format!("ws://127.0.0.1:{h}/ws"));
+    assert_eq!(ws["_openWhenRecordingStopped"], true);
+    let m = ws["_webSocketMessages"].as_array().unwrap();
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(m[1]["data"], "echo: still");
+    drop(s);
+}

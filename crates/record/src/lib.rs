@@ -147,15 +147,12 @@ impl Recorder {
             sink,
             inflight: inflight.clone(),
             policy,
+            closing: tokio::sync::watch::channel(false).0,
         });
-        let server = tokio::spawn(proxy::serve(listener, shared));
+        let server = tokio::spawn(proxy::serve(listener, shared.clone()));
         stop.await;
         server.abort();
-        let deadline = tokio::time::Instant::now() + grace;
-        while inflight.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let unfinished = inflight.load(Ordering::Relaxed);
+        let unfinished = drain(&inflight, &shared, grace).await;
         if let Some(e) = failed.lock().unwrap().take() {
             return Err(e);
         }
@@ -174,6 +171,7 @@ impl Recorder {
 pub struct Hosted {
     task: tokio::task::JoinHandle<()>,
     inflight: Arc<AtomicUsize>,
+    shared: Arc<proxy::Shared>,
 }
 
 /// Serve `listener` as a recording proxy until [`Hosted::stop`]. `cfg.listen`, `ca_dir`,
@@ -203,10 +201,12 @@ pub fn spawn_proxy(
         sink,
         inflight: inflight.clone(),
         policy,
+        closing: tokio::sync::watch::channel(false).0,
     });
     Hosted {
-        task: tokio::spawn(proxy::serve(listener, shared)),
+        task: tokio::spawn(proxy::serve(listener, shared.clone())),
         inflight,
+        shared,
     }
 }
 
@@ -219,13 +219,30 @@ impl Hosted {
     /// Stop accepting (the port is released at once), then wait up to `grace` for
     /// exchanges in flight. Returns how many were still unfinished.
     pub async fn stop(self, grace: Duration) -> usize {
-        let Hosted { task, inflight } = self;
+        let Hosted {
+            task,
+            inflight,
+            shared,
+        } = self;
         task.abort();
         let _ = task.await;
-        let deadline = tokio::time::Instant::now() + grace;
+        drain(&inflight, &shared, grace).await
+    }
+}
+
+/// Wait up to `grace` for exchanges in flight; then have open WebSockets recorded as
+/// they are (up to 1 s more). Returns how many exchanges were still unfinished.
+async fn drain(inflight: &AtomicUsize, shared: &proxy::Shared, grace: Duration) -> usize {
+    let wait = |limit: Duration| async move {
+        let deadline = tokio::time::Instant::now() + limit;
         while inflight.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        inflight.load(Ordering::Relaxed)
+    };
+    wait(grace).await;
+    if inflight.load(Ordering::Relaxed) > 0 {
+        shared.closing.send_replace(true);
+        wait(Duration::from_secs(1)).await;
     }
+    inflight.load(Ordering::Relaxed)
 }

@@ -47,6 +47,8 @@ pub(crate) struct Shared {
     pub inflight: Arc<AtomicUsize>,
     /// Per-request rules of an embedding service (`hark serve`); `None` for `hark record`.
     pub policy: Option<Arc<dyn Policy>>,
+    /// Set to true when recording stops: open WebSockets are then recorded as they are.
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 /// What a [`Policy`] decides for one request.
@@ -847,11 +849,19 @@ async fn passthrough(
         // Bytes are counted even when a side ends with an error (a reset at close).
         let (cr, cw) = tokio::io::split(TokioIo::new(up));
         let (ur, uw) = tcp.into_split();
-        let (sent, received) =
-            tokio::join!(crate::tunnel::relay(cr, uw), crate::tunnel::relay(ur, cw));
+        let mut closing = sh.closing.subscribe();
+        tokio::select! {
+            (sent, received) = async {
+                tokio::join!(crate::tunnel::relay(cr, uw), crate::tunnel::relay(ur, cw))
+            } => {
+                ex.extra.push(("_bytesSent", sent.into()));
+                ex.extra.push(("_bytesReceived", received.into()));
+            }
+            _ = closing.wait_for(|c| *c) => {
+                ex.extra.push(("_openWhenRecordingStopped", true.into()));
+            }
+        }
         ex.phases.receive = ms(t.elapsed());
-        ex.extra.push(("_bytesSent", sent.into()));
-        ex.extra.push(("_bytesReceived", received.into()));
         ex.extra.push(("_passthrough", true.into()));
         ex.response = Some(ResponseInfo {
             status: 200,
@@ -1014,9 +1024,18 @@ async fn websocket(
             let (ur, uw) = tokio::io::split(TokioIo::new(u));
             let a = ws::pump(cr, uw, ws::Parser::new(true, msgs.clone()));
             let b = ws::pump(ur, cw, ws::Parser::new(false, msgs.clone()));
-            let (sent, received) = tokio::join!(a, b);
-            ex.extra.push(("_bytesSent", sent.into()));
-            ex.extra.push(("_bytesReceived", received.into()));
+            // A socket still open when recording stops is recorded with what it carried
+            // so far (the journal is closed right after).
+            let mut closing = sh.closing.subscribe();
+            tokio::select! {
+                (sent, received) = async { tokio::join!(a, b) } => {
+                    ex.extra.push(("_bytesSent", sent.into()));
+                    ex.extra.push(("_bytesReceived", received.into()));
+                }
+                _ = closing.wait_for(|c| *c) => {
+                    ex.extra.push(("_openWhenRecordingStopped", true.into()));
+                }
+            }
         } else {
             ex.error = Some("net::ERR_ABORTED (WebSocket upgrade did not complete)".into());
         }
