@@ -743,6 +743,22 @@ fn kill_9_under_load_keeps_every_finished_exchange() {
         common::stderr(&r).trim()
     );
     assert!(missing.is_empty(), "finished but lost: {missing:?}");
+    // Recording again must not truncate the journal the crash left.
+    let again = common::hark(&[
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        "-o",
+        site.dir.path().join("again.har").to_str().unwrap(),
+        "--journal",
+        p.journal.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(
+        common::stderr(&again).contains("--recover"),
+        "{}",
+        common::stderr(&again)
+    );
 }
 
 #[test]

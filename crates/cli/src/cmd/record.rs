@@ -146,6 +146,15 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         .journal
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.journal", a.output)));
+    // A journal left by a crash is the only copy of that capture: never truncate it.
+    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
+        bail!(
+            "{} exists (left by a crash?): turn it into a HAR with `hark record --recover {} -o FILE`, \
+             or delete it, or give another --journal",
+            journal.display(),
+            journal.display()
+        );
+    }
     let cfg = record::Config {
         listen: a.listen,
         ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
