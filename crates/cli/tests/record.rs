@@ -1082,7 +1082,7 @@ fn a_token_guards_the_proxy_and_remote_listening_needs_one() {
 }
 
 #[test]
-fn a_websocket_still_open_at_the_stop_is_recorded_as_it_is() {
+fn a_websocket_and_a_stream_still_open_at_the_stop_are_recorded_as_they_are() {
     let site = site();
     let p = proxy(&site, "open-ws", &[]);
     let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
@@ -1104,8 +1104,23 @@ fn a_websocket_still_open_at_the_stop_is_recorded_as_it_is() {
     let mut echo = [0u8; 2 + 11];
     s.read_exact(&mut echo).unwrap();
     assert_eq!(&echo[2..], b"echo: still");
+    // And a response still streaming (the site stalls after 1000 bytes).
+    let mut stalled = Command::new("curl")
+        .args(["-sS", "--proxy", &p.url()])
+        .arg(format!("http://127.0.0.1:{h}/stall"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
     // The socket stays open while recording stops.
     let har = p.stop();
+    let _ = stalled.kill();
+    let _ = stalled.wait();
+    let st = one(&har, "GET", "/stall");
+    assert_eq!(st["_openWhenRecordingStopped"], true);
+    assert_eq!(st["response"]["status"], 200);
+    assert_eq!(st["response"]["content"]["text"], "y".repeat(1000));
     let ws = one(&har, "GET", &format!("ws://127.0.0.1:{h}/ws"));
     assert_eq!(ws["_openWhenRecordingStopped"], true);
     let m = ws["_webSocketMessages"].as_array().unwrap();

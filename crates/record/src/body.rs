@@ -79,6 +79,9 @@ pub struct Pending {
     pub sink: Sink,
     /// An HTTP/1.1 upstream connection to give back to the pool once the body is read.
     pub give_back: Option<(Arc<Pool>, Key, Upstream)>,
+    /// Becomes true when recording stops: a body still streaming is then recorded as far
+    /// as it came (a long poll, server-sent events).
+    pub closing: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Pending {
@@ -102,11 +105,16 @@ pub struct RespTee<B> {
     pending: Option<Box<Pending>>,
     idle: Duration,
     timer: Pin<Box<tokio::time::Sleep>>,
+    closing: Pin<Box<dyn Future<Output = ()> + Send + Sync>>,
 }
 
 impl<B: Body> RespTee<B> {
     pub fn new(inner: B, pending: Pending, idle: Duration) -> Self {
         // A body known to be empty may never be polled: the exchange is over already.
+        let mut rx = pending.closing.clone();
+        let closing = Box::pin(async move {
+            let _ = rx.wait_for(|c| *c).await;
+        });
         let pending = if inner.is_end_stream() {
             pending.finish(None);
             None
@@ -116,6 +124,7 @@ impl<B: Body> RespTee<B> {
         RespTee {
             inner,
             pending,
+            closing,
             idle,
             timer: Box::pin(tokio::time::sleep(idle)),
         }
@@ -172,6 +181,15 @@ where
                 Poll::Ready(Some(Err(e.into())))
             }
             Poll::Pending => {
+                if this.pending.is_some() && this.closing.as_mut().poll(cx).is_ready() {
+                    if let Some(mut p) = this.pending.take() {
+                        p.exchange
+                            .extra
+                            .push(("_openWhenRecordingStopped", true.into()));
+                        p.finish(None);
+                    }
+                    return Poll::Pending;
+                }
                 if this.timer.as_mut().poll(cx).is_ready() {
                     let idle = this.idle;
                     if let Some(p) = this.pending.take() {

@@ -611,6 +611,7 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         headers_at: t_headers,
         sink: sh.sink.clone(),
         give_back,
+        closing: sh.closing.subscribe(),
     };
     strip_hop(&mut rparts.headers, false);
     rparts.version = if conn.client_h2 {
@@ -1001,6 +1002,7 @@ async fn websocket(
             headers_at: t_headers,
             sink: sh.sink.clone(),
             give_back: None,
+            closing: sh.closing.subscribe(),
         };
         return Response::from_parts(
             rparts,
