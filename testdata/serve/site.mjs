@@ -9,6 +9,8 @@
 //   /second    a second page (a fetch of /data.json?page=2)
 //   /echo      JSON of the request's headers
 //   /n/ANY     a short text body (for curl and wrk)
+//   /big?kib=N N KiB of text (bandwidth limits)
+//   /upload    reads the request body and answers {"bytes": its length}
 //   /hits      JSON: how many requests each path got
 import http from 'node:http';
 import http2 from 'node:http2';
@@ -49,6 +51,16 @@ const handler = (req, res) => {
   if (url.pathname === '/hits') return send(200, 'application/json', JSON.stringify(hits));
   if (url.pathname.startsWith('/n/')) return send(200, 'text/plain', `hello ${url.pathname}\n`);
   if (url.pathname === '/favicon.ico') return send(204, 'text/plain', '');
+  if (url.pathname === '/big') {
+    const kib = Math.min(Number(url.searchParams.get('kib')) || 1, 65536);
+    return send(200, 'text/plain', 'abcdefghijklmnopqrstuvwxyz01234\n'.repeat(kib * 32));
+  }
+  if (url.pathname === '/upload') {
+    let n = 0;
+    req.on('data', (c) => { n += c.length; });
+    req.on('end', () => send(200, 'application/json', JSON.stringify({ bytes: n })));
+    return;
+  }
   send(404, 'text/plain', 'not found\n');
 };
 const server = http.createServer(handler);

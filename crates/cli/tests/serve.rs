@@ -542,9 +542,15 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     let r = s.call(
         "PUT",
         &format!("/proxy/{port}/limit"),
-        Some("downstreamKbps=100"),
+        Some("downstreamMaxKB=100"),
     );
-    assert_eq!(r.status, 501);
+    assert_eq!(r.status, 501, "total transfer caps are not supported");
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/limit"),
+        Some("downstreamKbps=fast"),
+    );
+    assert_eq!(r.status, 400);
     let r = s.call("POST", "/proxy", Some(&format!("port={port}")));
     assert_eq!(r.status, 409, "port in use: {}", r.error());
     // Still serving.
@@ -1046,4 +1052,91 @@ fn https_through_jobs_sharing_one_ca() {
     let r = s.call("POST", "/proxy?trustAllServers=true", None);
     assert_eq!(r.status, 400);
     assert!(r.error().contains("--insecure-upstream"));
+}
+
+/// BrowserMob's bandwidth limits: `downstreamKbps`/`upstreamKbps` (units of 1024 bytes
+/// per second, as BrowserMob counts them) hold bodies back to that rate; the exchange is
+/// recorded whole. Only lower bounds on time are asserted (a slow machine is never
+/// faster than the limit).
+#[test]
+fn browsermob_bandwidth_limits_slow_bodies_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let s = serve(&dir.path().join("data"), &[]);
+    let r = s.call("POST", "/proxy", Some(""));
+    let port = r.json()["port"].as_u64().unwrap();
+    assert_eq!(
+        s.call("PUT", &format!("/proxy/{port}/har"), Some(""))
+            .status,
+        204
+    );
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/limit"),
+        Some("downstreamKbps=64&upstreamKbps=64&latency=0"),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let r = s.call("GET", &format!("/proxy/{port}/limit"), None);
+    assert_eq!(r.json()["downstreamKbps"], 64);
+    assert_eq!(r.json()["upstreamKbps"], 64);
+
+    let proxy = format!("127.0.0.1:{port}");
+    // 256 KiB down at 64 KiB/s: at least 3 s once the first frame (≤ 64 KiB) is out.
+    let t = Instant::now();
+    let r = curl(
+        "GET",
+        &format!("http://127.0.0.1:{site_port}/big?kib=256"),
+        None,
+        &["-x", &proxy],
+    );
+    let down = t.elapsed();
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), 256 * 1024);
+    assert!(
+        down.as_secs_f64() >= 2.0,
+        "256 KiB at 64 KiB/s took {down:?}"
+    );
+
+    // 192 KiB up at 64 KiB/s.
+    let upload = dir.path().join("upload.bin");
+    std::fs::write(&upload, vec![b'x'; 192 * 1024]).unwrap();
+    let at = format!("@{}", upload.display());
+    let t = Instant::now();
+    let r = curl(
+        "POST",
+        &format!("http://127.0.0.1:{site_port}/upload"),
+        Some(&at),
+        &["-x", &proxy, "-H", "Content-Type: application/octet-stream"],
+    );
+    let up = t.elapsed();
+    assert_eq!(r.json()["bytes"], 192 * 1024);
+    assert!(up.as_secs_f64() >= 1.5, "192 KiB at 64 KiB/s took {up:?}");
+
+    // Both recorded whole.
+    let r = s.call("GET", &format!("/proxy/{port}/har"), None);
+    let har = r.json();
+    let entries = har["log"]["entries"].as_array().unwrap();
+    let big = entries
+        .iter()
+        .find(|e| e["request"]["url"].as_str().unwrap().contains("/big"))
+        .expect("the download is recorded");
+    assert_eq!(big["response"]["content"]["size"], 256 * 1024);
+    assert!(big["time"].as_f64().unwrap() >= 2000.0, "{}", big["time"]);
+    let post = entries
+        .iter()
+        .find(|e| e["request"]["url"].as_str().unwrap().contains("/upload"))
+        .expect("the upload is recorded");
+    assert_eq!(post["request"]["bodySize"], 192 * 1024);
+
+    // 0 removes the limits.
+    let r = s.call(
+        "PUT",
+        &format!("/proxy/{port}/limit"),
+        Some("downstreamKbps=0&upstreamKbps=0"),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        s.call("GET", &format!("/proxy/{port}/limit"), None).json()["downstreamKbps"],
+        0
+    );
 }

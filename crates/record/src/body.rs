@@ -238,3 +238,125 @@ impl<B> Drop for RespTee<B> {
 }
 
 use std::future::Future;
+
+/// A bandwidth limit shared by every body it is given to (BrowserMob's
+/// `upstreamKbps`/`downstreamKbps`, per proxy): data frames are held back so that the
+/// bytes passed on never exceed `bytes_per_sec` on average.
+#[derive(Debug)]
+pub struct Throttle {
+    bytes_per_sec: f64,
+    /// When the bytes already let through will have been sent at the limit.
+    free_at: Mutex<Instant>,
+}
+
+impl Throttle {
+    /// `None` for a limit of zero (no limit).
+    pub fn new(bytes_per_sec: u64) -> Option<Arc<Throttle>> {
+        (bytes_per_sec > 0).then(|| {
+            Arc::new(Throttle {
+                bytes_per_sec: bytes_per_sec as f64,
+                free_at: Mutex::new(Instant::now()),
+            })
+        })
+    }
+
+    pub fn bytes_per_sec(&self) -> u64 {
+        self.bytes_per_sec as u64
+    }
+
+    /// Book `n` bytes; returns when they may go out.
+    fn reserve(&self, n: usize) -> Instant {
+        let now = Instant::now();
+        let mut free_at = self.free_at.lock().unwrap();
+        let start = (*free_at).max(now);
+        *free_at = start + Duration::from_secs_f64(n as f64 / self.bytes_per_sec);
+        // The frame goes out once the bytes before it are through; its own bytes
+        // delay the next one.
+        start
+    }
+}
+
+/// A body whose data goes out at the pace of a [`Throttle`], in pieces of at most a
+/// tenth of a second's worth (at least 1 KiB), so that no piece waits long enough to
+/// look like a stalled upstream.
+pub struct Throttled<B> {
+    inner: B,
+    throttle: Arc<Throttle>,
+    /// Data taken from `inner` and not yet let through.
+    held: Bytes,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// The piece the timer is for.
+    due: Option<Bytes>,
+}
+
+impl<B> Throttled<B> {
+    pub fn new(inner: B, throttle: Arc<Throttle>) -> Self {
+        Throttled {
+            inner,
+            throttle,
+            held: Bytes::new(),
+            timer: None,
+            due: None,
+        }
+    }
+
+    fn piece(&self) -> usize {
+        ((self.throttle.bytes_per_sec / 10.0) as usize).max(1024)
+    }
+}
+
+impl<B> Body for Throttled<B>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = &mut *self;
+        loop {
+            if let Some(t) = this.timer.as_mut() {
+                if t.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.timer = None;
+                if let Some(d) = this.due.take() {
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+            }
+            if !this.held.is_empty() {
+                let n = this.held.len().min(this.piece());
+                let d = this.held.split_to(n);
+                let at = this.throttle.reserve(n);
+                if at <= Instant::now() {
+                    return Poll::Ready(Some(Ok(Frame::data(d))));
+                }
+                this.due = Some(d);
+                this.timer = Some(Box::pin(tokio::time::sleep_until(at.into())));
+                continue;
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(f))) => match f.into_data() {
+                    Ok(d) => this.held = d,
+                    Err(f) => return Poll::Ready(Some(Ok(f))),
+                },
+                other => return other,
+            }
+        }
+    }
+    fn is_end_stream(&self) -> bool {
+        self.held.is_empty() && self.due.is_none() && self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> SizeHint {
+        let mut h = self.inner.size_hint();
+        let extra = (self.held.len() + self.due.as_ref().map_or(0, |d| d.len())) as u64;
+        h.set_lower(h.lower() + extra);
+        if let Some(u) = h.upper() {
+            h.set_upper(u + extra);
+        }
+        h
+    }
+}

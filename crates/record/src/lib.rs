@@ -22,6 +22,7 @@ pub mod ws;
 
 pub use auth::ProxyToken;
 pub use body::Sink;
+pub use body::Throttle;
 pub use error::RecordError;
 pub use proxy::{Config, Decision, Policy};
 

@@ -2,7 +2,7 @@
 //! leaf from the local CA, or passed through untouched), HTTP/1.1 and HTTP/2 on both
 //! sides, WebSocket upgrades. Every exchange, failed ones included, goes to the sink.
 
-use crate::body::{Pending, ReqCapture, ReqTee, RespTee, Sink};
+use crate::body::{Pending, ReqCapture, ReqTee, RespTee, Sink, Throttle, Throttled};
 use crate::ca::{Ca, Resolver};
 use crate::entry::{ms, Captured, Exchange, RequestInfo, ResponseInfo};
 use crate::tunnel::Prefixed;
@@ -65,6 +65,10 @@ pub struct Decision {
     /// Request headers to set (`Some`) or remove (`None`) before the request goes
     /// upstream; the entry records the request as sent, with these edits.
     pub headers: Vec<(http::HeaderName, Option<HeaderValue>)>,
+    /// Bandwidth limit on the request body going upstream (BrowserMob's `upstreamKbps`).
+    pub upstream: Option<Arc<Throttle>>,
+    /// Bandwidth limit on the response body going to the client (`downstreamKbps`).
+    pub downstream: Option<Arc<Throttle>>,
 }
 
 /// Apply a [`Decision`]'s header edits to a recorded header list (names compared
@@ -375,6 +379,7 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     let mut delay = Duration::ZERO;
     let mut tag = conn.tag.clone();
     let mut edits = Vec::new();
+    let (mut up_limit, mut down_limit) = (None, None);
     if let Some(p) = &sh.policy {
         let d = p.request(conn.tag.as_ref(), req.method(), &url, req.headers());
         if let Some(status) = d.answer {
@@ -385,6 +390,8 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
             tag = d.tag;
         }
         edits = d.headers;
+        up_limit = d.upstream;
+        down_limit = d.downstream;
     }
     for (k, v) in &edits {
         match v {
@@ -476,7 +483,11 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         done: None,
     }));
     let body_empty = body.is_end_stream();
-    let tee: UpBody = ReqTee::new(body, cap.clone()).boxed();
+    let tee: UpBody = match up_limit {
+        // Inside the tee: the body counts as sent when the limit lets it through.
+        Some(t) => ReqTee::new(Throttled::new(body, t), cap.clone()).boxed(),
+        None => ReqTee::new(body, cap.clone()).boxed(),
+    };
 
     let timeout = sh.cfg.upstream_timeout;
     if !delay.is_zero() {
@@ -619,7 +630,11 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
     } else {
         Version::HTTP_11
     };
-    let body = RespTee::new(rbody, pending, timeout).boxed();
+    let body = match down_limit {
+        // Inside the tee: the exchange ends when the client is given the last byte.
+        Some(t) => RespTee::new(Throttled::new(rbody, t), pending, timeout).boxed(),
+        None => RespTee::new(rbody, pending, timeout).boxed(),
+    };
     Ok(Response::from_parts(rparts, body))
 }
 

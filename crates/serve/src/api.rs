@@ -189,6 +189,8 @@ struct CreateJob {
     whitelist: Option<Whitelist>,
     headers: BTreeMap<String, String>,
     latency_ms: u64,
+    upstream_kbps: u64,
+    downstream_kbps: u64,
     port: u16,
 }
 
@@ -205,6 +207,8 @@ async fn create_job(AxState(svc): Svc, body: Bytes) -> Res {
         whitelist: c.whitelist,
         headers: c.headers,
         latency_ms: c.latency_ms,
+        upstream_kbps: c.upstream_kbps,
+        downstream_kbps: c.downstream_kbps,
         port: c.port,
     })?;
     Ok((StatusCode::CREATED, axum::Json(job_json(&svc, &job))).into_response())
@@ -726,24 +730,29 @@ async fn bmp_limit_put(
 ) -> Res {
     let job = bmp_port(&svc, &port)?;
     let f = form(&q, &body);
-    for k in [
-        "upstreamKbps",
-        "downstreamKbps",
-        "upstreamMaxKB",
-        "downstreamMaxKB",
-        "maxBitsPerSecond",
-    ] {
+    for k in ["upstreamMaxKB", "downstreamMaxKB", "maxBitsPerSecond"] {
         if num_field::<u64>(&f, k)?.unwrap_or(0) > 0 {
             return Err(ApiError(
                 StatusCode::NOT_IMPLEMENTED,
-                format!("{k}: bandwidth limits are not supported by hark serve (latency is)"),
+                format!(
+                    "{k} is not supported by hark serve \
+                     (latency, upstreamKbps and downstreamKbps are)"
+                ),
             ));
         }
     }
     let latency = num_field::<u64>(&f, "latency")?;
+    let up = num_field::<u64>(&f, "upstreamKbps")?;
+    let down = num_field::<u64>(&f, "downstreamKbps")?;
     rules_update(&job, |m| {
         if let Some(l) = latency {
             m.latency_ms = l;
+        }
+        if let Some(u) = up {
+            m.upstream_kbps = u;
+        }
+        if let Some(d) = down {
+            m.downstream_kbps = d;
         }
     })
 }
@@ -753,8 +762,8 @@ async fn bmp_limit_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
     let m = job.meta();
     Ok(json_ok(json!({
         "latency": m.latency_ms,
-        "upstreamKbps": 0,
-        "downstreamKbps": 0,
+        "upstreamKbps": m.upstream_kbps,
+        "downstreamKbps": m.downstream_kbps,
     })))
 }
 

@@ -155,6 +155,12 @@ pub struct Meta {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub latency_ms: u64,
+    /// Bandwidth limits in KiB/s (BrowserMob's `upstreamKbps`/`downstreamKbps`, which
+    /// BrowserMob also counts in units of 1024 bytes per second); 0 is no limit.
+    #[serde(default)]
+    pub upstream_kbps: u64,
+    #[serde(default)]
+    pub downstream_kbps: u64,
     #[serde(default)]
     pub pages: Vec<Page>,
     #[serde(default)]
@@ -172,6 +178,9 @@ struct Rules {
     whitelist: Option<(Vec<Regex>, u16)>,
     headers: Vec<(HeaderName, HeaderValue)>,
     latency: Duration,
+    /// Shared by every request of the job, as BrowserMob limits the whole proxy.
+    upstream: Option<Arc<record::Throttle>>,
+    downstream: Option<Arc<record::Throttle>>,
 }
 
 fn compile(p: &str) -> Result<Regex, String> {
@@ -182,6 +191,8 @@ impl Rules {
     fn from_meta(m: &Meta) -> Result<Rules, String> {
         let mut r = Rules {
             latency: Duration::from_millis(m.latency_ms),
+            upstream: record::Throttle::new(m.upstream_kbps.saturating_mul(1024)),
+            downstream: record::Throttle::new(m.downstream_kbps.saturating_mul(1024)),
             ..Rules::default()
         };
         for s in &m.scope {
@@ -304,7 +315,7 @@ impl record::Policy for SharedPolicy {
 }
 
 impl Job {
-    /// The job's rules for one request (blacklist, whitelist, headers, latency).
+    /// The job's rules for one request (blacklist, whitelist, headers, latency, bandwidth).
     fn decide(&self, method: &Method, url: &str) -> record::Decision {
         let mut d = record::Decision::default();
         let r = self.rules.read().unwrap();
@@ -324,6 +335,8 @@ impl Job {
             d.headers.push((k.clone(), Some(v.clone())));
         }
         d.delay = r.latency;
+        d.upstream = r.upstream.clone();
+        d.downstream = r.downstream.clone();
         d
     }
 }
@@ -567,6 +580,8 @@ pub struct NewJob {
     pub whitelist: Option<Whitelist>,
     pub headers: BTreeMap<String, String>,
     pub latency_ms: u64,
+    pub upstream_kbps: u64,
+    pub downstream_kbps: u64,
     /// Port for the proxy (0: any free port).
     pub port: u16,
 }
@@ -751,6 +766,8 @@ impl Service {
             whitelist: n.whitelist,
             headers: n.headers,
             latency_ms: n.latency_ms,
+            upstream_kbps: n.upstream_kbps,
+            downstream_kbps: n.downstream_kbps,
             pages: Vec::new(),
             error: None,
             entries: 0,
