@@ -71,6 +71,7 @@ print(json.dumps({"entries": sum(status.values()), "status": status, "types": le
 PY
 
 cat "$small" "$large" > /dev/null   # warm the page cache
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 run() { # n, name, file, command... (one line per run: wall, CPU, RSS)
   local n=$1 name=$2 file=$3; shift 3
   for _ in $(seq "$n"); do
@@ -90,6 +91,7 @@ run() { # n, name, file, command... (one line per run: wall, CPU, RSS)
   run "$runs" "hark diagnose" "$small" $hark -q diagnose --json "$small"
   run "$runs" "hark summary" "$large" $hark -q summary --json "$large"
   run "$runs" "hark diagnose" "$large" $hark -q diagnose --json "$large"
+  echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 } | TMPD="$tmp" python3 -c '
 import json, os, sys
 t = os.environ["TMPD"]

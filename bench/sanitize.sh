@@ -74,6 +74,7 @@ measure() {
   done
 }
 
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 measure hark-big "$big" "$hark_runs" "$hark" sanitize -q "$big" -o "$dir/big.sanitized.har"
 measure hark-big-j1 "$big" "$hark_runs" "$hark" sanitize -q -j1 "$big" -o "$dir/big.sanitized.har"
 measure hark-slice "$slice" "$hark_runs" "$hark" sanitize -q "$slice" -o "$dir/slice.hark.har"
@@ -82,6 +83,7 @@ measure har-cleaner "$slice" "$peer_runs" node --max-old-space-size=8192 "$clean
 measure har-capture "$slice" "$peer_runs" har-capture sanitize "$slice" --no-salt \
   --patterns base --max-size 0 --output "$dir/slice.har-capture.har"
 
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 python3 - "$results" <<'PY'
 import sys
 rows = {}
