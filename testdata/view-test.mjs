@@ -323,7 +323,7 @@ try {
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/files(\/\d+\/(summary|rows|entries\/\d+(\/raw|\/image)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|entries\/\d+(\/raw|\/image)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));

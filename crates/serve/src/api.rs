@@ -767,16 +767,111 @@ async fn bmp_limit_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
     })))
 }
 
-/// Serve the web viewer (crates/view) on `listener` and hook it to the service: `GET
-/// /v1/jobs/{id}/view` adds a job's HAR to its library.
-pub fn spawn_viewer(svc: &Service, listener: tokio::net::TcpListener, addr: std::net::SocketAddr) {
+/// The service's jobs as the viewer's catalog: listed on its page, opened in one click
+/// (a snapshot of the HAR as far as the job has come).
+struct JobCatalog {
+    svc: std::sync::Weak<Service>,
+    /// Job id → (file id, entries, state) of its last snapshot: opening a job that has
+    /// not changed since shows that snapshot again instead of writing another.
+    opened: std::sync::Mutex<HashMap<String, (usize, u64, State)>>,
+}
+
+impl view::Catalog for JobCatalog {
+    fn title(&self) -> &str {
+        "Jobs"
+    }
+
+    fn list(&self) -> Vec<view::CatalogItem> {
+        let Some(svc) = self.svc.upgrade() else {
+            return Vec::new();
+        };
+        let mut jobs: Vec<(f64, view::CatalogItem)> = svc
+            .jobs()
+            .iter()
+            .map(|j| {
+                let v = j.view();
+                let m = j.meta();
+                let state = m.state;
+                (
+                    m.created_ms,
+                    view::CatalogItem {
+                        id: m.id,
+                        name: m.name,
+                        state: serde_json::to_value(state)
+                            .ok()
+                            .and_then(|s| s.as_str().map(str::to_string))
+                            .unwrap_or_default(),
+                        live: state == State::Running,
+                        entries: v["entries"].as_u64().unwrap_or(0),
+                        size: v["bytes"].as_u64().unwrap_or(0),
+                        created: m.created,
+                    },
+                )
+            })
+            .collect();
+        // Newest first.
+        jobs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        jobs.into_iter().map(|(_, i)| i).collect()
+    }
+
+    fn open(&self, id: &str, lib: &view::Library) -> Result<usize, view::ViewError> {
+        let svc = self
+            .svc
+            .upgrade()
+            .ok_or_else(|| view::ViewError::Index("the service is stopping".into()))?;
+        let job = (crate::valid_id(id).then(|| svc.job(id)).flatten())
+            .ok_or_else(|| view::ViewError::NoItem(format!("no job {id}")))?;
+        let mut opened = self.opened.lock().unwrap();
+        let entries = job.view()["entries"].as_u64().unwrap_or(0);
+        let state = job.state();
+        if let Some(&(file, n, st)) = opened.get(id) {
+            if n == entries && st == state && lib.get(file).is_some() {
+                return Ok(file);
+            }
+        }
+        let file = svc
+            .snapshot_into(&job, lib)
+            .map_err(|e| view::ViewError::Index(format!("job {id}: {e}")))?;
+        opened.insert(id.to_string(), (file, entries, state));
+        Ok(file)
+    }
+}
+
+/// How `hark serve` runs the viewer.
+pub struct ViewerOptions {
+    /// Largest upload (bytes); 0: no uploads.
+    pub max_upload: u64,
+    /// Required when the viewer listens beyond loopback (a `?token=` link sets a cookie).
+    pub token: Option<String>,
+}
+
+/// Serve the web viewer (crates/view) on `listener` and hook it to the service: its
+/// page lists the jobs and opens any of them ([`view::Catalog`]), takes uploaded HARs,
+/// and `GET /v1/jobs/{id}/view` adds a job's HAR to its library.
+pub fn spawn_viewer(
+    svc: &Arc<Service>,
+    listener: tokio::net::TcpListener,
+    addr: std::net::SocketAddr,
+    opts: ViewerOptions,
+) {
     let lib = Arc::new(view::Library::new());
     let hosts = if addr.ip().is_loopback() {
         view::HostCheck::Loopback(addr.port())
     } else {
         view::HostCheck::Any
     };
-    let app = view::router(lib.clone(), hosts);
+    let catalog = Arc::new(JobCatalog {
+        svc: Arc::downgrade(svc),
+        opened: Default::default(),
+    });
+    let cfg = view::Config {
+        hosts,
+        catalog: Some(catalog),
+        max_upload: opts.max_upload,
+        upload_dir: Some(svc.opts.data.join("tmp").join("uploads")),
+        token: opts.token,
+    };
+    let app = view::router_with(lib.clone(), cfg);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });

@@ -690,8 +690,19 @@ impl Service {
         let Some(v) = self.view.get() else {
             return Ok(None);
         };
-        let n = v.lib.files().len();
-        let dir = self.opts.data.join("tmp").join("view").join(n.to_string());
+        let id = self.snapshot_into(job, &v.lib)?;
+        Ok(Some(format!("{}/#file={id}", v.base)))
+    }
+
+    /// Write the job's HAR as far as it has come to a file under `tmp/view/` and add it
+    /// to `lib`; returns its id there.
+    pub fn snapshot_into(&self, job: &Job, lib: &view::Library) -> Result<usize, ServeError> {
+        let dir = self
+            .opts
+            .data
+            .join("tmp")
+            .join("view")
+            .join(crate::random_id(12));
         std::fs::create_dir_all(&dir).map_err(ServeError::io(&dir))?;
         let m = job.meta();
         let name: String = m
@@ -723,9 +734,13 @@ impl Service {
         )?;
         std::io::Write::flush(&mut w).map_err(ServeError::Stream)?;
         let p = file.to_string_lossy().into_owned();
-        let idx = view::Index::open(&p, 2).map_err(|e| ServeError::Listen(e.to_string()))?;
-        let id = v.lib.add(idx);
-        Ok(Some(format!("{}/#file={id}", v.base)))
+        let shown = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.clone());
+        let idx = view::Index::open_named(&p, &shown, 2)
+            .map_err(|e| ServeError::Listen(e.to_string()))?;
+        Ok(lib.add(idx))
     }
 
     pub fn job(&self, id: &str) -> Option<Arc<Job>> {

@@ -16,7 +16,7 @@ pub mod server;
 
 pub use index::{Index, Kind, Row};
 pub use query::{Item, Matched, Query};
-pub use server::{router, serve, HostCheck, CSP};
+pub use server::{router, router_with, serve, Catalog, CatalogItem, Config, HostCheck, CSP};
 
 use std::sync::{Arc, RwLock};
 
@@ -36,6 +36,11 @@ pub enum ViewError {
     NoEntry(usize),
     #[error("no file {0}")]
     NoFile(usize),
+    #[error("{0}")]
+    NoItem(String),
+    /// An upload refused or failed, with the HTTP status to answer.
+    #[error("{1}")]
+    Upload(axum::http::StatusCode, String),
 }
 
 impl From<har::ReadError> for ViewError {

@@ -13,6 +13,13 @@
 //! | `/api/files/{id}/entries/{n}` | one entry's details |
 //! | `/api/files/{id}/entries/{n}/raw` | the entry's JSON as written in the file |
 //! | `/api/files/{id}/entries/{n}/image` | the response body, for PNG/JPEG/GIF/WebP/AVIF/ICO only |
+//! | `/api/config` | what this viewer offers: `{"catalog": title or null, "maxUpload": bytes (0: no upload)}` |
+//! | `GET /api/catalog` | the host's items (a capture service's jobs), when it gave a [`Catalog`] |
+//! | `POST /api/catalog/{id}/open` | add the item's HAR (as far as it has come) to the library: `{"file": id}` |
+//! | `POST /api/upload?name=` | a HAR (or `.har.gz`) as the request body, streamed to a temporary file and indexed: `{"file": id}` |
+//!
+//! Every `POST` needs the header `X-Hark-Upload: 1`: a page on another site cannot send it
+//! without a CORS preflight, which the viewer never grants.
 
 use crate::index::{Index, Row, State};
 use crate::query::{Item, Query};
@@ -22,8 +29,9 @@ use axum::extract::{Path, Query as Q, Request, State as S};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
+use serde::Serialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,15 +65,117 @@ impl HostCheck {
     }
 }
 
+/// Items a host program offers to open in the viewer (a capture service's jobs). The
+/// page lists them (refreshing the list while it is open) and opens one in a click.
+pub trait Catalog: Send + Sync {
+    /// What the list is called on the page (e.g. `Jobs`).
+    fn title(&self) -> &str;
+    /// The items, newest first or in the order the host prefers.
+    fn list(&self) -> Vec<CatalogItem>;
+    /// Add item `id`'s HAR (for a live item: as far as it has come) to `lib`; returns the
+    /// file id. Called on a blocking thread. [`ViewError::NoItem`] when there is no such
+    /// item.
+    fn open(&self, id: &str, lib: &Library) -> Result<usize, ViewError>;
+}
+
+/// One line of a [`Catalog`].
+#[derive(Clone, Debug, Serialize)]
+pub struct CatalogItem {
+    pub id: String,
+    pub name: String,
+    /// e.g. `running`, `stopped`, `interrupted`.
+    pub state: String,
+    /// Still growing: opening it again shows newer entries.
+    pub live: bool,
+    pub entries: u64,
+    /// Bytes (of the journal or file behind the item).
+    pub size: u64,
+    /// ISO 8601.
+    pub created: String,
+}
+
+/// How [`router_with`] serves: the Host check, an optional catalog, uploads, a token.
+#[derive(Clone)]
+pub struct Config {
+    pub hosts: HostCheck,
+    pub catalog: Option<Arc<dyn Catalog>>,
+    /// Largest upload in bytes; 0: no uploads.
+    pub max_upload: u64,
+    /// Where uploads are stored (created if missing); a temporary directory removed
+    /// with the router when `None`.
+    pub upload_dir: Option<std::path::PathBuf>,
+    /// Required on every request when set: `Authorization: Bearer <token>`, or the
+    /// cookie that a link with `?token=<token>` sets.
+    pub token: Option<String>,
+}
+
+impl Config {
+    pub fn new(hosts: HostCheck) -> Config {
+        Config {
+            hosts,
+            catalog: None,
+            max_upload: DEFAULT_MAX_UPLOAD,
+            upload_dir: None,
+            token: None,
+        }
+    }
+}
+
+/// Default cap on an upload: 2 GiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 2 << 30;
+const COOKIE: &str = "hark_view_token";
+
 #[derive(Clone)]
 struct App {
     lib: Arc<Library>,
     hosts: HostCheck,
+    catalog: Option<Arc<dyn Catalog>>,
+    max_upload: u64,
+    uploads: Arc<Uploads>,
+    token: Option<Arc<str>>,
 }
 
-/// The viewer's routes over `lib`. A capture service can nest this router.
+/// The upload directory (ours, made at the first upload and removed on drop, when the
+/// host gave none) and a counter for file names.
+struct Uploads {
+    dir: Option<std::path::PathBuf>,
+    temp: std::sync::OnceLock<tempfile::TempDir>,
+    n: std::sync::atomic::AtomicUsize,
+}
+
+impl Uploads {
+    fn dir(&self) -> std::io::Result<std::path::PathBuf> {
+        if let Some(d) = &self.dir {
+            std::fs::create_dir_all(d)?;
+            return Ok(d.clone());
+        }
+        if let Some(t) = self.temp.get() {
+            return Ok(t.path().to_path_buf());
+        }
+        let t = tempfile::Builder::new().prefix("hark-view-").tempdir()?;
+        Ok(self.temp.get_or_init(|| t).path().to_path_buf())
+    }
+}
+
+/// The viewer's routes over `lib`, with no catalog and the default upload cap.
 pub fn router(lib: Arc<Library>, hosts: HostCheck) -> Router {
-    let app = App { lib, hosts };
+    router_with(lib, Config::new(hosts))
+}
+
+/// The viewer's routes over `lib` as `cfg` says.
+pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
+    let app = App {
+        lib,
+        hosts: cfg.hosts,
+        catalog: cfg.catalog,
+        max_upload: cfg.max_upload,
+        uploads: Arc::new(Uploads {
+            dir: cfg.upload_dir,
+            temp: Default::default(),
+            n: Default::default(),
+        }),
+        token: cfg.token.map(Arc::from),
+    };
     Router::new()
         .route("/", get(index_html))
         .route("/{asset}", get(asset))
@@ -75,6 +185,10 @@ pub fn router(lib: Arc<Library>, hosts: HostCheck) -> Router {
         .route("/api/files/{id}/entries/{n}", get(entry))
         .route("/api/files/{id}/entries/{n}/raw", get(raw))
         .route("/api/files/{id}/entries/{n}/image", get(image))
+        .route("/api/config", get(config))
+        .route("/api/catalog", get(catalog_list))
+        .route("/api/catalog/{id}/open", post(catalog_open))
+        .route("/api/upload", post(upload))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
         .with_state(app)
 }
@@ -96,14 +210,28 @@ async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
-    let mut resp = if app.hosts.allows(host.as_deref()) {
-        next.run(req).await
-    } else {
+    let mut resp = if !app.hosts.allows(host.as_deref()) {
         (
             StatusCode::FORBIDDEN,
             "hark view answers only to 127.0.0.1 and localhost (Host header refused)\n",
         )
             .into_response()
+    } else if let Some(r) = check_token(&app, &req) {
+        r
+    } else if req.method() != axum::http::Method::GET
+        && req.method() != axum::http::Method::HEAD
+        && req
+            .headers()
+            .get("x-hark-upload")
+            .is_none_or(|v| v.as_bytes() != b"1")
+    {
+        (
+            StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": "refused: a POST to the viewer needs the header X-Hark-Upload: 1 (cross-site requests cannot send it)"})),
+        )
+            .into_response()
+    } else {
+        next.run(req).await
     };
     let h = resp.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -129,6 +257,247 @@ async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     resp
+}
+
+/// `None` when the request may go on; otherwise the answer (401, or the redirect that
+/// turns `?token=` into a cookie).
+fn check_token(app: &App, req: &Request) -> Option<Response> {
+    let token = app.token.as_deref()?;
+    let ok = |g: &str| crate::server::same_secret(g.trim().as_bytes(), token.as_bytes());
+    let h = req.headers();
+    let bearer = h
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if bearer.is_some_and(ok) {
+        return None;
+    }
+    let cookie = h
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().strip_prefix(COOKIE)?.strip_prefix('='))
+        .any(ok);
+    if cookie {
+        return None;
+    }
+    let uri = req.uri();
+    let given = uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token="))
+            .map(str::to_string)
+    });
+    if given.as_deref().is_some_and(ok) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::SEE_OTHER;
+        r.headers_mut().insert(
+            header::LOCATION,
+            HeaderValue::from_str(uri.path()).unwrap_or(HeaderValue::from_static("/")),
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!(
+            "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
+        )) {
+            r.headers_mut().insert(header::SET_COOKIE, v);
+        }
+        return Some(r);
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            "this viewer needs its token: open the link with ?token=<token> that hark printed, or send Authorization: Bearer <token>\n",
+        )
+            .into_response(),
+    )
+}
+
+/// Constant-time comparison (for the token).
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = (a.len() != b.len()) as u8;
+    for i in 0..a.len().max(b.len()) {
+        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
+    }
+    diff == 0
+}
+
+async fn config(S(app): S<App>) -> Response {
+    axum::Json(json!({
+        "catalog": app.catalog.as_ref().map(|c| c.title().to_string()),
+        "maxUpload": app.max_upload,
+    }))
+    .into_response()
+}
+
+fn no_catalog() -> Response {
+    not_found("this viewer has no catalog (it lists jobs when hark serve runs it)")
+}
+
+async fn catalog_list(S(app): S<App>) -> Response {
+    let Some(c) = app.catalog.clone() else {
+        return no_catalog();
+    };
+    match tokio::task::spawn_blocking(move || c.list()).await {
+        Ok(items) => {
+            axum::Json(json!({"title": app.catalog.as_ref().map(|c| c.title()), "items": items}))
+                .into_response()
+        }
+        Err(e) => ViewError::Index(e.to_string()).into_response(),
+    }
+}
+
+async fn catalog_open(S(app): S<App>, Path(id): Path<String>) -> Result<Response, ViewError> {
+    let Some(c) = app.catalog.clone() else {
+        return Ok(no_catalog());
+    };
+    let lib = app.lib.clone();
+    let file = tokio::task::spawn_blocking(move || c.open(&id, &lib))
+        .await
+        .map_err(|e| ViewError::Index(e.to_string()))??;
+    Ok(axum::Json(json!({"file": file})).into_response())
+}
+
+/// A file name for an upload: the last path component of `name`, tame characters only.
+fn upload_name(name: Option<&String>) -> String {
+    let base = name
+        .map(|n| n.rsplit(['/', '\\']).next().unwrap_or("").to_string())
+        .unwrap_or_default();
+    let clean: String = base.chars().filter(|c| !c.is_control()).take(120).collect();
+    let clean = clean.trim().trim_start_matches('.').to_string();
+    if clean.is_empty() {
+        "upload.har".into()
+    } else {
+        clean
+    }
+}
+
+async fn upload(
+    S(app): S<App>,
+    Q(params): Q<HashMap<String, String>>,
+    req: Request,
+) -> Result<Response, ViewError> {
+    if app.max_upload == 0 {
+        return Err(ViewError::Upload(
+            StatusCode::FORBIDDEN,
+            "uploads are off (--max-upload 0)".into(),
+        ));
+    }
+    let too_big = || {
+        ViewError::Upload(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the file is larger than this viewer accepts ({} bytes; see --max-upload)",
+                app.max_upload
+            ),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > app.max_upload) {
+        return Err(too_big());
+    }
+    let name = upload_name(params.get("name"));
+    let n = app
+        .uploads
+        .n
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let io = |e: std::io::Error| ViewError::Io {
+        file: name.clone(),
+        error: e,
+    };
+    let dir = app.uploads.dir().map_err(io)?;
+    let path = dir.join(format!("{n}-{}", name.replace(['/', '\\'], "_")));
+    // Removed on any early return; kept once indexed.
+    let guard = tempfile::TempPath::try_from_path(&path).map_err(io)?;
+    let out = std::fs::File::create(&path).map_err(io)?;
+    // The body goes to the file chunk by chunk, written on a blocking thread.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
+    let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+        while let Some(chunk) = rx.blocking_recv() {
+            out.write_all(&chunk)?;
+        }
+        out.flush()
+    });
+    let mut body = req.into_body();
+    let mut total = 0u64;
+    let mut failed = None;
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                failed = Some(ViewError::Upload(
+                    StatusCode::BAD_REQUEST,
+                    format!("reading the upload: {e}"),
+                ));
+                break;
+            }
+        };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        total += chunk.len() as u64;
+        if total > app.max_upload {
+            failed = Some(too_big());
+            break;
+        }
+        if tx.send(chunk).await.is_err() {
+            break; // the writer failed: its error is below
+        }
+    }
+    drop(tx);
+    let written = writer.await.map_err(|e| ViewError::Index(e.to_string()))?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    written.map_err(io)?;
+    if total == 0 {
+        return Err(ViewError::Upload(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{name}: empty file"),
+        ));
+    }
+    let p = path.to_string_lossy().into_owned();
+    let shown = name.clone();
+    let idx = tokio::task::spawn_blocking(move || -> Result<Arc<Index>, ViewError> {
+        let idx = Index::open_named(&p, &shown, 2)?;
+        // A file that is not a HAR past its header fails at its first entry: wait for
+        // that (or the end) so the error goes back to the uploader.
+        for _ in 0..400 {
+            let st = idx.state.read().unwrap();
+            if st.done || !st.rows.is_empty() {
+                break;
+            }
+            drop(st);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let st = idx.state.read().unwrap();
+        if let (Some(e), true) = (&st.error, st.rows.is_empty()) {
+            return Err(ViewError::Index(e.clone()));
+        }
+        drop(st);
+        Ok(idx)
+    })
+    .await
+    .map_err(|e| ViewError::Index(e.to_string()))?
+    .map_err(|e| {
+        ViewError::Upload(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("not a HAR file: {e}"),
+        )
+    })?;
+    // The file stays while the viewer runs (the index reads entries from it).
+    let _ = guard.keep();
+    let entries = idx.state.read().unwrap().rows.len();
+    let file = app.lib.add(idx);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"file": file, "name": name, "bytes": total, "entries": entries})),
+    )
+        .into_response())
 }
 
 const INDEX_HTML: &str = include_str!("../web/index.html");
@@ -193,7 +562,10 @@ impl IntoResponse for ViewError {
     fn into_response(self) -> Response {
         let code = match self {
             ViewError::BadQuery(_) => StatusCode::BAD_REQUEST,
-            ViewError::NoEntry(_) | ViewError::NoFile(_) => StatusCode::NOT_FOUND,
+            ViewError::NoEntry(_) | ViewError::NoFile(_) | ViewError::NoItem(_) => {
+                StatusCode::NOT_FOUND
+            }
+            ViewError::Upload(code, _) => code,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (code, axum::Json(json!({"error": self.to_string()}))).into_response()

@@ -11,7 +11,9 @@ const STATUSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'failed'];
 const FIELDS = ['q', 'regex', 'domain', 'method', 'min_time', 'min_size', 'errors', 'group'];
 
 const $ = (id) => document.getElementById(id);
-const state = { file: 0, types: new Set(), statuses: new Set(), sort: 'start', desc: false, sel: null };
+const state = { file: 0, item: null, types: new Set(), statuses: new Set(), sort: 'start', desc: false, sel: null };
+let config = { catalog: null, maxUpload: 0 };
+let nfiles = 0;
 let summary = null;
 let pollTimer = null;
 
@@ -77,6 +79,7 @@ function params() {
 function writeHash() {
   const p = params();
   if (state.file) p.set('file', String(state.file));
+  if (state.item) p.set('item', state.item);
   if (state.sel !== null) p.set('sel', String(state.sel));
   const h = p.toString();
   const url = location.pathname + location.search + (h ? '#' + h : '');
@@ -95,6 +98,7 @@ function readHash() {
   state.sort = p.get('sort') || 'start';
   state.desc = p.get('desc') === '1';
   state.file = Number(p.get('file') || 0) || 0;
+  state.item = p.get('item') || null;
   state.sel = p.has('sel') ? Number(p.get('sel')) : null;
   table.setSort(state.sort, state.desc);
   syncToggles();
@@ -114,6 +118,7 @@ function changed({ now = false } = {}) {
 
 async function refresh(opts) {
   const seq = unsettled();
+  if (!nfiles) { document.body.dataset.settled = '1'; return; }
   notice(null);
   $('q').classList.remove('invalid');
   try {
@@ -186,6 +191,7 @@ function drawSummary(s) {
 }
 
 async function loadSummary() {
+  if (!nfiles) return null;
   const s = await getJSON(base() + '/summary');
   // New rows, or the end of indexing (the status line and the axis change then too).
   const grew = summary && (s.requests !== summary.requests || s.done !== summary.done);
@@ -204,6 +210,125 @@ async function loadFiles() {
   for (const f of files) sel.appendChild(el('option', { value: String(f.id), title: f.name, text: f.name.split('/').pop() }));
   sel.value = String(state.file);
   sel.hidden = files.length < 2;
+  nfiles = files.length;
+  $('empty').hidden = nfiles > 0;
+  $('main').hidden = nfiles === 0;
+}
+
+/** A POST to the viewer: always with the header that cross-site pages cannot send. */
+async function post(url, body) {
+  const r = await fetch(url, { method: 'POST', body, credentials: 'same-origin',
+    headers: { 'X-Hark-Upload': '1', 'Content-Type': 'application/octet-stream' } });
+  let b = null;
+  try { b = await r.json(); } catch (_) { b = null; }
+  if (!r.ok) throw new Error((b && b.error) || ('HTTP ' + r.status));
+  return b;
+}
+
+/** Show file `file` of the library (just added, or picked). */
+async function switchTo(file, item = null) {
+  state.file = file; state.item = item; state.sel = null; details.hide(); summary = null;
+  clearTimeout(pollTimer); writeHash();
+  config = await getJSON('/api/config');
+  setupExtras();
+  await loadFiles();
+  if (state.file >= nfiles) state.file = 0;
+  await loadCatalog();
+  await loadSummary();
+  await refresh();
+  syncCatalog();
+}
+
+// The catalog (hark serve's jobs): listed while the page is open, opened in one click.
+let catalogItems = [];
+let catalogLoads = 0;
+async function loadCatalog() {
+  if (!config.catalog) return;
+  let res;
+  try { res = await getJSON('/api/catalog'); } catch (e) { notice('Jobs could not be listed: ' + e.message, 'error'); return; }
+  catalogItems = res.items;
+  const body = clear($('catalog-rows'));
+  for (const it of res.items) {
+    const tr = el('tr', { class: 'job', dataset: { id: it.id, state: it.state, entries: String(it.entries) } },
+      el('td', { class: 'name', text: it.name || it.id, title: it.id }),
+      el('td', { class: 'state s-' + it.state, text: it.state }),
+      el('td', { class: 'num entries', text: it.entries.toLocaleString() }),
+      el('td', { class: 'num', text: bytes(it.size) }),
+      el('td', { text: it.created ? new Date(it.created).toLocaleString() : '–', title: it.created }),
+      el('td', {}, el('button', { type: 'button', class: 'open', text: 'Open', title: it.live ? 'Open what it has recorded so far' : 'Open its HAR', onclick: () => openItem(it.id) })));
+    body.appendChild(tr);
+  }
+  $('catalog-empty').hidden = res.items.length > 0;
+  $('catalog').dataset.loads = String(++catalogLoads);
+  syncCatalog();
+}
+
+function syncCatalog() {
+  for (const tr of document.querySelectorAll('#catalog-rows tr')) tr.classList.toggle('current', tr.dataset.id === state.item);
+  $('reload').hidden = !state.item;
+}
+
+async function openItem(id) {
+  notice('Opening ' + id + '…', 'info');
+  unsettled();
+  try {
+    const r = await post(`/api/catalog/${encodeURIComponent(id)}/open`);
+    notice(null);
+    await switchTo(r.file, id);
+  } catch (e) {
+    notice(e.message, 'error');
+    document.body.dataset.settled = '1';
+  }
+}
+
+async function uploadFile(f) {
+  if (!f) return;
+  if (config.maxUpload && f.size > config.maxUpload) {
+    notice(`${f.name}: ${bytes(f.size)} is more than this viewer accepts (${bytes(config.maxUpload)}, see --max-upload)`, 'error');
+    return;
+  }
+  notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
+  unsettled();
+  try {
+    const r = await post('/api/upload?name=' + encodeURIComponent(f.name), f);
+    notice(null);
+    await switchTo(r.file);
+  } catch (e) {
+    notice(e.message, 'error');
+    document.body.dataset.settled = '1';
+  }
+}
+
+function setupExtras() {
+  if (config.maxUpload > 0) {
+    $('upload-label').hidden = false;
+    $('upload').addEventListener('change', (e) => { const f = e.target.files[0]; e.target.value = ''; uploadFile(f); });
+    const files = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
+    document.addEventListener('dragover', (e) => { if (files(e)) { e.preventDefault(); document.body.classList.add('dropping'); } });
+    document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) document.body.classList.remove('dropping'); });
+    document.addEventListener('drop', (e) => {
+      if (!files(e)) return;
+      e.preventDefault();
+      document.body.classList.remove('dropping');
+      uploadFile(e.dataTransfer.files[0]);
+    });
+  }
+  if (config.catalog) {
+    const t = $('catalog-toggle');
+    t.textContent = config.catalog;
+    t.hidden = false;
+    $('catalog').hidden = false;
+    t.addEventListener('click', () => {
+      const c = $('catalog');
+      c.hidden = !c.hidden;
+      t.setAttribute('aria-expanded', String(!c.hidden));
+      if (!c.hidden) loadCatalog();
+    });
+    $('reload').addEventListener('click', () => { if (state.item) openItem(state.item); });
+    // Refreshed while the page is open: every few seconds when visible, and on focus.
+    setInterval(() => { if (document.visibilityState === 'visible' && !$('catalog').hidden) loadCatalog(); }, 3000);
+    window.addEventListener('focus', () => loadCatalog());
+  }
 }
 
 async function start() {
@@ -218,15 +343,19 @@ async function start() {
     state.types.clear(); state.statuses.clear(); syncToggles(); changed({ now: true });
   });
   $('file').addEventListener('change', (e) => {
-    state.file = Number(e.target.value); state.sel = null; details.hide(); summary = null;
-    clearTimeout(pollTimer); writeHash(); loadSummary().then(() => refresh());
+    state.file = Number(e.target.value); state.item = null; state.sel = null; details.hide(); summary = null;
+    clearTimeout(pollTimer); writeHash(); syncCatalog(); loadSummary().then(() => refresh());
   });
   window.addEventListener('hashchange', () => { readHash(); refresh(); });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !$('details').hidden) { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); }
     if (e.key === '/' && document.activeElement.tagName !== 'INPUT') { e.preventDefault(); $('q').focus(); }
   });
+  config = await getJSON('/api/config');
+  setupExtras();
   await loadFiles();
+  if (state.file >= nfiles) state.file = 0;
+  await loadCatalog();
   await loadSummary();
   await refresh({ keepScroll: true });
   if (state.sel !== null) { table.selected = state.sel; table.render(); details.show(base(), state.sel); }

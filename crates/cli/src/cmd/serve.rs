@@ -53,10 +53,17 @@ pub struct Args {
     /// (`http://JOBID:x@ADDR`, i.e. `Proxy-Authorization: Basic base64(JOBID:x)`).
     #[arg(long, value_name = "ADDR")]
     shared_proxy: Option<SocketAddr>,
-    /// Also serve the web viewer (hark view) here: `GET /v1/jobs/{id}/view` opens a job's
-    /// HAR in it (loopback addresses only answer loopback Host names).
+    /// Also serve the web viewer (hark view) here. Its page lists the jobs (refreshed
+    /// every few seconds) and opens any job's HAR in one click (a running job as far as
+    /// it has come: Reload shows newer exchanges), and takes uploaded HAR files; `GET
+    /// /v1/jobs/{id}/view` opens a job from a script. On loopback it answers loopback
+    /// Host names only; on any other address it needs the API token (open the printed
+    /// `?token=` link once: it sets a cookie).
     #[arg(long, value_name = "ADDR")]
     view: Option<SocketAddr>,
+    /// Largest HAR the viewer accepts as an upload (K/M/G suffixes; 0: no uploads).
+    #[arg(long, default_value = "2G", value_parser = parse_size, value_name = "SIZE")]
+    max_upload: u64,
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
@@ -110,7 +117,8 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         .clone()
         .or_else(|| std::env::var("HARK_SERVE_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    if !listen.ip().is_loopback() && token.is_none() {
+    let view_beyond_loopback = a.view.is_some_and(|v| !v.ip().is_loopback());
+    if (!listen.ip().is_loopback() || view_beyond_loopback) && token.is_none() {
         let t = serve::random_id(32);
         eprintln!("hark serve: listening beyond loopback: API token (send Authorization: Bearer <token>):\n{t}");
         token = Some(t);
@@ -119,7 +127,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     let opts = serve::Options {
         listen,
         data: data.clone(),
-        token,
+        token: token.clone(),
         max_age: a.max_age,
         max_size: a.max_size,
         ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
@@ -156,8 +164,25 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
                 .await
                 .with_context(|| format!("cannot listen on {vaddr} (--view)"))?;
             let vaddr = vl.local_addr()?;
-            serve::api::spawn_viewer(&svc, vl, vaddr);
-            eprintln!("hark serve: viewer on http://{vaddr} (GET /v1/jobs/{{id}}/view opens a job in it)");
+            let vtoken = if vaddr.ip().is_loopback() {
+                None
+            } else {
+                token.clone()
+            };
+            let link = match &vtoken {
+                Some(t) => format!("http://{vaddr}/?token={t}"),
+                None => format!("http://{vaddr}/"),
+            };
+            serve::api::spawn_viewer(
+                &svc,
+                vl,
+                vaddr,
+                serve::api::ViewerOptions {
+                    max_upload: a.max_upload,
+                    token: vtoken,
+                },
+            );
+            eprintln!("hark serve: viewer on {link} (lists the jobs, opens any of them, takes uploaded HARs)");
         }
         let stop = async {
             #[cfg(unix)]

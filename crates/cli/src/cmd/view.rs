@@ -14,9 +14,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 /// Standard input (`-`) and gzip files cannot be seeked: they are uncompressed to a
 /// temporary file first, which is removed on exit.
 ///
+/// Another HAR (or .har.gz) can be opened from the page ("Open file…", or dropped on it):
+/// it is streamed to a temporary file (up to --max-upload), indexed like the others,
+/// and removed on exit.
+///
 /// The viewer runs nothing from the HAR: a strict Content-Security-Policy, no HTML built
 /// from HAR strings (responses are shown as source, never rendered), every asset built
-/// into hark (nothing is loaded from the network, nothing is uploaded).
+/// into hark (nothing is loaded from the network; the page sends files only to this
+/// viewer, with a header cross-site pages cannot send).
 ///
 /// Examples: `hark view customer.har`, `hark view --port 8080 --no-open big.har.gz`
 #[derive(clap::Args)]
@@ -37,6 +42,22 @@ pub struct Args {
     /// Worker threads for indexing (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
+    /// Largest HAR the page accepts as an upload (K/M/G suffixes; 0: no uploads).
+    #[arg(long, default_value = "2G", value_parser = parse_size, value_name = "SIZE")]
+    max_upload: u64,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    num.parse::<u64>()
+        .map(|n| n * mult)
+        .map_err(|e| format!("{t}: {e} (a byte count, e.g. 512M or 2G)"))
 }
 
 const DEFAULT_PORT: u16 = 7172;
@@ -149,7 +170,9 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if !a.no_open && std::io::stdout().is_terminal() {
         open_browser(&url);
     }
-    let app = view::router(lib.clone(), hosts);
+    let mut cfg = view::Config::new(hosts);
+    cfg.max_upload = a.max_upload;
+    let app = view::router_with(lib.clone(), cfg);
     rt.block_on(view::serve(listener, app, stop_signal()))
         .context("serving the viewer")?;
     // Temporary copies (stdin, gzip) go now, even while an index is still being built.
