@@ -880,6 +880,161 @@ fn viewer_opens_any_jobs_har() {
     assert!(r.error().contains("--view"));
 }
 
+/// A port that was free a moment ago (for `--view`, whose address the test must know).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: this test drives a real browser (apt-get install chromium; .ci/run does)"
+    );
+    let td = root().join("testdata");
+    assert!(
+        td.join("node_modules/playwright-core").exists(),
+        "testdata/node_modules is missing: run `npm ci --prefix testdata`"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let vport = free_port();
+    let s = serve(
+        &dir.path().join("data"),
+        &[
+            "--view",
+            &format!("127.0.0.1:{vport}"),
+            "--max-upload",
+            "1M",
+        ],
+    );
+    let viewer = format!("http://127.0.0.1:{vport}");
+    // Two jobs with traffic: one stopped, one still running.
+    let a = s
+        .call("POST", "/v1/jobs", Some(r#"{"name":"checkout flow"}"#))
+        .json();
+    drive(a["proxy"].as_str().unwrap(), site_port, "s", 3);
+    let a_id = a["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        s.call("POST", &format!("/v1/jobs/{a_id}/stop"), None)
+            .status,
+        200
+    );
+    let b = s
+        .call("POST", "/v1/jobs", Some(r#"{"name":"nightly"}"#))
+        .json();
+    let b_proxy = b["proxy"].as_str().unwrap().to_string();
+    drive(&b_proxy, site_port, "r", 5);
+    let b_id = b["id"].as_str().unwrap().to_string();
+
+    // Uploads without the custom header (what a form on another site can send) are
+    // refused, and so is a foreign Host; with it, a corpus HAR is taken.
+    let corpus = td.join("har/example-login.chromium.har");
+    let at = format!("@{}", corpus.display());
+    let up = format!("{viewer}/api/upload?name=x.har");
+    let r = curl("POST", &up, Some(&at), &["-H", "Content-Type: text/plain"]);
+    assert_eq!(r.status, 403);
+    assert!(r.error().contains("X-Hark-Upload"), "{}", r.error());
+    let r = curl(
+        "POST",
+        &format!("{viewer}/api/catalog/{a_id}/open"),
+        None,
+        &[],
+    );
+    assert_eq!(r.status, 403, "opening a job needs the header too");
+    let r = curl(
+        "POST",
+        &up,
+        Some(&at),
+        &["-H", "X-Hark-Upload: 1", "-H", "Host: attacker.example"],
+    );
+    assert_eq!(r.status, 403);
+    // Over --max-upload (1M): 413, whatever Content-Length says (chunked here).
+    let big = dir.path().join("big.har");
+    std::fs::write(&big, vec![b' '; 1_200_000]).unwrap();
+    let r = curl(
+        "POST",
+        &up,
+        Some(&format!("@{}", big.display())),
+        &["-H", "X-Hark-Upload: 1", "-H", "Transfer-Encoding: chunked"],
+    );
+    assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
+    // Nothing was added by the refused requests, and no upload is left on disk.
+    let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+    assert_eq!(files.as_array().unwrap().len(), 0, "{files}");
+    let uploads = dir.path().join("data/tmp/uploads");
+    let left = std::fs::read_dir(&uploads).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "refused uploads leave no file");
+
+    let gz = dir.path().join("login.har.gz");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -c '{}' > '{}'",
+            corpus.display(),
+            gz.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(o.success());
+    let bad = dir.path().join("notes.txt");
+    std::fs::write(&bad, "these are not the HARs you are looking for\n").unwrap();
+    let spec = serde_json::json!({
+        "stopped": {"id": a_id, "name": "checkout flow", "entries": 3, "tag": "s"},
+        "running": {"id": b_id, "name": "nightly", "entries": 5, "tag": "r", "more": 2},
+        "upload": corpus,
+        "uploadEntries": 37,
+        "uploadGz": gz,
+        "bad": bad,
+    });
+    let mut node = Command::new("node")
+        .current_dir(&td)
+        .arg("view-serve-test.mjs")
+        .arg(format!("{viewer}/"))
+        .arg(spec.to_string())
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node must be installed");
+    let mut stdin = node.stdin.take().unwrap();
+    let mut out = BufReader::new(node.stdout.take().unwrap());
+    let mut log = String::new();
+    let mut line = String::new();
+    while out.read_line(&mut line).unwrap() > 0 {
+        print!("{line}");
+        if line.trim() == "MORE" {
+            drive(&b_proxy, site_port, "r-more", 2);
+            use std::io::Write;
+            stdin.write_all(b"done\n").unwrap();
+        }
+        log.push_str(&line);
+        line.clear();
+    }
+    let st = node.wait().unwrap();
+    assert!(
+        st.success(),
+        "view-serve-test.mjs failed (screenshot: /tmp/hark-view-serve-test-failure.png):\n{log}"
+    );
+    assert!(log.contains("all checks passed"), "{log}");
+    // The page's uploads are files of the library, indexed like any other.
+    let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+    let names: Vec<&str> = files
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"example-login.chromium.har"), "{names:?}");
+    assert!(names.contains(&"login.har.gz"), "{names:?}");
+    assert!(!names.contains(&"notes.txt"), "{names:?}");
+}
+
 #[test]
 fn shared_proxy_port_tags_traffic_by_proxy_user() {
     let dir = tempfile::tempdir().unwrap();
