@@ -2,9 +2,10 @@
 //!
 //! One thread cuts entries out of the input (the [`HarReader`]); a pool of workers runs
 //! `f` on batches of them (parse, validate, serialise …); the caller gets the results in
-//! order. Channels are bounded, so memory stays at a few batches (≈ 256 KiB each, or one
-//! entry if it is larger) whatever the file size. Dropping the iterator early stops the
-//! threads.
+//! order. Channels are bounded and the reader may run at most [`window`] batches ahead of
+//! the caller (a slow batch does not let the others pile up behind it), so memory stays at
+//! a few batches (≈ 256 KiB each, or one entry if it is larger) and their results, whatever
+//! the file size. Dropping the iterator early stops the threads.
 
 use crate::error::{Pos, ReadError};
 use crate::reader::{HarReader, RawEntry};
@@ -40,6 +41,9 @@ enum Mode<T> {
         workers: Vec<JoinHandle<()>>,
         pending: BTreeMap<u64, Vec<T>>,
         next: u64,
+        /// One token per batch the reader may start; given back when a batch's results
+        /// are taken in order.
+        tokens: SyncSender<()>,
     },
     Inline {
         reader: Option<HarReader>,
@@ -78,6 +82,12 @@ where
         };
     }
     let f = Arc::new(f);
+    let (tokens, tokens_rx) = mpsc::sync_channel::<()>(window(threads));
+    for _ in 0..window(threads) {
+        tokens
+            .send(())
+            .expect("the channel has room for the window");
+    }
     let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Batch)>(threads);
     let (res_tx, res_rx) = mpsc::sync_channel::<(u64, Vec<T>)>(threads);
     let work_rx = Arc::new(Mutex::new(work_rx));
@@ -109,7 +119,7 @@ where
         }));
     }
     drop(res_tx);
-    let scanner = std::thread::spawn(move || scan(reader, work_tx));
+    let scanner = std::thread::spawn(move || scan(reader, work_tx, tokens_rx));
     ParEntries {
         mode: Mode::Threads {
             results: res_rx,
@@ -117,6 +127,7 @@ where
             workers,
             pending: BTreeMap::new(),
             next: 0,
+            tokens,
         },
         current: Vec::new().into_iter(),
         error: None,
@@ -124,9 +135,23 @@ where
     }
 }
 
-fn scan(mut reader: HarReader, work: SyncSender<(u64, Batch)>) -> (HarReader, Option<ReadError>) {
+/// How many batches may be between the reader and the caller at once: enough to keep
+/// every worker busy while the caller waits for the oldest.
+pub fn window(threads: usize) -> usize {
+    2 * threads + 2
+}
+
+fn scan(
+    mut reader: HarReader,
+    work: SyncSender<(u64, Batch)>,
+    tokens: Receiver<()>,
+) -> (HarReader, Option<ReadError>) {
     let mut batch = Batch::new();
     let mut no = 0u64;
+    // A token for the batch being filled.
+    if tokens.recv().is_err() {
+        return (reader, None);
+    }
     loop {
         let start = batch.bytes.len();
         match reader.next_raw_append(&mut batch.bytes) {
@@ -140,6 +165,10 @@ fn scan(mut reader: HarReader, work: SyncSender<(u64, Batch)>) -> (HarReader, Op
                         return (reader, None);
                     }
                     no += 1;
+                    // Wait until the caller has taken an older batch's results.
+                    if tokens.recv().is_err() {
+                        return (reader, None);
+                    }
                 }
             }
             Ok(None) => {
@@ -196,9 +225,12 @@ impl<T> Iterator for ParEntries<T> {
                 workers,
                 pending,
                 next,
+                tokens,
             } => loop {
                 if let Some(v) = pending.remove(next) {
                     *next += 1;
+                    // Never blocks: there are only `window` tokens and room for all.
+                    let _ = tokens.try_send(());
                     self.current = v.into_iter();
                     if let Some(t) = self.current.next() {
                         return Some(Ok(t));
@@ -236,5 +268,80 @@ impl<T> Iterator for ParEntries<T> {
                 }
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    fn har(entries: usize) -> Vec<u8> {
+        let mut s = String::from(
+            r#"{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":["#,
+        );
+        for i in 0..entries {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(r#"{{"n":{i}}}"#));
+        }
+        s.push_str("]}}");
+        s.into_bytes()
+    }
+
+    /// While the caller waits for a slow first batch, the other workers must not run
+    /// through the whole file and pile their results up: the reader stays within the
+    /// window. (Before the window, all 200 000 entries were processed here.)
+    #[test]
+    fn a_slow_batch_does_not_let_the_rest_pile_up() {
+        let n = 200_000;
+        let reader = HarReader::new(Source::from_bytes("t.har", har(n))).unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(AtomicBool::new(false));
+        let (s, r) = (started.clone(), release.clone());
+        let mut it = par_entries(reader, 2, move |raw| {
+            s.fetch_add(1, Ordering::SeqCst);
+            if raw.index == 0 {
+                let t = Instant::now();
+                while !r.load(Ordering::SeqCst) && t.elapsed() < Duration::from_secs(20) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            raw.index
+        });
+        let (s, r) = (started.clone(), release.clone());
+        let watcher = std::thread::spawn(move || {
+            // Wait until the workers stop making progress, then let entry 0 finish.
+            let mut last = s.load(Ordering::SeqCst);
+            let mut still = Instant::now();
+            let t = Instant::now();
+            while still.elapsed() < Duration::from_millis(300)
+                && t.elapsed() < Duration::from_secs(15)
+            {
+                std::thread::sleep(Duration::from_millis(10));
+                let now = s.load(Ordering::SeqCst);
+                if now != last {
+                    last = now;
+                    still = Instant::now();
+                }
+            }
+            r.store(true, Ordering::SeqCst);
+            last
+        });
+        let first = it.next().unwrap().unwrap();
+        assert_eq!(first, 0);
+        let seen_while_waiting = watcher.join().unwrap();
+        let bound = 8 * BATCH_ENTRIES; // the window for 2 threads (6) and two batches in hand
+        assert!(
+            seen_while_waiting <= bound,
+            "{seen_while_waiting} entries were processed while the first batch was pending (bound {bound})"
+        );
+        // And everything still comes, in order.
+        let rest: Vec<usize> = it.map(|r| r.unwrap()).collect();
+        assert_eq!(rest.len(), n - 1);
+        assert!(rest.iter().enumerate().all(|(i, &x)| x == i + 1));
     }
 }
