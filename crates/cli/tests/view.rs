@@ -435,3 +435,59 @@ fn the_built_in_example_is_shown_by_its_name() {
     let files: Value = serde_json::from_str(&curl(&[&format!("{}api/files", server.url)])).unwrap();
     assert_eq!(files[0]["name"], "@example");
 }
+
+#[test]
+fn another_har_is_uploaded_to_hark_view() {
+    let login = root().join("testdata/har/example-login.chromium.har");
+    let failures = root().join("testdata/har/failures.chromium.har");
+    let server = start(&[&login]);
+    let up = format!("{}api/upload?name=failures.chromium.har", server.url);
+    let at = format!("@{}", failures.display());
+    // Without the header a cross-site page cannot send: refused.
+    let r = curl(&["-w", " %{http_code}", "--data-binary", &at, &up]);
+    assert!(r.ends_with(" 403") && r.contains("X-Hark-Upload"), "{r}");
+    let r = curl(&[
+        "-w",
+        " %{http_code}",
+        "-H",
+        "X-Hark-Upload: 1",
+        "--data-binary",
+        &at,
+        &up,
+    ]);
+    assert!(r.ends_with(" 201"), "{r}");
+    let v: Value = serde_json::from_str(r.trim_end_matches(" 201")).unwrap();
+    assert_eq!(v["file"], 1);
+    assert_eq!(v["name"], "failures.chromium.har");
+    let files: Value = serde_json::from_str(&curl(&[&format!("{}api/files", server.url)])).unwrap();
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
+    // Its rows are the uploaded file's (the summary counts its entries).
+    let doc: Value = serde_json::from_slice(&std::fs::read(&failures).unwrap()).unwrap();
+    let want = doc["log"]["entries"].as_array().unwrap().len();
+    assert!(want > 0);
+    let mut s = Value::Null;
+    for _ in 0..100 {
+        s = serde_json::from_str(&curl(&[&format!("{}api/files/1/summary", server.url)])).unwrap();
+        if s["done"] == true {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(s["requests"], want as u64, "{s}");
+    // JSON that is not a HAR: 422 with the place.
+    let bad = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(bad.path(), "{\"log\": {\"entries\": 7}}").unwrap();
+    let r = curl(&[
+        "-w",
+        " %{http_code}",
+        "-H",
+        "X-Hark-Upload: 1",
+        "--data-binary",
+        &format!("@{}", bad.path().display()),
+        &format!("{}api/upload?name=bad.har", server.url),
+    ]);
+    assert!(
+        r.ends_with(" 422") && r.contains("not a HAR file: bad.har:1:"),
+        "{r}"
+    );
+}
