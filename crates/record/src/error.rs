@@ -25,6 +25,9 @@ pub enum RecordError {
     Tls(String),
     #[error("{path}: not a hark journal (bad magic)")]
     NotJournal { path: PathBuf },
+    /// Writing a HAR to a stream (an HTTP response, a buffer) failed.
+    #[error("writing the HAR: {0}")]
+    Write(#[source] io::Error),
     #[error(transparent)]
     Output(#[from] har::OutputError),
 }

@@ -2,8 +2,11 @@
 //! (the page cache survives `kill -9`), as a record
 //! `[len u32 LE][crc32 u32 LE][start µs u64 LE][entry JSON, compact]` where the CRC covers
 //! the start time and the JSON. A torn last record (a crash mid-write) fails its length
-//! or checksum and is dropped. [`finish`] turns a journal into a HAR sorted by start time,
-//! streaming: memory is 16 bytes per entry for the sort, plus one entry.
+//! or checksum and is dropped; a failed append (disk full) is cut back at once, so later
+//! appends never follow a torn record. [`write_har`] turns a journal — or the first bytes
+//! of one still being appended to — into a HAR sorted by start time, streaming: memory is
+//! 16 bytes per entry for the sort, plus one entry. [`finish`] does it into a file,
+//! atomically. `hark record` and `hark serve` (one journal per job) share all of this.
 
 use crate::error::RecordError;
 use har::{HarWriter, Output, Style};
@@ -18,6 +21,8 @@ pub const MAGIC: &[u8; 16] = b"hark-journal-v1\n";
 pub struct JournalWriter {
     file: File,
     path: PathBuf,
+    /// Bytes of whole records (and the magic).
+    len: u64,
     count: u64,
     buf: Vec<u8>,
 }
@@ -35,20 +40,36 @@ impl JournalWriter {
         Ok(JournalWriter {
             file,
             path: path.to_path_buf(),
+            len: MAGIC.len() as u64,
             count: 0,
             buf: Vec::with_capacity(64 * 1024),
         })
     }
 
-    /// Append one entry (compact JSON) with one `write()`.
+    /// Append one entry (compact JSON) with one `write()`; on failure the file is cut
+    /// back to the last whole record.
     pub fn append(&mut self, start_us: u64, entry_json: &[u8]) -> Result<(), RecordError> {
         self.buf.clear();
         encode(&mut self.buf, start_us, entry_json);
-        self.file
-            .write_all(&self.buf)
-            .map_err(RecordError::io(&self.path))?;
+        if let Err(e) = self.file.write_all(&self.buf) {
+            self.rollback();
+            return Err(RecordError::io(&self.path)(e));
+        }
+        self.len += self.buf.len() as u64;
         self.count += 1;
         Ok(())
+    }
+
+    /// Cut the file back to the last whole record (after a failed write).
+    fn rollback(&mut self) {
+        use std::io::Seek;
+        let _ = self.file.set_len(self.len);
+        let _ = self.file.seek(io::SeekFrom::Start(self.len));
+    }
+
+    /// Bytes of whole records (and the magic): a snapshot for [`write_har`].
+    pub fn bytes(&self) -> u64 {
+        self.len
     }
 
     pub fn count(&self) -> u64 {
@@ -73,24 +94,32 @@ pub fn encode(out: &mut Vec<u8>, start_us: u64, entry_json: &[u8]) {
 }
 
 /// What reading a journal found.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 pub struct Scan {
     /// Complete, checked records.
     pub entries: u64,
-    /// Bytes at the end that did not form a complete, checked record (a torn write).
+    /// Bytes at the end (within the snapshot) that did not form a complete, checked
+    /// record (a torn write).
     pub dropped_bytes: u64,
+    /// Bytes of whole records (and the magic).
+    pub good_len: u64,
 }
 
-struct Index {
-    start_us: u64,
-    offset: u64,
-    len: u32,
+/// Where a checked record's entry is.
+#[derive(Debug, Clone, Copy)]
+pub struct Index {
+    pub start_us: u64,
+    pub offset: u64,
+    pub len: u32,
 }
 
-fn scan(path: &Path) -> Result<(Vec<Index>, Scan), RecordError> {
+/// Read the checked records in the first `limit` bytes of the journal (all of it for
+/// `None`); a torn or corrupt record ends the scan.
+pub fn scan(path: &Path, limit: Option<u64>) -> Result<(Vec<Index>, Scan), RecordError> {
     let file = File::open(path).map_err(RecordError::io(path))?;
-    let total = file.metadata().map_err(RecordError::io(path))?.len();
-    let mut r = BufReader::with_capacity(1 << 20, file);
+    let size = file.metadata().map_err(RecordError::io(path))?.len();
+    let total = limit.map_or(size, |l| l.min(size));
+    let mut r = BufReader::with_capacity(1 << 20, file.take(total));
     let mut magic = [0u8; 16];
     if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
         return Err(RecordError::NotJournal {
@@ -117,9 +146,8 @@ fn scan(path: &Path) -> Result<(Vec<Index>, Scan), RecordError> {
         if crc32fast::hash(&buf) != crc {
             break;
         }
-        let start_us = u64::from_le_bytes(buf[..8].try_into().unwrap());
         index.push(Index {
-            start_us,
+            start_us: u64::from_le_bytes(buf[..8].try_into().unwrap()),
             offset: pos + 8 + 8,
             len: len - 8,
         });
@@ -128,6 +156,7 @@ fn scan(path: &Path) -> Result<(Vec<Index>, Scan), RecordError> {
     let scan = Scan {
         entries: index.len() as u64,
         dropped_bytes: total - pos,
+        good_len: pos,
     };
     Ok((index, scan))
 }
@@ -145,59 +174,89 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// The `log` header hark writes.
-pub fn header(comment: Option<&str>) -> har::model::Header {
+/// The `log` header hark writes: `pages` as given, and an optional comment.
+pub fn header(pages: Vec<Value>, comment: Option<&str>) -> har::model::Header {
     let mut log = Map::new();
     log.insert("version".into(), json!("1.2"));
     log.insert(
         "creator".into(),
         json!({"name": "hark", "version": env!("CARGO_PKG_VERSION")}),
     );
-    log.insert("pages".into(), json!([]));
+    log.insert("pages".into(), Value::Array(pages));
     if let Some(c) = comment {
         log.insert("comment".into(), json!(c));
     }
-    let entries_at = 3;
     har::model::Header {
         log,
-        entries_at,
+        entries_at: 3,
         has_entries: true,
         outer: Map::new(),
         log_at: 0,
     }
 }
 
-/// Turn the journal at `path` into a HAR at `dest` (`-` for standard output), entries
-/// sorted by start time; written atomically. Returns what was read.
-pub fn finish(path: &Path, dest: &str, style: Style) -> Result<Scan, RecordError> {
-    let (mut index, scan) = scan(path)?;
+/// Write the HAR of the journal at `path` (its first `limit` bytes: a snapshot of one
+/// still being appended to) to `out`, entries sorted by start time, one entry in memory
+/// at a time. `comment` goes into `log.comment`, with a note on a torn last record if
+/// one was dropped. Errors writing to `out` are [`RecordError::Write`].
+pub fn write_har<W: Write>(
+    path: &Path,
+    limit: Option<u64>,
+    pages: Vec<Value>,
+    comment: Option<String>,
+    style: Style,
+    out: W,
+) -> Result<(Scan, W), RecordError> {
+    let (mut index, scan) = scan(path, limit)?;
     index.sort_by_key(|i| i.start_us);
-    let comment = (scan.dropped_bytes > 0).then(|| {
-        format!(
-            "recovered from {}: {} bytes of a torn last record dropped",
-            path.display(),
-            scan.dropped_bytes
-        )
-    });
-    let path_str = path.to_string_lossy().into_owned();
-    let out = Output::create(dest, &[&path_str])?;
-    let head = header(comment.as_deref());
-    let mut w = HarWriter::new(out, style);
+    let mut notes: Vec<String> = comment.into_iter().collect();
+    if scan.dropped_bytes > 0 {
+        notes.push(format!(
+            "{} bytes of a torn last record of {} dropped",
+            scan.dropped_bytes,
+            path.display()
+        ));
+    }
+    let head = header(
+        pages,
+        (!notes.is_empty()).then(|| notes.join("; ")).as_deref(),
+    );
     let file = File::open(path).map_err(RecordError::io(path))?;
-    let dest_err = RecordError::io(dest);
+    let mut w = HarWriter::new(out, style);
     let run = (|| -> io::Result<()> {
         w.begin(&head)?;
         let mut buf = Vec::new();
         for i in &index {
             buf.resize(i.len as usize, 0);
             read_at(&file, &mut buf, i.offset)?;
-            let v: Value = serde_json::from_slice(&buf)?;
-            w.raw_entry(&v)?;
+            match style {
+                // Entries are stored compact: copied as they are.
+                Style::Compact => w.serialized_entry(&buf)?,
+                _ => {
+                    let v: Value = serde_json::from_slice(&buf)?;
+                    w.raw_entry(&v)?;
+                }
+            }
         }
         w.end(&head)
     })();
-    run.map_err(dest_err)?;
-    w.into_inner().commit()?;
+    run.map_err(RecordError::Write)?;
+    Ok((scan, w.into_inner()))
+}
+
+/// Turn the journal at `path` into a HAR at `dest` (`-` for standard output), entries
+/// sorted by start time; written atomically. Returns what was read.
+pub fn finish(path: &Path, dest: &str, style: Style) -> Result<Scan, RecordError> {
+    let path_str = path.to_string_lossy().into_owned();
+    let out = Output::create(dest, &[&path_str])?;
+    let (scan, out) = write_har(path, None, Vec::new(), None, style, out).map_err(|e| match e {
+        RecordError::Write(source) => RecordError::Io {
+            path: dest.into(),
+            source,
+        },
+        e => e,
+    })?;
+    out.commit()?;
     Ok(scan)
 }
 
@@ -256,7 +315,7 @@ mod tests {
         let last = bytes.len() - 2;
         bytes[last] ^= 1;
         std::fs::write(&p, &bytes).unwrap();
-        let (idx, s) = scan(&p).unwrap();
+        let (idx, s) = scan(&p, None).unwrap();
         assert_eq!(idx.len(), 1);
         assert_eq!(s.entries, 1);
         assert!(s.dropped_bytes > 0);
@@ -267,6 +326,101 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("j");
         std::fs::write(&p, b"{}").unwrap();
-        assert!(matches!(scan(&p), Err(RecordError::NotJournal { .. })));
+        assert!(matches!(
+            scan(&p, None),
+            Err(RecordError::NotJournal { .. })
+        ));
+    }
+
+    #[test]
+    fn failed_append_is_rolled_back_and_later_appends_are_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal");
+        let mut j = JournalWriter::create(&p).unwrap();
+        j.append(2, br#"{"n":2}"#).unwrap();
+        // A failed write() leaves part of a record behind; append rolls it back.
+        j.file.write_all(b"\x40\x00\x00\x00garbage").unwrap();
+        j.rollback();
+        j.append(1, br#"{"n":1}"#).unwrap();
+        let (idx, s) = scan(&p, None).unwrap();
+        assert_eq!(idx.len(), 2);
+        assert_eq!(s.dropped_bytes, 0);
+        let (_, out) = write_har(&p, None, vec![], None, Style::Compact, Vec::new()).unwrap();
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["log"]["entries"][0]["n"], 1, "sorted by start time");
+        assert_eq!(v["log"]["entries"][1]["n"], 2);
+    }
+
+    #[test]
+    fn write_to_a_full_disk_is_an_error_not_a_torn_record() {
+        // /dev/full fails every write with ENOSPC.
+        assert!(
+            Path::new("/dev/full").exists(),
+            "/dev/full is needed for this test"
+        );
+        let mut j = JournalWriter {
+            file: OpenOptions::new().write(true).open("/dev/full").unwrap(),
+            path: "/dev/full".into(),
+            len: 16,
+            count: 0,
+            buf: Vec::new(),
+        };
+        let e = j.append(1, b"{}").unwrap_err();
+        match e {
+            RecordError::Io { source, .. } => assert_eq!(source.raw_os_error(), Some(libc::ENOSPC)),
+            e => panic!("{e}"),
+        }
+        assert_eq!(j.count(), 0);
+    }
+
+    #[test]
+    fn a_snapshot_ignores_what_was_appended_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal");
+        let mut j = JournalWriter::create(&p).unwrap();
+        j.append(1, br#"{"n":1}"#).unwrap();
+        let snap = j.bytes();
+        j.append(2, br#"{"n":2}"#).unwrap();
+        let (idx, s) = scan(&p, Some(snap)).unwrap();
+        assert_eq!(idx.len(), 1);
+        assert_eq!(s.dropped_bytes, 0);
+        // Half a record past the snapshot is a torn tail, and is dropped.
+        let (idx, s) = scan(&p, Some(snap + 5)).unwrap();
+        assert_eq!(idx.len(), 1);
+        assert_eq!(s.dropped_bytes, 5);
+    }
+
+    #[test]
+    fn pretty_and_compact_hars_hold_the_same_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal");
+        let mut j = JournalWriter::create(&p).unwrap();
+        j.append(1, br#"{"n":1,"s":"a\u00e9"}"#).unwrap();
+        j.append(2, br#"{"n":2}"#).unwrap();
+        let page = json!({"id": "page_1", "title": "t"});
+        let (_, c) = write_har(
+            &p,
+            None,
+            vec![page.clone()],
+            Some("c".into()),
+            Style::Compact,
+            Vec::new(),
+        )
+        .unwrap();
+        let (_, q) = write_har(
+            &p,
+            None,
+            vec![page],
+            Some("c".into()),
+            Style::Pretty,
+            Vec::new(),
+        )
+        .unwrap();
+        let c: Value = serde_json::from_slice(&c).unwrap();
+        let q: Value = serde_json::from_slice(&q).unwrap();
+        assert_eq!(c, q);
+        assert_eq!(c["log"]["pages"][0]["id"], "page_1");
+        assert_eq!(c["log"]["comment"], "c");
+        assert_eq!(c["log"]["entries"][0]["s"], "a\u{e9}");
     }
 }

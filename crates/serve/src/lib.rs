@@ -46,8 +46,6 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{0}: not a hark journal")]
-    NotJournal(PathBuf),
     #[error("writing the HAR: {0}")]
     Stream(#[source] std::io::Error),
     #[error(transparent)]
@@ -67,7 +65,10 @@ impl ServeError {
     /// The disk (or the quota) is full: the API answers 507.
     pub fn is_disk_full(&self) -> bool {
         let e = match self {
-            ServeError::Io { source, .. } | ServeError::Stream(source) => source,
+            ServeError::Io { source, .. }
+            | ServeError::Stream(source)
+            | ServeError::Record(record::RecordError::Io { source, .. })
+            | ServeError::Record(record::RecordError::Write(source)) => source,
             _ => return false,
         };
         matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
