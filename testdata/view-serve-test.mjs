@@ -34,7 +34,13 @@ const browser = await chromium.launch({
     '--disable-background-networking', '--disable-component-update', '--disable-sync',
     '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'],
 });
-const page = await (await browser.newContext({ viewport: { width: 1400, height: 850 } })).newPage();
+const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
+const page = await context.newPage();
+// VIEW_TEST_CPU_SLOWDOWN=4 runs the page on a 4× slower CPU (to shake out timing races).
+if (process.env.VIEW_TEST_CPU_SLOWDOWN) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(process.env.VIEW_TEST_CPU_SLOWDOWN) });
+}
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 

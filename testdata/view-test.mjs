@@ -110,6 +110,9 @@ try {
   const csp = resp.headers()['content-security-policy'] || '';
   ok(csp.includes("script-src 'self'") && csp.includes("default-src 'none'") && csp.includes("frame-ancestors 'none'"), 'strict CSP header on the page: ' + csp);
   ok(resp.headers()['x-content-type-options'] === 'nosniff', 'nosniff header');
+  ok(!(await page.isVisible('#catalog')) && !(await page.isVisible('#catalog-toggle')) && !(await page.isVisible('#reload')),
+    'hark view alone has no jobs list');
+  ok(await page.isVisible('#upload-label'), 'Open file… is offered');
   const total = await matched();
   ok(total === 37, `all 37 requests listed (got ${total})`);
   let rows = await visibleRows();

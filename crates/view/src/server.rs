@@ -820,3 +820,28 @@ async fn image(S(app): S<App>, Path((id, n)): Path<(usize, usize)>) -> Result<Re
         None => Ok(not_found("this response is not an image the viewer shows")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_names_are_tame() {
+        let n = |s: &str| upload_name(Some(&s.to_string()));
+        assert_eq!(n("a.har"), "a.har");
+        assert_eq!(n("../../etc/passwd"), "passwd");
+        assert_eq!(n("C:\\Users\\me\\x.har.gz"), "x.har.gz");
+        assert_eq!(n(".."), "upload.har");
+        assert_eq!(n(".hidden.har"), "hidden.har");
+        assert_eq!(n("a\nb\u{7}.har"), "ab.har");
+        assert_eq!(upload_name(None), "upload.har");
+        assert!(n(&"x".repeat(500)).len() <= 120);
+    }
+
+    #[test]
+    fn tokens_compare() {
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"ab"));
+    }
+}
