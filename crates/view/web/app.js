@@ -27,7 +27,7 @@ const details = new Details($('details'), {
   onClose: () => { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); },
 });
 
-function base() { return `/api/files/${state.file}`; }
+function base() { return `api/files/${state.file}`; }
 
 function buildToggles() {
   const types = $('types');
@@ -204,7 +204,7 @@ async function loadSummary() {
 }
 
 async function loadFiles() {
-  const files = await getJSON('/api/files');
+  const files = await getJSON('api/files');
   const sel = $('file');
   clear(sel);
   for (const f of files) sel.appendChild(el('option', { value: String(f.id), title: f.name, text: f.name.split('/').pop() }));
@@ -229,11 +229,7 @@ async function post(url, body) {
 async function switchTo(file, item = null) {
   state.file = file; state.item = item; state.sel = null; details.hide(); summary = null;
   clearTimeout(pollTimer); writeHash();
-  config = await getJSON('/api/config');
-  setupExtras();
   await loadFiles();
-  if (state.file >= nfiles) state.file = 0;
-  await loadCatalog();
   await loadSummary();
   await refresh();
   syncCatalog();
@@ -245,7 +241,7 @@ let catalogLoads = 0;
 async function loadCatalog() {
   if (!config.catalog) return;
   let res;
-  try { res = await getJSON('/api/catalog'); } catch (e) { notice('Jobs could not be listed: ' + e.message, 'error'); return; }
+  try { res = await getJSON('api/catalog'); } catch (e) { notice('Jobs could not be listed: ' + e.message, 'error'); return; }
   catalogItems = res.items;
   const body = clear($('catalog-rows'));
   for (const it of res.items) {
@@ -272,7 +268,7 @@ async function openItem(id) {
   notice('Opening ' + id + '…', 'info');
   unsettled();
   try {
-    const r = await post(`/api/catalog/${encodeURIComponent(id)}/open`);
+    const r = await post(`api/catalog/${encodeURIComponent(id)}/open`);
     notice(null);
     await switchTo(r.file, id);
   } catch (e) {
@@ -290,7 +286,7 @@ async function uploadFile(f) {
   notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
   unsettled();
   try {
-    const r = await post('/api/upload?name=' + encodeURIComponent(f.name), f);
+    const r = await post('api/upload?name=' + encodeURIComponent(f.name), f);
     notice(null);
     await switchTo(r.file);
   } catch (e) {
@@ -351,7 +347,7 @@ async function start() {
     if (e.key === 'Escape' && !$('details').hidden) { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); }
     if (e.key === '/' && document.activeElement.tagName !== 'INPUT') { e.preventDefault(); $('q').focus(); }
   });
-  config = await getJSON('/api/config');
+  config = await getJSON('api/config');
   setupExtras();
   await loadFiles();
   if (state.file >= nfiles) state.file = 0;
