@@ -12,6 +12,7 @@ pub mod locate;
 pub mod model;
 pub mod output;
 pub mod parallel;
+pub mod pct;
 mod reader;
 mod scan;
 mod source;

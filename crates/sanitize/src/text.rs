@@ -79,35 +79,7 @@ pub(crate) fn hexval(b: u8) -> Option<u8> {
 /// Percent-decode (`plus`: `+` is a space, as in form bodies and query strings). `None`
 /// when the result is not UTF-8; bad escapes are kept as they are.
 pub fn pct_decode(s: &str, plus: bool) -> Option<String> {
-    if !(s.contains('%') || plus && s.contains('+')) {
-        return Some(s.to_string());
-    }
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' if i + 2 < b.len() => match (hexval(b[i + 1]), hexval(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' if plus => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
+    har::pct::decode_utf8(s, plus)
 }
 
 #[cfg(test)]
