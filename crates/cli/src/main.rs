@@ -25,9 +25,10 @@ pub mod exit {
 #[command(
     name = "hark",
     version,
-    about = "Check, format and inspect HTTP Archive (HAR) files",
+    about = "Record, check, sanitize, view and inspect HTTP Archive (HAR) files",
     long_about = "hark reads HAR files from Chrome, Edge, Firefox, Safari, proxies and test tools, \
-streaming them entry by entry so that files of any size fit in a few tens of megabytes.\n\n\
+streaming them entry by entry so that files of any size fit in a few tens of megabytes; \
+it also records them, as a proxy (`hark record`) or as a capture service for test jobs (`hark serve`).\n\n\
 Wherever a FILE is taken, `-` means standard input (or output) and `@example` is a \
 small login recording built into hark. Gzip-compressed files are read as they are.",
     after_help = "Exit status: 0 fine, 1 findings (problems in the file), 2 cannot do it (unreadable input, bad usage).",
