@@ -868,16 +868,79 @@ fn viewer_opens_any_jobs_har() {
     let rows = curl("GET", &format!("{viewer}/api/files/1/rows"), None, &[]);
     assert_eq!(rows.status, 200);
     assert!(String::from_utf8_lossy(&rows.body).contains("/n/v-4"));
-    // Without --view: a clear 404.
+    // The same library is at /view/ on the API port.
+    let files = s.call("GET", "/view/api/files", None).json();
+    assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
+    // Without --view: the viewer on the API port.
     let plain = serve(&dir.path().join("data2"), &[]);
     let j = plain.call("POST", "/v1/jobs", None).json();
-    let r = plain.call(
+    let r = curl(
         "GET",
-        &format!("/v1/jobs/{}/view", j["id"].as_str().unwrap()),
+        &plain.url(&format!("/v1/jobs/{}/view", j["id"].as_str().unwrap())),
         None,
+        &["-D", "-"],
     );
-    assert_eq!(r.status, 404);
-    assert!(r.error().contains("--view"));
+    assert_eq!(r.status, 303);
+    assert!(
+        String::from_utf8_lossy(&r.body).contains("location: /view/#file=0"),
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let files = plain.call("GET", "/view/api/files", None).json();
+    assert_eq!(files[0]["entries"], 0, "{files}");
+    // /view → /view/ (the page's paths are relative).
+    let r = curl("GET", &plain.url("/view"), None, &["-D", "-"]);
+    assert_eq!(r.status, 308);
+    assert!(String::from_utf8_lossy(&r.body).contains("location: /view/"));
+}
+
+#[test]
+fn the_viewer_on_the_api_port_needs_the_token_when_the_api_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&dir.path().join("data"), &["--token", "t0ken-for-test"]);
+    let page = s.url("/view/");
+    let r = curl("GET", &page, None, &[]);
+    assert_eq!(r.status, 401);
+    assert!(String::from_utf8_lossy(&r.body).contains("?token="));
+    assert_eq!(
+        curl("GET", &s.url("/view/api/catalog"), None, &[]).status,
+        401
+    );
+    assert_eq!(
+        curl("GET", &s.url("/view/?token=nope"), None, &[]).status,
+        401
+    );
+    // The printed link sets the cookie and goes back to the page, prefix kept.
+    let r = curl(
+        "GET",
+        &s.url("/view/?token=t0ken-for-test"),
+        None,
+        &["-D", "-"],
+    );
+    assert_eq!(r.status, 303);
+    let head = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
+    assert!(head.contains("location: /view/\r\n"), "{head}");
+    assert!(
+        head.contains("set-cookie: hark_view_token=t0ken-for-test;"),
+        "{head}"
+    );
+    let cookie = "Cookie: hark_view_token=t0ken-for-test";
+    let r = curl("GET", &s.url("/view/api/catalog"), None, &["-H", cookie]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["items"].as_array().unwrap().len(), 0);
+    // The cookie is the viewer's: the API still wants the bearer token.
+    assert_eq!(
+        curl("GET", &s.url("/v1/jobs"), None, &["-H", cookie]).status,
+        401
+    );
+    // A foreign Host is refused even with the token.
+    let r = curl(
+        "GET",
+        &page,
+        None,
+        &["-H", cookie, "-H", "Host: rebound.example:80"],
+    );
+    assert_eq!(r.status, 403);
 }
 
 /// A port that was free a moment ago (for `--view`, whose address the test must know).
@@ -913,7 +976,10 @@ fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
             "1M",
         ],
     );
+    // The page on the API port (one port for everything); the refusals below are checked
+    // on the --view port, which serves the same library.
     let viewer = format!("http://127.0.0.1:{vport}");
+    let page = s.url("/view/");
     // Two jobs with traffic: one stopped, one still running.
     let a = s
         .call("POST", "/v1/jobs", Some(r#"{"name":"checkout flow"}"#))
@@ -995,7 +1061,7 @@ fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
     let mut node = Command::new("node")
         .current_dir(&td)
         .arg("view-serve-test.mjs")
-        .arg(format!("{viewer}/"))
+        .arg(&page)
         .arg(spec.to_string())
         .env("CHROMIUM", &chromium)
         .stdin(Stdio::piped())
@@ -1022,8 +1088,10 @@ fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
         "view-serve-test.mjs failed (screenshot: /tmp/hark-view-serve-test-failure.png):\n{log}"
     );
     assert!(log.contains("all checks passed"), "{log}");
-    // The page's uploads are files of the library, indexed like any other.
+    // The page's uploads are files of the library, indexed like any other (the same on
+    // both ports).
     let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+    assert_eq!(files, s.call("GET", "/view/api/files", None).json());
     let names: Vec<&str> = files
         .as_array()
         .unwrap()

@@ -845,40 +845,91 @@ pub struct ViewerOptions {
     pub token: Option<String>,
 }
 
-/// Serve the web viewer (crates/view) on `listener` and hook it to the service: its
-/// page lists the jobs and opens any of them ([`view::Catalog`]), takes uploaded HARs,
-/// and `GET /v1/jobs/{id}/view` adds a job's HAR to its library.
+/// The viewer over the service's library (made at the first call; `base` says where
+/// `GET /v1/jobs/{id}/view` sends the client), as a router for one listener.
+fn viewer_router(
+    svc: &Arc<Service>,
+    hosts: view::HostCheck,
+    opts: &ViewerOptions,
+    base: String,
+) -> Router {
+    let hook = svc.view.get_or_init(|| crate::ViewHook {
+        lib: Arc::new(view::Library::new()),
+        catalog: Arc::new(JobCatalog {
+            svc: Arc::downgrade(svc),
+            opened: Default::default(),
+        }),
+        base,
+    });
+    let cfg = view::Config {
+        hosts,
+        catalog: Some(hook.catalog.clone()),
+        max_upload: opts.max_upload,
+        upload_dir: Some(svc.opts.data.join("tmp").join("uploads")),
+        token: opts.token.clone(),
+    };
+    view::router_with(hook.lib.clone(), cfg)
+}
+
+/// Serve the web viewer (crates/view) on its own `listener` too (`--view ADDR`), over the
+/// same library as `/view/` on the API port. Call before [`serve_with_viewer`] so that
+/// `GET /v1/jobs/{id}/view` sends clients here.
 pub fn spawn_viewer(
     svc: &Arc<Service>,
     listener: tokio::net::TcpListener,
     addr: std::net::SocketAddr,
     opts: ViewerOptions,
 ) {
-    let lib = Arc::new(view::Library::new());
     let hosts = if addr.ip().is_loopback() {
         view::HostCheck::Loopback(addr.port())
     } else {
         view::HostCheck::Any
     };
-    let catalog = Arc::new(JobCatalog {
-        svc: Arc::downgrade(svc),
-        opened: Default::default(),
-    });
-    let cfg = view::Config {
-        hosts,
-        catalog: Some(catalog),
-        max_upload: opts.max_upload,
-        upload_dir: Some(svc.opts.data.join("tmp").join("uploads")),
-        token: opts.token,
-    };
-    let app = view::router_with(lib.clone(), cfg);
+    let app = viewer_router(svc, hosts, &opts, format!("http://{addr}"));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    let _ = svc.view.set(crate::ViewHook {
-        lib,
-        base: format!("http://{addr}"),
-    });
+}
+
+/// The API with the viewer mounted at `/view/` (its page lists the jobs, opens any of
+/// them, takes uploads). The viewer has its own Host check and its own token rule (the
+/// API's token, by bearer or by the cookie a `/view/?token=` link sets), not the API's.
+pub fn router_with_viewer(
+    svc: Arc<Service>,
+    addr: std::net::SocketAddr,
+    opts: &ViewerOptions,
+) -> Router {
+    let hosts = if addr.ip().is_loopback() {
+        view::HostCheck::Loopback(addr.port())
+    } else {
+        view::HostCheck::Any
+    };
+    let viewer = viewer_router(&svc, hosts, opts, "/view".into());
+    Router::new()
+        .nest_service("/view", viewer)
+        .merge(router(svc))
+        .layer(middleware::from_fn(view_slash))
+}
+
+/// `/view` → `/view/` (the page's paths are relative to it).
+async fn view_slash(mut req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with("/view/") {
+        req.extensions_mut()
+            .insert(view::server::MountedAt("/view"));
+    }
+    if req.uri().path() == "/view" {
+        let q = req
+            .uri()
+            .query()
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
+        return Response::builder()
+            .status(StatusCode::PERMANENT_REDIRECT)
+            .header(header::LOCATION, format!("/view/{q}"))
+            .body(Body::empty())
+            .unwrap();
+    }
+    next.run(req).await
 }
 
 /// Serve the API on `listener` until `stop` resolves, then stop the jobs (marked
@@ -888,6 +939,28 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let app = router(svc.clone());
+    serve_app(svc, listener, app, stop).await
+}
+
+/// [`serve`], with the viewer at `/view/` on the same port ([`router_with_viewer`]).
+pub async fn serve_with_viewer(
+    svc: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    opts: ViewerOptions,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    let app = router_with_viewer(svc.clone(), addr, &opts);
+    serve_app(svc, listener, app, stop).await
+}
+
+async fn serve_app(
+    svc: Arc<Service>,
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let ret = svc.clone();
     let retention = tokio::spawn(async move {
         loop {
@@ -895,7 +968,6 @@ pub async fn serve(
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
-    let app = router(svc.clone());
     let r = axum::serve(listener, app)
         .with_graceful_shutdown(stop)
         .await;

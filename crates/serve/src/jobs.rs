@@ -604,6 +604,8 @@ impl From<ServeError> for CreateError {
 /// The web viewer (crates/view) a job's HAR can be opened in: its library and address.
 pub struct ViewHook {
     pub lib: Arc<view::Library>,
+    /// The jobs, as the viewer's page lists them (shared by every listener of the viewer).
+    pub catalog: Arc<dyn view::Catalog>,
     /// e.g. `http://127.0.0.1:7172`
     pub base: String,
 }

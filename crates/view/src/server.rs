@@ -259,6 +259,11 @@ async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {
     resp
 }
 
+/// A request extension a host sets when it nests the viewer under a prefix (e.g.
+/// `MountedAt("/view")`): redirects then keep the prefix.
+#[derive(Clone, Copy, Debug)]
+pub struct MountedAt(pub &'static str);
+
 /// `None` when the request may go on; otherwise the answer (401, or the redirect that
 /// turns `?token=` into a cookie).
 fn check_token(app: &App, req: &Request) -> Option<Response> {
@@ -289,11 +294,16 @@ fn check_token(app: &App, req: &Request) -> Option<Response> {
             .map(str::to_string)
     });
     if given.as_deref().is_some_and(ok) {
+        // The path the client asked for (with the prefix, when the viewer is nested).
+        let path = match req.extensions().get::<MountedAt>() {
+            Some(m) => format!("{}{}", m.0, uri.path()),
+            None => uri.path().to_string(),
+        };
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::SEE_OTHER;
         r.headers_mut().insert(
             header::LOCATION,
-            HeaderValue::from_str(uri.path()).unwrap_or(HeaderValue::from_static("/")),
+            HeaderValue::from_str(&path).unwrap_or(HeaderValue::from_static("/")),
         );
         if let Ok(v) = HeaderValue::from_str(&format!(
             "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"

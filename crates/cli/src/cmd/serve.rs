@@ -159,31 +159,33 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             let saddr = svc.start_shared(l)?;
             eprintln!("hark serve: shared proxy on http://{saddr} (proxy user = job id: http://JOBID:x@{saddr})");
         }
+        // The viewer: at /view/ on the API port, and on --view ADDR too when given. When
+        // the service has a token (--token, or anything listening beyond loopback) the
+        // viewer needs it too.
+        let api_addr = listener.local_addr()?;
+        let view_opts = |_: SocketAddr| serve::api::ViewerOptions {
+            max_upload: a.max_upload,
+            token: token.clone(),
+        };
+        let link = |addr: SocketAddr, path: &str, t: &Option<String>| match t {
+            Some(t) => format!("http://{addr}{path}?token={t}"),
+            None => format!("http://{addr}{path}"),
+        };
         if let Some(vaddr) = a.view {
             let vl = tokio::net::TcpListener::bind(vaddr)
                 .await
                 .with_context(|| format!("cannot listen on {vaddr} (--view)"))?;
             let vaddr = vl.local_addr()?;
-            let vtoken = if vaddr.ip().is_loopback() {
-                None
-            } else {
-                token.clone()
-            };
-            let link = match &vtoken {
-                Some(t) => format!("http://{vaddr}/?token={t}"),
-                None => format!("http://{vaddr}/"),
-            };
-            serve::api::spawn_viewer(
-                &svc,
-                vl,
-                vaddr,
-                serve::api::ViewerOptions {
-                    max_upload: a.max_upload,
-                    token: vtoken,
-                },
-            );
-            eprintln!("hark serve: viewer on {link} (lists the jobs, opens any of them, takes uploaded HARs)");
+            let o = view_opts(vaddr);
+            let url = link(vaddr, "/", &o.token);
+            serve::api::spawn_viewer(&svc, vl, vaddr, o);
+            eprintln!("hark serve: viewer also on {url}");
         }
+        let api_view = view_opts(api_addr);
+        eprintln!(
+            "hark serve: viewer on {} (lists the jobs, opens any of them, takes uploaded HARs)",
+            link(api_addr, "/view/", &api_view.token)
+        );
         let stop = async {
             #[cfg(unix)]
             {
@@ -200,7 +202,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         };
-        serve::api::serve(svc, listener, stop)
+        serve::api::serve_with_viewer(svc, listener, api_view, stop)
             .await
             .context("serving the API")?;
         eprintln!("hark serve: stopped; running jobs were marked interrupted (their HARs are kept)");
