@@ -11,8 +11,9 @@ use std::time::Duration;
 /// `POST /v1/jobs` makes a job and answers with its proxy address; `GET
 /// /v1/jobs/{id}/network.har` streams its HAR (while it runs, after it stops, after a
 /// restart). BrowserMob clients use `/proxy` as they did. The API is described at
-/// `/v1/openapi.json`. Loopback only unless --listen says otherwise, which then needs a
-/// bearer token (--token, or one is made and printed).
+/// `/v1/openapi.json`. The web viewer is at `/view/`: it lists the jobs, opens any of
+/// them, and takes uploaded HARs. Loopback only unless --listen says otherwise, which then
+/// needs a bearer token (--token, or one is made and printed).
 ///
 /// Examples: `hark serve`, `hark serve --port 8080` (as `browsermob-proxy --port 8080`),
 /// `curl -X POST localhost:7171/v1/jobs -d '{"name":"smoke"}'`
@@ -53,12 +54,13 @@ pub struct Args {
     /// (`http://JOBID:x@ADDR`, i.e. `Proxy-Authorization: Basic base64(JOBID:x)`).
     #[arg(long, value_name = "ADDR")]
     shared_proxy: Option<SocketAddr>,
-    /// Also serve the web viewer (hark view) here. Its page lists the jobs (refreshed
-    /// every few seconds) and opens any job's HAR in one click (a running job as far as
-    /// it has come: Reload shows newer exchanges), and takes uploaded HAR files; `GET
-    /// /v1/jobs/{id}/view` opens a job from a script. On loopback it answers loopback
-    /// Host names only; on any other address it needs the API token (open the printed
-    /// `?token=` link once: it sets a cookie).
+    /// Also serve the web viewer on this address (it is always at /view/ on the API
+    /// port; both show the same files). Its page lists the jobs (refreshed every few
+    /// seconds) and opens any job's HAR in one click (a running job as far as it has come:
+    /// Reload shows newer exchanges), and takes uploaded HAR files. On loopback it answers
+    /// loopback Host names only; when the service has a token (--token, or anything
+    /// listening beyond loopback) the viewer needs it too: open the printed `?token=` link
+    /// once (it sets a cookie).
     #[arg(long, value_name = "ADDR")]
     view: Option<SocketAddr>,
     /// Largest HAR the viewer accepts as an upload (K/M/G suffixes; 0: no uploads).
