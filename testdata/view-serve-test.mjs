@@ -124,6 +124,19 @@ try {
   ok(!(await page.isVisible('#reload')), 'no Reload for an uploaded file');
   await page.setInputFiles('#upload', SPEC.uploadGz);
   await shows(SPEC.uploadEntries, 'uploaded .har.gz', { all: false });
+  // A file dropped on the page is uploaded the same way.
+  const dropped = (await import('node:fs')).readFileSync(SPEC.upload, 'utf8');
+  await page.evaluate((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], 'dropped.har', { type: 'application/json' }));
+    document.body.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, dropped);
+  await page.waitForFunction(() => {
+    const s = document.querySelector('#file');
+    return s.selectedIndex >= 0 && s.options[s.selectedIndex].textContent === 'dropped.har';
+  }, null, { timeout: 10000 }).catch(() => { throw new Error('FAILED: a dropped file was not opened'); });
+  await shows(SPEC.uploadEntries, 'dropped HAR', { all: false });
   await page.setInputFiles('#upload', SPEC.bad);
   await page.waitForFunction(() => {
     const n = document.querySelector('#notice');
