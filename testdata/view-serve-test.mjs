@@ -111,8 +111,10 @@ try {
   }, { id: SPEC.running.id, total }, { timeout: 15000 }).catch(() => { throw new Error('FAILED: the jobs list never showed the new entries'); });
   ok(true, `the jobs list refreshed by itself: ${total} entries`);
   paths = await shows(SPEC.running.entries, 'before Reload the snapshot is unchanged');
+  const before = await page.$$eval('#file option', (os) => os.length);
   await page.click('#reload');
   paths = await shows(total, 'after Reload');
+  ok(await page.$$eval('#file option', (os) => os.length) === before, 'Reload replaced the job\'s snapshot (no new line in the file menu)');
   ok(paths.every((p) => p.includes(`/n/${SPEC.running.tag}-`)), 'still only the running job\'s requests');
   ok(paths.some((p) => p.includes(`/n/${SPEC.running.tag}-more-`)), 'the new requests are there: ' + paths.join(' '));
 

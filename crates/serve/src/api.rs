@@ -772,7 +772,8 @@ async fn bmp_limit_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
 struct JobCatalog {
     svc: std::sync::Weak<Service>,
     /// Job id → (file id, entries, state) of its last snapshot: opening a job that has
-    /// not changed since shows that snapshot again instead of writing another.
+    /// not changed since shows that snapshot again; one that has changed gets a new
+    /// snapshot in the same file id.
     opened: std::sync::Mutex<HashMap<String, (usize, u64, State)>>,
 }
 
@@ -824,14 +825,21 @@ impl view::Catalog for JobCatalog {
         let mut opened = self.opened.lock().unwrap();
         let entries = job.view()["entries"].as_u64().unwrap_or(0);
         let state = job.state();
-        if let Some(&(file, n, st)) = opened.get(id) {
+        let known = opened.get(id).copied();
+        if let Some((file, n, st)) = known {
             if n == entries && st == state && lib.get(file).is_some() {
                 return Ok(file);
             }
         }
-        let file = svc
-            .snapshot_into(&job, lib)
+        let idx = svc
+            .snapshot(&job)
             .map_err(|e| view::ViewError::Index(format!("job {id}: {e}")))?;
+        // A newer snapshot takes the place of the job's previous one (same file id, one
+        // line in the file menu per job).
+        let file = match known {
+            Some((file, _, _)) if lib.replace(file, idx.clone()) => file,
+            _ => lib.add(idx),
+        };
         opened.insert(id.to_string(), (file, entries, state));
         Ok(file)
     }

@@ -699,6 +699,11 @@ impl Service {
     /// Write the job's HAR as far as it has come to a file under `tmp/view/` and add it
     /// to `lib`; returns its id there.
     pub fn snapshot_into(&self, job: &Job, lib: &view::Library) -> Result<usize, ServeError> {
+        Ok(lib.add(self.snapshot(job)?))
+    }
+
+    /// Write the job's HAR as far as it has come to a file under `tmp/view/` and index it.
+    pub fn snapshot(&self, job: &Job) -> Result<Arc<view::Index>, ServeError> {
         let dir = self
             .opts
             .data
@@ -740,9 +745,7 @@ impl Service {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| p.clone());
-        let idx = view::Index::open_named(&p, &shown, 2)
-            .map_err(|e| ServeError::Listen(e.to_string()))?;
-        Ok(lib.add(idx))
+        view::Index::open_named(&p, &shown, 2).map_err(|e| ServeError::Listen(e.to_string()))
     }
 
     pub fn job(&self, id: &str) -> Option<Arc<Job>> {

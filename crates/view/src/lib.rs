@@ -65,6 +65,18 @@ impl Library {
         f.push(idx);
         f.len() - 1
     }
+    /// Put `idx` in place of file `id` (a newer snapshot of the same capture); false when
+    /// there is no such file.
+    pub fn replace(&self, id: usize, idx: Arc<Index>) -> bool {
+        let mut f = self.files.write().unwrap();
+        match f.get_mut(id) {
+            Some(slot) => {
+                *slot = idx;
+                true
+            }
+            None => false,
+        }
+    }
     pub fn get(&self, id: usize) -> Option<Arc<Index>> {
         self.files.read().unwrap().get(id).cloned()
     }
