@@ -553,6 +553,25 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     assert_eq!(r.status, 400);
     let r = s.call("POST", "/proxy", Some(&format!("port={port}")));
     assert_eq!(r.status, 409, "port in use: {}", r.error());
+    // DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing.
+    for host in ["evil.example:{p}", "127.0.0.1.nip.io:{p}", "localhost:1"] {
+        let host = host.replace("{p}", &s.port.to_string());
+        let r = curl(
+            "GET",
+            &s.url("/v1/jobs"),
+            None,
+            &["-H", &format!("Host: {host}")],
+        );
+        assert_eq!(r.status, 403, "Host {host}");
+        assert!(r.error().contains("DNS rebinding"), "{}", r.error());
+    }
+    let r = curl(
+        "GET",
+        &s.url("/v1/jobs"),
+        None,
+        &["-H", &format!("Host: localhost:{}", s.port)],
+    );
+    assert_eq!(r.status, 200, "localhost is this service");
     // Still serving.
     let r = s.call("GET", "/v1/jobs", None);
     assert_eq!(r.status, 200);

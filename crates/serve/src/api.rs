@@ -969,6 +969,39 @@ async fn serve_app(
     app: Router,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // On loopback, only requests for this port by a loopback name are answered: a web
+    // page that rebinds its own name to 127.0.0.1 (DNS rebinding) must not read jobs' HARs.
+    let addr = listener.local_addr()?;
+    let hosts = if addr.ip().is_loopback() {
+        view::HostCheck::Loopback(addr.port())
+    } else {
+        view::HostCheck::Any
+    };
+    let app = app.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let hosts = hosts.clone();
+        async move {
+            let host = req
+                .headers()
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string)
+                // HTTP/2 carries it as the `:authority`.
+                .or_else(|| req.uri().authority().map(|a| a.to_string()));
+            if !hosts.allows(host.as_deref()) {
+                return ApiError(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "Host {:?} is not this service: on loopback it answers only \
+                         127.0.0.1:{port}, localhost:{port} and [::1]:{port} (against DNS rebinding)",
+                        host.unwrap_or_default(),
+                        port = addr.port()
+                    ),
+                )
+                .into_response();
+            }
+            next.run(req).await
+        }
+    }));
     let ret = svc.clone();
     let retention = tokio::spawn(async move {
         loop {
