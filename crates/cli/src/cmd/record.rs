@@ -50,27 +50,14 @@ pub struct Args {
     #[arg(long, value_name = "HOST")]
     passthrough: Vec<String>,
     /// Bytes of each body kept in the HAR (K/M/G suffixes); the rest is counted and marked cut.
-    #[arg(long, default_value = "16M", value_parser = parse_size)]
-    max_body: usize,
+    #[arg(long, default_value = "16M", value_parser = super::parse_size)]
+    max_body: u64,
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
     /// Compact HAR (no white space).
     #[arg(long)]
     compact: bool,
-}
-
-fn parse_size(s: &str) -> Result<usize, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&s[..s.len() - 1], 1usize << 10),
-        Some('M') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<usize>()
-        .map(|n| n * mult)
-        .map_err(|e| format!("{s}: {e} (a byte count, e.g. 512K or 16M)"))
 }
 
 fn finish(journal: &std::path::Path, a: &Args) -> Result<record::journal::Scan> {
@@ -161,7 +148,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         upstream_ca: a.upstream_ca.clone(),
         insecure_upstream: a.insecure_upstream,
         passthrough: a.passthrough.clone(),
-        max_body: a.max_body,
+        max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
         upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -184,22 +171,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             a.output
         );
         let live = live_count(ctx, rec.recorded());
-        let stop = async {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("installing a SIGTERM handler");
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        };
+        let stop = super::stop_signal();
         let stats = rec.run(stop, Duration::from_secs(2)).await;
         if let Some(bar) = live {
             bar.finish_and_clear();

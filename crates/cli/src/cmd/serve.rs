@@ -36,7 +36,7 @@ pub struct Args {
     #[arg(long, value_parser = parse_age)]
     max_age: Option<Duration>,
     /// Delete the oldest stopped jobs while all jobs take more than this (K/M/G suffixes).
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = super::parse_size)]
     max_size: Option<u64>,
     /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
     #[arg(long)]
@@ -48,7 +48,7 @@ pub struct Args {
     #[arg(long)]
     insecure_upstream: bool,
     /// Bytes of each body kept, for jobs that do not set maxBodyBytes (K/M/G suffixes).
-    #[arg(long, default_value = "16M", value_parser = parse_size)]
+    #[arg(long, default_value = "16M", value_parser = super::parse_size)]
     max_body: u64,
     /// Also a shared proxy port: clients name their job as the proxy user
     /// (`http://JOBID:x@ADDR`, i.e. `Proxy-Authorization: Basic base64(JOBID:x)`).
@@ -64,24 +64,11 @@ pub struct Args {
     #[arg(long, value_name = "ADDR")]
     view: Option<SocketAddr>,
     /// Largest HAR the viewer accepts as an upload (K/M/G suffixes; 0: no uploads).
-    #[arg(long, default_value = "2G", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "2G", value_parser = super::parse_size, value_name = "SIZE")]
     max_upload: u64,
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let s = s.trim();
-    let (num, mult) = match s.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') => (&s[..s.len() - 1], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|e| format!("{s}: {e} (a byte count, e.g. 512M or 10G)"))
 }
 
 fn parse_age(s: &str) -> Result<Duration, String> {
@@ -188,22 +175,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             "hark serve: viewer on {} (lists the jobs, opens any of them, takes uploaded HARs)",
             link(api_addr, "/view/", &api_view.token)
         );
-        let stop = async {
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("installing a SIGTERM handler");
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            #[cfg(not(unix))]
-            {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        };
+        let stop = super::stop_signal();
         serve::api::serve_with_viewer(svc, listener, api_view, stop)
             .await
             .context("serving the API")?;

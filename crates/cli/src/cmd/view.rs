@@ -43,21 +43,8 @@ pub struct Args {
     #[arg(short = 'j', long)]
     threads: Option<usize>,
     /// Largest HAR the page accepts as an upload (K/M/G suffixes; 0: no uploads).
-    #[arg(long, default_value = "2G", value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, default_value = "2G", value_parser = super::parse_size, value_name = "SIZE")]
     max_upload: u64,
-}
-
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    num.parse::<u64>()
-        .map(|n| n * mult)
-        .map_err(|e| format!("{t}: {e} (a byte count, e.g. 512M or 2G)"))
 }
 
 const DEFAULT_PORT: u16 = 7172;
@@ -173,7 +160,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let mut cfg = view::Config::new(hosts);
     cfg.max_upload = a.max_upload;
     let app = view::router_with(lib.clone(), cfg);
-    rt.block_on(view::serve(listener, app, stop_signal()))
+    rt.block_on(view::serve(listener, app, super::stop_signal()))
         .context("serving the viewer")?;
     // Temporary copies (stdin, gzip) go now, even while an index is still being built.
     for f in lib.files() {
@@ -181,29 +168,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     }
     drop(keep);
     Ok(crate::exit::OK)
-}
-
-/// Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// Open `url` in the desktop's browser when there is a desktop.
