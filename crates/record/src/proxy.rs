@@ -541,32 +541,29 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
         Some(_) if !body_empty => (ms(t_headers - t_send), 0.0),
         _ => (0.0, ms(t_headers - t_send)),
     };
-    let resp = match res {
-        Ok(Ok(r)) => r,
+    // A failure: the client's status, Chrome's code and the detail.
+    let got = match res {
+        Ok(Ok(r)) => Ok(r),
         Ok(Err(e)) => {
             let code = if e.is_canceled() || e.is_incomplete_message() {
                 "ERR_EMPTY_RESPONSE"
             } else {
                 "ERR_CONNECTION_RESET"
             };
-            let f = Failure {
-                code,
-                detail: format!("{host_port}: {e}"),
-                setup,
-            };
-            let text = format!("hark: {}\n", f.text());
-            if let Some(ex) = guard.ex.as_mut() {
-                ex.phases.send = send;
-                ex.phases.wait = wait;
-                ex.request_body = std::mem::take(&mut cap.lock().unwrap().body);
-            }
-            guard.fail(&f);
-            return Ok(text_response(StatusCode::BAD_GATEWAY, text));
+            let detail = format!("{host_port}: {e}");
+            Err((StatusCode::BAD_GATEWAY, code, detail))
         }
         Err(_) => {
+            let detail = format!("{host_port}: no response headers within {timeout:?}");
+            Err((StatusCode::GATEWAY_TIMEOUT, "ERR_TIMED_OUT", detail))
+        }
+    };
+    let resp = match got {
+        Ok(r) => r,
+        Err((status, code, detail)) => {
             let f = Failure {
-                code: "ERR_TIMED_OUT",
-                detail: format!("{host_port}: no response headers within {timeout:?}"),
+                code,
+                detail,
                 setup,
             };
             let text = format!("hark: {}\n", f.text());
@@ -576,7 +573,7 @@ async fn handle(conn: Conn, mut req: Request<Incoming>) -> Result<Response<UpBod
                 ex.request_body = std::mem::take(&mut cap.lock().unwrap().body);
             }
             guard.fail(&f);
-            return Ok(text_response(StatusCode::GATEWAY_TIMEOUT, text));
+            return Ok(text_response(status, text));
         }
     };
     let (mut rparts, rbody) = resp.into_parts();
