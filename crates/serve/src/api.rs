@@ -621,9 +621,15 @@ fn rules_update(job: &crate::Job, f: impl FnOnce(&mut crate::jobs::Meta)) -> Res
     }
 }
 
-fn status_field(f: &HashMap<String, String>) -> Result<u16, ApiError> {
-    num_field::<u16>(f, "status")?
-        .ok_or_else(|| ApiError::bad("status: required (the HTTP status to answer with)"))
+/// The `regex` and `status` every blacklist and whitelist call carries.
+fn rule_fields(f: &HashMap<String, String>) -> Result<(String, u16), ApiError> {
+    let regex = f
+        .get("regex")
+        .cloned()
+        .ok_or_else(|| ApiError::bad("regex: required"))?;
+    let status = num_field::<u16>(f, "status")?
+        .ok_or_else(|| ApiError::bad("status: required (the HTTP status to answer with)"))?;
+    Ok((regex, status))
 }
 
 async fn bmp_blacklist_put(
@@ -634,11 +640,7 @@ async fn bmp_blacklist_put(
 ) -> Res {
     let job = bmp_port(&svc, &port)?;
     let f = form(&q, &body);
-    let regex = f
-        .get("regex")
-        .cloned()
-        .ok_or_else(|| ApiError::bad("regex: required"))?;
-    let status = status_field(&f)?;
+    let (regex, status) = rule_fields(&f)?;
     let method = f.get("method").cloned().filter(|m| !m.is_empty());
     rules_update(&job, |m| {
         m.blacklist.push(BlacklistRule {
@@ -673,11 +675,7 @@ async fn bmp_whitelist_put(
 ) -> Res {
     let job = bmp_port(&svc, &port)?;
     let f = form(&q, &body);
-    let regex = f
-        .get("regex")
-        .cloned()
-        .ok_or_else(|| ApiError::bad("regex: required"))?;
-    let status = status_field(&f)?;
+    let (regex, status) = rule_fields(&f)?;
     // BrowserMob: a comma-separated list of regular expressions.
     let list: Vec<String> = regex
         .split(',')
