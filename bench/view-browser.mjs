@@ -6,15 +6,14 @@
 // time from start until the first rows show, until the whole file is indexed, to apply
 // a filter over all rows, to open the first entry's (5 MB) body, and the server's peak RSS.
 import { chromium } from '../testdata/node_modules/playwright-core/index.mjs';
+import { CHROMIUM, CHROMIUM_ARGS } from '../testdata/chromium.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import readline from 'node:readline';
 
 const [HARK, FILE] = process.argv.slice(2);
 const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
 });
 const page = await browser.newPage({ viewport: { width: 1400, height: 850 } });
 await page.goto('about:blank');

@@ -14,12 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { startSite } from './site/server.mjs';
 import { validateFile } from './validate.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
 
 const require = createRequire(import.meta.url);
 const CHC = require('chrome-har-capturer');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'har', 'site.chrome-har-capturer.har');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 function freePort() {
   return new Promise((resolve) => {
@@ -35,9 +35,7 @@ const site = await startSite();
 const port = await freePort();
 const profile = fs.mkdtempSync('/tmp/hark-chc-');
 const chrome = spawn(CHROMIUM, [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+  ...CHROMIUM_ARGS, LOOPBACK_ONLY,
   `--remote-debugging-address=127.0.0.1`, `--remote-debugging-port=${port}`,
   `--user-data-dir=${profile}`, 'about:blank',
 ], { stdio: 'ignore' });

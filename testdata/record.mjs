@@ -14,20 +14,16 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
 import { startSite, USER, STATIC_SECRETS } from './site/server.mjs';
 import { validateFile } from './validate.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'har');
 const SECRETS_FILE = path.join(HERE, 'site', 'secrets.json');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const MITMDUMP = process.env.MITMDUMP || 'mitmdump';
-const BASE_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  // Chromium still calls Google services on its own; never resolve any name but loopback ones.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
-];
+// Chromium still calls Google services on its own; never resolve any name but loopback ones.
+const BASE_ARGS = [...CHROMIUM_ARGS, LOOPBACK_ONLY];
 
 const FILES = {
   healthy: 'example-login.chromium.har',

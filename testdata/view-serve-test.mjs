@@ -11,6 +11,7 @@
 // answers. Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
 import { createInterface } from 'node:readline';
 
 const [BASE, SPEC_JSON] = process.argv.slice(2);
@@ -19,7 +20,6 @@ if (!BASE || !SPEC_JSON) {
   process.exit(2);
 }
 const SPEC = JSON.parse(SPEC_JSON);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
 function ok(cond, what) {
@@ -30,9 +30,7 @@ function ok(cond, what) {
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'],
+  args: [...CHROMIUM_ARGS, LOOPBACK_ONLY],
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
 const page = await context.newPage();

@@ -8,6 +8,7 @@
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
 
 const [BASE, FILES_JSON, SHOT] = process.argv.slice(2);
 if (!BASE || !FILES_JSON) {
@@ -15,7 +16,6 @@ if (!BASE || !FILES_JSON) {
   process.exit(2);
 }
 const FILES = JSON.parse(FILES_JSON);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const origin = new URL(BASE).origin;
 
 let checks = 0;
@@ -28,9 +28,7 @@ function ok(cond, what) {
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost'],
+  args: [...CHROMIUM_ARGS, LOOPBACK_ONLY],
 });
 const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
 const page = await context.newPage();

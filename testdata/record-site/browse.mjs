@@ -6,20 +6,19 @@
 // over HTTPS/HTTP/2, a WebSocket), then logs in over HTTPS (form POST, 302, cookie).
 // Chromium records its own HAR of the same run (Playwright recordHar) into OWN_HAR.
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const [proxy, httpPort, httpsPort, ownHar] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hark-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
   ignoreHTTPSErrors: false,
   args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...CHROMIUM_ARGS,
     `--proxy-server=${proxy}`,
     // Chromium never proxies loopback unless told to.
     '--proxy-bypass-list=<-loopback>',

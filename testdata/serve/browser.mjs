@@ -5,13 +5,13 @@
 //                               (until the network is idle) and answered "ok URL" on
 //                               standard output; end of input closes the browser.
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS } from '../chromium.mjs';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
 const [proxy] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 if (!fs.existsSync(CHROMIUM)) {
   console.error(`${CHROMIUM} is missing: install Debian's chromium`);
   process.exit(2);
@@ -21,8 +21,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
   executablePath: CHROMIUM,
   headless: true,
   args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ...CHROMIUM_ARGS,
     `--proxy-server=${proxy}`,
     // Chromium never proxies loopback unless told to.
     '--proxy-bypass-list=<-loopback>',

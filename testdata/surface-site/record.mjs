@@ -7,17 +7,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from '../chromium.mjs';
 import { startServer } from './server.mjs';
 import { validateFile } from '../validate.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, '..', 'har', 'surface-shop.chromium.har');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
-];
+const ARGS = [...CHROMIUM_ARGS, LOOPBACK_ONLY];
 
 const server = await startServer(0);
 const base = `http://127.0.0.1:${server.address().port}`;
