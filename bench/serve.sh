@@ -32,32 +32,10 @@ else
   hark="$root/target/release/hark"
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
-hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+. "$root/bench/lib.sh"
 jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-nport=$(free_port)
-mkdir -p "$work/www" "$work/nginx"
-chmod 755 "$work"   # nginx's workers run as nobody; mktemp -d is 0700
-head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
-cat > "$work/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
-  keepalive_requests 100000000;
-  server { listen 127.0.0.1:$nport; root $work/www; }
-}
-NGINX
-nginx -c "$work/nginx.conf" -p "$work/nginx" & pids+=($!)
-wait_port "$nport"
-target="http://127.0.0.1:$nport/index.html"
+start_nginx
 # wrk through a forward proxy: absolute-form request lines, Host of the origin.
 printf 'wrk.headers["Host"] = "127.0.0.1:%s"\nrequest = function() return wrk.format("GET", "%s") end\n' \
   "$nport" "$target" > "$work/proxy.lua"

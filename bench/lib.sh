@@ -1,0 +1,33 @@
+# Shared by the load benchmarks (bench/record.sh, bench/serve.sh); sourced, not run.
+# Expects $work (a private mktemp -d) and the array pids (killed on exit by the caller).
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
+hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }   # peak RSS, kB
+rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+# nginx on a free loopback port, one worker, serving a 612-byte file (nginx's own
+# index.html size); sets $nport and $target.
+start_nginx() {
+  nport=$(free_port)
+  mkdir -p "$work/www" "$work/nginx"
+  head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
+  chmod 755 "$work" "$work/www"; chmod 644 "$work/www/index.html"   # nginx's worker is not root
+  cat > "$work/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx; fastcgi_temp_path $work/nginx;
+  uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;
+  keepalive_requests 100000000;
+  server { listen 127.0.0.1:$nport; root $work/www; }
+}
+NGINX
+  nginx -c "$work/nginx.conf" -p "$work/nginx" & pids+=($!)
+  wait_port "$nport"
+  target="http://127.0.0.1:$nport/index.html"
+}
