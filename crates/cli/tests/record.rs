@@ -124,10 +124,7 @@ fn site() -> Site {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = common::first_line(&mut child);
     let ports: Value = serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("record-site did not start ({e}): {line:?}"));
     let port = |k: &str| ports[k].as_u64().unwrap() as u16;

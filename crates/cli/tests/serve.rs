@@ -35,10 +35,7 @@ fn site_with(args: &[&Path]) -> (Proc, Value) {
         .stdout(Stdio::piped())
         .spawn()
         .expect("node must be installed (testdata/serve/site.mjs)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = common::first_line(&mut child);
     let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("site: {e}: {line:?}"));
     (Proc(child), v)
 }

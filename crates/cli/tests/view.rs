@@ -6,7 +6,7 @@ mod common;
 
 use common::root;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
@@ -33,10 +33,7 @@ fn start(files: &[&Path]) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = common::first_line(&mut child);
     let url = line.trim().to_string();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
@@ -390,10 +387,7 @@ fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&data).unwrap();
     drop(stdin);
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let line = common::first_line(&mut child);
     let server = Server {
         child,
         url: line.trim().to_string(),

@@ -99,3 +99,14 @@ pub fn har_validator(file: &Path) -> Option<bool> {
         .ok()?;
     Some(out.status.success())
 }
+
+/// The first line a child writes on its standard output (it must have been spawned with
+/// `Stdio::piped()` there): servers print where they listen, then keep running.
+pub fn first_line(child: &mut std::process::Child) -> String {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout piped"))
+        .read_line(&mut line)
+        .expect("reading the child's first line");
+    line
+}
