@@ -79,7 +79,7 @@ run() { # n, name, file, command... (one line per run: wall, CPU, RSS)
       local rc=$?; [ $rc -le 1 ] || { cat "$tmp/stderr.txt" >&2; exit $rc; }
     }
     read -r secs user sys kb < <(tail -n 1 "$tmp/time.txt")
-    echo "$name|$(stat -c %s "$file")|$secs|$user|$sys|$kb"
+    echo "$name|$(stat -L -c %s "$file")|$secs|$user|$sys|$kb"
   done
 }
 
@@ -92,7 +92,7 @@ run() { # n, name, file, command... (one line per run: wall, CPU, RSS)
   run "$runs" "hark summary" "$large" $hark -q summary --json "$large"
   run "$runs" "hark diagnose" "$large" $hark -q diagnose --json "$large"
   echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-} | TMPD="$tmp" python3 -c '
+} | tee "$tmp/runs.txt" | TMPD="$tmp" python3 -c '
 import json, os, sys
 t = os.environ["TMPD"]
 runs = [l.split("|") for l in sys.stdin.read().splitlines()]
@@ -119,3 +119,22 @@ for name, size, secs, cpu, kb in rows:
     base = base or crate
     print(f"| `{name}` | {mb:.0f} MB | {secs:.2f} | {cpu:.2f} | {rate:.0f} | {crate:.0f} | {crate / base:.1f} | {kb / 1024:.0f} |")
 '
+
+# The floor: what the 50x target leaves for the slice, against the fastest JSON parsers
+# measured on the same file in this run (bench/floor.sh).
+bash bench/floor.sh "$small" 3 > "$tmp/floor.json"
+python3 - "$tmp/runs.txt" "$tmp/floor.json" <<'PY'
+import json, sys
+runs = [l.split("|") for l in open(sys.argv[1]).read().splitlines()]
+f = json.load(open(sys.argv[2]))
+peer = min(float(r[2]) for r in runs if r[0].startswith("python3 haralyzer"))
+hark = min(float(r[2]) for r in runs if r[0] == "hark summary" and int(r[1]) == min(int(x[1]) for x in runs))
+budget = peer / 50 * 1000
+print(f"\nFloor on the {f['mb']:.0f} MB slice (bench/floor.sh, one core, best of {f['runs']}):")
+print(f"- 50x haralyzer's {peer:.2f} s leaves {budget:.0f} ms of wall time; hark summary took {hark * 1000:.0f} ms ({peer / hark:.1f}x).")
+print(f"- reading the file: {f['read_ms']:.0f} ms; one memchr pass over it in memory: {f['memchr_ms']:.0f} ms")
+print(f"- simd-json tape (no tree): {f['simd_json_tape_ms']:.0f} ms; sonic-rs pulling the summary's fields: {f['sonic_fields_ms']:.0f} ms; "
+      f"serde_json Value: {f['serde_json_ms']:.0f} ms; hark fmt --compact -j1 (whole command): {f['hark_fmt_compact_j1_ms']:.0f} ms")
+best = min(f["simd_json_tape_ms"], f["sonic_fields_ms"])
+print(f"- the fastest parse alone, split perfectly over 2 cores, needs {best / 2:.0f} ms: {best / 2 / budget:.1f}x the whole budget")
+PY

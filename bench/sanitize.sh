@@ -111,3 +111,26 @@ if "hark-big" in rows:
     b = rows["hark-big"]
     print(f"hark on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, {b[2]:.2f} cpu s, peak RSS {b[3]:.1f} MB")
 PY
+
+# The floor: what the targets leave for the slice, against the fastest JSON parsers
+# measured on the same file in this run (bench/floor.sh). Sanitizing reads and parses
+# the file twice (the second pass replaces copies of values found later) and writes it.
+bash "$here/floor.sh" "$slice" 3 > "$dir/floor.json"
+python3 - "$results" "$dir/floor.json" <<'PY'
+import json, sys
+wall = {}
+for line in open(sys.argv[1]):
+    name, mb, w, cpu, rss = line.split("\t")
+    wall[name] = min(float(w), wall.get(name, 1e9))
+f = json.load(open(sys.argv[2]))
+best = min(f["simd_json_tape_ms"], f["sonic_fields_ms"])
+print(f"\nFloor on the {f['mb']:.0f} MB slice (bench/floor.sh, one core, best of {f['runs']}): reading {f['read_ms']:.0f} ms, "
+      f"simd-json tape {f['simd_json_tape_ms']:.0f} ms, serde_json {f['serde_json_ms']:.0f} ms, "
+      f"hark fmt --compact -j1 {f['hark_fmt_compact_j1_ms']:.0f} ms")
+for peer, x in (("har-cleaner", 10), ("har-capture", 300)):
+    if peer in wall:
+        budget = wall[peer] / x * 1000
+        print(f"- {x}x {peer}'s {wall[peer]:.2f} s leaves {budget:.0f} ms; two simd-json tape parses split perfectly "
+              f"over 2 cores take {best:.0f} ms ({best / budget:.1f}x the budget) before detecting or writing anything; "
+              f"hark took {wall['hark-slice'] * 1000:.0f} ms")
+PY
