@@ -1,8 +1,9 @@
 //! `hark serve` driven as users drive it: PyPI's browsermob-proxy client (unchanged
 //! Selenium-style code) with headless Chromium through the proxy it created; two jobs
 //! at once through their own proxies (curl); HARs fetched during a run and after
-//! `kill -9` and a restart; bad requests; the bearer token; `?sanitize=1`; retention;
-//! the OpenAPI document checked by swagger-parser. Loopback only.
+//! `kill -9` and a restart; bad requests; the bearer token (also on the job proxies);
+//! `?sanitize=1`; retention; the OpenAPI document checked by swagger-parser. Loopback
+//! only.
 
 mod common;
 use common::*;
@@ -1206,6 +1207,84 @@ fn shared_proxy_port_tags_traffic_by_proxy_user() {
     let r = curl("GET", &format!("{site}/n/late"), None, &["-x", &pa]);
     assert_eq!(r.status, 407);
     assert_eq!(urls(&s.har(ida)).len(), 6);
+}
+
+#[test]
+fn job_proxies_want_the_token_when_the_service_has_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let mut s = serve(
+        &dir.path().join("data"),
+        &["--token", "pr0xy-t0ken", "--shared-proxy", "127.0.0.1:0"],
+    );
+    s.token = Some("pr0xy-t0ken".into());
+    let job = s.call("POST", "/v1/jobs", Some(r#"{"name":"t"}"#)).json();
+    let id = job["id"].as_str().unwrap();
+    let addr = job["proxy"].as_str().unwrap();
+    let shared = job["sharedProxy"].as_str().unwrap().to_string();
+    assert!(
+        shared.starts_with(&format!("http://{id}:pr0xy-t0ken@127.0.0.1:")),
+        "{shared}"
+    );
+    let site = format!("http://127.0.0.1:{site_port}");
+    let through = |path: &str, proxy: &str, tunnel: bool| {
+        let mut args = vec!["-x", proxy];
+        if tunnel {
+            args.push("-p");
+        }
+        let out = Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
+            .args(&args)
+            .arg(format!("{site}{path}"))
+            .output()
+            .unwrap();
+        // A refused CONNECT makes curl fail with the 407 in its message.
+        let code = String::from_utf8_lossy(&out.stdout).to_string();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        if err.contains("407") {
+            "407".to_string()
+        } else {
+            code
+        }
+    };
+    let own = |user_pw: &str| format!("http://{user_pw}@{addr}");
+    let on_shared =
+        |user_pw: &str| format!("http://{user_pw}@{}", shared.rsplit('@').next().unwrap());
+    // Refused: no credentials, a wrong password, on either port, with or without a tunnel.
+    for (path, proxy, tunnel) in [
+        ("/n/no-creds", format!("http://{addr}"), false),
+        ("/n/no-creds-tunnel", format!("http://{addr}"), true),
+        ("/n/wrong", own("hark:nope"), false),
+        ("/n/wrong-tunnel", own("hark:nope"), true),
+        ("/n/shared-no-token", on_shared(&format!("{id}:x")), false),
+        (
+            "/n/shared-no-token-tunnel",
+            on_shared(&format!("{id}:x")),
+            true,
+        ),
+    ] {
+        assert_eq!(through(path, &proxy, tunnel), "407", "{path} via {proxy}");
+    }
+    // Let through: the token as password, any user on the job's port, the job on the shared one.
+    let mut want = Vec::new();
+    for (path, proxy, tunnel) in [
+        ("/n/ok", own("hark:pr0xy-t0ken"), false),
+        ("/n/ok-any-user", own("someone:pr0xy-t0ken"), false),
+        ("/n/ok-tunnel", own("hark:pr0xy-t0ken"), true),
+        ("/n/ok-shared", shared.clone(), false),
+        ("/n/ok-shared-tunnel", shared.clone(), true),
+    ] {
+        assert_eq!(through(path, &proxy, tunnel), "200", "{path} via {proxy}");
+        want.push(format!("{site}{path}"));
+    }
+    let har = s.har(id);
+    let mut got = urls(&har);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "only what got through is recorded");
+    let text = serde_json::to_string(&har).unwrap();
+    assert!(!text.to_ascii_lowercase().contains("proxy-authorization"));
+    assert!(!text.contains("pr0xy-t0ken"), "the token is not recorded");
 }
 
 #[test]

@@ -12,7 +12,27 @@ pub struct ProxyToken {
     token: String,
 }
 
-const TUNNEL_OK: &str = "proxy-auth-ok";
+/// The tag of a tunnel whose `CONNECT` carried the token: requests inside it pass.
+pub const TUNNEL_OK: &str = "proxy-auth-ok";
+
+/// The `(user, password)` pairs of the `Proxy-Authorization: Basic` headers in `headers`
+/// (undecodable ones skipped).
+pub fn basic_credentials(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
+    headers
+        .get_all(header::PROXY_AUTHORIZATION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| {
+            let (scheme, cred) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("basic").then_some(cred.trim())
+        })
+        .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+        .filter_map(|d| String::from_utf8(d).ok())
+        .filter_map(|up| {
+            let (u, p) = up.split_once(':')?;
+            Some((u.to_string(), p.to_string()))
+        })
+}
 
 impl ProxyToken {
     pub fn new(token: impl Into<String>) -> ProxyToken {
@@ -21,21 +41,15 @@ impl ProxyToken {
         }
     }
 
-    fn ok(&self, headers: &HeaderMap) -> bool {
-        headers
-            .get_all(header::PROXY_AUTHORIZATION)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| {
-                let (scheme, cred) = v.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("basic").then_some(cred.trim())
-            })
-            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
-            .filter_map(|d| String::from_utf8(d).ok())
-            .any(|up| {
-                up.split_once(':')
-                    .is_some_and(|(_, pw)| constant_time_eq(pw.as_bytes(), self.token.as_bytes()))
-            })
+    /// Whether `password` is the token (constant time).
+    pub fn is(&self, password: &str) -> bool {
+        constant_time_eq(password.as_bytes(), self.token.as_bytes())
+    }
+
+    /// Whether `headers` carry Basic proxy credentials with the token as password (any
+    /// user name).
+    pub fn accepts(&self, headers: &HeaderMap) -> bool {
+        basic_credentials(headers).any(|(_, pw)| self.is(&pw))
     }
 
     fn decide(&self, ok: bool, tag: Option<Arc<str>>) -> Decision {
@@ -68,11 +82,11 @@ impl Policy for ProxyToken {
     ) -> Decision {
         // Requests inside a tunnel were authorised by its CONNECT.
         let in_tunnel = tag.is_some_and(|t| &**t == TUNNEL_OK);
-        self.decide(in_tunnel || self.ok(headers), None)
+        self.decide(in_tunnel || self.accepts(headers), None)
     }
 
     fn connect(&self, _authority: &str, headers: &HeaderMap) -> Decision {
-        self.decide(self.ok(headers), Some(Arc::from(TUNNEL_OK)))
+        self.decide(self.accepts(headers), Some(Arc::from(TUNNEL_OK)))
     }
 }
 

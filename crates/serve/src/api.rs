@@ -150,9 +150,12 @@ fn job_json(svc: &Service, job: &crate::Job) -> Value {
     let mut v = job.view();
     if let (Some(addr), Some(o)) = (svc.shared_addr.get(), v.as_object_mut()) {
         if o.get("state").and_then(Value::as_str) == Some("running") {
+            // The password is the service's token when it has one (the caller of this
+            // API has presented it already), else anything.
+            let password = svc.opts.token.as_deref().unwrap_or("x");
             o.insert(
                 "sharedProxy".into(),
-                json!(format!("http://{}:x@{addr}", job.id)),
+                json!(format!("http://{}:{password}@{addr}", job.id)),
             );
         }
     }

@@ -244,19 +244,35 @@ pub struct Job {
     lost: AtomicU64,
 }
 
-struct JobPolicy(Weak<Job>);
+/// A job's own proxy port. With a service token (`--token`, or any listen address
+/// beyond loopback) every request and `CONNECT` must carry `Proxy-Authorization: Basic`
+/// with the token as password (any user name); the header is not recorded.
+struct JobPolicy {
+    job: Weak<Job>,
+    token: Option<record::ProxyToken>,
+}
 
 impl record::Policy for JobPolicy {
     fn request(
         &self,
-        _tag: Option<&Arc<str>>,
+        tag: Option<&Arc<str>>,
         method: &Method,
         url: &str,
-        _headers: &HeaderMap,
+        headers: &HeaderMap,
     ) -> record::Decision {
-        let Some(job) = self.0.upgrade() else {
+        let Some(job) = self.job.upgrade() else {
             return record::Decision::default();
         };
+        if let Some(t) = &self.token {
+            // Requests inside a tunnel were authorised by its CONNECT.
+            let in_tunnel = tag.is_some_and(|t| &**t == record::TUNNEL_OK);
+            if !in_tunnel && !t.accepts(headers) {
+                return record::Decision {
+                    answer: Some(407),
+                    ..record::Decision::default()
+                };
+            }
+        }
         if job.state() != State::Running {
             // A connection kept alive past the job's stop gets nothing more through.
             return record::Decision {
@@ -264,7 +280,25 @@ impl record::Policy for JobPolicy {
                 ..record::Decision::default()
             };
         }
-        job.decide(method, url)
+        let mut d = job.decide(method, url);
+        if self.token.is_some() {
+            d.headers.push((http::header::PROXY_AUTHORIZATION, None));
+        }
+        d
+    }
+
+    fn connect(&self, _authority: &str, headers: &HeaderMap) -> record::Decision {
+        match &self.token {
+            None => record::Decision::default(),
+            Some(t) if t.accepts(headers) => record::Decision {
+                tag: Some(Arc::from(record::TUNNEL_OK)),
+                ..record::Decision::default()
+            },
+            Some(_) => record::Decision {
+                answer: Some(407),
+                ..record::Decision::default()
+            },
+        }
     }
 }
 
@@ -614,7 +648,8 @@ pub struct Service {
     pub opts: Options,
     pub view: std::sync::OnceLock<ViewHook>,
     /// The shared proxy port (`--shared-proxy`), where `Proxy-Authorization: Basic
-    /// base64(JOBID:anything)` says which job a request belongs to.
+    /// base64(JOBID:anything)` (`JOBID:TOKEN` when the service has a token) says which
+    /// job a request belongs to.
     pub shared_addr: std::sync::OnceLock<SocketAddr>,
     shared: Mutex<Option<record::Hosted>>,
     ca: Arc<record::ca::Ca>,
@@ -849,7 +884,10 @@ impl Service {
         };
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| CreateError::PortTaken(e.to_string()))?;
-        let policy: Arc<dyn record::Policy> = Arc::new(JobPolicy(Arc::downgrade(&job)));
+        let policy: Arc<dyn record::Policy> = Arc::new(JobPolicy {
+            job: Arc::downgrade(&job),
+            token: self.opts.token.as_deref().map(record::ProxyToken::new),
+        });
         let hosted = record::spawn_proxy(
             listener,
             cfg,
@@ -889,7 +927,8 @@ impl Service {
     }
 
     /// Serve the shared proxy port on `listener`: each request (or CONNECT tunnel) must
-    /// name a running job as the user of `Proxy-Authorization: Basic`, else 407.
+    /// name a running job as the user of `Proxy-Authorization: Basic` (with the service's
+    /// token as password, if it has one), else 407.
     pub fn start_shared(
         self: &Arc<Self>,
         listener: std::net::TcpListener,
@@ -935,26 +974,20 @@ impl Service {
         Ok(addr)
     }
 
-    /// The running job named by a `Proxy-Authorization: Basic` header.
+    /// The running job named by a `Proxy-Authorization: Basic` header (whose password
+    /// must be the service's token, if it has one).
     fn job_of(&self, headers: &HeaderMap) -> Option<Arc<Job>> {
-        use base64::Engine;
-        let v = headers
-            .get(http::header::PROXY_AUTHORIZATION)?
-            .to_str()
-            .ok()?;
-        let (scheme, b64) = v.trim().split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(b64.trim())
-            .ok()?;
-        let raw = String::from_utf8(raw).ok()?;
-        let user = raw.split(':').next()?;
-        if !crate::valid_id(user) {
-            return None;
-        }
-        self.job(user).filter(|j| j.state() == State::Running)
+        record::basic_credentials(headers).find_map(|(user, password)| {
+            let token_ok = self
+                .opts
+                .token
+                .as_ref()
+                .is_none_or(|t| crate::same_secret(password.as_bytes(), t.as_bytes()));
+            if !token_ok || !crate::valid_id(&user) {
+                return None;
+            }
+            self.job(&user).filter(|j| j.state() == State::Running)
+        })
     }
 
     /// Stop every running job (service shutdown): they are marked interrupted.

@@ -13,7 +13,9 @@ use std::time::Duration;
 /// restart). BrowserMob clients use `/proxy` as they did. The API is described at
 /// `/v1/openapi.json`. The web viewer is at `/view/`: it lists the jobs, opens any of
 /// them, and takes uploaded HARs. Loopback only unless --listen says otherwise, which then
-/// needs a bearer token (--token, or one is made and printed).
+/// needs a bearer token (--token, or one is made and printed); with a token the job
+/// proxies want it too, as the password of `Proxy-Authorization: Basic`
+/// (`http://hark:TOKEN@ADDR:PORT`).
 ///
 /// Examples: `hark serve`, `hark serve --port 8080` (as `browsermob-proxy --port 8080`),
 /// `curl -X POST localhost:7171/v1/jobs -d '{"name":"smoke"}'`
@@ -29,7 +31,9 @@ pub struct Args {
     #[arg(long)]
     data: Option<PathBuf>,
     /// Bearer token for the API [default: $HARK_SERVE_TOKEN]; required, and made up and
-    /// printed if not given, when --listen is not loopback.
+    /// printed if not given, when --listen is not loopback. Job proxies then want it as
+    /// the password of their Basic proxy credentials (any user; the job id on the shared
+    /// port).
     #[arg(long)]
     token: Option<String>,
     /// Delete stopped jobs older than this (e.g. 90m, 12h, 7d; plain numbers are seconds).
@@ -109,7 +113,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     let view_beyond_loopback = a.view.is_some_and(|v| !v.ip().is_loopback());
     if (!listen.ip().is_loopback() || view_beyond_loopback) && token.is_none() {
         let t = serve::random_id(32);
-        eprintln!("hark serve: listening beyond loopback: API token (send Authorization: Bearer <token>):\n{t}");
+        eprintln!("hark serve: listening beyond loopback: token (API: Authorization: Bearer <token>; job proxies: http://hark:<token>@ADDR:PORT):\n{t}");
         token = Some(t);
     }
     let data = a.data.clone().unwrap_or_else(default_data);
