@@ -114,6 +114,12 @@ pub struct Analysis {
     pub diagnosis: Option<Diagnosis>,
 }
 
+/// What a worker takes of an entry for the folds.
+enum Taken {
+    Digest(Box<Digest>),
+    Row(Box<summary::Row>),
+}
+
 /// Which folds [`analyze`] runs.
 #[derive(Clone, Copy, Debug)]
 pub struct Want {
@@ -130,21 +136,37 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
     let mut diag = want.diagnose.then(Diagnoser::new);
     // Workers parse each entry as a borrowed lite tree and return only its digest (and
     // the lint's facts); the tree is dropped on the worker.
+    // Without the diagnosis only the summary's row is taken (much less than a digest).
+    let diagnose = want.diagnose;
     let mut it = har::par_entries(reader, threads, move |raw| {
         let tree = raw.parse_lite()?;
         let view = EntryView(Obj::of(Some(&tree)));
         let facts = producer.map(|p| check::Facts::of_view(raw.index, view, p));
-        Ok::<_, har::ReadError>((Digest::of(raw.index, view), facts))
+        let taken = if diagnose {
+            Taken::Digest(Box::new(Digest::of(raw.index, view)))
+        } else {
+            Taken::Row(Box::new(summary::Row::of(raw.index, view)))
+        };
+        Ok::<_, har::ReadError>((taken, facts))
     });
     let mut entries = 0;
     for item in it.by_ref() {
-        let (d, facts) = item??;
+        let (taken, facts) = item??;
         entries += 1;
-        if let Some(s) = &mut summary {
-            s.entry(&d);
-        }
-        if let Some(dg) = &mut diag {
-            dg.entry(&d);
+        match taken {
+            Taken::Digest(d) => {
+                if let Some(s) = &mut summary {
+                    s.entry(summary::Row::of_digest(&d));
+                }
+                if let Some(dg) = &mut diag {
+                    dg.entry(&d);
+                }
+            }
+            Taken::Row(r) => {
+                if let Some(s) = &mut summary {
+                    s.entry(*r);
+                }
+            }
         }
         if let (Some(l), Some(f)) = (&mut linter, facts) {
             l.add(f);
@@ -193,7 +215,12 @@ mod tests {
         let mut s = Summary::new();
         let n = summary::MAX_KEYS + 10;
         for i in 0..n {
-            s.entry(&digest(i, &format!("https://h{i}.example/"), 200, &[]));
+            s.entry(summary::Row::of_digest(&digest(
+                i,
+                &format!("https://h{i}.example/"),
+                200,
+                &[],
+            )));
         }
         let r = s.finish(&Header::default());
         assert_eq!(r.entries, n as u64);
@@ -244,6 +271,39 @@ mod tests {
             .unwrap()
             .get("caps_reached")
             .is_none());
+    }
+
+    /// A summary alone (rows taken on the workers from the whole entry) equals the
+    /// summary made beside a diagnosis (rows from the digests), on every real recording.
+    #[test]
+    fn summary_alone_equals_summary_beside_the_diagnosis_on_the_corpus() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut compared = 0;
+        for dir in ["testdata/har", "../shared/corpus/public"] {
+            for f in std::fs::read_dir(root.join(dir)).unwrap() {
+                let p = f.unwrap().path();
+                if p.extension().is_none_or(|x| x != "har") {
+                    continue;
+                }
+                let run = |diagnose: bool, threads: usize| {
+                    let r =
+                        har::HarReader::new(har::Source::open(p.to_str().unwrap()).ok()?).ok()?;
+                    let want = Want {
+                        summary: true,
+                        diagnose,
+                    };
+                    let a = analyze(r, threads, want).ok()?;
+                    Some(serde_json::to_value(a.summary.unwrap()).unwrap())
+                };
+                let alone = run(false, 2);
+                assert_eq!(alone, run(true, 1), "{}", p.display());
+                if let Some(s) = alone {
+                    assert!(s["entries"].as_u64().unwrap() > 0, "{}", p.display());
+                    compared += 1;
+                }
+            }
+        }
+        assert!(compared >= 20, "{compared} files compared");
     }
 
     #[test]

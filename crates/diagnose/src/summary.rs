@@ -223,6 +223,112 @@ pub struct Summary {
     error_count: u64,
 }
 
+/// What the summary reads of one entry: taken on a worker thread from the entry's tree
+/// (see [`Row::of`]), so that only this small value travels to the fold.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Row {
+    pub index: usize,
+    pub url: String,
+    pub method: String,
+    pub status: i64,
+    /// The response's status text, kept for failures and 4xx/5xx only.
+    pub status_text: String,
+    /// [`util::failure`].
+    pub failure: Option<String>,
+    /// Bytes on the wire, 0 when unknown.
+    pub transferred: i64,
+    /// The response's transfer size as the producer gives it.
+    pub transfer_size: Option<i64>,
+    /// Decoded body size, when known.
+    pub size: Option<i64>,
+    pub time: f64,
+    pub started_ms: Option<f64>,
+    /// [`check::from_cache_view`].
+    pub cached: bool,
+    /// [`util::resource_type`].
+    pub kind: String,
+    pub host: Option<String>,
+    /// The response's HTTP version, else the request's.
+    pub version: String,
+    pub pageref: Option<String>,
+    pub mime_type: String,
+    pub phases: Phases,
+}
+
+impl Row {
+    /// The row of one entry, with what the caller has already worked out of it (the
+    /// readings a [`Digest`] holds; [`Row::of`] works them out).
+    pub fn with<J: har::Json>(
+        index: usize,
+        e: har::EntryView<'_, J>,
+        failure: Option<String>,
+        kind: String,
+        host: Option<&str>,
+        cached: bool,
+        started_ms: Option<f64>,
+    ) -> Row {
+        let req = e.request();
+        let resp = e.response();
+        let status = resp.status().unwrap_or(0);
+        let status_text = if failure.is_some() || status >= 400 {
+            resp.status_text().unwrap_or("").to_string()
+        } else {
+            String::new()
+        };
+        Row {
+            index,
+            url: req.url().unwrap_or("").to_string(),
+            method: req.method().unwrap_or("?").to_string(),
+            status,
+            status_text,
+            failure,
+            transferred: resp.transfer_size().unwrap_or(0).max(0),
+            transfer_size: resp.transfer_size(),
+            size: resp.content().size().filter(|s| *s >= 0),
+            time: e.time().filter(|t| *t >= 0.0).unwrap_or(0.0),
+            started_ms,
+            cached,
+            kind,
+            host: host.map(str::to_string),
+            version: resp
+                .http_version()
+                .or(req.http_version())
+                .unwrap_or("")
+                .to_string(),
+            pageref: e.pageref().map(str::to_string),
+            mime_type: resp.content().mime_type().unwrap_or("").to_string(),
+            phases: phases_of(e),
+        }
+    }
+
+    /// The row of one entry in either tree.
+    pub fn of<J: har::Json>(index: usize, e: har::EntryView<'_, J>) -> Row {
+        let url = url::Url::parse(e.request().url().unwrap_or("")).ok();
+        Row::with(
+            index,
+            e,
+            util::failure(e),
+            util::resource_type(e),
+            url.as_ref().and_then(|u| u.host_str()),
+            check::from_cache_view(e),
+            e.started_ms(),
+        )
+    }
+
+    /// The row of a digested entry (the same as [`Row::of`] on the whole entry).
+    pub fn of_digest(d: &Digest) -> Row {
+        Row::with(
+            d.index,
+            d.view(),
+            d.failure.clone(),
+            d.kind.clone(),
+            d.url.as_ref().and_then(|u| u.host_str()),
+            d.cached,
+            d.started_ms,
+        )
+    }
+}
+
 impl Summary {
     pub fn new() -> Summary {
         Summary {
@@ -232,28 +338,38 @@ impl Summary {
         }
     }
 
-    /// Fold one entry (its [`Digest`], in file order).
-    pub fn entry(&mut self, d: &Digest) {
-        let e = d.view();
+    /// Fold one entry (its [`Row`], in file order).
+    pub fn entry(&mut self, r: Row) {
         self.entries += 1;
-        let req = e.request();
-        let resp = e.response();
-        let url = req.url().unwrap_or("");
-        let method = req.method().unwrap_or("?");
-        let status = resp.status().unwrap_or(0);
-        let failure = d.failure.clone();
-        let transferred = resp.transfer_size().unwrap_or(0).max(0);
-        let size = resp.content().size().filter(|s| *s >= 0);
-        let time = e.time().filter(|t| *t >= 0.0).unwrap_or(0.0);
+        let Row {
+            index,
+            url,
+            method,
+            status,
+            status_text,
+            failure,
+            transferred,
+            transfer_size,
+            size,
+            time,
+            started_ms,
+            cached,
+            kind,
+            host,
+            version,
+            pageref,
+            mime_type,
+            phases,
+        } = r;
 
-        if let Some(start) = d.started_ms {
+        if let Some(start) = started_ms {
             self.first = Some(self.first.map_or(start, |f| f.min(start)));
             let end = start + time;
             self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
         }
         self.bytes.transferred += transferred;
         self.bytes.decoded += size.unwrap_or(0);
-        if d.cached {
+        if cached {
             self.bytes.from_cache += 1;
         }
         let class = if status <= 0 {
@@ -264,36 +380,35 @@ impl Summary {
             "other".to_string()
         };
         self.status.add(&class, transferred);
-        self.types.add(&d.kind, transferred);
-        let domain = d.url.as_ref().and_then(|u| u.host_str());
-        self.domains.add(domain.unwrap_or("(no host)"), transferred);
-        self.methods.add(method, transferred);
+        self.types.add(&kind, transferred);
+        self.domains
+            .add(host.as_deref().unwrap_or("(no host)"), transferred);
+        self.methods.add(&method, transferred);
         let version = if status > 0 {
-            util::http_version(resp.http_version().or(req.http_version()).unwrap_or(""))
+            util::http_version(&version)
         } else {
             "failed".into()
         };
         self.versions.add(&version, transferred);
-        if let Some(p) = e.pageref() {
-            if let Some(v) = self.pages.get_mut(p) {
+        if let Some(p) = pageref {
+            if let Some(v) = self.pages.get_mut(&p) {
                 v.0 += 1;
                 v.1 += transferred;
             } else if self.pages.len() < MAX_PAGES {
-                self.pages.insert(p.to_string(), (1, transferred));
+                self.pages.insert(p, (1, transferred));
             } else {
                 self.pages_capped = true;
             }
         }
         if let Some(top) = &mut self.slowest {
             if top.wants(time) && time > 0.0 {
-                let phases = phases_of(e);
                 let slowest_phase = dominant(&phases).map(|(n, _)| n);
                 top.push(
                     time,
                     SlowRow {
-                        index: d.index,
-                        method: method.into(),
-                        url: check::redact_query(url),
+                        index,
+                        method: method.clone(),
+                        url: check::redact_query(&url),
                         status: status.max(0),
                         time,
                         phases,
@@ -307,12 +422,12 @@ impl Summary {
                 top.push(
                     size as f64,
                     LargeRow {
-                        index: d.index,
-                        method: method.into(),
-                        url: check::redact_query(url),
-                        mime_type: resp.content().mime_type().unwrap_or("").into(),
+                        index,
+                        method: method.clone(),
+                        url: check::redact_query(&url),
+                        mime_type,
                         size,
-                        transferred: resp.transfer_size(),
+                        transferred: transfer_size,
                     },
                 );
             }
@@ -321,16 +436,11 @@ impl Summary {
             self.error_count += 1;
             if self.errors.len() < 2 * TOP {
                 self.errors.push(ErrorRow {
-                    index: d.index,
-                    method: method.into(),
-                    url: check::redact_query(url),
+                    index,
+                    method,
+                    url: check::redact_query(&url),
                     status: status.max(0),
-                    error: failure.unwrap_or_else(|| {
-                        resp.status_text()
-                            .filter(|s| !s.is_empty())
-                            .unwrap_or("")
-                            .to_string()
-                    }),
+                    error: failure.unwrap_or(status_text),
                 });
             }
         }
