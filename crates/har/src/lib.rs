@@ -5,6 +5,7 @@
 //! time) → your transform → [`HarWriter`] → [`Output`] (atomic). Memory is bounded by
 //! the largest entry, not the file.
 
+mod blocks;
 mod error;
 pub mod json;
 pub mod lite;

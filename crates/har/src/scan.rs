@@ -39,6 +39,9 @@ pub(crate) struct Scanner<R> {
     line: u64,
     /// Absolute offset of the first byte of the current line.
     line_start: u64,
+    /// Whether whole 64-byte blocks are scanned at once ([`run_blocks`]); off only in
+    /// the tests that compare with the byte-by-byte loop.
+    blocks: bool,
 }
 
 impl<R: Read> Scanner<R> {
@@ -52,6 +55,7 @@ impl<R: Read> Scanner<R> {
             offset: 0,
             line: 1,
             line_start: 0,
+            blocks: true,
         }
     }
 
@@ -253,7 +257,29 @@ impl<R: Read> Scanner<R> {
             let mut done = false;
             let mut bad: Option<(usize, String)> = None;
             let n = chunk.len();
+            // Blocks are tried at a token boundary inside a container; after a block they
+            // could not take, not before the byte loop has passed it.
+            let mut scalar_until = 0;
             while i < n {
+                if self.blocks && !in_str && !escape && !stack.is_empty() && i >= scalar_until {
+                    match run_blocks(chunk, &mut i, &mut stack, &mut in_str, &mut escape) {
+                        BlockEnd::Done => {
+                            done = true;
+                            break;
+                        }
+                        BlockEnd::Bad(at, message) => {
+                            bad = Some((at, message));
+                            break;
+                        }
+                        BlockEnd::Stopped => {
+                            scalar_until = i + 64;
+                            if i >= n {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
                 if in_str {
                     if escape {
                         escape = false;
@@ -363,6 +389,82 @@ impl<R: Read> Scanner<R> {
     }
 }
 
+/// Where [`run_blocks`] stopped.
+enum BlockEnd {
+    /// Fewer than 64 bytes are left, or the next block holds a backslash outside strings
+    /// (not JSON; the byte-by-byte loop takes it and reports what the parser will).
+    Stopped,
+    /// The value ended: the index is just past its closing bracket.
+    Done,
+    /// A bracket that does not close what is open, or nesting too deep, at this index.
+    Bad(usize, String),
+}
+
+/// Scan whole 64-byte blocks of `chunk` from `*i` (at a token boundary inside a
+/// container: not in a string, nothing escaped, `stack` not empty), matching the
+/// brackets outside strings as the byte-by-byte loop does. Leaves `*i`, `in_str` and
+/// `escape` where it stopped.
+fn run_blocks(
+    chunk: &[u8],
+    i: &mut usize,
+    stack: &mut Vec<u8>,
+    in_str: &mut bool,
+    escape: &mut bool,
+) -> BlockEnd {
+    let mut inside_carry = 0u64; // all ones while a string runs on into the next block
+    let mut escape_carry = 0u64; // 1 when the next block's first byte is escaped
+    while let Some(block) = chunk.get(*i..*i + 64) {
+        let block: &[u8; 64] = block.try_into().expect("64 bytes");
+        let m = crate::blocks::masks(block);
+        let mut next_escape = escape_carry;
+        let escaped = crate::blocks::escaped(m.backslash, &mut next_escape);
+        let inside = crate::blocks::prefix_xor(m.quote & !escaped) ^ inside_carry;
+        if m.backslash & !inside != 0 {
+            break;
+        }
+        let mut brackets = (m.open | m.close) & !inside;
+        while brackets != 0 {
+            let k = brackets.trailing_zeros() as usize;
+            brackets &= brackets - 1;
+            let b = block[k];
+            if m.open >> k & 1 == 1 {
+                if stack.len() >= MAX_DEPTH {
+                    return BlockEnd::Bad(
+                        *i + k,
+                        format!("nesting deeper than {MAX_DEPTH} levels"),
+                    );
+                }
+                stack.push(if b == b'{' { b'}' } else { b']' });
+            } else {
+                match stack.pop() {
+                    Some(want) if want == b => {
+                        if stack.is_empty() {
+                            *i += k + 1;
+                            return BlockEnd::Done;
+                        }
+                    }
+                    Some(want) => {
+                        return BlockEnd::Bad(
+                            *i + k,
+                            format!(
+                                "expected '{}' to close, found '{}'",
+                                want as char, b as char
+                            ),
+                        )
+                    }
+                    None => unreachable!("stack is never empty inside a container"),
+                }
+            }
+        }
+        inside_carry = ((inside as i64) >> 63) as u64;
+        escape_carry = next_escape;
+        *i += 64;
+    }
+    *in_str = inside_carry != 0;
+    *escape = escape_carry != 0;
+    BlockEnd::Stopped
+}
+
 const fn table(bytes: &[u8]) -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
@@ -444,6 +546,142 @@ mod tests {
         let deep = "[".repeat(100_000);
         let e = cap(&deep).unwrap_err();
         assert!(e.contains("nesting deeper than 256"), "{e}");
+    }
+
+    /// A reader that hands out at most `step` bytes per read (changing sizes), so that
+    /// buffer refills fall anywhere.
+    struct Chunky<'a> {
+        data: &'a [u8],
+        step: usize,
+        n: usize,
+    }
+
+    impl Read for Chunky<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.n += 1;
+            let k = (1 + (self.n * 7919) % self.step)
+                .min(buf.len())
+                .min(self.data.len());
+            buf[..k].copy_from_slice(&self.data[..k]);
+            self.data = &self.data[k..];
+            Ok(k)
+        }
+    }
+
+    /// Every value in `input` captured one after another, with and without blocks:
+    /// the same bytes, positions and errors.
+    fn same_with_and_without_blocks(input: &[u8], step: usize) {
+        let run = |blocks: bool| {
+            let mut s = Scanner::new(Chunky {
+                data: input,
+                step,
+                n: 0,
+            });
+            s.blocks = blocks;
+            let mut got = Vec::new();
+            loop {
+                let mut out = Vec::new();
+                match s.capture(&mut out) {
+                    Ok(p) => got.push(Ok((p, out, s.position()))),
+                    Err(ScanError::Syntax { pos, message }) => {
+                        got.push(Err((pos, message)));
+                        break;
+                    }
+                    Err(ScanError::Io(e)) => panic!("{e}"),
+                }
+                // Separators between top-level values.
+                while let Ok(Some(b',' | b':')) = s.peek() {
+                    s.bump();
+                }
+                if let Ok(None) = s.peek() {
+                    break;
+                }
+            }
+            got
+        };
+        assert_eq!(
+            run(true),
+            run(false),
+            "{:?}",
+            String::from_utf8_lossy(&input[..input.len().min(300)])
+        );
+    }
+
+    #[test]
+    fn blocks_agree_with_the_byte_loop_on_random_text() {
+        // JSON-ish text from the bytes that matter, long enough for several blocks:
+        // strings with escapes and brackets in them, backslash runs across blocks,
+        // mismatches, truncation, depth.
+        let alphabet: &[&[u8]] = &[
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b"\\",
+            b"\\\\",
+            b"\\\"",
+            b"a",
+            b"  ",
+            b"\n",
+            b",",
+            b":",
+            "é".as_bytes(),
+            b"{\"k\": \"v\"}",
+            b"[1, 2]",
+            b"\"}]{[\"",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for case in 0..4000 {
+            let mut text = vec![if case % 2 == 0 { b'{' } else { b'[' }];
+            let len = (next() % 400) as usize;
+            let mut depth = 1i64;
+            for _ in 0..len {
+                let piece = alphabet[(next() % alphabet.len() as u64) as usize];
+                depth += piece.iter().filter(|b| b"{[".contains(b)).count() as i64;
+                depth -= piece.iter().filter(|b| b"}]".contains(b)).count() as i64;
+                text.extend_from_slice(piece);
+            }
+            // Often close what is open, so that many cases end well.
+            if case % 3 != 0 {
+                for _ in 0..depth.max(0) {
+                    text.push(if next() % 2 == 0 { b'}' } else { b']' });
+                }
+            }
+            same_with_and_without_blocks(&text, 1 + (next() % 300) as usize);
+        }
+        let deep = "[".repeat(300) + &"]".repeat(300);
+        same_with_and_without_blocks(deep.as_bytes(), 100);
+        same_with_and_without_blocks(deep.as_bytes(), 1 << 20);
+    }
+
+    #[test]
+    fn blocks_agree_with_the_byte_loop_on_the_corpus() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut files = 0;
+        for dir in ["testdata/har", "../shared/corpus/public"] {
+            for f in std::fs::read_dir(root.join(dir)).unwrap() {
+                let p = f.unwrap().path();
+                let bytes = std::fs::read(&p).unwrap();
+                same_with_and_without_blocks(&bytes, 1 << 20);
+                same_with_and_without_blocks(&bytes, 5000);
+                // Truncated and with a bracket changed: the same errors too.
+                same_with_and_without_blocks(&bytes[..bytes.len() * 2 / 3], 1 << 20);
+                let mut bent = bytes.clone();
+                if let Some(k) = bent.iter().rposition(|&b| b == b']') {
+                    bent[k] = b'}';
+                }
+                same_with_and_without_blocks(&bent, 1 << 20);
+                files += 1;
+            }
+        }
+        assert!(files >= 20, "{files}");
     }
 
     #[test]
