@@ -149,16 +149,6 @@ pub fn is_document_view<J: Json>(e: EntryView<'_, J>) -> bool {
                 .is_some_and(|m| m.starts_with("text/html")))
 }
 
-/// Whether a MIME type is text (HTML, JSON, JavaScript, CSS, XML and SVG, forms …).
-pub fn is_textual(mime: &str) -> bool {
-    let m = mime.to_ascii_lowercase();
-    m.starts_with("text/")
-        || m.contains("json")
-        || m.contains("javascript")
-        || m.contains("xml")
-        || m.contains("x-www-form-urlencoded")
-}
-
 /// Served from a cache rather than the network, as each browser marks it.
 pub fn from_cache(e: &Entry) -> bool {
     from_cache_view(e.view())
@@ -293,7 +283,7 @@ impl Facts {
         if (200..300).contains(&status)
             && status != 204
             && req.method() != Some("HEAD")
-            && is_textual(mime)
+            && har::http::is_textual(mime)
             && content.size().is_none_or(|s| s != 0)
             && !cached
         {

@@ -810,7 +810,7 @@ impl Auth {
         if status <= 0 {
             detail.push(format!(
                 "→ no response ({})",
-                util::failure(e.view()).unwrap_or_default()
+                har::http::failure(e.view()).unwrap_or_default()
             ));
         }
         let f = &mut self.flows[k];

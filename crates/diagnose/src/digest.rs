@@ -42,9 +42,9 @@ pub struct Digest {
     /// The entry pruned to what the folds read (see the module doc): `entry.view()`.
     pub entry: Entry,
     pub url: Option<url::Url>,
-    /// [`util::resource_type`].
+    /// [`har::http::resource_type`].
     pub kind: String,
-    /// [`util::failure`].
+    /// [`har::http::failure`].
     pub failure: Option<String>,
     /// [`check::from_cache_view`].
     pub cached: bool,
@@ -84,8 +84,8 @@ impl Digest {
                 value: prune(e),
             },
             url: url::Url::parse(url_s).ok(),
-            kind: util::resource_type(e),
-            failure: util::failure(e),
+            kind: har::http::resource_type(e),
+            failure: har::http::failure(e),
             cached: check::from_cache_view(e),
             started_ms: e.started_ms(),
             header_origin,

@@ -475,7 +475,7 @@ impl Network {
         }
 
         // Duplicates: the same request fired again within a second, same page.
-        if status > 0 && !cached && !util::is_static(kind, url) {
+        if status > 0 && !cached && !har::http::is_static(kind, url) {
             let key = d.dup_key;
             if let Some(start) = d.started_ms {
                 match self.dup.get_mut(&key) {
@@ -513,7 +513,7 @@ impl Network {
             let size = c.size().unwrap_or(0);
             let mime = c.mime_type().unwrap_or("");
             if size >= UNCOMPRESSED_MIN
-                && check::is_textual(mime)
+                && har::http::is_textual(mime)
                 && resp
                     .headers()
                     .get("content-encoding")
@@ -531,7 +531,7 @@ impl Network {
                 ));
             }
             // Static assets without any caching.
-            if util::is_static(kind, url) && !has_cache_validator(e) {
+            if har::http::is_static(kind, url) && !has_cache_validator(e) {
                 self.no_cache.add(i);
                 self.no_cache_example.get_or_insert(shown());
             }

@@ -233,7 +233,7 @@ pub struct Row {
     pub status: i64,
     /// The response's status text, kept for failures and 4xx/5xx only.
     pub status_text: String,
-    /// [`util::failure`].
+    /// [`har::http::failure`].
     pub failure: Option<String>,
     /// Bytes on the wire, 0 when unknown.
     pub transferred: i64,
@@ -245,7 +245,7 @@ pub struct Row {
     pub started_ms: Option<f64>,
     /// [`check::from_cache_view`].
     pub cached: bool,
-    /// [`util::resource_type`].
+    /// [`har::http::resource_type`].
     pub kind: String,
     pub host: Option<String>,
     /// The response's HTTP version, else the request's.
@@ -307,8 +307,8 @@ impl Row {
         Row::with(
             index,
             e,
-            util::failure(e),
-            util::resource_type(e),
+            har::http::failure(e),
+            har::http::resource_type(e),
             url.as_ref().and_then(|u| u.host_str()),
             check::from_cache_view(e),
             e.started_ms(),
@@ -385,7 +385,7 @@ impl Summary {
             .add(host.as_deref().unwrap_or("(no host)"), transferred);
         self.methods.add(&method, transferred);
         let version = if status > 0 {
-            util::http_version(&version)
+            har::http::http_version(&version)
         } else {
             "failed".into()
         };

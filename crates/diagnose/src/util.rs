@@ -10,101 +10,9 @@ pub fn hash<T: Hash + ?Sized>(v: &T) -> u64 {
     h.finish()
 }
 
-/// Why a request did not complete: Chrome's `_error` (status 0), Playwright's
-/// `_failureText` (status -1), or a non-positive status without a reason.
-pub fn failure<J: Json>(e: EntryView<'_, J>) -> Option<String> {
-    let resp = e.response();
-    let text = resp
-        .error()
-        .or_else(|| resp.0.str("_failureText").filter(|s| !s.is_empty()))
-        .or_else(|| e.fields().str("_error").filter(|s| !s.is_empty()))
-        .or_else(|| e.fields().str("_failureText").filter(|s| !s.is_empty()));
-    let status = resp.status().unwrap_or(0);
-    match text {
-        Some(t) => Some(t.to_string()),
-        None if status <= 0 => Some("no response (status 0)".to_string()),
-        None => None,
-    }
-}
-
-/// The resource type as Chrome names it, or guessed from the MIME type and URL.
-pub fn resource_type<J: Json>(e: EntryView<'_, J>) -> String {
-    if let Some(t) = e.resource_type() {
-        return t;
-    }
-    let mime = e
-        .response()
-        .content()
-        .mime_type()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let url = e.request().url().unwrap_or("");
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let ext = path
-        .rsplit('/')
-        .next()
-        .and_then(|f| f.rsplit_once('.').map(|(_, x)| x));
-    if mime.starts_with("text/html") || mime.contains("xhtml") {
-        "document"
-    } else if mime.contains("css") || ext == Some("css") {
-        "stylesheet"
-    } else if mime.contains("javascript") || mime.contains("ecmascript") || ext == Some("js") {
-        "script"
-    } else if mime.starts_with("image/") {
-        "image"
-    } else if mime.starts_with("font/") || mime.contains("font") {
-        "font"
-    } else if mime.starts_with("video/") || mime.starts_with("audio/") {
-        "media"
-    } else if mime.contains("json") || mime.contains("xml") {
-        "xhr"
-    } else if e.response().status() == Some(101) {
-        "websocket"
-    } else {
-        "other"
-    }
-    .to_string()
-}
-
-/// A static asset (scripts, styles, images, fonts, media).
-pub fn is_static(kind: &str, url: &str) -> bool {
-    if matches!(kind, "script" | "stylesheet" | "image" | "font" | "media") {
-        return true;
-    }
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    [
-        ".js", ".mjs", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico",
-        ".woff", ".woff2", ".ttf", ".otf",
-    ]
-    .iter()
-    .any(|x| path.ends_with(x))
-}
-
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h == "localhost" || h.ends_with(".localhost") || h.starts_with("127.") || h == "::1"
-}
-
-/// `HTTP/1.1`, `http/2.0`, `h2`, `HTTP/2` … as one spelling each.
-pub fn http_version(v: &str) -> String {
-    let l = v.trim().to_ascii_lowercase();
-    match l.as_str() {
-        "" => "unknown".into(),
-        "h2" | "http/2" | "http/2.0" => "HTTP/2".into(),
-        "h3" | "http/3" | "http/3.0" | "h3-29" => "HTTP/3".into(),
-        "http/1.1" => "HTTP/1.1".into(),
-        "http/1.0" => "HTTP/1.0".into(),
-        "http/0.9" => "HTTP/0.9".into(),
-        _ => v.to_string(),
-    }
 }
 
 /// The text of a response body, decoding base64 if need be, when not too big.
@@ -371,7 +279,6 @@ mod tests {
             "/u/{id}"
         );
         assert_eq!(template_path("/login"), "/login");
-        assert_eq!(http_version("h2"), "HTTP/2");
         assert_eq!(human_ms(1500.0), "1.5 s");
         let mut t = TopN::new(2);
         for (k, v) in [(1.0, 'a'), (5.0, 'b'), (3.0, 'c')] {

@@ -7,6 +7,7 @@
 
 mod blocks;
 mod error;
+pub mod http;
 pub mod json;
 pub mod lite;
 pub mod locate;
@@ -31,7 +32,7 @@ pub use model::{
     Response, Timings,
 };
 pub use output::{Output, OutputError};
-pub use parallel::{default_threads, par_entries, ParEntries};
+pub use parallel::{default_threads, fold, par_entries, reformat, CopyError, ParEntries};
 pub use reader::{HarReader, RawEntry, RawField};
 pub use scan::MAX_DEPTH;
 pub use source::Source;

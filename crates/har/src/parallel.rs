@@ -345,3 +345,63 @@ mod tests {
         assert!(rest.iter().enumerate().all(|(i, &x)| x == i + 1));
     }
 }
+
+/// Fold every entry of `reader`: `map` runs on `threads` workers (parse, validate,
+/// extract what the fold needs — the parsed entry stays on the worker), and `add` takes
+/// the results in file order on the calling thread. This is the one driver of hark's
+/// one-pass commands (check, summary, diagnose, surface, sanitize, fmt, the viewer's
+/// index).
+///
+/// Returns the reader after the last entry: its header then holds the fields that
+/// followed `entries` (`pages` written last, …). The first error — reading, from `map`
+/// or from `add` — stops the fold and is returned; what `add` took before it stays
+/// taken, so a caller can still report on the complete entries of a truncated file.
+pub fn fold<T, E, M, A>(
+    reader: HarReader,
+    threads: usize,
+    map: M,
+    mut add: A,
+) -> Result<HarReader, E>
+where
+    T: Send + 'static,
+    E: From<ReadError>,
+    M: Fn(RawEntry<'_>) -> Result<T, ReadError> + Send + Sync + 'static,
+    A: FnMut(T) -> Result<(), E>,
+{
+    let mut it = par_entries(reader, threads, map);
+    for item in it.by_ref() {
+        add(item??)?;
+    }
+    Ok(it
+        .into_reader()
+        .expect("the reader is handed back after the last entry"))
+}
+
+/// Why [`reformat`] stopped: the input, or the output.
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Write(std::io::Error),
+}
+
+/// Copy `reader` to `w` in `style`, entry by entry on `threads` workers. Entries are
+/// re-serialised token by token (no model is built): strings and numbers come out
+/// exactly as written, and syntax is checked as strictly as when parsing. The writer
+/// is begun with the header read so far and ended with the complete one.
+pub fn reformat<W: std::io::Write>(
+    reader: HarReader,
+    threads: usize,
+    style: crate::Style,
+    w: &mut crate::HarWriter<W>,
+) -> Result<(), CopyError> {
+    w.begin(reader.header()).map_err(CopyError::Write)?;
+    let reader = fold(
+        reader,
+        threads,
+        move |raw| raw.transcode(style),
+        |bytes: Vec<u8>| w.serialized_entry(&bytes).map_err(CopyError::Write),
+    )?;
+    w.end(reader.header()).map_err(CopyError::Write)
+}

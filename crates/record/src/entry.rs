@@ -295,7 +295,7 @@ impl Exchange {
         }
         c.insert("mimeType".into(), json!(mime));
         if !data.is_empty() {
-            if is_textual(mime) {
+            if har::http::is_textual(mime) || har::http::is_unknown_mime(mime) {
                 if let Ok(t) = std::str::from_utf8(data) {
                     c.insert("text".into(), json!(t));
                 } else {
@@ -461,27 +461,6 @@ fn http_date_iso(s: &str) -> Option<String> {
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
         t[0], t[1], t[2]
     ))
-}
-
-pub fn is_textual(mime: &str) -> bool {
-    let m = mime.to_ascii_lowercase();
-    let m = m.split(';').next().unwrap_or("").trim();
-    m.starts_with("text/")
-        || m.ends_with("+json")
-        || m.ends_with("+xml")
-        || matches!(
-            m,
-            "application/json"
-                | "application/javascript"
-                | "application/x-javascript"
-                | "application/ecmascript"
-                | "application/xml"
-                | "application/x-www-form-urlencoded"
-                | "application/graphql"
-                | "image/svg+xml"
-                | "x-unknown"
-                | ""
-        )
 }
 
 /// Undo `Content-Encoding` (a list, applied in order). A cut body decodes as far as it

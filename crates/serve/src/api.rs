@@ -108,7 +108,7 @@ async fn auth(AxState(svc): Svc, req: Request, next: Next) -> Response {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        let ok = given.is_some_and(|g| crate::same_secret(g.as_bytes(), token.as_bytes()));
+        let ok = given.is_some_and(|g| har::http::same_secret(g.as_bytes(), token.as_bytes()));
         if !ok {
             let msg = if given.is_none() {
                 "missing bearer token: send Authorization: Bearer <token> (printed by hark serve at start)"

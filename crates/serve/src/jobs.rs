@@ -982,7 +982,7 @@ impl Service {
                 .opts
                 .token
                 .as_ref()
-                .is_none_or(|t| crate::same_secret(password.as_bytes(), t.as_bytes()));
+                .is_none_or(|t| har::http::same_secret(password.as_bytes(), t.as_bytes()));
             if !token_ok || !crate::valid_id(&user) {
                 return None;
             }

@@ -417,8 +417,8 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         "pageref": e.pageref(),
         "serverIPAddress": e.server_ip_address(),
         "connection": e.fields().str("connection"),
-        "resourceType": diagnose::util::resource_type(e),
-        "failure": diagnose::util::failure(e),
+        "resourceType": har::http::resource_type(e),
+        "failure": har::http::failure(e),
         "request": {
             "method": req.method(),
             "url": url,

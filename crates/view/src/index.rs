@@ -273,7 +273,7 @@ fn pre(raw: &har::RawEntry<'_>) -> Result<Pre, har::ReadError> {
     let url = req.url().unwrap_or("");
     let t = v.timings();
     let ph = |x: Option<f64>| x.map_or(-1.0, |x| x as f32);
-    let failure = diagnose::util::failure(v);
+    let failure = har::http::failure(v);
     let mut flags = 0;
     if let Some(f) = &failure {
         flags |= FLAG_FAILED;
@@ -284,7 +284,7 @@ fn pre(raw: &har::RawEntry<'_>) -> Result<Pre, har::ReadError> {
     if v.fields().has("_blocked") || resp.0.str("_blockedReason").is_some() {
         flags |= FLAG_BLOCKED;
     }
-    let kind = Kind::of_resource_type(&diagnose::util::resource_type(v));
+    let kind = Kind::of_resource_type(&har::http::resource_type(v));
     let mime = resp.content().mime_type().unwrap_or("");
     let mime = mime.split(';').next().unwrap_or("").trim();
     Ok(Pre {

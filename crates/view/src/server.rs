@@ -268,7 +268,7 @@ pub struct MountedAt(pub &'static str);
 /// turns `?token=` into a cookie).
 fn check_token(app: &App, req: &Request) -> Option<Response> {
     let token = app.token.as_deref()?;
-    let ok = |g: &str| crate::server::same_secret(g.trim().as_bytes(), token.as_bytes());
+    let ok = |g: &str| har::http::same_secret(g.trim().as_bytes(), token.as_bytes());
     let h = req.headers();
     let bearer = h
         .get(header::AUTHORIZATION)
@@ -319,15 +319,6 @@ fn check_token(app: &App, req: &Request) -> Option<Response> {
         )
             .into_response(),
     )
-}
-
-/// Constant-time comparison (for the token).
-pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = (a.len() != b.len()) as u8;
-    for i in 0..a.len().max(b.len()) {
-        diff |= a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0);
-    }
-    diff == 0
 }
 
 async fn config(S(app): S<App>) -> Response {
@@ -846,12 +837,5 @@ mod tests {
         assert_eq!(n("a\nb\u{7}.har"), "ab.har");
         assert_eq!(upload_name(None), "upload.har");
         assert!(n(&"x".repeat(500)).len() <= 120);
-    }
-
-    #[test]
-    fn tokens_compare() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"ab"));
     }
 }

@@ -1,7 +1,7 @@
 use crate::input;
 use crate::term::{Ctx, Progress};
 use anyhow::Result;
-use har::{par_entries, HarWriter, Output, Style};
+use har::{HarWriter, Output, Style};
 
 /// Re-write a HAR, pretty (2-space indent, like browser exports) or compact.
 ///
@@ -34,22 +34,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let reader = input::reader(&a.input)?;
     let out = Output::create(&a.output, &[&a.input])?;
     let mut w = HarWriter::new(out, style);
-    w.begin(reader.header())?;
-    let (counter, len) = (reader.progress_counter(), reader.progress().1);
-    let progress = Progress::new(ctx, "fmt", counter, len);
+    let progress = Progress::new(ctx, "fmt", reader.progress_counter(), reader.progress().1);
     let threads = a.threads.unwrap_or_else(har::default_threads);
-    // Entries are re-serialised token by token (no model is built): strings and
-    // numbers come out exactly as written, and syntax is checked as strictly as when
-    // parsing. The model's own lossless round trip is tested in crates/har/tests.
-    let mut entries = par_entries(reader, threads, move |raw| raw.transcode(style));
-    for bytes in entries.by_ref() {
-        w.serialized_entry(&bytes??)?;
-    }
+    har::reformat(reader, threads, style, &mut w)?;
     progress.finish();
-    let reader = entries
-        .into_reader()
-        .expect("the reader is returned after the last entry");
-    w.end(reader.header())?;
     w.into_inner().commit()?;
     Ok(crate::exit::OK)
 }
