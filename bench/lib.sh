@@ -1,5 +1,22 @@
 # Shared by the load benchmarks (bench/record.sh, bench/serve.sh); sourced, not run.
-# Expects $work (a private mktemp -d) and the array pids (killed on exit by the caller).
+# Expects $root (the repository). setup_load TOOL… checks the tools, makes $work (a
+# private mktemp -d) and the array pids (killed on exit), and sets $hark ($HARK, or a
+# fresh release build).
+
+setup_load() {
+  for t in "$@"; do
+    command -v "$t" >/dev/null || { echo "bench/$(basename "$0") needs $t" >&2; exit 2; }
+  done
+  work=$(mktemp -d)
+  pids=()
+  trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
+  if [ -n "${HARK:-}" ]; then
+    hark=$HARK   # a given build
+  else
+    cargo build -q --release --manifest-path "$root/Cargo.toml" -p hark-cli
+    hark="$root/target/release/hark"
+  fi
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }

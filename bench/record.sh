@@ -14,21 +14,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 DURATION=${DURATION:-10}
 REQUESTS=${REQUESTS:-1000000}
 CONNS=${CONNS:-50}
-for t in wrk nginx mitmdump; do
-  command -v "$t" >/dev/null || { echo "bench/record.sh needs $t" >&2; exit 2; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-if [ -n "${HARK:-}" ]; then
-  hark=$HARK   # a given build
-else
-  cargo build -q --release --manifest-path "$root/Cargo.toml" -p hark-cli
-  hark="$root/target/release/hark"
-fi
-
 . "$root/bench/lib.sh"
+setup_load wrk nginx mitmdump
+
 start_nginx
 
 # wrk through a forward proxy: absolute-form request lines, Host of the origin.

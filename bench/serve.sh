@@ -18,21 +18,9 @@ JOBS=${JOBS:-50}
 DURATION=${DURATION:-10}
 ENTRIES=${ENTRIES:-100000}
 CONNS=${CONNS:-2}   # connections per wrk (per job)
-for t in wrk nginx curl python3; do
-  command -v "$t" >/dev/null || { echo "bench/serve.sh needs $t" >&2; exit 2; }
-done
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-if [ -n "${HARK:-}" ]; then
-  hark=$HARK
-else
-  cargo build -q --release --manifest-path "$root/Cargo.toml" -p hark-cli
-  hark="$root/target/release/hark"
-fi
-
 . "$root/bench/lib.sh"
+setup_load wrk nginx curl python3
+
 jget() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 start_nginx

@@ -11,7 +11,7 @@
 // answers. Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
+import { checker, viewerPage } from './chromium.mjs';
 import { createInterface } from 'node:readline';
 
 const [BASE, SPEC_JSON] = process.argv.slice(2);
@@ -22,23 +22,9 @@ if (!BASE || !SPEC_JSON) {
 const SPEC = JSON.parse(SPEC_JSON);
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-function ok(cond, what) {
-  if (!cond) throw new Error('FAILED: ' + what);
-  console.log('  ok ' + what);
-}
+const ok = checker();
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [...CHROMIUM_ARGS, LOOPBACK_ONLY],
-});
-const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
-const page = await context.newPage();
-// VIEW_TEST_CPU_SLOWDOWN=4 runs the page on a 4× slower CPU (to shake out timing races).
-if (process.env.VIEW_TEST_CPU_SLOWDOWN) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(process.env.VIEW_TEST_CPU_SLOWDOWN) });
-}
+const { browser, context, page } = await viewerPage(chromium);
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
 

@@ -8,7 +8,7 @@
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, LOOPBACK_ONLY } from './chromium.mjs';
+import { checker, viewerPage } from './chromium.mjs';
 
 const [BASE, FILES_JSON, SHOT] = process.argv.slice(2);
 if (!BASE || !FILES_JSON) {
@@ -18,25 +18,9 @@ if (!BASE || !FILES_JSON) {
 const FILES = JSON.parse(FILES_JSON);
 const origin = new URL(BASE).origin;
 
-let checks = 0;
-function ok(cond, what) {
-  if (!cond) throw new Error('FAILED: ' + what);
-  checks++;
-  console.log('  ok ' + what);
-}
+const ok = checker();
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [...CHROMIUM_ARGS, LOOPBACK_ONLY],
-});
-const context = await browser.newContext({ viewport: { width: 1400, height: 850 } });
-const page = await context.newPage();
-// VIEW_TEST_CPU_SLOWDOWN=4 runs the page on a 4× slower CPU (to shake out timing races).
-if (process.env.VIEW_TEST_CPU_SLOWDOWN) {
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Emulation.setCPUThrottlingRate', { rate: Number(process.env.VIEW_TEST_CPU_SLOWDOWN) });
-}
+const { browser, context, page } = await viewerPage(chromium);
 
 // Everything the page asks for, console errors, dialogs: the hostile HAR must cause none
 // of the bad ones.
@@ -333,7 +317,7 @@ try {
   ok(top < 200, `header intact (${top}px)`);
   ok(pageErrors.length === 0, 'no script errors in the viewer: ' + pageErrors.join(' | '));
 
-  console.log(`all ${checks} checks passed`);
+  console.log(`all ${ok.count()} checks passed`);
   await browser.close();
 } catch (e) {
   console.error(e.message || e);
