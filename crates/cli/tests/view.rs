@@ -260,7 +260,10 @@ fn the_viewer_in_headless_chromium() {
         let got = curl(url).header(format!("Host: {host}")).send().status;
         assert_eq!(got, code, "Host: {host}");
     }
-    // SVG is never served as an image; a fake PNG is served as PNG, sandboxed.
+    // SVG is never served as an image; a fake PNG is served as PNG, sandboxed (once the
+    // hostile file is indexed: before, its entries are not there yet, also a 404).
+    let hostile_summary = server.summary_when_indexed(2);
+    assert_eq!(hostile_summary["done"], true, "{hostile_summary}");
     let svg = curl(format!("{url}api/files/2/entries/2/image")).send();
     assert_eq!(svg.status, 404);
     let fake = curl(format!("{url}api/files/2/entries/4/image"))
