@@ -4,23 +4,18 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::ffi::OsStr;
 
-fn check_json(args: &[&str]) -> (i32, Value) {
-    let mut a = vec!["check", "--json"];
-    a.extend_from_slice(args);
-    let o = hark(&a);
-    let code = o.status.code().expect("exited normally, not by a signal");
-    let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)));
-    (code, v)
+/// `hark check --json ARGS…`: its exit code and report.
+fn check_json<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> (i32, Value) {
+    let o = hark(["check", "--json"]).args(args).run();
+    (o.code(), o.json())
 }
 
+/// `hark check --json -` on `input`: its exit code, the file's report and stderr.
 fn check_stdin(input: &[u8]) -> (i32, Value, String) {
-    let o = hark_stdin(&["check", "--json", "-"], input);
-    let code = o.status.code().expect("exited normally, not by a signal");
-    let v: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(&o)));
-    (code, v["files"][0].clone(), stderr(&o))
+    let o = hark(["check", "--json", "-"]).stdin(input).run();
+    (o.code(), o.json()["files"][0].clone(), o.stderr())
 }
 
 fn finding_codes(file: &Value) -> Vec<(String, String)> {
@@ -40,7 +35,7 @@ fn finding_codes(file: &Value) -> Vec<(String, String)> {
 #[test]
 fn every_real_har_reads_and_none_is_unreadable() {
     for file in corpus() {
-        let (code, v) = check_json(&[file.to_str().unwrap()]);
+        let (code, v) = check_json([&file]);
         let f = &v["files"][0];
         assert_ne!(code, 2, "{}: {}", file.display(), f["unreadable"]);
         assert_ne!(f["verdict"], "unreadable");
@@ -57,15 +52,7 @@ fn every_real_har_reads_and_none_is_unreadable() {
 
 #[test]
 fn the_healthy_recording_is_usable_and_each_broken_variant_is_caught() {
-    let har = |n: &str| {
-        root()
-            .join("testdata/har")
-            .join(n)
-            .to_str()
-            .unwrap()
-            .to_string()
-    };
-    let (code, v) = check_json(&[&har("example-login.chromium.har")]);
+    let (code, v) = check_json([fixture("example-login.chromium.har")]);
     assert_eq!(code, 0, "{v}");
     assert!(
         finding_codes(&v["files"][0])
@@ -80,7 +67,7 @@ fn the_healthy_recording_is_usable_and_each_broken_variant_is_caught() {
         ("login-from-cache.har", "served-from-cache"),
     ];
     for (file, want) in cases {
-        let (code, v) = check_json(&[&har(file)]);
+        let (code, v) = check_json([fixture(file)]);
         let codes = finding_codes(&v["files"][0]);
         assert!(
             codes.contains(&(want.to_string(), "warning".to_string())),
@@ -92,7 +79,7 @@ fn the_healthy_recording_is_usable_and_each_broken_variant_is_caught() {
         assert_eq!(warnings.len(), 1, "{file}: {codes:?}");
     }
     // The callback is entry 0 of the file without the earlier steps.
-    let (_, v) = check_json(&[&har("login-no-preserve-log.har")]);
+    let (_, v) = check_json([fixture("login-no-preserve-log.har")]);
     let f = v["files"][0]["findings"]
         .as_array()
         .unwrap()
@@ -112,8 +99,8 @@ fn the_healthy_recording_is_usable_and_each_broken_variant_is_caught() {
 
 #[test]
 fn producer_quirks_are_warnings_with_exact_locations() {
-    let file = root().join("../shared/corpus/public/mitmproxy-import-firefox.har");
-    let (code, v) = check_json(&[file.to_str().unwrap()]);
+    let file = corpus_file("mitmproxy-import-firefox.har");
+    let (code, v) = check_json([&file]);
     assert_ne!(code, 2);
     let problems = v["files"][0]["problems"].as_array().unwrap();
     let timings = problems
@@ -132,7 +119,7 @@ fn producer_quirks_are_warnings_with_exact_locations() {
     assert_eq!(&line[col - 1..col], "{", "{line}");
     assert!(line[..col].contains("\"timings\""), "{line}");
     // --strict turns quirks into a failure.
-    let (code, _) = check_json(&["--strict", file.to_str().unwrap()]);
+    let (code, _) = check_json(["--strict", file.to_str().unwrap()]);
     assert_eq!(code, 1);
 }
 
@@ -234,24 +221,22 @@ fn malformed_input_gets_a_clear_error_with_its_location_and_exit_2() {
 
 #[test]
 fn fmt_reports_the_same_errors_and_exits_2() {
-    let o = hark_stdin(&["fmt", "-"], b"{\"log\": {\"entries\": [\n{\"b\": tru}]}}");
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("<stdin>:2:10: log.entries[0]"),
-        "{}",
-        stderr(&o)
-    );
+    let o = hark(["fmt", "-"])
+        .stdin(b"{\"log\": {\"entries\": [\n{\"b\": tru}]}}".as_slice())
+        .run();
+    o.assert_code(2);
+    assert!(o.stderr().contains("<stdin>:2:10: log.entries[0]"), "{o}");
 }
 
 #[test]
 fn missing_file_and_directory_are_errors_not_panics() {
-    let (code, v) = check_json(&["/nonexistent/x.har"]);
+    let (code, v) = check_json(["/nonexistent/x.har"]);
     assert_eq!(code, 2);
     assert!(v["files"][0]["unreadable"]["message"]
         .as_str()
         .unwrap()
         .contains("No such file"));
-    let (code, v) = check_json(&["/tmp"]);
+    let (code, v) = check_json(["/tmp"]);
     assert_eq!(code, 2);
     assert!(v["files"][0]["unreadable"]["message"]
         .as_str()
@@ -261,37 +246,30 @@ fn missing_file_and_directory_are_errors_not_panics() {
 
 #[test]
 fn human_output_is_plain_when_piped_and_names_the_problem() {
-    let file = root().join("testdata/har/login-no-preserve-log.har");
-    let o = hark(&["check", file.to_str().unwrap()]);
-    let out = stdout(&o);
-    assert_eq!(o.status.code(), Some(1));
+    let file = fixture("login-no-preserve-log.har");
+    let o = hark(["check"]).arg(&file).run();
+    let out = o.stdout();
+    o.assert_code(1);
     assert!(!out.contains('\x1b'), "no colour codes when piped");
     assert!(
         out.contains("the log was not preserved across the login redirects"),
         "{out}"
     );
     assert!(out.contains("Preserve log"), "{out}");
-    let o = hark(&["--color", "always", "check", file.to_str().unwrap()]);
-    assert!(stdout(&o).contains('\x1b'));
+    let o = hark(["--color", "always", "check"]).arg(&file).run();
+    assert!(o.stdout().contains('\x1b'), "{o}");
 }
 
 #[test]
-fn example_and_completions() {
-    let o = hark(&["check", "@example"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let o = hark(&["example"]);
-    assert!(o.status.success());
-    assert_eq!(
-        json(&o.stdout)["log"]["entries"].as_array().unwrap().len(),
-        37
-    );
+fn the_built_in_example_is_usable_and_completions_and_help_are_there() {
+    hark(["check", "@example"]).run().assert_code(0);
+    let o = hark(["example"]).run();
+    o.assert_success();
+    assert_eq!(entries(&o.json()).len(), 37);
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        let o = hark(&["completions", shell]);
-        assert!(
-            o.status.success() && stdout(&o).contains("check"),
-            "{shell}"
-        );
+        let o = hark(["completions", shell]).run();
+        assert!(o.success() && o.stdout().contains("check"), "{shell}: {o}");
     }
-    let o = hark(&["check", "--help"]);
-    assert!(stdout(&o).contains("Exit status"));
+    let o = hark(["check", "--help"]).run();
+    assert!(o.stdout().contains("Exit status"), "{o}");
 }

@@ -5,46 +5,17 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 
-fn fixture(name: &str) -> String {
-    root()
-        .join("testdata/har")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
+/// `hark CMD --json FILE`: its exit code and report.
+fn run_json(cmd: &str, file: &Path) -> (i32, Value) {
+    let o = hark([cmd, "--json"]).arg(file).run();
+    (o.code(), o.json())
 }
 
-fn run_json(cmd: &str, file: &str) -> (i32, Value) {
-    let o = hark(&[cmd, "--json", file]);
-    let code = o.status.code().expect("exited normally, not by a signal");
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{cmd} {file}: {e}: {}{}", stdout(&o), stderr(&o)));
-    (code, v)
-}
-
-/// Indexes of the entries whose method and URL path (+ query) match.
-fn entries(file: &str, method: &str, pred: impl Fn(&str) -> bool) -> Vec<u64> {
-    let v = json(&std::fs::read(file).unwrap());
-    v["log"]["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-        .filter(|(_, e)| {
-            let u = url_path(e["request"]["url"].as_str().unwrap());
-            e["request"]["method"] == method && pred(&u)
-        })
-        .map(|(i, _)| i as u64)
-        .collect()
-}
-
-/// `http://127.0.0.1:1234/a/b?c=d` → `/a/b?c=d`.
-fn url_path(u: &str) -> String {
-    let rest = u.split_once("://").map_or(u, |(_, r)| r);
-    match rest.find('/') {
-        Some(k) => rest[k..].to_string(),
-        None => "/".into(),
-    }
+/// Indexes of the entries of `file` whose method and URL path (+ query) match.
+fn entries_of(file: &Path, method: &str, pred: impl Fn(&str) -> bool) -> Vec<u64> {
+    indexes(&read_json(file), method, pred)
 }
 
 fn findings<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
@@ -90,33 +61,33 @@ fn each_recorded_failure_is_found_with_its_entries() {
     assert_eq!(code, 1, "findings of warning severity or worse exit 1");
 
     // A 500 with a stack trace.
-    let boom = entries(&file, "GET", |p| p == "/boom");
+    let boom = entries_of(&file, "GET", |p| p == "/boom");
     let f = assert_found(&v, "server-error", "error", &boom);
     assert!(f["detail"].as_str().unwrap().contains("stack trace"), "{f}");
     // The 404.
-    let missing = entries(&file, "GET", |p| p.starts_with("/docs/"));
+    let missing = entries_of(&file, "GET", |p| p.starts_with("/docs/"));
     assert_found(&v, "client-error", "warning", &missing);
     // Slow time to first byte.
-    let slow = entries(&file, "GET", |p| p == "/slow");
+    let slow = entries_of(&file, "GET", |p| p == "/slow");
     assert_found(&v, "slow-server", "warning", &slow);
     // The request that never got an answer (aborted by the page after 3 s).
-    let hang = entries(&file, "GET", |p| p.starts_with("/hang"));
+    let hang = entries_of(&file, "GET", |p| p.starts_with("/hang"));
     assert_found(&v, "timeout", "error", &hang);
     // The redirect loop: the first hop and the one the browser gave up on.
-    let lp = entries(&file, "GET", |p| p.starts_with("/loop"));
+    let lp = entries_of(&file, "GET", |p| p.starts_with("/loop"));
     let f = assert_found(&v, "redirect-loop", "error", &[lp[0], lp[lp.len() - 1]]);
     assert!(f["detail"].as_str().unwrap().contains("TOO_MANY_REDIRECTS"));
     // CORS: a simple GET blocked, and a preflighted POST (bearer token, JSON).
-    let quotes = entries(&file, "GET", |p| p.starts_with("/v1/quotes"));
+    let quotes = entries_of(&file, "GET", |p| p.starts_with("/v1/quotes"));
     assert_found(&v, "cors-blocked", "error", &quotes);
-    let orders = entries(&file, "POST", |p| p == "/v1/orders");
+    let orders = entries_of(&file, "POST", |p| p == "/v1/orders");
     assert_found(&v, "cors-preflight-failed", "error", &orders);
     // Connection refused.
-    let health = entries(&file, "GET", |p| p == "/v1/health");
+    let health = entries_of(&file, "GET", |p| p == "/v1/health");
     let f = assert_found(&v, "request-failed", "error", &health);
     assert!(f["title"].as_str().unwrap().contains("CONNECTION_REFUSED"));
     // SameSite=None without Secure: set, dropped, missing from the next requests.
-    let set = entries(&file, "GET", |p| p == "/scenarios/cookies");
+    let set = entries_of(&file, "GET", |p| p == "/scenarios/cookies");
     let f = assert_found(&v, "cookie-not-sent", "warning", &set);
     assert!(f["title"].as_str().unwrap().contains("tracking_id"), "{f}");
     assert!(
@@ -128,10 +99,10 @@ fn each_recorded_failure_is_found_with_its_entries() {
         "the requests without it are listed: {f}"
     );
     // OAuth: error=access_denied on the callback.
-    let denied = entries(&file, "GET", |p| p.contains("error=access_denied"));
+    let denied = entries_of(&file, "GET", |p| p.contains("error=access_denied"));
     assert_found(&v, "oauth-callback-error", "error", &denied);
     // invalid_grant from the token endpoint, with the earlier redemption of the code.
-    let tokens = entries(&file, "POST", |p| p == "/oauth/token");
+    let tokens = entries_of(&file, "POST", |p| p == "/oauth/token");
     assert_eq!(tokens.len(), 2);
     let f = assert_found(&v, "oauth-token-error", "error", &tokens);
     assert!(f["title"].as_str().unwrap().contains("invalid_grant"));
@@ -140,8 +111,8 @@ fn each_recorded_failure_is_found_with_its_entries() {
         .unwrap()
         .contains("already been redeemed"));
     // state mismatch: the last authorize and the callback it led to.
-    let authorize = entries(&file, "GET", |p| p.starts_with("/oauth/authorize"));
-    let callbacks = entries(&file, "GET", |p| p.starts_with("/callback?code="));
+    let authorize = entries_of(&file, "GET", |p| p.starts_with("/oauth/authorize"));
+    let callbacks = entries_of(&file, "GET", |p| p.starts_with("/callback?code="));
     let f = assert_found(
         &v,
         "oauth-state-mismatch",
@@ -153,7 +124,7 @@ fn each_recorded_failure_is_found_with_its_entries() {
     );
     assert_eq!(listed(&f).len(), 2, "only that flow: {f}");
     // The expired JWT on /api/me (401).
-    let me = entries(&file, "GET", |p| p == "/api/me");
+    let me = entries_of(&file, "GET", |p| p == "/api/me");
     let f = assert_found(&v, "jwt-expired", "error", &[me[me.len() - 1]]);
     assert_eq!(listed(&f), vec![me[me.len() - 1]], "{f}");
 
@@ -185,8 +156,8 @@ fn each_recorded_failure_is_found_with_its_entries() {
         .iter()
         .any(|t| t["name"] == "id_token" && t["claims"]["iss"].is_string()));
     // No secrets in the output: state and codes are shown as fingerprints only.
-    let text = stdout(&hark(&["diagnose", "--json", &file]));
-    let secrets = json(&std::fs::read(root().join("testdata/site/secrets.json")).unwrap());
+    let text = hark(["diagnose", "--json"]).arg(&file).run().stdout();
+    let secrets = read_json(testdata("site/secrets.json"));
     for s in secrets["secrets"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
         if matches!(
@@ -229,8 +200,8 @@ fn summary_counts_match_the_file() {
     let file = fixture("failures.chromium.har");
     let (code, v) = run_json("summary", &file);
     assert_eq!(code, 0);
-    let har = json(&std::fs::read(&file).unwrap());
-    let es = har["log"]["entries"].as_array().unwrap();
+    let har = read_json(&file);
+    let es = entries(&har);
     assert_eq!(v["entries"].as_u64().unwrap(), es.len() as u64);
     let count = |key: &str| {
         v["status"]
@@ -274,15 +245,15 @@ fn summary_counts_match_the_file() {
     );
 
     // Markdown and the terminal table render the same facts.
-    let md = stdout(&hark(&["summary", "--markdown", &file]));
+    let md = hark(["summary", "--markdown"]).arg(&file).run().stdout();
     assert!(md.contains("| status | requests | bytes |"), "{md}");
     assert!(md.contains("**Slowest requests**"));
-    let human = stdout(&hark(&["summary", &file]));
+    let human = hark(["summary"]).arg(&file).run().stdout();
     assert!(
         human.contains("Slowest requests") && !human.contains('\u{1b}'),
         "no colour when piped"
     );
-    let dmd = stdout(&hark(&["diagnose", "--markdown", &file]));
+    let dmd = hark(["diagnose", "--markdown"]).arg(&file).run().stdout();
     assert!(
         dmd.contains("#### Sign-in flows") && dmd.contains("`oauth-state-mismatch`"),
         "{dmd}"
@@ -292,20 +263,12 @@ fn summary_counts_match_the_file() {
 #[test]
 fn every_real_har_is_summarised_and_diagnosed_without_panic() {
     for file in corpus() {
-        let f = file.to_str().unwrap();
         for cmd in ["summary", "diagnose"] {
             for extra in [&["--json"][..], &["--markdown"][..], &[][..]] {
-                let mut args = vec![cmd];
-                args.extend_from_slice(extra);
-                args.push(f);
-                let o = hark(&args);
-                let code = o.status.code().expect("no signal");
-                assert!(code == 0 || code == 1, "{cmd} {f}: {code} {}", stderr(&o));
-                assert!(
-                    !stderr(&o).contains("panicked"),
-                    "{cmd} {f}: {}",
-                    stderr(&o)
-                );
+                let o = hark([cmd]).args(extra).arg(&file).run();
+                let code = o.code();
+                assert!(code == 0 || code == 1, "{o}");
+                assert!(!o.stderr().contains("panicked"), "{o}");
             }
         }
     }
@@ -313,8 +276,9 @@ fn every_real_har_is_summarised_and_diagnosed_without_panic() {
 
 #[test]
 fn unreadable_input_exits_2() {
-    let o = hark_stdin(&["diagnose", "-"], b"{\"log\": {\"entries\": [ {\"a\": ");
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let o = hark(&["summary", "/nonexistent/x.har"]);
-    assert_eq!(o.status.code(), Some(2));
+    hark(["diagnose", "-"])
+        .stdin(b"{\"log\": {\"entries\": [ {\"a\": ")
+        .run()
+        .assert_code(2);
+    hark(["summary", "/nonexistent/x.har"]).run().assert_code(2);
 }

@@ -13,10 +13,13 @@ fn every_real_har_round_trips_exactly_pretty_and_compact() {
         let want = canonical(&json(&input));
         for style in [&[][..], &["--compact"][..]] {
             let out = dir.path().join("out.har");
-            let mut args = vec!["fmt", file.to_str().unwrap(), "-o", out.to_str().unwrap()];
-            args.extend_from_slice(style);
-            let o = hark(&args);
-            assert!(o.status.success(), "{}: {}", file.display(), stderr(&o));
+            let o = hark(["fmt"])
+                .arg(&file)
+                .arg("-o")
+                .arg(&out)
+                .args(style)
+                .run();
+            assert!(o.success(), "{}: {o}", file.display());
             let written = std::fs::read(&out).unwrap();
             assert_eq!(
                 canonical(&json(&written)),
@@ -49,14 +52,13 @@ fn output_passes_har_validator_whenever_the_input_does() {
             return;
         };
         let out = dir.path().join("out.har");
-        let o = hark(&[
-            "fmt",
-            file.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--compact",
-        ]);
-        assert!(o.status.success());
+        hark(["fmt"])
+            .arg(&file)
+            .arg("-o")
+            .arg(&out)
+            .arg("--compact")
+            .run()
+            .assert_success();
         let output_ok = har_validator(&out).unwrap();
         assert_eq!(
             input_ok,
@@ -71,7 +73,7 @@ fn output_passes_har_validator_whenever_the_input_does() {
 
 #[test]
 fn reads_stdin_gzip_and_bom_and_writes_stdout() {
-    let file = root().join("../shared/corpus/public/mitmproxy-import-with-bom.har");
+    let file = corpus_file("mitmproxy-import-with-bom.har");
     let raw = std::fs::read(&file).unwrap();
     assert!(
         raw.starts_with(b"\xEF\xBB\xBF"),
@@ -79,22 +81,22 @@ fn reads_stdin_gzip_and_bom_and_writes_stdout() {
     );
     let want = canonical(&json(&raw));
 
-    let o = hark_stdin(&["fmt", "-"], &raw);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(canonical(&json(&o.stdout)), want);
+    let o = hark(["fmt", "-"]).stdin(raw.clone()).run();
+    o.assert_success();
+    assert_eq!(canonical(&o.json()), want);
 
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&raw).unwrap();
     let gz = gz.finish().unwrap();
-    let o = hark_stdin(&["fmt", "-", "--compact"], &gz);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(canonical(&json(&o.stdout)), want);
+    let o = hark(["fmt", "-", "--compact"]).stdin(gz.clone()).run();
+    o.assert_success();
+    assert_eq!(canonical(&o.json()), want);
 
     let dir = tempfile::tempdir().unwrap();
     let gz_file = dir.path().join("capture.har.gz");
     std::fs::write(&gz_file, &gz).unwrap();
-    let o = hark(&["fmt", gz_file.to_str().unwrap()]);
-    assert_eq!(canonical(&json(&o.stdout)), want);
+    let o = hark(["fmt"]).arg(&gz_file).run();
+    assert_eq!(canonical(&o.json()), want);
 }
 
 #[test]
@@ -105,9 +107,9 @@ fn keeps_fields_after_entries_and_unusual_numbers() {
          "response": {"status": 200, "statusText": "", "httpVersion": "h2", "cookies": [], "headers": [], "content": {"size": 0, "mimeType": "x-unknown"}, "redirectURL": "", "headersSize": -1, "bodySize": 0},
          "cache": {}, "timings": {"send": 0, "wait": 1.0e0, "receive": -1}, "_esc": "caf\u00e9 \/ \ud83d\ude00"}
       ], "pages": [], "comment": "after"}, "x-after": [true]}"#;
-    let o = hark_stdin(&["fmt", "-", "--compact"], doc);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let out = stdout(&o);
+    let o = hark(["fmt", "-", "--compact"]).stdin(doc).run();
+    o.assert_success();
+    let out = o.stdout();
     assert_eq!(canonical(&json(doc)), canonical(&json(out.as_bytes())));
     assert!(
         out.starts_with(r#"{"x-before":1,"log":{"version":"1.2""#),
@@ -136,23 +138,13 @@ fn keeps_fields_after_entries_and_unusual_numbers() {
 fn never_overwrites_the_input_nor_leaves_a_half_written_file() {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.har");
-    std::fs::copy(
-        root().join("testdata/har/example-login.chromium.har"),
-        &input,
-    )
-    .unwrap();
+    std::fs::copy(fixture("example-login.chromium.har"), &input).unwrap();
     let before = std::fs::read(&input).unwrap();
-    let o = hark(&[
-        "fmt",
-        input.to_str().unwrap(),
-        "-o",
-        input.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = hark(["fmt"]).arg(&input).arg("-o").arg(&input).run();
+    o.assert_code(2);
     assert!(
-        stderr(&o).contains("refusing to write over an input file"),
-        "{}",
-        stderr(&o)
+        o.stderr().contains("refusing to write over an input file"),
+        "{o}"
     );
     assert_eq!(std::fs::read(&input).unwrap(), before);
 
@@ -161,14 +153,9 @@ fn never_overwrites_the_input_nor_leaves_a_half_written_file() {
     std::fs::write(&good, b"previous good content").unwrap();
     let broken = dir.path().join("broken.har");
     std::fs::write(&broken, &before[..before.len() / 2]).unwrap();
-    let o = hark(&[
-        "fmt",
-        broken.to_str().unwrap(),
-        "-o",
-        good.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("truncated"), "{}", stderr(&o));
+    let o = hark(["fmt"]).arg(&broken).arg("-o").arg(&good).run();
+    o.assert_code(2);
+    assert!(o.stderr().contains("truncated"), "{o}");
     assert_eq!(std::fs::read(&good).unwrap(), b"previous good content");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -180,10 +167,11 @@ fn never_overwrites_the_input_nor_leaves_a_half_written_file() {
 
 #[test]
 fn single_and_multi_threaded_output_is_identical() {
-    let file = root().join("../shared/corpus/public/perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
-    let one = hark(&["fmt", file.to_str().unwrap(), "-j", "1"]);
-    let four = hark(&["fmt", file.to_str().unwrap(), "-j", "4"]);
-    assert!(one.status.success() && four.status.success());
+    let file = corpus_file("perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
+    let one = hark(["fmt"]).arg(&file).args(["-j", "1"]).run();
+    let four = hark(["fmt"]).arg(&file).args(["-j", "4"]).run();
+    one.assert_success();
+    four.assert_success();
     assert_eq!(one.stdout, four.stdout);
     assert!(one.stdout.len() > 1_000_000);
 }

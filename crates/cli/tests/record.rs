@@ -6,13 +6,12 @@
 
 mod common;
 
-use base64::Engine;
+use common::*;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,24 +25,6 @@ fn image() -> Vec<u8> {
         .collect();
     b[..8].copy_from_slice(&[0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
     b
-}
-
-/// Fail (never skip) when a tool the test drives is missing. An empty probe only checks
-/// that the program runs at all.
-fn need(tool: &str, probe: &[&str]) {
-    let st = Command::new(tool)
-        .args(probe)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    let ok = match st {
-        Ok(s) => probe.is_empty() || s.success(),
-        Err(_) => false,
-    };
-    assert!(
-        ok,
-        "`{tool}` is needed by the record tests (see .ci/run for how CI installs it)"
-    );
 }
 
 /// Raise the open-file limit to the hard limit (children inherit it).
@@ -62,8 +43,10 @@ fn raise_nofile() -> u64 {
     }
 }
 
+/// testdata/record-site/server.mjs (killed on drop), its ports, and a directory for the
+/// test's files.
 struct Site {
-    child: Child,
+    _server: Running,
     http: u16,
     https: u16,
     badtls: u16,
@@ -72,94 +55,54 @@ struct Site {
     dir: tempfile::TempDir,
 }
 
-impl Drop for Site {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
-
+/// The site, serving HTTPS with a certificate for 127.0.0.1 / localhost from its own test
+/// CA, and on another port with a self-signed certificate nobody trusts.
 fn site() -> Site {
-    need("node", &["--version"]);
     let dir = tempfile::tempdir().unwrap();
-    // A test CA and the site's leaf for 127.0.0.1 / localhost.
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "record-site test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut p =
-        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .unwrap();
-    p.distinguished_name
-        .push(rcgen::DnType::CommonName, "record-site");
-    let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
-    // The bad server: self-signed, trusted by nobody.
-    let bad_key = rcgen::KeyPair::generate().unwrap();
-    let bad = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .self_signed(&bad_key)
-        .unwrap();
+    let ca = TestCa::new("record-site test CA");
+    let (cert, key) = ca.issue(&["127.0.0.1", "localhost"], "record-site");
+    let (bad, bad_key) = self_signed(&["127.0.0.1"]);
     let d = dir.path();
-    write(&d.join("ca.pem"), &ca.pem());
-    write(&d.join("cert.pem"), &cert.pem());
-    write(&d.join("key.pem"), &key.serialize_pem());
-    write(&d.join("bad.pem"), &bad.pem());
-    write(&d.join("badkey.pem"), &bad_key.serialize_pem());
-    let mut child = Command::new("node")
-        .arg(common::root().join("testdata/record-site/server.mjs"))
-        .args(["cert.pem", "key.pem", "bad.pem", "badkey.pem"].map(|f| d.join(f)))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let line = common::first_line(&mut child);
-    let ports: Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("record-site did not start ({e}): {line:?}"));
+    for (file, pem) in [
+        ("ca.pem", ca.pem()),
+        ("cert.pem", cert),
+        ("key.pem", key),
+        ("bad.pem", bad),
+        ("badkey.pem", bad_key),
+    ] {
+        std::fs::write(d.join(file), pem).unwrap();
+    }
+    let (server, ports) = node_server(
+        "record-site/server.mjs",
+        ["cert.pem", "key.pem", "bad.pem", "badkey.pem"].map(|f| d.join(f)),
+    );
     let port = |k: &str| ports[k].as_u64().unwrap() as u16;
     Site {
+        _server: server,
         http: port("http"),
         https: port("https"),
         badtls: port("badtls"),
         test_ca: d.join("ca.pem"),
-        child,
         dir,
     }
 }
 
+/// A running `hark record` (killed on drop) and its files.
 struct Proxy {
-    child: Child,
+    proc: Running,
     port: u16,
     out: PathBuf,
     journal: PathBuf,
     ca_pem: PathBuf,
-    log: Arc<Mutex<String>>,
 }
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `hark record --listen 127.0.0.1:0` into the site's directory (NAME.har, NAME.journal,
+/// kept), trusting the site's CA upstream, once it has said where it listens.
 fn proxy(site: &Site, name: &str, extra: &[&str]) -> Proxy {
     let out = site.dir.path().join(format!("{name}.har"));
     let journal = site.dir.path().join(format!("{name}.journal"));
     let ca_dir = site.dir.path().join("hark-ca");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
-        .args(["record", "--listen", "127.0.0.1:0", "--keep-journal"])
+    let mut proc = hark(["record", "--listen", "127.0.0.1:0", "--keep-journal"])
         .arg("-o")
         .arg(&out)
         .arg("--journal")
@@ -169,33 +112,19 @@ fn proxy(site: &Site, name: &str, extra: &[&str]) -> Proxy {
         .arg("--upstream-ca")
         .arg(&site.test_ca)
         .args(extra)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let addr = line
-        .split("listening on http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("hark record did not start: {line:?}"));
-    let port = addr.rsplit(':').next().unwrap().parse().unwrap();
-    let log = Arc::new(Mutex::new(line.clone()));
-    let log2 = log.clone();
-    std::thread::spawn(move || {
-        for l in err.lines().map_while(Result::ok) {
-            log2.lock().unwrap().push_str(&(l + "\n"));
-        }
-    });
+        .named("hark record")
+        .spawn();
+    let line = proc.stderr_line();
+    assert!(
+        line.contains("listening on http://"),
+        "hark record did not start: {line:?}"
+    );
     Proxy {
-        child,
-        port,
+        proc,
+        port: loopback_port(&line),
         out,
         journal,
         ca_pem: ca_dir.join("hark-ca.pem"),
-        log,
     }
 }
 
@@ -204,118 +133,56 @@ impl Proxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// SIGTERM, wait, read the HAR, check it with npm's har-validator.
-    fn stop(mut self) -> Value {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = self.child.wait().unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let log = self.log.lock().unwrap().clone();
-        assert!(status.success(), "hark record failed: {log}");
-        assert!(log.contains("entries written to"), "{log}");
-        validate(&self.out);
-        common::json(&std::fs::read(&self.out).unwrap())
+    /// curl to `url` through this proxy, trusting hark's CA, for 20 s at most.
+    fn curl(&self, url: &str) -> Curl {
+        curl(url)
+            .proxy(self.url())
+            .cacert(&self.ca_pem)
+            .max_time(20)
+    }
+
+    /// SIGTERM and wait, as a user stops it: it must exit 0 having written the HAR,
+    /// which npm's har-validator must accept. The HAR.
+    fn stop(self) -> Value {
+        let done = self.proc.stop();
+        assert!(done.success(), "hark record failed: {done}");
+        assert!(done.stderr().contains("entries written to"), "{done}");
+        assert_valid_har(&self.out);
+        read_json(&self.out)
     }
 }
 
-fn validate(file: &Path) {
-    let out = Command::new("node")
-        .arg(common::root().join("testdata/validate.mjs"))
-        .arg(file)
-        .output()
-        .expect("node");
-    assert!(
-        out.status.success(),
-        "har-validator rejects {}:\n{}{}",
-        file.display(),
-        common::stdout(&out),
-        common::stderr(&out)
-    );
-}
-
-fn curl(p: &Proxy, args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["-sS", "--max-time", "20", "--proxy", &p.url()])
-        .arg("--cacert")
-        .arg(&p.ca_pem)
-        .args(args)
-        .output()
-        .expect("curl")
-}
-
-fn entries(har: &Value) -> &Vec<Value> {
-    har["log"]["entries"].as_array().unwrap()
-}
-
-/// The entries whose URL ends with `suffix`.
-fn find<'a>(har: &'a Value, method: &str, suffix: &str) -> Vec<&'a Value> {
-    entries(har)
-        .iter()
-        .filter(|e| {
-            e["request"]["method"] == method
-                && e["request"]["url"].as_str().unwrap().ends_with(suffix)
-        })
-        .collect()
-}
-
-fn one<'a>(har: &'a Value, method: &str, suffix: &str) -> &'a Value {
-    let v = find(har, method, suffix);
-    assert_eq!(v.len(), 1, "{method} …{suffix}: {} entries", v.len());
-    v[0]
-}
-
-fn b64(s: &str) -> Vec<u8> {
-    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
-}
-
-/// Timings as the spec wants them: send/wait/receive ≥ 0, others ≥ 0 or -1, ssl inside
-/// connect, and `time` the sum without ssl.
-fn check_timings(e: &Value) {
-    let t = &e["timings"];
-    let f = |k: &str| t[k].as_f64().unwrap();
-    for k in ["send", "wait", "receive"] {
-        assert!(f(k) >= 0.0, "{k} {t}");
-    }
-    for k in ["blocked", "dns", "connect", "ssl"] {
-        assert!(f(k) >= 0.0 || f(k) == -1.0, "{k} {t}");
-    }
-    if f("ssl") >= 0.0 {
-        assert!(
-            f("connect") >= f("ssl"),
-            "ssl is counted inside connect: {t}"
-        );
-    }
-    let sum: f64 = ["blocked", "dns", "connect", "send", "wait", "receive"]
-        .iter()
-        .map(|k| f(k).max(0.0))
-        .sum();
-    let time = e["time"].as_f64().unwrap();
-    assert!(
-        (time - sum).abs() < 0.01,
-        "time {time} vs phases {sum}: {t}"
-    );
-}
-
-/// A WebSocket through the proxy by hand: absolute-form upgrade, one masked text
-/// message, its echo, a close.
-fn websocket_roundtrip(p: &Proxy, site: &Site, text: &str) -> String {
+/// A WebSocket to the site's `/ws` opened through the proxy by hand (an absolute-form
+/// upgrade, in one write): the socket, once the proxy has answered 101.
+fn open_websocket(p: &Proxy, site: &Site) -> TcpStream {
     let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    s.set_nodelay(true).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET http://127.0.0.1:{0}/ws HTTP/1.1\r\nHost: 127.0.0.1:{0}\r\nUpgrade: websocket\r\n\
+    let h = site.http;
+    let req = format!(
+        "GET http://127.0.0.1:{h}/ws HTTP/1.1\r\nHost: 127.0.0.1:{h}\r\nUpgrade: websocket\r\n\
          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n",
-        site.http
-    )
-    .unwrap();
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).unwrap();
     let head = read_head(&mut s);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    let mask = [1u8, 2, 3, 4];
+    s
+}
+
+/// One short text message from the client, masked with `mask` as clients must.
+fn send_text(s: &mut TcpStream, mask: [u8; 4], text: &str) {
     let mut frame = vec![0x81, 0x80 | text.len() as u8];
     frame.extend_from_slice(&mask);
     frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
     s.write_all(&frame).unwrap();
+}
+
+/// A WebSocket through the proxy by hand: the upgrade, one masked text message, its
+/// echo (returned), a close.
+fn websocket_roundtrip(p: &Proxy, site: &Site, text: &str) -> String {
+    let mut s = open_websocket(p, site);
+    send_text(&mut s, [1, 2, 3, 4], text);
     let mut h = [0u8; 2];
     s.read_exact(&mut h).unwrap();
     assert_eq!(h[0], 0x81);
@@ -376,48 +243,38 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
     let (h, s) = (site.http, site.https);
 
     // curl, plain HTTP: the page, and gzip CSS (curl decodes it).
-    let page = curl(&p, &[&format!("http://127.0.0.1:{h}/")]);
-    assert!(common::stdout(&page).contains("record site"), "{page:?}");
-    let css = curl(
-        &p,
-        &["--compressed", &format!("http://127.0.0.1:{h}/style.css")],
-    );
-    assert_eq!(common::stdout(&css), CSS_LINE.repeat(40));
+    let page = p.curl(&format!("http://127.0.0.1:{h}/")).send();
+    assert!(page.text().contains("record site"), "{page:?}");
+    let css = p
+        .curl(&format!("http://127.0.0.1:{h}/style.css"))
+        .arg("--compressed")
+        .send();
+    assert_eq!(css.text(), CSS_LINE.repeat(40));
     // curl, HTTPS with HTTP/2 on both sides, trusting hark's CA.
-    let json = curl(
-        &p,
-        &[
-            "--http2",
-            "--compressed",
-            &format!("https://127.0.0.1:{s}/data.json"),
-        ],
-    );
-    assert!(json.status.success(), "{}", common::stderr(&json));
-    let json_text = common::stdout(&json);
+    let json = p
+        .curl(&format!("https://127.0.0.1:{s}/data.json"))
+        .args(["--http2", "--compressed"])
+        .send();
+    let json_text = json.text();
     assert!(json_text.contains("item 49"));
-    let img = curl(
-        &p,
-        &["--http1.1", &format!("https://127.0.0.1:{s}/img.png")],
-    );
-    assert_eq!(img.stdout, image());
+    let img = p
+        .curl(&format!("https://127.0.0.1:{s}/img.png"))
+        .arg("--http1.1")
+        .send();
+    assert_eq!(img.body, image());
     // A binary POST body.
     let bin: Vec<u8> = (0..=255u8).collect();
     let bin_file = site.dir.path().join("bin");
     std::fs::write(&bin_file, &bin).unwrap();
-    let echo = curl(
-        &p,
-        &[
-            "--data-binary",
-            &format!("@{}", bin_file.display()),
-            "-H",
-            "Content-Type: application/octet-stream",
-            &format!("http://127.0.0.1:{h}/echo"),
-        ],
-    );
-    assert_eq!(echo.stdout, bin);
+    let echo = p
+        .curl(&format!("http://127.0.0.1:{h}/echo"))
+        .data(format!("@{}", bin_file.display()))
+        .header("Content-Type: application/octet-stream")
+        .send();
+    assert_eq!(echo.body, bin);
 
     // Python requests: a form login over HTTPS, redirects followed, session cookie kept.
-    let py = Command::new("python3")
+    let py = Cmd::new("python3")
         .arg("-c")
         .arg(
             "import requests, sys\n\
@@ -434,13 +291,11 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
         .arg(format!("https://127.0.0.1:{s}"))
         // How `hark ca` tells Python users to trust the CA.
         .env("REQUESTS_CA_BUNDLE", &p.ca_pem)
-        .output()
-        .unwrap();
-    let py_out = common::stdout(&py);
+        .run();
+    let py_out = py.stdout();
     assert!(
         py_out.starts_with("200 [302] ") && py_out.contains("Welcome jane"),
-        "{py_out}{}",
-        common::stderr(&py)
+        "{py}"
     );
 
     // A WebSocket.
@@ -450,13 +305,6 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
     let e = one(&har, "GET", &format!("127.0.0.1:{h}/"));
     assert_eq!(e["response"]["status"], 200);
     // HTTP/1.1 headers as on the wire: curl's case and order, Node's response case.
-    let names = |l: &Value| -> Vec<String> {
-        l.as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["name"].as_str().unwrap().to_string())
-            .collect()
-    };
     assert_eq!(
         names(&e["request"]["headers"]),
         ["Host", "User-Agent", "Accept", "Proxy-Connection"]
@@ -475,7 +323,7 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
     assert_eq!(hs as usize, expected, "headersSize is the head's size");
     assert_eq!(e["request"]["httpVersion"], "HTTP/1.1");
     assert_eq!(e["serverIPAddress"], "127.0.0.1");
-    check_timings(e);
+    assert_timings_add_up(e);
     assert_eq!(e["timings"]["dns"], -1.0, "an IP literal needs no DNS");
     assert!(e["timings"]["connect"].as_f64().unwrap() >= 0.0);
     assert_eq!(e["timings"]["ssl"], -1.0);
@@ -497,27 +345,25 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
         "HTTP/2 has no reason phrase"
     );
     assert_eq!(d["response"]["httpVersion"], "h2");
-    let names: Vec<&str> = d["request"]["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(&names[..4], [":method", ":authority", ":scheme", ":path"]);
+    let h2_names = names(&d["request"]["headers"]);
+    assert_eq!(
+        &h2_names[..4],
+        [":method", ":authority", ":scheme", ":path"]
+    );
     assert_eq!(d["response"]["content"]["text"], json_text.as_str());
     assert_eq!(d["response"]["content"]["mimeType"], "application/json");
-    check_timings(d);
+    assert_timings_add_up(d);
     let ssl = d["timings"]["ssl"].as_f64().unwrap();
     assert!(ssl > 0.0, "a new TLS connection: {}", d["timings"]);
 
     let i = &one(&har, "GET", "/img.png")["response"]["content"];
     assert_eq!(i["encoding"], "base64");
-    assert_eq!(b64(i["text"].as_str().unwrap()), image());
+    assert_eq!(b64_decode(i["text"].as_str().unwrap()), image());
     assert_eq!(i["size"], 4096);
 
     let pd = &one(&har, "POST", "/echo")["request"];
     assert_eq!(pd["postData"]["_encoding"], "base64");
-    assert_eq!(b64(pd["postData"]["text"].as_str().unwrap()), bin);
+    assert_eq!(b64_decode(pd["postData"]["text"].as_str().unwrap()), bin);
     assert_eq!(pd["bodySize"], 256);
 
     let login = one(&har, "POST", "/login");
@@ -563,7 +409,7 @@ fn curl_python_and_a_websocket_over_http_https_and_h2() {
 
     assert_eq!(entries(&har).len(), 10, "every exchange, nothing more");
     for e in entries(&har) {
-        check_timings(e);
+        assert_timings_add_up(e);
     }
 }
 
@@ -573,55 +419,38 @@ fn faults_become_status_zero_entries_and_the_proxy_keeps_serving() {
     let site = site();
     let p = proxy(&site, "faults", &["--upstream-timeout", "1"]);
     let h = site.http;
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port(); // bound then dropped: nobody listens there
+    let closed = free_port(); // bound then dropped: nobody listens there
     let mut n = 0;
     let mut still_serving = |p: &Proxy| {
         n += 1;
-        let o = curl(p, &[&format!("http://127.0.0.1:{h}/hello?i={n}")]);
-        assert_eq!(common::stdout(&o), format!("hello {n}"));
+        let o = p.curl(&format!("http://127.0.0.1:{h}/hello?i={n}")).send();
+        assert_eq!(o.text(), format!("hello {n}"));
     };
-    let refused = curl(
-        &p,
-        &[
-            "-w",
-            "%{http_code}",
-            &format!("http://127.0.0.1:{closed}/x"),
-        ],
-    );
-    assert!(common::stdout(&refused).ends_with("502"));
+    let refused = p.curl(&format!("http://127.0.0.1:{closed}/x")).attempt();
+    assert_eq!(refused.status, 502, "{refused:?}");
     still_serving(&p);
-    let reset = curl(&p, &[&format!("http://127.0.0.1:{h}/reset")]);
+    let reset = p.curl(&format!("http://127.0.0.1:{h}/reset")).attempt();
     assert!(
-        !reset.status.success(),
+        reset.curl_failed.is_some(),
         "the client sees the body cut short too"
     );
     still_serving(&p);
     let t = Instant::now();
-    let stall = curl(&p, &[&format!("http://127.0.0.1:{h}/stall")]);
-    assert!(!stall.status.success());
+    let stall = p.curl(&format!("http://127.0.0.1:{h}/stall")).attempt();
+    assert!(stall.curl_failed.is_some());
     assert!(t.elapsed() < Duration::from_secs(15));
     still_serving(&p);
-    let bad = curl(
-        &p,
-        &[
-            "-w",
-            "%{http_code}",
-            &format!("https://127.0.0.1:{}/hello", site.badtls),
-        ],
-    );
-    assert!(common::stdout(&bad).ends_with("502"), "{bad:?}");
+    let bad = p
+        .curl(&format!("https://127.0.0.1:{}/hello", site.badtls))
+        .attempt();
+    assert_eq!(bad.status, 502, "{bad:?}");
     still_serving(&p);
     // A client that does not trust hark's CA.
-    let untrusting = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "--proxy", &p.url()])
-        .arg(format!("https://127.0.0.1:{}/hello", site.https))
-        .output()
-        .unwrap();
-    assert!(!untrusting.status.success());
+    let untrusting = curl(format!("https://127.0.0.1:{}/hello", site.https))
+        .proxy(p.url())
+        .max_time(10)
+        .attempt();
+    assert!(untrusting.curl_failed.is_some());
     still_serving(&p);
     // A client that goes away in the middle of a body.
     {
@@ -701,8 +530,7 @@ fn kill_9_under_load_keeps_every_finished_exchange() {
     std::thread::sleep(Duration::from_millis(1500));
     // kill -9 while the workers are mid-flight.
     let mut p = p;
-    p.child.kill().unwrap();
-    p.child.wait().unwrap();
+    p.proc.kill_9();
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.join().unwrap();
@@ -714,16 +542,14 @@ fn kill_9_under_load_keeps_every_finished_exchange() {
         done.len()
     );
     let out = site.dir.path().join("recovered.har");
-    let r = Command::new(env!("CARGO_BIN_EXE_hark"))
-        .args(["record", "--recover"])
+    let r = hark(["record", "--recover"])
         .arg(&p.journal)
         .arg("-o")
         .arg(&out)
-        .output()
-        .unwrap();
-    assert!(r.status.success(), "{}", common::stderr(&r));
-    validate(&out);
-    let har = common::json(&std::fs::read(&out).unwrap());
+        .run();
+    r.assert_success();
+    assert_valid_har(&out);
+    let har = read_json(&out);
     let urls: HashSet<String> = entries(&har)
         .iter()
         .filter(|e| e["response"]["status"] == 200)
@@ -737,25 +563,17 @@ fn kill_9_under_load_keeps_every_finished_exchange() {
         "kill -9 under load: {} exchanges finished client-side, {} entries recovered ({})",
         done.len(),
         entries(&har).len(),
-        common::stderr(&r).trim()
+        r.stderr().trim()
     );
     assert!(missing.is_empty(), "finished but lost: {missing:?}");
     // Recording again must not truncate the journal the crash left.
-    let again = common::hark(&[
-        "record",
-        "--listen",
-        "127.0.0.1:0",
-        "-o",
-        site.dir.path().join("again.har").to_str().unwrap(),
-        "--journal",
-        p.journal.to_str().unwrap(),
-    ]);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(
-        common::stderr(&again).contains("--recover"),
-        "{}",
-        common::stderr(&again)
-    );
+    let again = hark(["record", "--listen", "127.0.0.1:0", "-o"])
+        .arg(site.dir.path().join("again.har"))
+        .arg("--journal")
+        .arg(&p.journal)
+        .run();
+    again.assert_code(2);
+    assert!(again.stderr().contains("--recover"), "{again}");
 }
 
 #[test]
@@ -834,34 +652,26 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
     let nss = home.join(".pki/nssdb");
     std::fs::create_dir_all(&nss).unwrap();
     let db = format!("sql:{}", nss.display());
-    let st = Command::new("certutil")
+    Cmd::new("certutil")
         .args(["-d", &db, "-N", "--empty-password"])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let st = Command::new("certutil")
+        .run()
+        .assert_success();
+    Cmd::new("certutil")
         .args(["-d", &db, "-A", "-t", "C,,", "-n", "hark"])
         .arg("-i")
         .arg(&p.ca_pem)
-        .status()
-        .unwrap();
-    assert!(st.success());
+        .run()
+        .assert_success();
     let own_har = site.dir.path().join("chromium-own.har");
-    let out = Command::new("node")
-        .arg(common::root().join("testdata/record-site/browse.mjs"))
+    Cmd::new("node")
+        .arg(testdata("record-site/browse.mjs"))
         .arg(p.url())
         .arg(site.http.to_string())
         .arg(site.https.to_string())
         .arg(&own_har)
         .env("HOME", &home)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "browse.mjs: {}{}",
-        common::stdout(&out),
-        common::stderr(&out)
-    );
+        .run()
+        .assert_success();
     let har = p.stop();
     if let Some(dir) = std::env::var_os("HARK_RECORD_KEEP") {
         // For docs/record.md's field-by-field comparison.
@@ -896,7 +706,7 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
             "Chromium speaks h2 to hark and hark to the site"
         );
         assert_eq!(
-            b64(img["response"]["content"]["text"].as_str().unwrap()),
+            b64_decode(img["response"]["content"]["text"].as_str().unwrap()),
             image()
         );
     }
@@ -927,10 +737,10 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
         .unwrap()
         .contains("Welcome jane"));
     for e in entries(&har) {
-        check_timings(e);
+        assert_timings_add_up(e);
     }
     // Every request Chromium recorded itself went through hark.
-    let own = common::json(&std::fs::read(&own_har).unwrap());
+    let own = read_json(&own_har);
     for e in entries(&own) {
         let url = e["request"]["url"].as_str().unwrap();
         if url.starts_with("http") && !url.ends_with("/favicon.ico") {
@@ -949,10 +759,9 @@ fn ca_command_passthrough_and_body_cap() {
     let site = site();
     // `hark ca` makes the CA once, key readable by its owner only, and says how to trust it.
     let dir = site.dir.path().join("ca-cmd");
-    let dir_s = dir.to_str().unwrap();
-    let out = common::hark(&["ca", "--ca-dir", dir_s]);
-    assert!(out.status.success(), "{}", common::stderr(&out));
-    let text = common::stdout(&out);
+    let out = hark(["ca", "--ca-dir"]).arg(&dir).run();
+    out.assert_success();
+    let text = out.stdout();
     for needle in [
         "hark-ca.pem",
         "update-ca-certificates",
@@ -976,9 +785,9 @@ fn ca_command_passthrough_and_body_cap() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     let pem = std::fs::read(dir.join("hark-ca.pem")).unwrap();
-    let again = common::hark(&["ca", "--ca-dir", dir_s, "--path"]);
+    let again = hark(["ca", "--ca-dir"]).arg(&dir).arg("--path").run();
     assert_eq!(
-        common::stdout(&again).trim(),
+        again.stdout().trim(),
         dir.join("hark-ca.pem").to_str().unwrap()
     );
     assert_eq!(
@@ -994,16 +803,16 @@ fn ca_command_passthrough_and_body_cap() {
         "pass",
         &["--passthrough", "127.0.0.1", "--max-body", "1K"],
     );
-    let o = Command::new("curl")
-        .args(["-sS", "--max-time", "10", "--proxy", &p.url()])
-        .arg("--cacert")
-        .arg(&site.test_ca)
-        .arg(format!("https://127.0.0.1:{}/img.png", site.https))
-        .output()
-        .unwrap();
-    assert_eq!(o.stdout, image(), "{}", common::stderr(&o));
-    let big = curl(&p, &[&format!("http://127.0.0.1:{}/img.png", site.http)]);
-    assert_eq!(big.stdout, image(), "the client still gets every byte");
+    let o = curl(format!("https://127.0.0.1:{}/img.png", site.https))
+        .proxy(p.url())
+        .cacert(&site.test_ca)
+        .max_time(10)
+        .attempt();
+    assert_eq!(o.body, image(), "{:?}", o.curl_failed);
+    let big = p
+        .curl(&format!("http://127.0.0.1:{}/img.png", site.http))
+        .send();
+    assert_eq!(big.body, image(), "the client still gets every byte");
     let har = p.stop();
     let c = one(&har, "CONNECT", &format!("127.0.0.1:{}/", site.https));
     assert_eq!(c["_passthrough"], true);
@@ -1013,7 +822,7 @@ fn ca_command_passthrough_and_body_cap() {
     assert_eq!(img["bodySize"], 4096);
     assert_eq!(img["content"]["_truncated"], true);
     assert_eq!(
-        b64(img["content"]["text"].as_str().unwrap()),
+        b64_decode(img["content"]["text"].as_str().unwrap()),
         image()[..1024]
     );
     assert!(img["content"]["comment"]
@@ -1026,54 +835,37 @@ fn ca_command_passthrough_and_body_cap() {
 fn a_token_guards_the_proxy_and_remote_listening_needs_one() {
     need("curl", &["--version"]);
     let site = site();
-    let out = common::hark(&["record", "--listen", "0.0.0.0:0", "-o", "/dev/null/x.har"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        common::stderr(&out).contains("--token"),
-        "{}",
-        common::stderr(&out)
-    );
+    let out = hark(["record", "--listen", "0.0.0.0:0", "-o", "/dev/null/x.har"]).run();
+    out.assert_code(2);
+    assert!(out.stderr().contains("--token"), "{out}");
 
     let p = proxy(&site, "token", &["--token", "t0k3n"]);
     let url = format!("http://127.0.0.1:{}/hello?i=1", site.http);
-    let denied = curl(&p, &["-w", "%{http_code}", "-o", "/dev/null", &url]);
-    assert_eq!(common::stdout(&denied), "407");
-    let wrong = curl(
-        &p,
-        &["--proxy-user", "hark:nope", "-w", "%{http_code}", &url],
-    );
-    assert!(common::stdout(&wrong).ends_with("407"));
-    let ok = curl(&p, &["--proxy-user", "hark:t0k3n", &url]);
-    assert_eq!(common::stdout(&ok), "hello 1");
-    let tls = curl(
-        &p,
-        &[
-            "--proxy-user",
-            "hark:t0k3n",
-            &format!("https://127.0.0.1:{}/hello?i=2", site.https),
-        ],
-    );
-    assert_eq!(common::stdout(&tls), "hello 2", "{}", common::stderr(&tls));
-    let tls_denied = curl(
-        &p,
-        &[&format!("https://127.0.0.1:{}/hello?i=3", site.https)],
-    );
-    assert!(!tls_denied.status.success());
+    let denied = p.curl(&url).attempt();
+    assert_eq!(denied.status, 407, "{denied:?}");
+    let wrong = p.curl(&url).args(["--proxy-user", "hark:nope"]).attempt();
+    assert_eq!(wrong.status, 407, "{wrong:?}");
+    let ok = p.curl(&url).args(["--proxy-user", "hark:t0k3n"]).attempt();
+    assert_eq!(ok.text(), "hello 1", "{ok:?}");
+    let tls = p
+        .curl(&format!("https://127.0.0.1:{}/hello?i=2", site.https))
+        .args(["--proxy-user", "hark:t0k3n"])
+        .attempt();
+    assert_eq!(tls.text(), "hello 2", "{tls:?}");
+    let tls_denied = p
+        .curl(&format!("https://127.0.0.1:{}/hello?i=3", site.https))
+        .attempt();
+    assert!(tls_denied.curl_failed.is_some());
     let har = p.stop();
     assert_eq!(entries(&har).len(), 2, "refused requests are not recorded");
     for e in entries(&har) {
         assert_eq!(e["response"]["status"], 200);
-        let names: Vec<&str> = e["request"]["headers"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["name"].as_str().unwrap())
-            .collect();
+        let sent = names(&e["request"]["headers"]);
         assert!(
-            !names
+            !sent
                 .iter()
                 .any(|n| n.eq_ignore_ascii_case("proxy-authorization")),
-            "the proxy credential is not recorded: {names:?}"
+            "the proxy credential is not recorded: {sent:?}"
         );
     }
 }
@@ -1082,38 +874,20 @@ fn a_token_guards_the_proxy_and_remote_listening_needs_one() {
 fn a_websocket_and_a_stream_still_open_at_the_stop_are_recorded_as_they_are() {
     let site = site();
     let p = proxy(&site, "open-ws", &[]);
-    let mut s = TcpStream::connect(("127.0.0.1", p.port)).unwrap();
-    s.set_nodelay(true).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let h = site.http;
-    let req = format!(
-        "GET http://127.0.0.1:{h}/ws HTTP/1.1\r\nHost: 127.0.0.1:{h}\r\nUpgrade: websocket\r\n\
-         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-         Sec-WebSocket-Version: 13\r\n\r\n"
-    );
-    s.write_all(req.as_bytes()).unwrap();
-    assert!(read_head(&mut s).starts_with("HTTP/1.1 101"));
-    let mask = [7u8, 7, 7, 7];
-    let mut frame = vec![0x81, 0x80 | 5];
-    frame.extend_from_slice(&mask);
-    frame.extend(b"still".iter().map(|b| b ^ 7));
-    s.write_all(&frame).unwrap();
+    let mut s = open_websocket(&p, &site);
+    send_text(&mut s, [7; 4], "still");
     let mut echo = [0u8; 2 + 11];
     s.read_exact(&mut echo).unwrap();
     assert_eq!(&echo[2..], b"echo: still");
     // And a response still streaming (the site stalls after 1000 bytes).
-    let mut stalled = Command::new("curl")
-        .args(["-sS", "--proxy", &p.url()])
-        .arg(format!("http://127.0.0.1:{h}/stall"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let stalled = curl(format!("http://127.0.0.1:{h}/stall"))
+        .proxy(p.url())
+        .spawn();
     std::thread::sleep(Duration::from_millis(500));
     // The socket stays open while recording stops.
     let har = p.stop();
-    let _ = stalled.kill();
-    let _ = stalled.wait();
+    drop(stalled);
     let st = one(&har, "GET", "/stall");
     assert_eq!(st["_openWhenRecordingStopped"], true);
     assert_eq!(st["response"]["status"], 200);

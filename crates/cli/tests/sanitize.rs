@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{hark, hark_stdin, json, root, stderr, stdout};
+use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -17,12 +17,8 @@ const FIXTURES: &[&str] = &[
     "login-from-cache.har",
 ];
 
-fn fixture(name: &str) -> PathBuf {
-    root().join("testdata/har").join(name)
-}
-
 fn harscrub() -> PathBuf {
-    root().join("../shared/corpus/public/harscrub-login.har")
+    corpus_file("harscrub-login.har")
 }
 
 struct Secret {
@@ -32,9 +28,7 @@ struct Secret {
 }
 
 fn secrets() -> Vec<Secret> {
-    let v: Value =
-        serde_json::from_slice(&std::fs::read(root().join("testdata/site/secrets.json")).unwrap())
-            .unwrap();
+    let v = read_json(testdata("site/secrets.json"));
     v["secrets"]
         .as_array()
         .unwrap()
@@ -62,24 +56,11 @@ const HARSCRUB_SECRETS: &[&str] = &[
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 ];
 
-fn b64(data: &[u8], alphabet: &[u8; 64]) -> String {
-    let mut out = String::new();
-    for chunk in data.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(alphabet[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// The forms a value may take in a file: as is, URL-encoded, base64 (standard and URL-safe).
+/// The forms a value may take in a file: as is, URL-encoded, base64 (standard and
+/// URL-safe, without padding, so that they are found inside longer base64 text too).
 fn forms(v: &str) -> Vec<String> {
-    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let b64 = b64_encode(v).trim_end_matches('=').to_string();
+    let b64url = b64.replace('+', "-").replace('/', "_");
     let mut enc = String::new();
     for b in v.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -88,34 +69,23 @@ fn forms(v: &str) -> Vec<String> {
             enc.push_str(&format!("%{b:02X}"));
         }
     }
-    vec![
-        v.to_string(),
-        enc,
-        b64(v.as_bytes(), STD),
-        b64(v.as_bytes(), URL),
-    ]
+    vec![v.to_string(), enc, b64, b64url]
 }
 
+/// `hark sanitize -q INPUT -o OUT --json EXTRA…`, which must succeed: the directory that
+/// holds OUT (removed when dropped), OUT, and the report.
 fn sanitize(input: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Value) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.har");
-    let mut args = vec![
-        "sanitize",
-        "-q",
-        input.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-        "--json",
-    ];
-    args.extend_from_slice(extra);
-    let o = hark(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    (dir, out, report)
-}
-
-fn entries(v: &Value) -> &Vec<Value> {
-    v["log"]["entries"].as_array().unwrap()
+    let o = hark(["sanitize", "-q"])
+        .arg(input)
+        .arg("-o")
+        .arg(&out)
+        .arg("--json")
+        .args(extra)
+        .run();
+    o.assert_code(0);
+    (dir, out, o.json())
 }
 
 fn len(v: &Value) -> usize {
@@ -164,7 +134,7 @@ fn harscrub_corpus_file() {
             assert!(!text.contains(&form), "{s} survived as {form}");
         }
     }
-    if let Some(ok) = common::har_validator(&out) {
+    if let Some(ok) = har_validator(&out) {
         assert!(ok, "har-validator rejects the sanitized harscrub-login.har");
     }
 }
@@ -191,8 +161,8 @@ fn nothing_is_deleted_and_ordinary_fields_stay() {
     for f in FIXTURES {
         let input = fixture(f);
         let (_d, out, _) = sanitize(&input, &[]);
-        let a = json(&std::fs::read(&input).unwrap());
-        let b = json(&std::fs::read(&out).unwrap());
+        let a = read_json(&input);
+        let b = read_json(&out);
         let (ea, eb) = (entries(&a), entries(&b));
         assert_eq!(ea.len(), eb.len(), "{f}");
         for (x, y) in ea.iter().zip(eb) {
@@ -269,7 +239,7 @@ fn output_passes_har_validator() {
     for f in FIXTURES {
         let input = fixture(f);
         let (_d, out, _) = sanitize(&input, &[]);
-        match (common::har_validator(&input), common::har_validator(&out)) {
+        match (har_validator(&input), har_validator(&out)) {
             (Some(true), Some(ok)) => {
                 assert!(ok, "{f}: har-validator rejects the sanitized file");
                 ran = true;
@@ -319,12 +289,8 @@ fn false_positives_are_few() {
         let input = fixture(f);
         let (_d, out, _) = sanitize(&input, &[]);
         let (mut a, mut b) = (Vec::new(), Vec::new());
-        leaves(
-            &json(&std::fs::read(&input).unwrap()),
-            String::new(),
-            &mut a,
-        );
-        leaves(&json(&std::fs::read(&out).unwrap()), String::new(), &mut b);
+        leaves(&read_json(&input), String::new(), &mut a);
+        leaves(&read_json(&out), String::new(), &mut b);
         assert_eq!(a.len(), b.len());
         let mut fps = Vec::new();
         for ((p, x), (_, y)) in a.iter().zip(&b) {
@@ -348,15 +314,16 @@ fn false_positives_are_few() {
 #[test]
 fn check_mode_is_a_ci_gate() {
     let input = fixture("example-login.chromium.har");
-    let o = hark(&["sanitize", "--check", "-q", input.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stdout(&o).contains("sensitive values found"));
+    let o = hark(["sanitize", "--check", "-q"]).arg(&input).run();
+    o.assert_code(1);
+    assert!(o.stdout().contains("sensitive values found"), "{o}");
     // A sanitized file passes the gate, and sanitizing it again changes nothing.
     let (_d, out, _) = sanitize(&input, &[]);
-    let o = hark(&["sanitize", "--check", "-q", "--json", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    let r: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(r["total"], 0);
+    let o = hark(["sanitize", "--check", "-q", "--json"])
+        .arg(&out)
+        .run();
+    o.assert_code(0);
+    assert_eq!(o.json()["total"], 0);
 }
 
 #[test]
@@ -365,10 +332,10 @@ fn stdin_and_input_untouched() {
     let before = std::fs::read(&input).unwrap();
     let (_d, out, _) = sanitize(&input, &[]);
     assert_eq!(std::fs::read(&input).unwrap(), before, "input modified");
-    let o = hark_stdin(&["sanitize", "-q", "-"], &before);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = hark(["sanitize", "-q", "-"]).stdin(before).run();
+    o.assert_code(0);
     assert_eq!(o.stdout, std::fs::read(&out).unwrap());
-    assert!(stderr(&o).contains("values redacted"));
+    assert!(o.stderr().contains("values redacted"), "{o}");
 }
 
 #[test]
@@ -377,7 +344,7 @@ fn hash_mode_correlates_across_files() {
     let (_d1, o1, _) = sanitize(&fixture("example-login.chromium.har"), &key);
     let (_d2, o2, _) = sanitize(&fixture("login.mitmproxy.har"), &key);
     let token = |p: &Path| -> String {
-        let v = json(&std::fs::read(p).unwrap());
+        let v = read_json(p);
         entries(&v)
             .iter()
             .flat_map(|e| e["request"]["headers"].as_array().unwrap().clone())
@@ -413,11 +380,11 @@ fn remove_mode_and_drop_content() {
         })
     });
     assert!(!has_auth, "--remove deletes Authorization headers");
-    if let Some(ok) = common::har_validator(&out) {
+    if let Some(ok) = har_validator(&out) {
         assert!(ok);
     }
     let (_d, out, _) = sanitize(&input, &["--drop-content", "html,js"]);
-    let v = json(&std::fs::read(&out).unwrap());
+    let v = read_json(&out);
     for e in entries(&v) {
         let c = &e["response"]["content"];
         let mime = c["mimeType"].as_str().unwrap_or("");
@@ -438,7 +405,7 @@ fn rules_file_adds_and_keeps() {
     .unwrap();
     let input = fixture("example-login.chromium.har");
     let (_d, out, _) = sanitize(&input, &["--rules", rules.to_str().unwrap()]);
-    let v = json(&std::fs::read(&out).unwrap());
+    let v = read_json(&out);
     let page = entries(&v)
         .iter()
         .flat_map(|e| e["request"]["queryString"].as_array().unwrap().clone())
@@ -447,11 +414,10 @@ fn rules_file_adds_and_keeps() {
     assert_eq!(page["value"], "[redacted: custom]");
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[nope]\n").unwrap();
-    let o = hark(&[
-        "sanitize",
-        input.to_str().unwrap(),
-        "--rules",
-        bad.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(2));
+    hark(["sanitize"])
+        .arg(&input)
+        .arg("--rules")
+        .arg(&bad)
+        .run()
+        .assert_code(2);
 }

@@ -8,178 +8,73 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// testdata/serve/site.mjs on a free port.
-fn site() -> (Proc, u16) {
-    let (p, v) = site_with(&[]);
+/// testdata/serve/site.mjs on a free port (killed on drop), and that port.
+fn site() -> (Running, u16) {
+    let (p, v) = node_server("serve/site.mjs", std::iter::empty::<&str>());
     (p, v["port"].as_u64().unwrap() as u16)
 }
 
-/// testdata/serve/site.mjs with extra arguments (CERT KEY: also HTTPS); its ports line.
-fn site_with(args: &[&Path]) -> (Proc, Value) {
-    let mut child = Command::new("node")
-        .arg(root().join("testdata/serve/site.mjs"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node must be installed (testdata/serve/site.mjs)");
-    let line = common::first_line(&mut child);
-    let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("site: {e}: {line:?}"));
-    (Proc(child), v)
-}
-
+/// A running `hark serve` (killed on drop): its API port, and the bearer token its calls
+/// send.
 struct Serve {
-    proc: Proc,
+    proc: Running,
     port: u16,
     token: Option<String>,
 }
 
 /// `hark serve --listen 127.0.0.1:0 --data DATA`; the API port is read from its first line.
 fn serve(data: &Path, extra: &[&str]) -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+    let mut proc = hark(["serve", "--listen", "127.0.0.1:0", "--data"])
         .arg(data)
         .arg("--ca-dir")
         .arg(data.join("ca"))
         .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).unwrap();
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("hark serve did not start: {line:?}"));
-    // Keep draining its standard error.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while err.read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {
-            eprint!("[hark serve] {sink}");
-            sink.clear();
-        }
-    });
+        .named("hark serve")
+        .spawn();
+    let line = proc.stderr_line();
     Serve {
-        proc: Proc(child),
-        port,
+        port: loopback_port(&line),
+        proc,
         token: None,
     }
-}
-
-struct Resp {
-    status: u16,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body[..self.body.len().min(400)])
-            )
-        })
-    }
-    fn error(&self) -> String {
-        self.json()["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no error field: {}", String::from_utf8_lossy(&self.body)))
-            .to_string()
-    }
-}
-
-/// One request with curl; `extra` are more curl arguments.
-fn curl(method: &str, url: &str, body: Option<&str>, extra: &[&str]) -> Resp {
-    let mut c = Command::new("curl");
-    c.args(["-sS", "-X", method, "-o", "-", "-w", "\n%{http_code}"]);
-    if !extra.contains(&"-x") {
-        // Straight to the API, whatever http_proxy says.
-        c.args(["--noproxy", "*"]);
-    }
-    if let Some(b) = body {
-        c.args(["--data-binary", b]);
-    }
-    c.args(extra).arg(url);
-    let out = c.output().expect("curl must be installed");
-    assert!(
-        out.status.success(),
-        "curl {url}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut body = out.stdout;
-    let nl = body.iter().rposition(|&b| b == b'\n').unwrap();
-    let status = String::from_utf8_lossy(&body[nl + 1..]).parse().unwrap();
-    body.truncate(nl);
-    Resp { status, body }
 }
 
 impl Serve {
     fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
-    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
-        let auth = self
-            .token
-            .as_ref()
-            .map(|t| format!("Authorization: Bearer {t}"));
-        let extra: Vec<&str> = match &auth {
-            Some(a) => vec!["-H", a],
-            None => vec![],
-        };
-        curl(method, &self.url(path), body, &extra)
+
+    /// One API call (with the bearer token when there is one).
+    fn call(&self, method: &str, path: &str, body: Option<&str>) -> Response {
+        let mut c = curl(self.url(path)).method(method);
+        if let Some(t) = &self.token {
+            c = c.header(format!("Authorization: Bearer {t}"));
+        }
+        if let Some(b) = body {
+            c = c.data(b);
+        }
+        c.send()
     }
+
+    /// A job's `network.har`, which must be there.
     fn har(&self, id: &str) -> Value {
         let r = self.call("GET", &format!("/v1/jobs/{id}/network.har"), None);
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        assert_eq!(r.status, 200, "{}", r.text());
         r.json()
     }
 }
 
-fn validate(dir: &Path, name: &str, har: &Value) {
-    let p = dir.join(name);
-    std::fs::write(&p, serde_json::to_vec(har).unwrap()).unwrap();
-    assert_eq!(
-        har_validator(&p),
-        Some(true),
-        "{name} must pass har-validator (npm ci --prefix testdata installs it)"
-    );
-}
-
-fn urls(har: &Value) -> Vec<String> {
-    har["log"]["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["request"]["url"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn browsermob_python_client_with_chromium_unchanged() {
-    let py = Command::new("python3")
+    let py = Cmd::new("python3")
         .args(["-c", "import browsermobproxy, requests"])
-        .output()
-        .expect("python3 must be installed");
+        .run();
     assert!(
-        py.status.success(),
-        "PyPI's browsermob-proxy and requests are needed: pip install browsermob-proxy requests ({})",
-        String::from_utf8_lossy(&py.stderr)
+        py.success(),
+        "PyPI's browsermob-proxy and requests are needed: pip install browsermob-proxy requests ({py})"
     );
     assert!(
         Path::new("/usr/bin/chromium").exists(),
@@ -187,33 +82,27 @@ fn browsermob_python_client_with_chromium_unchanged() {
     );
     let dir = tempfile::tempdir().unwrap();
     let (_site, site_port) = site();
-    let api_port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let api_port = free_port();
     let out = dir.path().join("bmp.har");
     let data = dir.path().join("data");
-    let r = Command::new("python3")
-        .arg(root().join("testdata/serve/bmp_selenium.py"))
-        .arg(root().join("testdata/serve/browsermob-proxy"))
+    let r = Cmd::new("python3")
+        .arg(testdata("serve/bmp_selenium.py"))
+        .arg(testdata("serve/browsermob-proxy"))
         .arg(api_port.to_string())
         .arg(format!("http://127.0.0.1:{site_port}"))
         .arg(&out)
         .arg(dir.path())
-        .env("HARK", env!("CARGO_BIN_EXE_hark"))
+        .env("HARK", HARK)
         .env("HARK_SERVE_DATA", &data)
-        .current_dir(root().join("testdata"))
-        .output()
-        .unwrap();
+        .current_dir(testdata(""))
+        .run();
     let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
     assert!(
-        r.status.success(),
-        "bmp_selenium.py failed:\n{}\n{}\nserver log:\n{log}",
-        String::from_utf8_lossy(&r.stdout),
-        String::from_utf8_lossy(&r.stderr)
+        r.success(),
+        "bmp_selenium.py failed:\n{r}\nserver log:\n{log}"
     );
-    let har: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
-    validate(dir.path(), "checked.har", &har);
+    let har = read_json(&out);
+    assert_valid_har(&out);
     let pages = har["log"]["pages"].as_array().unwrap();
     let ids: Vec<&str> = pages.iter().map(|p| p["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["home", "second"]);
@@ -261,7 +150,7 @@ fn browsermob_python_client_with_chromium_unchanged() {
         .is_none());
     // The blacklisted image never reached the site and is not in the HAR.
     assert!(!urls(&har).iter().any(|u| u.contains("blocked.png")));
-    let hits = curl("GET", &format!("{site}/hits"), None, &[]).json();
+    let hits = curl(format!("{site}/hits")).send().json();
     assert!(hits.get("/blocked.png").is_none(), "{hits}");
     // The proxy is closed but its job (and HAR) stays in the service's data directory.
     let jobs: Vec<_> = std::fs::read_dir(data.join("jobs")).unwrap().collect();
@@ -278,12 +167,9 @@ fn drive(proxy: &str, site_port: u16, tag: &str, n: usize) -> Vec<String> {
             let proxy = proxy.to_string();
             std::thread::spawn(move || {
                 for p in chunk {
-                    let r = curl(
-                        "GET",
-                        &format!("http://127.0.0.1:{site_port}{p}"),
-                        None,
-                        &["-x", &format!("http://{proxy}")],
-                    );
+                    let r = curl(format!("http://127.0.0.1:{site_port}{p}"))
+                        .proxy(format!("http://{proxy}"))
+                        .send();
                     assert_eq!(r.status, 200);
                 }
             })
@@ -306,7 +192,7 @@ fn two_jobs_get_only_their_traffic_and_survive_kill_9() {
         "/v1/jobs",
         Some(r#"{"name":"job a","tags":["ci","a"]}"#),
     );
-    assert_eq!(a.status, 201, "{}", String::from_utf8_lossy(&a.body));
+    assert_eq!(a.status, 201, "{}", a.text());
     let a = a.json();
     let b = s
         .call(
@@ -360,7 +246,7 @@ fn two_jobs_get_only_their_traffic_and_survive_kill_9() {
     assert!(har_b["log"]["entries"][0]["response"]["content"]
         .get("text")
         .is_none());
-    validate(dir.path(), "a.har", &har_a);
+    assert_valid_har_value(&har_a);
     let list = s.call("GET", "/v1/jobs", None).json();
     assert_eq!(list["jobs"].as_array().unwrap().len(), 2);
     assert_eq!(list["entries"], 70);
@@ -379,8 +265,7 @@ fn two_jobs_get_only_their_traffic_and_survive_kill_9() {
     assert_eq!(stopped["state"], "stopped");
     let more_a = drive(pa, site_port, "a2", 10);
     let mut s = s;
-    s.proc.0.kill().unwrap(); // SIGKILL
-    s.proc.0.wait().unwrap();
+    s.proc.kill_9();
 
     let s = serve(&data, &[]);
     let ja = s.call("GET", &format!("/v1/jobs/{ida}"), None).json();
@@ -401,7 +286,7 @@ fn two_jobs_get_only_their_traffic_and_survive_kill_9() {
         .as_str()
         .unwrap()
         .contains("interrupted"));
-    validate(dir.path(), "a-after-restart.har", &har_a);
+    assert_valid_har_value(&har_a);
     assert_eq!(set(&s.har(idb)), expect(&want_b));
     // The dead job's proxy port is not served any more; new jobs work.
     let c = s.call("POST", "/v1/jobs", Some("{}"));
@@ -489,12 +374,7 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     ];
     for (method, path, body, status, msg) in cases {
         let r = s.call(method, path, *body);
-        assert_eq!(
-            r.status,
-            *status,
-            "{method} {path}: {}",
-            String::from_utf8_lossy(&r.body)
-        );
+        assert_eq!(r.status, *status, "{method} {path}: {}", r.text());
         assert!(
             r.error().contains(msg),
             "{method} {path}: {:?} lacks {msg:?}",
@@ -502,73 +382,58 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
         );
     }
     // A path that climbs out with literal dots never reaches a job.
-    let r = curl(
-        "GET",
-        &s.url("/v1/jobs/../../etc/passwd"),
-        None,
-        &["--path-as-is"],
-    );
+    let r = curl(s.url("/v1/jobs/../../etc/passwd"))
+        .arg("--path-as-is")
+        .send();
     assert_eq!(r.status, 404);
     // BrowserMob calls with bad values.
     let port = s.call("POST", "/proxy", None).json()["port"]
         .as_u64()
         .unwrap();
-    let r = s.call(
-        "PUT",
-        &format!("/proxy/{port}/har"),
-        Some("captureHeaders=maybe"),
-    );
-    assert_eq!(r.status, 400);
-    assert!(r.error().contains("captureHeaders"));
-    let r = s.call(
-        "PUT",
-        &format!("/proxy/{port}/har/pageRef"),
-        Some("pageRef=x"),
-    );
-    assert_eq!(r.status, 404, "no HAR started yet");
-    let r = s.call(
-        "PUT",
-        &format!("/proxy/{port}/blacklist"),
-        Some("regex=(&status=404"),
-    );
-    assert_eq!(r.status, 400);
-    let r = s.call("PUT", &format!("/proxy/{port}/blacklist"), Some("regex=x"));
-    assert_eq!(r.status, 400);
-    assert!(r.error().contains("status"));
-    let r = s.call("POST", &format!("/proxy/{port}/headers"), Some("[1,2]"));
-    assert_eq!(r.status, 400);
-    let r = s.call(
-        "PUT",
-        &format!("/proxy/{port}/limit"),
-        Some("downstreamMaxKB=100"),
-    );
-    assert_eq!(r.status, 501, "total transfer caps are not supported");
-    let r = s.call(
-        "PUT",
-        &format!("/proxy/{port}/limit"),
-        Some("downstreamKbps=fast"),
-    );
-    assert_eq!(r.status, 400);
-    let r = s.call("POST", "/proxy", Some(&format!("port={port}")));
-    assert_eq!(r.status, 409, "port in use: {}", r.error());
+    let bmp = |path: &str| format!("/proxy/{port}{path}");
+    let in_use = format!("port={port}");
+    let cases: &[(&str, String, &str, u16, Option<&str>)] = &[
+        (
+            "PUT",
+            bmp("/har"),
+            "captureHeaders=maybe",
+            400,
+            Some("captureHeaders"),
+        ),
+        // No HAR started yet.
+        ("PUT", bmp("/har/pageRef"), "pageRef=x", 404, None),
+        ("PUT", bmp("/blacklist"), "regex=(&status=404", 400, None),
+        ("PUT", bmp("/blacklist"), "regex=x", 400, Some("status")),
+        ("POST", bmp("/headers"), "[1,2]", 400, None),
+        // Total transfer caps are not supported.
+        ("PUT", bmp("/limit"), "downstreamMaxKB=100", 501, None),
+        ("PUT", bmp("/limit"), "downstreamKbps=fast", 400, None),
+        // The port is in use.
+        ("POST", "/proxy".into(), &in_use, 409, None),
+    ];
+    for (method, path, body, status, says) in cases {
+        let r = s.call(method, path, Some(body));
+        assert_eq!(r.status, *status, "{method} {path} {body}: {}", r.text());
+        if let Some(says) = says {
+            assert!(
+                r.error().contains(says),
+                "{method} {path} {body}: {}",
+                r.text()
+            );
+        }
+    }
     // DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing.
     for host in ["evil.example:{p}", "127.0.0.1.nip.io:{p}", "localhost:1"] {
         let host = host.replace("{p}", &s.port.to_string());
-        let r = curl(
-            "GET",
-            &s.url("/v1/jobs"),
-            None,
-            &["-H", &format!("Host: {host}")],
-        );
+        let r = curl(s.url("/v1/jobs"))
+            .header(format!("Host: {host}"))
+            .send();
         assert_eq!(r.status, 403, "Host {host}");
         assert!(r.error().contains("DNS rebinding"), "{}", r.error());
     }
-    let r = curl(
-        "GET",
-        &s.url("/v1/jobs"),
-        None,
-        &["-H", &format!("Host: localhost:{}", s.port)],
-    );
+    let r = curl(s.url("/v1/jobs"))
+        .header(format!("Host: localhost:{}", s.port))
+        .send();
     assert_eq!(r.status, 200, "localhost is this service");
     // Still serving.
     let r = s.call("GET", "/v1/jobs", None);
@@ -597,20 +462,14 @@ fn bearer_token_is_required_when_set() {
     let r = s.call("GET", "/v1/jobs", None);
     assert_eq!(r.status, 401);
     assert!(r.error().contains("missing bearer token"));
-    let r = curl(
-        "GET",
-        &s.url("/proxy"),
-        None,
-        &["-H", "Authorization: Bearer wrong"],
-    );
+    let r = curl(s.url("/proxy"))
+        .header("Authorization: Bearer wrong")
+        .send();
     assert_eq!(r.status, 401);
     assert_eq!(r.error(), "wrong bearer token");
-    let r = curl(
-        "GET",
-        &s.url("/v1/openapi.json"),
-        None,
-        &["-H", "Authorization: Bearer s3cret-tokenX"],
-    );
+    let r = curl(s.url("/v1/openapi.json"))
+        .header("Authorization: Bearer s3cret-tokenX")
+        .send();
     assert_eq!(r.status, 401);
     s.token = Some("s3cret-token".into());
     assert_eq!(s.call("GET", "/v1/jobs", None).status, 200);
@@ -627,34 +486,26 @@ fn sanitized_har_and_browsermob_new_har_returns_the_previous_one() {
         .json();
     let proxy = format!("http://{}", job["proxy"].as_str().unwrap());
     let secret = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJqYW5lIn0.c2lnbmF0dXJlc2lnbmF0dXJl";
-    let r = curl(
-        "GET",
-        &format!("http://127.0.0.1:{site_port}/echo?session=abc123"),
-        None,
-        &[
-            "-x",
-            &proxy,
-            "-H",
-            &format!("Authorization: {secret}"),
-            "-H",
-            "Cookie: sid=topsecretvalue",
-        ],
-    );
+    let r = curl(format!("http://127.0.0.1:{site_port}/echo?session=abc123"))
+        .proxy(&proxy)
+        .header(format!("Authorization: {secret}"))
+        .header("Cookie: sid=topsecretvalue")
+        .send();
     assert_eq!(r.status, 200);
     let id = job["id"].as_str().unwrap();
     let raw = s.call("GET", &format!("/v1/jobs/{id}/network.har"), None);
-    assert!(String::from_utf8_lossy(&raw.body).contains("topsecretvalue"));
+    assert!(raw.text().contains("topsecretvalue"));
     let clean = s.call(
         "GET",
         &format!("/v1/jobs/{id}/network.har?sanitize=1"),
         None,
     );
     assert_eq!(clean.status, 200);
-    let text = String::from_utf8_lossy(&clean.body);
+    let text = clean.text();
     assert!(!text.contains("topsecretvalue"), "{text}");
     assert!(!text.contains("eyJzdWIiOiJqYW5lIn0"), "{text}");
     assert!(text.contains("redacted"));
-    validate(dir.path(), "clean.har", &clean.json());
+    assert_valid_har_value(&clean.json());
     let r = s.call(
         "GET",
         &format!("/v1/jobs/{id}/network.har?sanitize=perhaps"),
@@ -672,12 +523,9 @@ fn sanitized_har_and_browsermob_new_har_returns_the_previous_one() {
         Some("initialPageRef=one"),
     );
     assert_eq!(r.status, 204);
-    let r = curl(
-        "GET",
-        &format!("http://127.0.0.1:{site_port}/n/first"),
-        None,
-        &["-x", &format!("http://127.0.0.1:{port}")],
-    );
+    let r = curl(format!("http://127.0.0.1:{site_port}/n/first"))
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .send();
     assert_eq!(r.status, 200);
     let prev = s.call(
         "PUT",
@@ -710,51 +558,21 @@ fn sanitized_har_and_browsermob_new_har_returns_the_previous_one() {
         .call("GET", &format!("/proxy/{port}/whitelist"), None)
         .json();
     assert_eq!(wl, serde_json::json!([".*/n/ok.*", ".*/hits"]));
-    let via = ["-x".to_string(), format!("http://127.0.0.1:{port}")];
-    let via: Vec<&str> = via.iter().map(String::as_str).collect();
-    assert_eq!(
-        curl(
-            "GET",
-            &format!("http://127.0.0.1:{site_port}/n/ok1"),
-            None,
-            &via
-        )
-        .status,
-        200
-    );
-    assert_eq!(
-        curl(
-            "GET",
-            &format!("http://127.0.0.1:{site_port}/n/no1"),
-            None,
-            &via
-        )
-        .status,
-        403
-    );
-    let hits = curl(
-        "GET",
-        &format!("http://127.0.0.1:{site_port}/hits"),
-        None,
-        &via,
-    )
-    .json();
+    let via = |path: &str| {
+        curl(format!("http://127.0.0.1:{site_port}{path}"))
+            .proxy(format!("http://127.0.0.1:{port}"))
+            .send()
+    };
+    assert_eq!(via("/n/ok1").status, 200);
+    assert_eq!(via("/n/no1").status, 403);
+    let hits = via("/hits").json();
     assert!(hits.get("/n/no1").is_none());
     assert_eq!(
         s.call("DELETE", &format!("/proxy/{port}/whitelist"), None)
             .status,
         200
     );
-    assert_eq!(
-        curl(
-            "GET",
-            &format!("http://127.0.0.1:{site_port}/n/no2"),
-            None,
-            &via
-        )
-        .status,
-        200
-    );
+    assert_eq!(via("/n/no2").status, 200);
     let list = s.call("GET", "/proxy", None).json();
     assert_eq!(list["proxyList"], serde_json::json!([{"port": port}]));
     assert_eq!(
@@ -787,11 +605,12 @@ fn retention_deletes_the_oldest_stopped_jobs() {
         s.call("POST", &format!("/v1/jobs/{ida}/stop"), None).status,
         200
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while s.call("GET", &format!("/v1/jobs/{ida}"), None).status != 404 {
-        assert!(Instant::now() < deadline, "stopped job not deleted");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let status = eventually(
+        Duration::from_secs(10),
+        || s.call("GET", &format!("/v1/jobs/{ida}"), None).status,
+        |st| *st == 404,
+    );
+    assert_eq!(status, 404, "stopped job not deleted");
     assert!(!data.join("jobs").join(ida).exists());
     assert_eq!(s.call("GET", &format!("/v1/jobs/{idb}"), None).status, 200);
 }
@@ -814,18 +633,9 @@ fn openapi_document_passes_swagger_parser() {
     }
     let f: PathBuf = dir.path().join("openapi.json");
     std::fs::write(&f, &r.body).unwrap();
-    let td = root().join("testdata");
-    assert!(
-        td.join("node_modules/@apidevtools/swagger-parser").exists(),
-        "npm ci --prefix testdata installs @apidevtools/swagger-parser"
-    );
-    let o = Command::new("node")
-        .current_dir(&td)
-        .arg("surface-site/validate-openapi.mjs")
-        .arg(&f)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o =
+        swagger_parser(&f).expect("npm ci --prefix testdata installs @apidevtools/swagger-parser");
+    assert!(o.success(), "{o}");
 }
 
 #[test]
@@ -843,14 +653,9 @@ fn viewer_opens_any_jobs_har() {
     }
     let mut viewer = String::new();
     for (i, (id, _)) in ids.iter().enumerate() {
-        let r = curl(
-            "GET",
-            &s.url(&format!("/v1/jobs/{id}/view")),
-            None,
-            &["-D", "-"],
-        );
+        let r = curl(s.url(&format!("/v1/jobs/{id}/view"))).send();
         assert_eq!(r.status, 303);
-        let text = String::from_utf8_lossy(&r.body).to_string();
+        let text = r.head.clone();
         let loc = text
             .lines()
             .find_map(|l| l.strip_prefix("location: "))
@@ -861,54 +666,45 @@ fn viewer_opens_any_jobs_har() {
         viewer = loc.split("/#").next().unwrap().to_string();
     }
     // The viewer lists both jobs' HARs, fully indexed, with their entries.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
-        let files = files.as_array().unwrap().clone();
-        assert_eq!(files.len(), 2);
-        if files.iter().all(|f| f["done"] == true) {
-            for (f, (id, n)) in files.iter().zip(&ids) {
-                assert!(
-                    f["name"].as_str().unwrap().ends_with(&format!("{id}.har")),
-                    "{f}"
-                );
-                assert_eq!(f["entries"], *n as u64, "{f}");
-            }
-            break;
-        }
+    let files = eventually(
+        Duration::from_secs(10),
+        || {
+            let files = curl(format!("{viewer}/api/files")).send().json();
+            let files = files.as_array().unwrap().clone();
+            assert_eq!(files.len(), 2);
+            files
+        },
+        |files| files.iter().all(|f| f["done"] == true),
+    );
+    assert!(
+        files.iter().all(|f| f["done"] == true),
+        "viewer never finished indexing: {files:?}"
+    );
+    for (f, (id, n)) in files.iter().zip(&ids) {
         assert!(
-            Instant::now() < deadline,
-            "viewer never finished indexing: {files:?}"
+            f["name"].as_str().unwrap().ends_with(&format!("{id}.har")),
+            "{f}"
         );
-        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(f["entries"], *n as u64, "{f}");
     }
-    let rows = curl("GET", &format!("{viewer}/api/files/1/rows"), None, &[]);
+    let rows = curl(format!("{viewer}/api/files/1/rows")).send();
     assert_eq!(rows.status, 200);
-    assert!(String::from_utf8_lossy(&rows.body).contains("/n/v-4"));
+    assert!(rows.text().contains("/n/v-4"));
     // The same library is at /view/ on the API port.
     let files = s.call("GET", "/view/api/files", None).json();
     assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
     // Without --view: the viewer on the API port.
     let plain = serve(&dir.path().join("data2"), &[]);
     let j = plain.call("POST", "/v1/jobs", None).json();
-    let r = curl(
-        "GET",
-        &plain.url(&format!("/v1/jobs/{}/view", j["id"].as_str().unwrap())),
-        None,
-        &["-D", "-"],
-    );
+    let r = curl(plain.url(&format!("/v1/jobs/{}/view", j["id"].as_str().unwrap()))).send();
     assert_eq!(r.status, 303);
-    assert!(
-        String::from_utf8_lossy(&r.body).contains("location: /view/#file=0"),
-        "{}",
-        String::from_utf8_lossy(&r.body)
-    );
+    assert!(r.head.contains("location: /view/#file=0"), "{}", r.head);
     let files = plain.call("GET", "/view/api/files", None).json();
     assert_eq!(files[0]["entries"], 0, "{files}");
     // /view → /view/ (the page's paths are relative).
-    let r = curl("GET", &plain.url("/view"), None, &["-D", "-"]);
+    let r = curl(plain.url("/view")).send();
     assert_eq!(r.status, 308);
-    assert!(String::from_utf8_lossy(&r.body).contains("location: /view/"));
+    assert!(r.head.contains("location: /view/"), "{}", r.head);
 }
 
 #[test]
@@ -916,71 +712,38 @@ fn the_viewer_on_the_api_port_needs_the_token_when_the_api_does() {
     let dir = tempfile::tempdir().unwrap();
     let s = serve(&dir.path().join("data"), &["--token", "t0ken-for-test"]);
     let page = s.url("/view/");
-    let r = curl("GET", &page, None, &[]);
+    let r = curl(&page).send();
     assert_eq!(r.status, 401);
-    assert!(String::from_utf8_lossy(&r.body).contains("?token="));
-    assert_eq!(
-        curl("GET", &s.url("/view/api/catalog"), None, &[]).status,
-        401
-    );
-    assert_eq!(
-        curl("GET", &s.url("/view/?token=nope"), None, &[]).status,
-        401
-    );
+    assert!(r.text().contains("?token="));
+    assert_eq!(curl(s.url("/view/api/catalog")).send().status, 401);
+    assert_eq!(curl(s.url("/view/?token=nope")).send().status, 401);
     // The printed link sets the cookie and goes back to the page, prefix kept.
-    let r = curl(
-        "GET",
-        &s.url("/view/?token=t0ken-for-test"),
-        None,
-        &["-D", "-"],
-    );
+    let r = curl(s.url("/view/?token=t0ken-for-test")).send();
     assert_eq!(r.status, 303);
-    let head = String::from_utf8_lossy(&r.body).to_ascii_lowercase();
+    let head = r.head.to_ascii_lowercase();
     assert!(head.contains("location: /view/\r\n"), "{head}");
     assert!(
         head.contains("set-cookie: hark_view_token=t0ken-for-test;"),
         "{head}"
     );
     let cookie = "Cookie: hark_view_token=t0ken-for-test";
-    let r = curl("GET", &s.url("/view/api/catalog"), None, &["-H", cookie]);
+    let r = curl(s.url("/view/api/catalog")).header(cookie).send();
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["items"].as_array().unwrap().len(), 0);
     // The cookie is the viewer's: the API still wants the bearer token.
-    assert_eq!(
-        curl("GET", &s.url("/v1/jobs"), None, &["-H", cookie]).status,
-        401
-    );
+    assert_eq!(curl(s.url("/v1/jobs")).header(cookie).send().status, 401);
     // A foreign Host is refused even with the token.
-    let r = curl(
-        "GET",
-        &page,
-        None,
-        &["-H", cookie, "-H", "Host: rebound.example:80"],
-    );
+    let r = curl(&page)
+        .header(cookie)
+        .header("Host: rebound.example:80")
+        .send();
     assert_eq!(r.status, 403);
-}
-
-/// A port that was free a moment ago (for `--view`, whose address the test must know).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
 fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: this test drives a real browser (apt-get install chromium; .ci/run does)"
-    );
-    let td = root().join("testdata");
-    assert!(
-        td.join("node_modules/playwright-core").exists(),
-        "testdata/node_modules is missing: run `npm ci --prefix testdata`"
-    );
+    let chromium = chromium();
+    need_node_module("playwright-core");
     let dir = tempfile::tempdir().unwrap();
     let (_site, site_port) = site();
     let vport = free_port();
@@ -1017,54 +780,54 @@ fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
 
     // Uploads without the custom header (what a form on another site can send) are
     // refused, and so is a foreign Host; with it, a corpus HAR is taken.
-    let corpus = td.join("har/example-login.chromium.har");
+    let corpus = fixture("example-login.chromium.har");
     let at = format!("@{}", corpus.display());
     let up = format!("{viewer}/api/upload?name=x.har");
-    let r = curl("POST", &up, Some(&at), &["-H", "Content-Type: text/plain"]);
+    let r = curl(&up)
+        .method("POST")
+        .data(&at)
+        .header("Content-Type: text/plain")
+        .send();
     assert_eq!(r.status, 403);
     assert!(r.error().contains("X-Hark-Upload"), "{}", r.error());
-    let r = curl(
-        "POST",
-        &format!("{viewer}/api/catalog/{a_id}/open"),
-        None,
-        &[],
-    );
+    let r = curl(format!("{viewer}/api/catalog/{a_id}/open"))
+        .method("POST")
+        .send();
     assert_eq!(r.status, 403, "opening a job needs the header too");
-    let r = curl(
-        "POST",
-        &up,
-        Some(&at),
-        &["-H", "X-Hark-Upload: 1", "-H", "Host: attacker.example"],
-    );
+    let r = curl(&up)
+        .method("POST")
+        .data(&at)
+        .header("X-Hark-Upload: 1")
+        .header("Host: attacker.example")
+        .send();
     assert_eq!(r.status, 403);
     // Over --max-upload (1M): 413, whatever Content-Length says (chunked here).
     let big = dir.path().join("big.har");
     std::fs::write(&big, vec![b' '; 1_200_000]).unwrap();
-    let r = curl(
-        "POST",
-        &up,
-        Some(&format!("@{}", big.display())),
-        &["-H", "X-Hark-Upload: 1", "-H", "Transfer-Encoding: chunked"],
-    );
-    assert_eq!(r.status, 413, "{}", String::from_utf8_lossy(&r.body));
+    let r = curl(&up)
+        .method("POST")
+        .data(format!("@{}", big.display()))
+        .header("X-Hark-Upload: 1")
+        .header("Transfer-Encoding: chunked")
+        .send();
+    assert_eq!(r.status, 413, "{}", r.text());
     // Nothing was added by the refused requests, and no upload is left on disk.
-    let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+    let files = curl(format!("{viewer}/api/files")).send().json();
     assert_eq!(files.as_array().unwrap().len(), 0, "{files}");
     let uploads = dir.path().join("data/tmp/uploads");
     let left = std::fs::read_dir(&uploads).map(|d| d.count()).unwrap_or(0);
     assert_eq!(left, 0, "refused uploads leave no file");
 
     let gz = dir.path().join("login.har.gz");
-    let o = Command::new("sh")
+    Cmd::new("sh")
         .arg("-c")
         .arg(format!(
             "gzip -c '{}' > '{}'",
             corpus.display(),
             gz.display()
         ))
-        .status()
-        .unwrap();
-    assert!(o.success());
+        .run()
+        .assert_success();
     let bad = dir.path().join("notes.txt");
     std::fs::write(&bad, "these are not the HARs you are looking for\n").unwrap();
     let spec = serde_json::json!({
@@ -1075,39 +838,29 @@ fn the_viewer_lists_jobs_and_takes_uploads_in_headless_chromium() {
         "uploadGz": gz,
         "bad": bad,
     });
-    let mut node = Command::new("node")
-        .current_dir(&td)
+    // The page asks for more traffic on the running job (MORE) and waits for it.
+    let mut node = Cmd::new("node")
+        .current_dir(testdata(""))
         .arg("view-serve-test.mjs")
         .arg(&page)
         .arg(spec.to_string())
         .env("CHROMIUM", &chromium)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node must be installed");
-    let mut stdin = node.stdin.take().unwrap();
-    let mut out = BufReader::new(node.stdout.take().unwrap());
-    let mut log = String::new();
-    let mut line = String::new();
-    while out.read_line(&mut line).unwrap() > 0 {
-        print!("{line}");
+        .spawn();
+    while let Some(line) = node.next_stdout_line(Duration::from_secs(300)) {
         if line.trim() == "MORE" {
             drive(&b_proxy, site_port, "r-more", 2);
-            use std::io::Write;
-            stdin.write_all(b"done\n").unwrap();
+            node.write_stdin(b"done\n");
         }
-        log.push_str(&line);
-        line.clear();
     }
-    let st = node.wait().unwrap();
+    let done = node.wait();
     assert!(
-        st.success(),
-        "view-serve-test.mjs failed (screenshot: /tmp/hark-view-serve-test-failure.png):\n{log}"
+        done.success(),
+        "view-serve-test.mjs failed (screenshot: /tmp/hark-view-serve-test-failure.png):\n{done}"
     );
-    assert!(log.contains("all checks passed"), "{log}");
+    assert!(done.stdout().contains("all checks passed"), "{done}");
     // The page's uploads are files of the library, indexed like any other (the same on
     // both ports).
-    let files = curl("GET", &format!("{viewer}/api/files"), None, &[]).json();
+    let files = curl(format!("{viewer}/api/files")).send().json();
     assert_eq!(files, s.call("GET", "/view/api/files", None).json());
     let names: Vec<&str> = files
         .as_array()
@@ -1145,48 +898,36 @@ fn shared_proxy_port_tags_traffic_by_proxy_user() {
     let mut want_a = Vec::new();
     for i in 0..5 {
         let u = format!("{site}/n/sa-{i}");
-        assert_eq!(curl("GET", &u, None, &["-x", &pa]).status, 200);
+        assert_eq!(curl(&u).proxy(&pa).send().status, 200);
         want_a.push(u);
     }
     // Through a CONNECT tunnel: the job named on the CONNECT owns what is inside.
     let u = format!("{site}/n/tunnel-a");
-    assert_eq!(curl("GET", &u, None, &["-p", "-x", &pa]).status, 200);
+    assert_eq!(curl(&u).tunnel().proxy(&pa).send().status, 200);
     want_a.push(u);
     let mut want_b = Vec::new();
     for i in 0..3 {
         let u = format!("{site}/n/sb-{i}");
-        assert_eq!(curl("GET", &u, None, &["-x", &pb]).status, 200);
+        assert_eq!(curl(&u).proxy(&pb).send().status, 200);
         want_b.push(u);
     }
     // No user, or one that is not a running job: 407 with a challenge, nothing recorded.
-    let r = Command::new("curl")
-        .args(["-s", "-D", "-", "-o", "/dev/null", "-x"])
-        .arg(format!("http://{shared}"))
-        .arg(format!("{site}/n/anon"))
-        .output()
-        .unwrap();
-    let head = String::from_utf8_lossy(&r.stdout).to_lowercase();
+    let r = curl(format!("{site}/n/anon"))
+        .proxy(format!("http://{shared}"))
+        .attempt();
+    let head = r.head.to_lowercase();
     assert!(head.starts_with("http/1.1 407"), "{head}");
     assert!(head.contains("proxy-authenticate: basic"), "{head}");
-    let r = curl(
-        "GET",
-        &format!("{site}/n/nobody"),
-        None,
-        &["-x", &format!("http://zzzz:x@{shared}")],
-    );
+    let r = curl(format!("{site}/n/nobody"))
+        .proxy(format!("http://zzzz:x@{shared}"))
+        .send();
     assert_eq!(r.status, 407);
-    let r = Command::new("curl")
-        .args(["-sS", "-p", "-x"])
-        .arg(format!("http://{shared}"))
-        .arg(format!("{site}/n/anon-tunnel"))
-        .output()
-        .unwrap();
-    assert!(!r.status.success());
-    assert!(
-        String::from_utf8_lossy(&r.stderr).contains("407"),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
+    let r = curl(format!("{site}/n/anon-tunnel"))
+        .proxy(format!("http://{shared}"))
+        .tunnel()
+        .attempt();
+    assert!(r.curl_failed.is_some());
+    assert!(r.curl_stderr.contains("407"), "{}", r.curl_stderr);
 
     let har_a = s.har(ida);
     let mut got = urls(&har_a);
@@ -1201,10 +942,10 @@ fn shared_proxy_port_tags_traffic_by_proxy_user() {
         .unwrap()
         .to_ascii_lowercase()
         .contains("proxy-authorization"));
-    validate(dir.path(), "shared.har", &har_a);
+    assert_valid_har_value(&har_a);
     // A stopped job's user is refused.
     s.call("POST", &format!("/v1/jobs/{ida}/stop"), None);
-    let r = curl("GET", &format!("{site}/n/late"), None, &["-x", &pa]);
+    let r = curl(format!("{site}/n/late")).proxy(&pa).send();
     assert_eq!(r.status, 407);
     assert_eq!(urls(&s.har(ida)).len(), 6);
 }
@@ -1227,24 +968,18 @@ fn job_proxies_want_the_token_when_the_service_has_one() {
         "{shared}"
     );
     let site = format!("http://127.0.0.1:{site_port}");
+    // The status through `proxy`, in a CONNECT tunnel or not.
     let through = |path: &str, proxy: &str, tunnel: bool| {
-        let mut args = vec!["-x", proxy];
+        let mut c = curl(format!("{site}{path}")).proxy(proxy);
         if tunnel {
-            args.push("-p");
+            c = c.tunnel();
         }
-        let out = Command::new("curl")
-            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"])
-            .args(&args)
-            .arg(format!("{site}{path}"))
-            .output()
-            .unwrap();
+        let r = c.attempt();
         // A refused CONNECT makes curl fail with the 407 in its message.
-        let code = String::from_utf8_lossy(&out.stdout).to_string();
-        let err = String::from_utf8_lossy(&out.stderr).to_string();
-        if err.contains("407") {
-            "407".to_string()
+        if r.curl_stderr.contains("407") {
+            407
         } else {
-            code
+            r.status
         }
     };
     let own = |user_pw: &str| format!("http://{user_pw}@{addr}");
@@ -1263,7 +998,7 @@ fn job_proxies_want_the_token_when_the_service_has_one() {
             true,
         ),
     ] {
-        assert_eq!(through(path, &proxy, tunnel), "407", "{path} via {proxy}");
+        assert_eq!(through(path, &proxy, tunnel), 407, "{path} via {proxy}");
     }
     // Let through: the token as password, any user on the job's port, the job on the shared one.
     let mut want = Vec::new();
@@ -1274,7 +1009,7 @@ fn job_proxies_want_the_token_when_the_service_has_one() {
         ("/n/ok-shared", shared.clone(), false),
         ("/n/ok-shared-tunnel", shared.clone(), true),
     ] {
-        assert_eq!(through(path, &proxy, tunnel), "200", "{path} via {proxy}");
+        assert_eq!(through(path, &proxy, tunnel), 200, "{path} via {proxy}");
         want.push(format!("{site}{path}"));
     }
     let har = s.har(id);
@@ -1292,26 +1027,12 @@ fn https_through_jobs_sharing_one_ca() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // A test CA and the site's leaf for 127.0.0.1.
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "serve-site test CA");
-    ca_params.key_usages = vec![
-        rcgen::KeyUsagePurpose::KeyCertSign,
-        rcgen::KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca, &ca_key)
-        .unwrap();
+    let ca = TestCa::new("serve-site test CA");
+    let (cert, key) = ca.issue(&["127.0.0.1"], "serve-site");
     std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
-    std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
-    let (_site, ports) = site_with(&[&d.join("cert.pem"), &d.join("key.pem")]);
+    std::fs::write(d.join("cert.pem"), cert).unwrap();
+    std::fs::write(d.join("key.pem"), key).unwrap();
+    let (_site, ports) = node_server("serve/site.mjs", [d.join("cert.pem"), d.join("key.pem")]);
     let https = ports["https"].as_u64().unwrap();
     let data = d.join("data");
     let ca_arg = d.join("ca.pem");
@@ -1324,27 +1045,17 @@ fn https_through_jobs_sharing_one_ca() {
             .json();
         let proxy = format!("http://{}", j["proxy"].as_str().unwrap());
         for i in 0..3 {
-            let r = curl(
-                "GET",
-                &format!("https://127.0.0.1:{https}/n/{name}-{i}"),
-                None,
+            let r = curl(format!("https://127.0.0.1:{https}/n/{name}-{i}"))
+                .proxy(&proxy)
+                .cacert(&hark_ca)
                 // HTTP/1.1 inside the tunnel: with HTTP/2, curl resets the stream as soon
                 // as it has Content-Length bytes, before hark's engine sees the body's end,
                 // and hark-record then records the exchange as aborted (reported to
                 // crates/record; not a hark serve matter).
-                &[
-                    "-x",
-                    &proxy,
-                    "--cacert",
-                    hark_ca.to_str().unwrap(),
-                    "--http1.1",
-                ],
-            );
-            assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-            assert_eq!(
-                String::from_utf8_lossy(&r.body),
-                format!("hello /n/{name}-{i}\n")
-            );
+                .arg("--http1.1")
+                .send();
+            assert_eq!(r.status, 200, "{}", r.text());
+            assert_eq!(r.text(), format!("hello /n/{name}-{i}\n"));
         }
         jobs.push((j["id"].as_str().unwrap().to_string(), name));
     }
@@ -1367,7 +1078,7 @@ fn https_through_jobs_sharing_one_ca() {
                 )
             );
         }
-        validate(d, &format!("{name}.har"), &har);
+        assert_valid_har_value(&har);
     }
     // BrowserMob's trustAllServers asks hark not to verify upstream certificates: refused
     // unless the service was started with --insecure-upstream.
@@ -1397,7 +1108,7 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
         &format!("/proxy/{port}/limit"),
         Some("downstreamKbps=64&upstreamKbps=64&latency=0"),
     );
-    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.status, 200, "{}", r.text());
     let r = s.call("GET", &format!("/proxy/{port}/limit"), None);
     assert_eq!(r.json()["downstreamKbps"], 64);
     assert_eq!(r.json()["upstreamKbps"], 64);
@@ -1405,12 +1116,9 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
     let proxy = format!("127.0.0.1:{port}");
     // 256 KiB down at 64 KiB/s: at least 3 s once the first frame (≤ 64 KiB) is out.
     let t = Instant::now();
-    let r = curl(
-        "GET",
-        &format!("http://127.0.0.1:{site_port}/big?kib=256"),
-        None,
-        &["-x", &proxy],
-    );
+    let r = curl(format!("http://127.0.0.1:{site_port}/big?kib=256"))
+        .proxy(&proxy)
+        .send();
     let down = t.elapsed();
     assert_eq!(r.status, 200);
     assert_eq!(r.body.len(), 256 * 1024);
@@ -1424,12 +1132,12 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
     std::fs::write(&upload, vec![b'x'; 192 * 1024]).unwrap();
     let at = format!("@{}", upload.display());
     let t = Instant::now();
-    let r = curl(
-        "POST",
-        &format!("http://127.0.0.1:{site_port}/upload"),
-        Some(&at),
-        &["-x", &proxy, "-H", "Content-Type: application/octet-stream"],
-    );
+    let r = curl(format!("http://127.0.0.1:{site_port}/upload"))
+        .method("POST")
+        .data(&at)
+        .proxy(&proxy)
+        .header("Content-Type: application/octet-stream")
+        .send();
     let up = t.elapsed();
     assert_eq!(r.json()["bytes"], 192 * 1024);
     assert!(up.as_secs_f64() >= 1.5, "192 KiB at 64 KiB/s took {up:?}");

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 /// The true endpoints of testdata/surface-site/server.mjs (its TRUTH), path parameters
 /// written `{}`.
@@ -43,11 +44,9 @@ const TRUTH: &[&str] = &[
     "GET /api/tokens/{}",
 ];
 
-fn shop() -> String {
-    root()
-        .join("testdata/har/surface-shop.chromium.har")
-        .to_string_lossy()
-        .into_owned()
+/// The Chromium recording of testdata/surface-site.
+fn shop() -> PathBuf {
+    fixture("surface-shop.chromium.har")
 }
 
 /// `{userId}` → `{}`.
@@ -70,7 +69,7 @@ fn unnamed(path: &str) -> String {
 
 #[test]
 fn the_server_and_the_test_agree_on_the_truth() {
-    let src = std::fs::read_to_string(root().join("testdata/surface-site/server.mjs")).unwrap();
+    let src = std::fs::read_to_string(testdata("surface-site/server.mjs")).unwrap();
     for t in TRUTH {
         assert!(src.contains(&format!("'{t}'")), "{t} not in server.mjs");
     }
@@ -79,9 +78,9 @@ fn the_server_and_the_test_agree_on_the_truth() {
 
 #[test]
 fn endpoints_precision_and_recall_on_the_shop() {
-    let o = hark(&["surface", &shop(), "--json"]);
-    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
-    let r = json(&o.stdout);
+    let o = hark(["surface"]).arg(shop()).arg("--json").run();
+    assert_ne!(o.code(), 2, "{o}");
+    let r = o.json();
     let found: BTreeSet<String> = r["endpoints"]
         .as_array()
         .unwrap()
@@ -158,38 +157,23 @@ fn endpoints_precision_and_recall_on_the_shop() {
         .any(|a| a["scheme"] == "bearer-jwt"));
     assert_eq!(user["denied_without_auth"], 1);
     // Examples are sanitized: the login password is never shown.
-    assert!(!String::from_utf8_lossy(&o.stdout).contains("hunter2"));
+    assert!(!o.stdout().contains("hunter2"));
     assert!(
         r["quality"]["advice"].as_array().unwrap().is_empty(),
         "{}",
         r["quality"]
     );
     // The table.
-    let o = hark(&["surface", &shop(), "--color", "never"]);
-    let t = stdout(&o);
+    let t = hark(["surface"])
+        .arg(shop())
+        .args(["--color", "never"])
+        .run()
+        .stdout();
     assert!(
         t.contains("DELETE  /api/users/{userId}/orders/{orderId}/items/{itemId}"),
         "{t}"
     );
     assert!(t.contains("good enough to scan"), "{t}");
-}
-
-/// `Some(true)` valid, `Some(false)` invalid (message printed), `None` no node_modules.
-fn swagger_parser(file: &std::path::Path) -> Option<bool> {
-    let td = root().join("testdata");
-    if !td.join("node_modules/@apidevtools/swagger-parser").exists() {
-        return None;
-    }
-    let o = std::process::Command::new("node")
-        .current_dir(&td)
-        .arg("surface-site/validate-openapi.mjs")
-        .arg(file)
-        .output()
-        .ok()?;
-    if !o.status.success() {
-        eprintln!("{}: {}", file.display(), String::from_utf8_lossy(&o.stderr));
-    }
-    Some(o.status.success())
 }
 
 #[test]
@@ -199,21 +183,20 @@ fn openapi_passes_swagger_parser_for_every_recording() {
     let mut checked = 0;
     for f in files {
         let out = dir.path().join("api.json");
-        let o = hark(&[
-            "surface",
-            f.to_str().unwrap(),
-            "--openapi",
-            out.to_str().unwrap(),
-        ]);
-        assert_ne!(o.status.code(), Some(2), "{}: {}", f.display(), stderr(&o));
-        let doc = json(&std::fs::read(&out).unwrap());
+        let o = hark(["surface"]).arg(&f).arg("--openapi").arg(&out).run();
+        assert_ne!(o.code(), 2, "{o}");
+        let doc = read_json(&out);
         assert_eq!(doc["openapi"], "3.1.0");
         match swagger_parser(&out) {
             None => {
                 eprintln!("note: testdata/node_modules missing (run `npm ci` in testdata); skipping swagger-parser");
                 return;
             }
-            Some(ok) => assert!(ok, "{} gives an invalid OpenAPI document", f.display()),
+            Some(v) => assert!(
+                v.success(),
+                "{} gives an invalid OpenAPI document: {v}",
+                f.display()
+            ),
         }
         checked += 1;
     }
@@ -224,9 +207,13 @@ fn openapi_passes_swagger_parser_for_every_recording() {
 fn openapi_of_the_shop() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("shop.json");
-    let o = hark(&["surface", &shop(), "--openapi", out.to_str().unwrap()]);
-    assert_ne!(o.status.code(), Some(2));
-    let doc = json(&std::fs::read(&out).unwrap());
+    let o = hark(["surface"])
+        .arg(shop())
+        .arg("--openapi")
+        .arg(&out)
+        .run();
+    assert_ne!(o.code(), 2, "{o}");
+    let doc = read_json(&out);
     let op = &doc["paths"]["/api/users/{userId}/orders"]["post"];
     assert_eq!(op["parameters"][0]["name"], "userId");
     assert_eq!(op["parameters"][0]["schema"]["type"], "integer");
@@ -256,9 +243,9 @@ fn openapi_of_the_shop() {
 fn sarif_findings_point_at_the_har_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("shop.sarif");
-    let o = hark(&["surface", &shop(), "--sarif", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "findings give exit status 1");
-    let s = json(&std::fs::read(&out).unwrap());
+    let o = hark(["surface"]).arg(shop()).arg("--sarif").arg(&out).run();
+    assert_eq!(o.code(), 1, "findings give exit status 1: {o}");
+    let s = read_json(&out);
     assert_eq!(s["version"], "2.1.0");
     let run = &s["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
@@ -303,26 +290,22 @@ fn sarif_findings_point_at_the_har_file() {
     }
     // The fingerprints are stable across runs.
     let out2 = dir.path().join("again.sarif");
-    hark(&["surface", &shop(), "--sarif", out2.to_str().unwrap()]);
+    hark(["surface"])
+        .arg(shop())
+        .arg("--sarif")
+        .arg(&out2)
+        .run();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
 }
 
 #[test]
 fn sarif_passes_the_sarif_2_1_0_schema() {
-    let td = root().join("testdata");
-    if !td.join("node_modules/@microsoft/jest-sarif").exists() {
+    if !node_module("@microsoft/jest-sarif") {
         eprintln!("note: testdata/node_modules missing (run `npm ci` in testdata); skipping the SARIF schema");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let validate = |f: &std::path::Path| {
-        std::process::Command::new("node")
-            .current_dir(&td)
-            .arg("surface-site/validate-sarif.mjs")
-            .arg(f)
-            .output()
-            .unwrap()
-    };
+    let validate = |f: &std::path::Path| sarif_schema(f).unwrap();
     // The validator is not a rubber stamp.
     let bad = dir.path().join("bad.sarif");
     std::fs::write(
@@ -330,7 +313,7 @@ fn sarif_passes_the_sarif_2_1_0_schema() {
         r#"{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}"#,
     )
     .unwrap();
-    assert!(!validate(&bad).status.success());
+    assert!(!validate(&bad).success());
     let mut files: Vec<String> = corpus()
         .iter()
         .map(|f| f.to_string_lossy().into_owned())
@@ -338,13 +321,9 @@ fn sarif_passes_the_sarif_2_1_0_schema() {
     files.push("@example".into());
     for f in files {
         let out = dir.path().join("out.sarif");
-        let o = hark(&["surface", &f, "--sarif", out.to_str().unwrap()]);
-        assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
+        let o = hark(["surface", f.as_str(), "--sarif"]).arg(&out).run();
+        assert_ne!(o.code(), 2, "{o}");
         let v = validate(&out);
-        assert!(
-            v.status.success(),
-            "{f}: {}",
-            String::from_utf8_lossy(&v.stderr)
-        );
+        assert!(v.success(), "{f}: {v}");
     }
 }

@@ -4,80 +4,51 @@
 
 mod common;
 
-use common::root;
+use common::*;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
+/// A running `hark view` (killed on drop) and the URL it printed.
 struct Server {
-    child: Child,
+    proc: Running,
     url: String,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// `hark view --no-open --port 0 --quiet FILES…`, once it has said where it listens.
 fn start(files: &[&Path]) -> Server {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hark"));
-    cmd.args(["view", "--no-open", "--port", "0", "--quiet"]);
-    for f in files {
-        cmd.arg(f);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let line = common::first_line(&mut child);
-    let url = line.trim().to_string();
+    let mut proc = hark(["view", "--no-open", "--port", "0", "--quiet"])
+        .args(files)
+        .spawn();
+    let url = proc.stdout_line().trim().to_string();
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
         "hark view printed {url:?}"
     );
-    Server { child, url }
+    Server { proc, url }
 }
 
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--noproxy", "*"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("curl is needed for this test: {e}"));
-    assert!(out.status.success(), "curl {args:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+impl Server {
+    /// GET a path of the viewer's, which must answer JSON.
+    fn get_json(&self, path: &str) -> Value {
+        curl(format!("{}{path}", self.url)).send().json()
+    }
+
+    /// The summary of file `n` once it is indexed (or after 10 s, as it is then).
+    fn summary_when_indexed(&self, n: usize) -> Value {
+        eventually(
+            Duration::from_secs(10),
+            || self.get_json(&format!("api/files/{n}/summary")),
+            |s| s["done"] == true,
+        )
+    }
 }
 
 const SCRIPT: &str = "<script>window.__pwned=1;fetch('/pwned')</script>";
 const IMG: &str = "<img src=x onerror=\"window.__pwned=2;fetch('/pwned-img')\">";
 const JS_URL: &str = "javascript:window.__pwned=3;fetch('/pwned-js')";
 const SVG: &str = "<svg onload=\"window.__pwned=4\">";
-
-fn b64(s: &str) -> String {
-    use std::fmt::Write;
-    // Minimal base64 (the test avoids depending on the crate's own encoder).
-    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for k in 0..4 {
-            if k <= c.len() {
-                out.write_char(T[(n >> (18 - 6 * k) & 63) as usize] as char)
-                    .unwrap();
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
 
 fn entry(url: &str, status: i64, mime: &str, text: &str, extra: Value) -> Value {
     let mut e = json!({
@@ -133,8 +104,8 @@ fn hostile_har() -> Value {
     // A JWT whose claims carry the payloads.
     let jwt = format!(
         "{}.{}.sig",
-        b64(r#"{"alg":"none","typ":"JWT"}"#).trim_end_matches('='),
-        b64(&json!({"sub": SCRIPT, "name": IMG}).to_string())
+        b64_encode(r#"{"alg":"none","typ":"JWT"}"#).trim_end_matches('='),
+        b64_encode(json!({"sub": SCRIPT, "name": IMG}).to_string())
             .trim_end_matches('=')
             .replace('+', "-")
             .replace('/', "_")
@@ -160,7 +131,7 @@ fn hostile_har() -> Value {
             "http://127.0.0.1:9/evil-b64.svg",
             200,
             "image/svg+xml",
-            &b64(&svg),
+            &b64_encode(&svg),
             json!({}),
         ),
         // Claims to be a PNG, is HTML: served as image/png, nosniff, sandboxed.
@@ -248,30 +219,21 @@ fn write_big(path: &Path) {
 
 #[test]
 fn the_viewer_in_headless_chromium() {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: this test drives a real browser (apt-get install chromium; .ci/run does)"
-    );
-    assert!(
-        root()
-            .join("testdata/node_modules/playwright-core")
-            .exists(),
-        "testdata/node_modules is missing: run `npm ci --prefix testdata`"
-    );
+    chromium();
+    need_node_module("playwright-core");
     let dir = tempfile::tempdir().unwrap();
     let hostile = dir.path().join("hostile.har");
     std::fs::write(&hostile, serde_json::to_vec(&hostile_har()).unwrap()).unwrap();
     let big = dir.path().join("big.har");
     write_big(&big);
-    let login = root().join("testdata/har/example-login.chromium.har");
-    let failures = root().join("testdata/har/failures.chromium.har");
-    let ws = root().join("../shared/corpus/public/mitmproxy-export-websocket.har");
+    let login = fixture("example-login.chromium.har");
+    let failures = fixture("failures.chromium.har");
+    let ws = corpus_file("mitmproxy-export-websocket.har");
     let server = start(&[&login, &failures, &hostile, &big, &ws]);
     let url = &server.url;
 
     // Headers, as curl sees them: the policy on every answer, the Host check.
-    let head = curl(&["-D", "-", "-o", "/dev/null", url]);
+    let head = curl(url).send().head;
     assert!(
         head.to_ascii_lowercase().contains(&format!(
             "content-security-policy: {}",
@@ -282,13 +244,7 @@ fn the_viewer_in_headless_chromium() {
     assert!(head
         .to_ascii_lowercase()
         .contains("x-content-type-options: nosniff"));
-    let api_head = curl(&[
-        "-D",
-        "-",
-        "-o",
-        "/dev/null",
-        &format!("{url}api/files/0/summary"),
-    ]);
+    let api_head = curl(format!("{url}api/files/0/summary")).send().head;
     assert!(
         api_head
             .to_ascii_lowercase()
@@ -297,128 +253,81 @@ fn the_viewer_in_headless_chromium() {
     );
     let port = url.trim_end_matches('/').rsplit(':').next().unwrap();
     for (host, code) in [
-        (format!("evil.example:{port}"), "403"),
-        (format!("127.0.0.1.nip.io:{port}"), "403"),
-        (format!("localhost:{port}"), "200"),
+        (format!("evil.example:{port}"), 403),
+        (format!("127.0.0.1.nip.io:{port}"), 403),
+        (format!("localhost:{port}"), 200),
     ] {
-        let got = curl(&[
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-H",
-            &format!("Host: {host}"),
-            url,
-        ]);
+        let got = curl(url).header(format!("Host: {host}")).send().status;
         assert_eq!(got, code, "Host: {host}");
     }
-    // SVG is never served as an image; a fake PNG is served as PNG, sandboxed.
-    let svg = curl(&[
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        &format!("{url}api/files/2/entries/2/image"),
-    ]);
-    assert_eq!(svg, "404");
-    let fake = curl(&[
-        "-D",
-        "-",
-        "-o",
-        "/dev/null",
-        &format!("{url}api/files/2/entries/4/image"),
-    ])
-    .to_ascii_lowercase();
+    // SVG is never served as an image; a fake PNG is served as PNG, sandboxed (once the
+    // hostile file is indexed: before, its entries are not there yet, also a 404).
+    let hostile_summary = server.summary_when_indexed(2);
+    assert_eq!(hostile_summary["done"], true, "{hostile_summary}");
+    let svg = curl(format!("{url}api/files/2/entries/2/image")).send();
+    assert_eq!(svg.status, 404);
+    let fake = curl(format!("{url}api/files/2/entries/4/image"))
+        .send()
+        .head
+        .to_ascii_lowercase();
     assert!(
         fake.contains("content-type: image/png")
             && fake.contains("content-security-policy: sandbox"),
         "{fake}"
     );
     // Files listed for a viewer over several HARs.
-    let files: Value = serde_json::from_str(&curl(&[&format!("{url}api/files")])).unwrap();
+    let files = server.get_json("api/files");
     assert_eq!(files.as_array().unwrap().len(), 5);
 
     let shot = std::env::var("HARK_VIEW_SCREENSHOT").unwrap_or_default();
-    let mut cmd = Command::new("node");
-    cmd.current_dir(root().join("testdata"))
+    let mut cmd = Cmd::new("node")
+        .current_dir(testdata(""))
         .arg("view-test.mjs")
         .arg(url)
         .arg(r#"{"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}"#);
     if !shot.is_empty() {
-        cmd.arg(&shot);
+        cmd = cmd.arg(&shot);
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("node is needed for this test: {e}"));
+    let out = cmd.run();
     let _ = std::io::stdout().write_all(&out.stdout);
     let _ = std::io::stderr().write_all(&out.stderr);
-    assert!(
-        out.status.success(),
-        "view-test.mjs failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.success(), "view-test.mjs failed:\n{out}");
 }
 
 #[test]
-fn not_a_har_fails_before_serving() {
+fn a_file_that_is_not_a_har_fails_before_serving_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.har");
     std::fs::write(&bad, "{\"log\": []}").unwrap();
-    let out = common::hark(&["view", "--no-open", "--port", "0", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = common::stderr(&out);
+    let out = hark(["view", "--no-open", "--port", "0"]).arg(&bad).run();
+    out.assert_code(2);
+    let err = out.stderr();
     assert!(err.contains("bad.har:1:") && err.contains("log"), "{err}");
-    assert!(common::stdout(&out).is_empty());
+    assert!(out.stdout().is_empty(), "{out}");
 }
 
 #[test]
 fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hark"))
-        .args(["view", "--no-open", "--port", "0", "-"])
+    let data = std::fs::read(fixture("example-login.chromium.har")).unwrap();
+    let mut proc = hark(["view", "--no-open", "--port", "0", "-"])
         .env("TMPDIR", tmp.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let data = std::fs::read(root().join("testdata/har/example-login.chromium.har")).unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&data).unwrap();
-    drop(stdin);
-    let line = common::first_line(&mut child);
-    let server = Server {
-        child,
-        url: line.trim().to_string(),
-    };
-    let mut summary = Value::Null;
-    for _ in 0..100 {
-        summary =
-            serde_json::from_str(&curl(&[&format!("{}api/files/0/summary", server.url)])).unwrap();
-        if summary["done"] == true {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+        .stdin(data)
+        .spawn();
+    let url = proc.stdout_line().trim().to_string();
+    let server = Server { proc, url };
+    let summary = server.summary_when_indexed(0);
     assert_eq!(summary["requests"], 37);
     assert_eq!(summary["name"], "<stdin>");
-    let d: Value =
-        serde_json::from_str(&curl(&[&format!("{}api/files/0/entries/36", server.url)])).unwrap();
+    let d = server.get_json("api/files/0/entries/36");
     assert!(d["request"]["url"]
         .as_str()
         .unwrap()
         .starts_with("http://127.0.0.1"));
     // The spooled copy is in TMPDIR while serving, and gone after SIGTERM.
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
-    let mut server = server;
-    // SAFETY: kill(2) on our own child's pid.
-    assert_eq!(
-        unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) },
-        0
-    );
-    let status = server.child.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    let done = server.proc.stop();
+    assert!(done.success(), "{done}");
     let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
     assert!(left.is_empty(), "left behind: {left:?}");
 }
@@ -426,62 +335,48 @@ fn standard_input_is_spooled_and_the_copy_removed_on_sigterm() {
 #[test]
 fn the_built_in_example_is_shown_by_its_name() {
     let server = start(&[Path::new("@example")]);
-    let files: Value = serde_json::from_str(&curl(&[&format!("{}api/files", server.url)])).unwrap();
+    let files = server.get_json("api/files");
     assert_eq!(files[0]["name"], "@example");
 }
 
 #[test]
 fn another_har_is_uploaded_to_hark_view() {
-    let login = root().join("testdata/har/example-login.chromium.har");
-    let failures = root().join("testdata/har/failures.chromium.har");
+    let login = fixture("example-login.chromium.har");
+    let failures = fixture("failures.chromium.har");
     let server = start(&[&login]);
     let up = format!("{}api/upload?name=failures.chromium.har", server.url);
     let at = format!("@{}", failures.display());
     // Without the header a cross-site page cannot send: refused.
-    let r = curl(&["-w", " %{http_code}", "--data-binary", &at, &up]);
-    assert!(r.ends_with(" 403") && r.contains("X-Hark-Upload"), "{r}");
-    let r = curl(&[
-        "-w",
-        " %{http_code}",
-        "-H",
-        "X-Hark-Upload: 1",
-        "--data-binary",
-        &at,
-        &up,
-    ]);
-    assert!(r.ends_with(" 201"), "{r}");
-    let v: Value = serde_json::from_str(r.trim_end_matches(" 201")).unwrap();
+    let r = curl(&up).data(&at).send();
+    assert!(
+        r.status == 403 && r.text().contains("X-Hark-Upload"),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let r = curl(&up).header("X-Hark-Upload: 1").data(&at).send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
     assert_eq!(v["file"], 1);
     assert_eq!(v["name"], "failures.chromium.har");
-    let files: Value = serde_json::from_str(&curl(&[&format!("{}api/files", server.url)])).unwrap();
+    let files = server.get_json("api/files");
     assert_eq!(files.as_array().unwrap().len(), 2, "{files}");
     // Its rows are the uploaded file's (the summary counts its entries).
-    let doc: Value = serde_json::from_slice(&std::fs::read(&failures).unwrap()).unwrap();
-    let want = doc["log"]["entries"].as_array().unwrap().len();
+    let want = entries(&read_json(&failures)).len();
     assert!(want > 0);
-    let mut s = Value::Null;
-    for _ in 0..100 {
-        s = serde_json::from_str(&curl(&[&format!("{}api/files/1/summary", server.url)])).unwrap();
-        if s["done"] == true {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let s = server.summary_when_indexed(1);
     assert_eq!(s["requests"], want as u64, "{s}");
     // JSON that is not a HAR: 422 with the place.
     let bad = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(bad.path(), "{\"log\": {\"entries\": 7}}").unwrap();
-    let r = curl(&[
-        "-w",
-        " %{http_code}",
-        "-H",
-        "X-Hark-Upload: 1",
-        "--data-binary",
-        &format!("@{}", bad.path().display()),
-        &format!("{}api/upload?name=bad.har", server.url),
-    ]);
+    let r = curl(format!("{}api/upload?name=bad.har", server.url))
+        .header("X-Hark-Upload: 1")
+        .data(format!("@{}", bad.path().display()))
+        .send();
     assert!(
-        r.ends_with(" 422") && r.contains("not a HAR file: bad.har:1:"),
-        "{r}"
+        r.status == 422 && r.text().contains("not a HAR file: bad.har:1:"),
+        "{} {}",
+        r.status,
+        r.text()
     );
 }

@@ -3,31 +3,13 @@
 //! styles; and the token-level path (`RawEntry::transcode`) agrees with it.
 
 use har::{HarReader, HarWriter, Source, Style};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use testkit::{corpus, corpus_file};
 
-fn corpus() -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut files = Vec::new();
-    for dir in [
-        root.join("../shared/corpus/public"),
-        root.join("testdata/har"),
-    ] {
-        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "har") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 25);
-    files
-}
-
+/// The document as serde_json reads it, in compact text: key order and number text
+/// kept, a BOM ignored.
 fn canonical(bytes: &[u8]) -> String {
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let v: serde_json::Value = serde_json::from_slice(b).unwrap();
-    serde_json::to_string(&v).unwrap()
+    testkit::canonical(&testkit::json(bytes))
 }
 
 fn through_model(file: &Path, style: Style) -> Vec<u8> {
@@ -68,10 +50,7 @@ fn the_model_round_trips_every_real_har() {
 
 #[test]
 fn entries_come_one_at_a_time_with_their_positions() {
-    let file = corpus()
-        .into_iter()
-        .find(|p| p.ends_with("mitmproxy-import-firefox.har"))
-        .unwrap();
+    let file = corpus_file("mitmproxy-import-firefox.har");
     let text = std::fs::read_to_string(&file).unwrap();
     let mut r = HarReader::new(Source::open(file.to_str().unwrap()).unwrap()).unwrap();
     assert_eq!(r.header().producer(), "Firefox 111.0.1");

@@ -4,55 +4,17 @@
 
 use serde_json::Value;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use testkit::{corpus, corpus_file, fixture, read_json, Cmd};
 use view::{Index, Item, Query};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-fn corpus() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in [
-        root().join("../shared/corpus/public"),
-        root().join("testdata/har"),
-    ] {
-        let rd = std::fs::read_dir(&dir).unwrap_or_else(|_| {
-            panic!(
-                "missing {}: the tests need ../shared beside the repo",
-                dir.display()
-            )
-        });
-        for e in rd {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "har") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 25, "expected the whole corpus");
-    files
-}
-
-fn testdata(name: &str) -> String {
-    root()
-        .join("testdata/har")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
+/// The path of one of our recordings (testdata/har/NAME), as `Index::open` takes it.
+fn har(name: &str) -> String {
+    fixture(name).to_string_lossy().into_owned()
 }
 
 /// The entries as serde_json reads the whole file (an independent reading).
 fn entries(path: &str) -> Vec<Value> {
-    let bytes = std::fs::read(path).unwrap();
-    let b = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    let v: Value = serde_json::from_slice(b).unwrap();
-    v["log"]["entries"].as_array().unwrap().clone()
+    testkit::entries(&read_json(path)).clone()
 }
 
 fn rows(idx: &Index, q: &Query) -> Vec<u32> {
@@ -89,7 +51,7 @@ fn offsets_read_back_every_entry_of_the_corpus() {
 
 #[test]
 fn gzip_and_stdin_like_input_is_spooled_and_seekable() {
-    let src = testdata("failures.chromium.har");
+    let src = har("failures.chromium.har");
     let dir = tempfile::tempdir().unwrap();
     let gz = dir.path().join("f.har.gz");
     let mut enc = flate2::write::GzEncoder::new(
@@ -109,7 +71,7 @@ fn gzip_and_stdin_like_input_is_spooled_and_seekable() {
 
 #[test]
 fn filters_agree_with_an_independent_reading() {
-    let path = testdata("failures.chromium.har");
+    let path = har("failures.chromium.har");
     let idx = Index::open_blocking(&path).unwrap();
     let es = entries(&path);
     let status = |e: &Value| e["response"]["status"].as_i64().unwrap_or(0);
@@ -124,87 +86,62 @@ fn filters_agree_with_an_independent_reading() {
     };
     let url = |e: &Value| e["request"]["url"].as_str().unwrap().to_string();
 
+    // The rows a query selects, in file order: exactly the entries `pred` picks out of
+    // the independent reading, and some.
+    let selects = |q: Query, pred: &dyn Fn(&Value) -> bool| {
+        let want: Vec<u32> = (0..es.len() as u32)
+            .filter(|&i| pred(&es[i as usize]))
+            .collect();
+        let mut got = rows(&idx, &q);
+        got.sort();
+        assert!(!want.is_empty(), "{q:?} selects nothing in the file");
+        assert_eq!(got, want, "{q:?}");
+        want.len()
+    };
+
     // Only errors: 4xx/5xx and failed.
-    let want: Vec<u32> = (0..es.len() as u32)
-        .filter(|&i| status(&es[i as usize]) >= 400 || failed(&es[i as usize]))
-        .collect();
-    let mut got = rows(
-        &idx,
-        &Query {
+    selects(
+        Query {
             errors: true,
             ..Default::default()
         },
+        &|e| status(e) >= 400 || failed(e),
     );
-    got.sort();
-    assert!(!want.is_empty());
-    assert_eq!(got, want);
-
     // Status classes.
-    let want: Vec<u32> = (0..es.len() as u32)
-        .filter(|&i| {
-            let e = &es[i as usize];
-            !failed(e) && (400..500).contains(&status(e))
-        })
-        .collect();
-    let mut got = rows(
-        &idx,
-        &Query {
+    selects(
+        Query {
             status: "4xx".into(),
             ..Default::default()
         },
+        &|e| !failed(e) && (400..500).contains(&status(e)),
     );
-    got.sort();
-    assert!(!want.is_empty());
-    assert_eq!(got, want);
-
     // Text (case-insensitive) and regex on the URL.
-    let want: Vec<u32> = (0..es.len() as u32)
-        .filter(|&i| url(&es[i as usize]).to_lowercase().contains("/api/"))
-        .collect();
-    let mut got = rows(
-        &idx,
-        &Query {
+    let n = selects(
+        Query {
             q: "/API/".into(),
             ..Default::default()
         },
+        &|e| url(e).to_lowercase().contains("/api/"),
     );
-    got.sort();
-    assert!(!want.is_empty() && want.len() < es.len());
-    assert_eq!(got, want);
+    assert!(n < es.len());
     let re = regex::Regex::new(r"\.(png|css)$").unwrap();
-    let want: Vec<u32> = (0..es.len() as u32)
-        .filter(|&i| re.is_match(&url(&es[i as usize])))
-        .collect();
-    let mut got = rows(
-        &idx,
-        &Query {
+    selects(
+        Query {
             q: r"\.(png|css)$".into(),
             regex: true,
             ..Default::default()
         },
+        &|e| re.is_match(&url(e)),
     );
-    got.sort();
-    assert!(!want.is_empty());
-    assert_eq!(got, want);
-
     // Method, minimum time and size, type: combined.
-    let want: Vec<u32> = (0..es.len() as u32)
-        .filter(|&i| {
-            let e = &es[i as usize];
-            e["request"]["method"] == "GET" && e["time"].as_f64().unwrap() >= 20.0
-        })
-        .collect();
-    let mut got = rows(
-        &idx,
-        &Query {
+    selects(
+        Query {
             method: "get".into(),
             min_time: Some(20.0),
             ..Default::default()
         },
+        &|e| e["request"]["method"] == "GET" && e["time"].as_f64().unwrap() >= 20.0,
     );
-    got.sort();
-    assert!(!want.is_empty());
-    assert_eq!(got, want);
     let scripts = rows(
         &idx,
         &Query {
@@ -252,8 +189,7 @@ fn filters_agree_with_an_independent_reading() {
 
 #[test]
 fn sorts_on_every_column_and_groups_by_page() {
-    let path = root()
-        .join("../shared/corpus/public/perfcascade-www.bbc.co.uk.160529_8V_7R3.har")
+    let path = corpus_file("perfcascade-www.bbc.co.uk.160529_8V_7R3.har")
         .to_string_lossy()
         .into_owned();
     let idx = Index::open_blocking(&path).unwrap();
@@ -302,7 +238,7 @@ fn sorts_on_every_column_and_groups_by_page() {
         .is_err());
 
     // Grouped: a header per page, then its requests.
-    let ex = Index::open_blocking(&testdata("failures.chromium.har")).unwrap();
+    let ex = Index::open_blocking(&har("failures.chromium.har")).unwrap();
     let m = ex
         .query(&Query {
             group: true,
@@ -314,7 +250,7 @@ fn sorts_on_every_column_and_groups_by_page() {
         .iter()
         .filter(|i| matches!(i, Item::Page(_)))
         .count();
-    let pages = entries(&testdata("failures.chromium.har"))
+    let pages = entries(&har("failures.chromium.har"))
         .iter()
         .filter_map(|e| e["pageref"].as_str().map(str::to_string))
         .collect::<std::collections::BTreeSet<_>>()
@@ -337,7 +273,7 @@ fn bad_input_says_where() {
     // Truncated in the middle of entry 2 (the page has a startedDateTime too): the
     // first entries are kept, the error says
     // where.
-    let src = std::fs::read_to_string(testdata("example-login.chromium.har")).unwrap();
+    let src = std::fs::read_to_string(har("example-login.chromium.har")).unwrap();
     let cut = src.match_indices("\"startedDateTime\"").nth(3).unwrap().0 + 40;
     let trunc = dir.path().join("cut.har");
     std::fs::write(&trunc, &src[..cut]).unwrap();
@@ -359,7 +295,7 @@ fn bad_input_says_where() {
 
 #[test]
 fn details_show_jwts_cookies_params_and_timings() {
-    let path = testdata("example-login.chromium.har");
+    let path = har("example-login.chromium.har");
     let idx = Index::open_blocking(&path).unwrap();
     let es = entries(&path);
     let token = es
@@ -420,11 +356,10 @@ fn curl_commands_survive_a_posix_shell() {
         "é ü 中",
     ] {
         let q = view::details::sh_quote(s);
-        let out = Command::new("sh")
+        let out = Cmd::new("sh")
             .arg("-c")
             .arg(format!("printf '%s' {q}"))
-            .output()
-            .unwrap();
+            .run();
         assert_eq!(String::from_utf8(out.stdout).unwrap(), s, "{q}");
     }
 }

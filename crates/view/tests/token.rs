@@ -1,8 +1,8 @@
 //! The viewer with a token (what `hark serve --view` uses beyond loopback), and its POST
 //! guard, over a real socket with curl. Loopback only.
 
-use std::process::Command;
 use std::sync::Arc;
+use testkit::curl;
 
 /// Serve `cfg` over an empty library on 127.0.0.1; returns the base URL.
 fn start(cfg: impl FnOnce(u16) -> view::Config) -> String {
@@ -25,35 +25,6 @@ fn start(cfg: impl FnOnce(u16) -> view::Config) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-/// Status line code, headers and body of one curl call.
-fn curl(args: &[&str]) -> (u16, String, String) {
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--noproxy",
-            "*",
-            "-D",
-            "/dev/stderr",
-            "-w",
-            "\n%{http_code}",
-        ])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("curl is needed for this test: {e}"));
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap();
-    (
-        code.parse().unwrap(),
-        String::from_utf8_lossy(&out.stderr).to_ascii_lowercase(),
-        body.to_string(),
-    )
-}
-
 #[test]
 fn a_token_is_needed_and_a_link_turns_it_into_a_cookie() {
     let base = start(|port| {
@@ -62,15 +33,17 @@ fn a_token_is_needed_and_a_link_turns_it_into_a_cookie() {
         c
     });
     let files = format!("{base}/api/files");
-    let (code, _, body) = curl(&[&format!("{base}/")]);
-    assert_eq!(code, 401, "{body}");
-    assert!(body.contains("?token="), "{body}");
-    assert_eq!(curl(&[&files]).0, 401);
-    assert_eq!(curl(&[&format!("{base}/?token=wrong")]).0, 401);
-    assert_eq!(curl(&["-H", "Authorization: Bearer wrong", &files]).0, 401);
+    let r = curl(format!("{base}/")).send();
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains("?token="), "{}", r.text());
+    assert_eq!(curl(&files).send().status, 401);
+    assert_eq!(curl(format!("{base}/?token=wrong")).send().status, 401);
+    let wrong = curl(&files).header("Authorization: Bearer wrong").send();
+    assert_eq!(wrong.status, 401);
     // The printed link: 303 to the same path without the token, which is now a cookie.
-    let (code, head, _) = curl(&[&format!("{base}/?token=s3cret-token")]);
-    assert_eq!(code, 303);
+    let r = curl(format!("{base}/?token=s3cret-token")).send();
+    assert_eq!(r.status, 303);
+    let head = r.head.to_ascii_lowercase();
     assert!(head.contains("location: /\r\n"), "{head}");
     assert!(
         head.contains(
@@ -78,43 +51,46 @@ fn a_token_is_needed_and_a_link_turns_it_into_a_cookie() {
         ),
         "{head}"
     );
-    let (code, _, body) = curl(&["-H", "Cookie: a=b; hark_view_token=s3cret-token", &files]);
-    assert_eq!(code, 200, "{body}");
-    assert_eq!(body, "[]");
-    assert_eq!(curl(&["-H", "Cookie: hark_view_token=nope", &files]).0, 401);
-    assert_eq!(
-        curl(&["-H", "Authorization: Bearer s3cret-token", &files]).0,
-        200
-    );
+    let r = curl(&files)
+        .header("Cookie: a=b; hark_view_token=s3cret-token")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "[]");
+    let r = curl(&files).header("Cookie: hark_view_token=nope").send();
+    assert_eq!(r.status, 401);
+    let r = curl(&files)
+        .header("Authorization: Bearer s3cret-token")
+        .send();
+    assert_eq!(r.status, 200);
     // The token does not replace the POST header, nor the Host check.
     let up = format!("{base}/api/upload?name=x.har");
     let auth = "Authorization: Bearer s3cret-token";
-    let (code, _, body) = curl(&["-H", auth, "--data-binary", "{}", &up]);
-    assert_eq!(code, 403, "{body}");
-    let (code, _, _) = curl(&["-H", auth, "-H", "Host: evil.example", &files]);
-    assert_eq!(code, 403);
+    let r = curl(&up).header(auth).data("{}").send();
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = curl(&files)
+        .header(auth)
+        .header("Host: evil.example")
+        .send();
+    assert_eq!(r.status, 403);
 }
 
 #[test]
-fn uploads_off_and_no_catalog() {
+fn uploads_can_be_turned_off_and_there_is_no_catalog_without_a_service() {
     let base = start(|port| {
         let mut c = view::Config::new(view::HostCheck::Loopback(port));
         c.max_upload = 0;
         c
     });
-    let (code, _, body) = curl(&[&format!("{base}/api/config")]);
-    assert_eq!(code, 200);
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let r = curl(format!("{base}/api/config")).send();
+    assert_eq!(r.status, 200);
+    let v = r.json();
     assert_eq!(v["maxUpload"], 0);
     assert!(v["catalog"].is_null());
-    let (code, _, body) = curl(&[
-        "-H",
-        "X-Hark-Upload: 1",
-        "--data-binary",
-        "{}",
-        &format!("{base}/api/upload"),
-    ]);
-    assert_eq!(code, 403, "{body}");
-    assert!(body.contains("uploads are off"), "{body}");
-    assert_eq!(curl(&[&format!("{base}/api/catalog")]).0, 404);
+    let r = curl(format!("{base}/api/upload"))
+        .header("X-Hark-Upload: 1")
+        .data("{}")
+        .send();
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("uploads are off"), "{}", r.text());
+    assert_eq!(curl(format!("{base}/api/catalog")).send().status, 404);
 }
