@@ -93,7 +93,7 @@ pub fn from_cache_view<J: Json>(e: EntryView<'_, J>) -> bool {
 }
 
 /// What the lint needs to know of one entry: small, computed on any thread, folded in
-/// file order by [`Linter::add`].
+/// file order by [`Linter::add`](crate::Linter::add).
 #[derive(Clone, Debug, Default)]
 pub struct Facts {
     pub index: usize,

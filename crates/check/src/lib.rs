@@ -45,7 +45,6 @@ pub struct Finding {
     pub count: usize,
 }
 
-
 impl Finding {
     /// A finding about the entries of `examples` (its list and count).
     pub fn new(
