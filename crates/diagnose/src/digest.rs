@@ -51,7 +51,7 @@ pub struct Digest {
     pub started_ms: Option<f64>,
     /// The origin named by the `Origin` header (not `null`) or the `Referer`.
     pub header_origin: Option<String>,
-    /// [`crate::network::needs_preflight`] on the full header list.
+    /// [`crate::rules::cors::needs_preflight`] on the full header list.
     pub needs_preflight: bool,
     /// Size of all request headers (`name: value\r\n`).
     pub request_headers_len: usize,
@@ -89,7 +89,7 @@ impl Digest {
             cached: check::from_cache_view(e),
             started_ms: e.started_ms(),
             header_origin,
-            needs_preflight: crate::network::needs_preflight(e),
+            needs_preflight: crate::rules::cors::needs_preflight(e),
             request_headers_len: h.iter().map(|(n, v)| n.len() + v.len() + 4).sum(),
             dup_key: util::hash(&(method, url_s, body, e.pageref())),
             form: if post { util::form(e) } else { Vec::new() },

@@ -17,19 +17,21 @@
 //! [`analyze`] runs both (and `hark check`'s [`check::Linter`]) over a reader, parsing
 //! on worker threads.
 
-mod auth;
 mod digest;
-mod network;
+mod flow;
+pub mod rules;
 pub mod summary;
 pub mod util;
 
-pub use auth::{Flow, Step, TokenInfo, MAX_FLOWS};
 pub use check::Finding;
 pub use digest::Digest;
+pub use flow::{Flow, Outcome, Protocol, Step, StepKind, TokenInfo};
+pub use rules::flows::MAX_FLOWS;
 pub use summary::{Report as SummaryReport, Summary};
 
 use har::{EntryView, Header, Obj, Severity};
 use serde::Serialize;
+use std::collections::HashMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -57,11 +59,89 @@ impl Diagnosis {
     }
 }
 
-/// The fold behind `hark diagnose`.
+/// Pages seen: the origin of each page's document, for the requests that follow.
 #[derive(Default)]
+struct PageOrigins {
+    origins: HashMap<String, String>,
+    capped: bool,
+}
+
+/// Pages whose origin is kept.
+const MAX_PAGES: usize = 5000;
+
+impl PageOrigins {
+    /// The origin of the page that made the request: its `Origin` or `Referer`
+    /// header, else its page's document's.
+    fn of<'a>(&'a self, d: &'a Digest) -> Option<&'a str> {
+        if let Some(o) = &d.header_origin {
+            return Some(o);
+        }
+        d.view()
+            .pageref()
+            .and_then(|p| self.origins.get(p))
+            .map(String::as_str)
+    }
+
+    fn add(&mut self, d: &Digest) {
+        if d.kind != "document" {
+            return;
+        }
+        if let (Some(p), Some(u)) = (d.view().pageref(), &d.url) {
+            if self.origins.len() < MAX_PAGES || self.origins.contains_key(p) {
+                self.origins
+                    .insert(p.to_string(), u.origin().ascii_serialization());
+            } else {
+                self.capped = true;
+            }
+        }
+    }
+}
+
+/// The fold behind `hark diagnose`: the [`rules`], fed every entry in file order.
+///
+/// The order of the rules is the order of their findings before [`sort`] (which is
+/// stable: findings of the same severity and first entry keep it) and the order of
+/// the limits reported. Traffic rules come first, then the sign-in rules, whose
+/// findings noted while reading come before those they add at the end. (Before the
+/// rules, the failures' findings were split around the CORS ones; the failures rule
+/// now gives all of its own first, which sorting makes no difference to: the two
+/// around CORS are warnings and notes, the CORS findings errors.)
 pub struct Diagnoser {
-    network: network::Network,
-    auth: auth::Auth,
+    pages: PageOrigins,
+    traffic: Vec<Box<dyn rules::Rule>>,
+    sign_in: Vec<Box<dyn rules::Rule>>,
+    noted: rules::Findings,
+}
+
+impl Default for Diagnoser {
+    fn default() -> Diagnoser {
+        use rules::*;
+        Diagnoser {
+            pages: PageOrigins::default(),
+            traffic: vec![
+                Box::new(failures::Failures::default()),
+                Box::new(cors::Cors::default()),
+                Box::new(http_errors::HttpErrors::default()),
+                Box::new(slow::Slow::default()),
+                Box::new(redirects::Redirects::default()),
+                Box::new(mixed_content::MixedContent::default()),
+                Box::new(duplicates::Duplicates::default()),
+                Box::new(compression::Compression::default()),
+                Box::new(caching::Caching::default()),
+                Box::new(header_size::HeaderSize::default()),
+            ],
+            // The JWT rule notes before the flows (an entry's expired token before its
+            // flow's problems); clock skew finishes last (its finding may join the one
+            // the flows noted for an ID token issued in the future).
+            sign_in: vec![
+                Box::new(cookies::Cookies::default()),
+                Box::new(jwt::Jwts::default()),
+                Box::new(flows::Flows::default()),
+                Box::new(clock_skew::ClockSkew::default()),
+            ],
+            noted: Findings::default(),
+        }
+    }
 }
 
 impl Diagnoser {
@@ -71,26 +151,48 @@ impl Diagnoser {
 
     /// Fold one entry (its [`Digest`], in file order).
     pub fn entry(&mut self, d: &Digest) {
-        let cors_failed = d.failure.as_deref().is_some_and(|f| {
-            let origin = network::page_origin(d, self.network.origins());
-            network::is_cors_failure(f, d, origin.as_deref())
-        });
-        self.network.entry(d);
-        self.auth.entry(d, cors_failed);
+        let origin = self.pages.of(d);
+        let cors_failed = d
+            .failure
+            .as_deref()
+            .is_some_and(|f| rules::cors::is_cors_failure(f, d, origin));
+        let mut cx = rules::Context {
+            origin,
+            cors_failed,
+            noted: &mut self.noted,
+        };
+        for r in self.traffic.iter_mut().chain(self.sign_in.iter_mut()) {
+            r.entry(d, &mut cx);
+        }
+        self.pages.add(d);
     }
 
     pub fn finish(self) -> Diagnosis {
-        let mut caps = self.network.caps();
-        caps.extend(self.auth.caps());
-        let mut findings = self.network.finish();
-        let (auth, flows, dropped) = self.auth.finish();
-        findings.extend(auth);
-        sort(&mut findings);
+        let mut out = rules::Findings::default();
+        for r in self.traffic {
+            r.finish(&mut out);
+        }
+        if self.pages.capped {
+            out.cap(format!(
+                "page origins: only the first {MAX_PAGES} pages are tracked"
+            ));
+        }
+        out.append(self.noted);
+        for r in self.sign_in {
+            r.finish(&mut out);
+        }
+        if out.flows_not_shown > 0 {
+            out.cap(format!(
+                "flows: only the first {MAX_FLOWS} are kept; {} more counted",
+                out.flows_not_shown
+            ));
+        }
+        sort(&mut out.list);
         Diagnosis {
-            findings,
-            flows,
-            flows_not_shown: dropped,
-            caps_reached: caps,
+            findings: out.list,
+            flows: out.flows,
+            flows_not_shown: out.flows_not_shown,
+            caps_reached: out.caps,
         }
     }
 }
@@ -112,6 +214,17 @@ pub struct Analysis {
     /// `hark check`'s quality lint.
     pub lint: Vec<Finding>,
     pub diagnosis: Option<Diagnosis>,
+}
+
+impl Analysis {
+    /// The worst severity among the lint's findings and the diagnosis'.
+    pub fn worst(&self) -> Option<Severity> {
+        self.lint
+            .iter()
+            .map(|f| f.severity)
+            .chain(self.diagnosis.as_ref().and_then(Diagnosis::worst))
+            .max()
+    }
 }
 
 /// What a worker takes of an entry for the folds.
@@ -138,43 +251,44 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
     // the lint's facts); the tree is dropped on the worker.
     // Without the diagnosis only the summary's row is taken (much less than a digest).
     let diagnose = want.diagnose;
-    let mut it = har::par_entries(reader, threads, move |raw| {
-        let tree = raw.parse_lite()?;
-        let view = EntryView(Obj::of(Some(&tree)));
-        let facts = producer.map(|p| check::Facts::of_view(raw.index, view, p));
-        let taken = if diagnose {
-            Taken::Digest(Box::new(Digest::of(raw.index, view)))
-        } else {
-            Taken::Row(Box::new(summary::Row::of(raw.index, view)))
-        };
-        Ok::<_, har::ReadError>((taken, facts))
-    });
     let mut entries = 0;
-    for item in it.by_ref() {
-        let (taken, facts) = item??;
-        entries += 1;
-        match taken {
-            Taken::Digest(d) => {
-                if let Some(s) = &mut summary {
-                    s.entry(summary::Row::of_digest(&d));
+    let reader = har::fold(
+        reader,
+        threads,
+        move |raw| {
+            let tree = raw.parse_lite()?;
+            let view = EntryView(Obj::of(Some(&tree)));
+            let facts = producer.map(|p| check::Facts::of_view(raw.index, view, p));
+            let taken = if diagnose {
+                Taken::Digest(Box::new(Digest::of(raw.index, view)))
+            } else {
+                Taken::Row(Box::new(summary::Row::of(raw.index, view)))
+            };
+            Ok((taken, facts))
+        },
+        |(taken, facts): (Taken, Option<check::Facts>)| {
+            entries += 1;
+            match taken {
+                Taken::Digest(d) => {
+                    if let Some(s) = &mut summary {
+                        s.entry(summary::Row::of_digest(&d));
+                    }
+                    if let Some(dg) = &mut diag {
+                        dg.entry(&d);
+                    }
                 }
-                if let Some(dg) = &mut diag {
-                    dg.entry(&d);
+                Taken::Row(r) => {
+                    if let Some(s) = &mut summary {
+                        s.entry(*r);
+                    }
                 }
             }
-            Taken::Row(r) => {
-                if let Some(s) = &mut summary {
-                    s.entry(*r);
-                }
+            if let (Some(l), Some(f)) = (&mut linter, facts) {
+                l.add(f);
             }
-        }
-        if let (Some(l), Some(f)) = (&mut linter, facts) {
-            l.add(f);
-        }
-    }
-    let reader = it
-        .into_reader()
-        .expect("the reader is returned after the last entry");
+            Ok::<(), Error>(())
+        },
+    )?;
     let header = reader.header().clone();
     Ok(Analysis {
         entries,
@@ -235,7 +349,7 @@ mod tests {
         let mut d = Diagnoser::new();
         let mut i = 0;
         // Redirects whose targets are never requested: open chains pile up.
-        for k in 0..network::MAX_CHAINS + 5 {
+        for k in 0..rules::redirects::MAX_CHAINS + 5 {
             let to = format!("https://a.example/next{k}");
             d.entry(&digest(
                 i,
@@ -246,7 +360,7 @@ mod tests {
             i += 1;
         }
         // More distinct cookies than are tracked.
-        for k in 0..auth::MAX_COOKIES + 3 {
+        for k in 0..rules::cookies::MAX_COOKIES + 3 {
             let c = format!("c{k}=v; Path=/; Secure");
             d.entry(&digest(i, "https://b.example/", 200, &[("Set-Cookie", &c)]));
             i += 1;

@@ -3,8 +3,8 @@ use crate::term::{
     self, entries_list, paint, severity_style, wrap, Ctx, Progress, BOLD, DIM, GREEN, RED,
 };
 use anyhow::Result;
-use check::{Facts, Finding, Group, Groups, Linter};
-use har::{par_entries, EntryView, Obj, ReadError, Severity, Validator};
+use check::{FileReport, Verdict};
+use har::Severity;
 use serde::Serialize;
 
 /// Is this HAR valid, and can it serve its purpose?
@@ -39,185 +39,32 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-struct Unreadable {
-    message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    line: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    column: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct Counts {
-    errors: usize,
-    warnings: usize,
-    info: usize,
-}
-
-#[derive(Serialize)]
-struct FileReport {
-    file: String,
-    /// `usable`, `unfit` (exit 1) or `unreadable` (exit 2).
-    verdict: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    producer: Option<String>,
-    entries: usize,
-    pages: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    unreadable: Option<Unreadable>,
-    /// HAR 1.2 validation problems, grouped.
-    counts: Counts,
-    problems: Vec<Group>,
-    /// Quality lint.
-    findings: Vec<Finding>,
-}
-
-#[derive(Serialize)]
 struct Report {
     files: Vec<FileReport>,
     exit: u8,
 }
 
-fn producer_line(h: &har::Header) -> String {
-    let b = h.browser();
-    if b.str("name") == h.creator().str("name") {
-        return h.producer();
-    }
-    match (b.str("name"), b.str("version")) {
-        (Some(n), Some(v)) => format!("{} ({n} {v})", h.producer()),
-        (Some(n), None) => format!("{} ({n})", h.producer()),
-        _ => h.producer(),
-    }
-}
-
-fn check_file(name: &str, threads: usize, strict: bool, ctx: &Ctx) -> FileReport {
-    let mut report = FileReport {
-        file: name.to_string(),
-        verdict: "usable",
-        producer: None,
-        entries: 0,
-        pages: 0,
-        unreadable: None,
-        counts: Counts {
-            errors: 0,
-            warnings: 0,
-            info: 0,
-        },
-        problems: Vec::new(),
-        findings: Vec::new(),
-    };
-    let unreadable = |report: &mut FileReport, e: &ReadError| {
-        report.verdict = "unreadable";
-        let pos = e.pos();
-        report.unreadable = Some(Unreadable {
-            message: e.to_string(),
-            line: pos.map(|p| p.line),
-            column: pos.map(|p| p.column),
-        });
-    };
-    let reader = match input::reader(name) {
-        Ok(r) => r,
-        Err(e) => {
-            unreadable(&mut report, &e);
-            return report;
+/// Check one file (its progress shown while it is read).
+fn check_file(name: &str, opts: &check::Options, ctx: &Ctx) -> FileReport {
+    match input::reader(name) {
+        Ok(reader) => {
+            let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
+            let report = check::run(name, reader, opts);
+            progress.finish();
+            report
         }
-    };
-    report.producer = Some(producer_line(reader.header()));
-    let mut groups = Groups::default();
-    let mut validator = Validator::new();
-    let mut problems = Vec::new();
-    validator.header(reader.header(), reader.raw_fields(), &mut problems);
-    let mut linter = Linter::new(reader.header());
-    let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
-    // Per-entry validation needs nothing the main validator learns (pages, references),
-    // so the workers share one of their own.
-    let worker_v = Validator::new();
-    let producer = linter.producer();
-    // Workers parse, validate and extract the lint's facts; only those small results
-    // (not the parsed entries) come back, in order.
-    // Entries are read as borrowed trees (har::lite), not the editable model: `check`
-    // only reads, and that is several times cheaper.
-    let mut it = par_entries(reader, threads, move |raw| {
-        let tree = raw.parse_lite()?;
-        let mut problems = Vec::new();
-        worker_v.entry(raw.index, &tree, raw.bytes, raw.pos, &mut problems);
-        let view = EntryView(Obj::of(Some(&tree)));
-        let pageref = view.pageref().map(str::to_string);
-        Ok::<_, ReadError>((Facts::of_view(raw.index, view, producer), pageref, problems))
-    });
-    // Distinct page references (few), resolved once the pages are all known.
-    let mut pagerefs: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-    let mut failed = None;
-    for item in it.by_ref() {
-        match item.and_then(|r| r) {
-            Ok((facts, pageref, ps)) => {
-                report.entries += 1;
-                for p in ps {
-                    groups.add(p);
-                }
-                if let Some(r) = pageref {
-                    match pagerefs.get_mut(&r) {
-                        Some(slot) => slot.1 += 1,
-                        None => {
-                            pagerefs.insert(r, (facts.index, 1));
-                        }
-                    }
-                }
-                linter.add(facts);
-            }
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
-        }
+        Err(e) => FileReport::unreadable(name, &e),
     }
-    progress.finish();
-    if let Some(e) = failed {
-        unreadable(&mut report, &e);
-        report.counts = Counts {
-            errors: groups.count(Severity::Error),
-            warnings: groups.count(Severity::Warning),
-            info: groups.count(Severity::Info),
-        };
-        report.problems = groups.into_sorted();
-        return report;
-    }
-    let reader = it
-        .into_reader()
-        .expect("reader is back after the last entry");
-    validator.header(reader.header(), reader.raw_fields(), &mut problems);
-    for (r, (first, count)) in &pagerefs {
-        validator.pageref(*first, r, *count);
-    }
-    validator.finish(reader.header(), reader.raw_fields(), &mut problems);
-    for p in problems {
-        groups.add(p);
-    }
-    report.pages = reader.header().pages().len();
-    report.findings = linter.finish(reader.header());
-    report.counts = Counts {
-        errors: groups.count(Severity::Error),
-        warnings: groups.count(Severity::Warning),
-        info: groups.count(Severity::Info),
-    };
-    report.problems = groups.into_sorted();
-    let unfit = report.counts.errors > 0
-        || (strict && report.counts.warnings > 0)
-        || report
-            .findings
-            .iter()
-            .any(|f| f.severity >= Severity::Warning);
-    if unfit {
-        report.verdict = "unfit";
-    }
-    report
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
-    let threads = a.threads.unwrap_or_else(har::default_threads);
+    let opts = check::Options {
+        threads: a.threads.unwrap_or_else(har::default_threads),
+        strict: a.strict,
+    };
     let mut files = Vec::new();
     for f in &a.files {
-        let r = check_file(f, threads, a.strict, ctx);
+        let r = check_file(f, &opts, ctx);
         if !a.json {
             print_human(&r, a.verbose);
         }
@@ -226,9 +73,9 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let exit = files
         .iter()
         .map(|f| match f.verdict {
-            "unreadable" => crate::exit::FAILURE,
-            "unfit" => crate::exit::FINDINGS,
-            _ => crate::exit::OK,
+            Verdict::Unreadable => crate::exit::FAILURE,
+            Verdict::Unfit => crate::exit::FINDINGS,
+            Verdict::Usable => crate::exit::OK,
         })
         .max()
         .unwrap_or(crate::exit::OK);
@@ -316,12 +163,12 @@ fn print_human(r: &FileReport, verbose: bool) {
         }
     }
     let verdict = match r.verdict {
-        "usable" if r.findings.is_empty() && r.problems.is_empty() => {
+        Verdict::Usable if r.findings.is_empty() && r.problems.is_empty() => {
             paint(GREEN, "✓ valid HAR 1.2, nothing to report")
         }
-        "usable" => paint(GREEN, "✓ usable"),
-        "unfit" => paint(term::YELLOW, "✗ unfit for its purpose as it is (see above)"),
-        _ => paint(RED, "✗ cannot be read as HAR"),
+        Verdict::Usable => paint(GREEN, "✓ usable"),
+        Verdict::Unfit => paint(term::YELLOW, "✗ unfit for its purpose as it is (see above)"),
+        Verdict::Unreadable => paint(RED, "✗ cannot be read as HAR"),
     };
     println!("  {verdict}\n");
 }

@@ -3,7 +3,7 @@ use crate::term::{
     entries_list, paint, severity_style, wrap, Ctx, Progress, BOLD, DIM, GREEN, RED, YELLOW,
 };
 use anyhow::Result;
-use diagnose::{Diagnosis, Finding, Flow};
+use diagnose::{Diagnosis, Finding, Flow, Outcome, Protocol, StepKind};
 use har::Severity;
 use serde::Serialize;
 
@@ -66,14 +66,13 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         },
     )?;
     progress.finish();
-    let d = an.diagnosis.expect("diagnosis was asked for");
-    let worst = an.lint.iter().map(|f| f.severity).chain(d.worst()).max();
-    let exit = if worst >= Some(Severity::Warning) {
+    let exit = if an.worst() >= Some(Severity::Warning) {
         crate::exit::FINDINGS
     } else {
         crate::exit::OK
     };
     let producer = an.header.producer();
+    let d = an.diagnosis.expect("diagnosis was asked for");
     if a.json {
         serde_json::to_writer_pretty(
             std::io::stdout().lock(),
@@ -132,11 +131,11 @@ fn human_findings(out: &mut String, list: &[Finding], verbose: bool) {
     }
 }
 
-fn outcome_style(o: &str) -> anstyle::Style {
+fn outcome_style(o: Outcome) -> anstyle::Style {
     match o {
-        "ok" => GREEN,
-        "failed" => RED,
-        _ => YELLOW,
+        Outcome::Ok => GREEN,
+        Outcome::Failed => RED,
+        Outcome::Incomplete => YELLOW,
     }
 }
 
@@ -148,7 +147,7 @@ fn flow_head(f: &Flow) -> String {
     if let Some(s) = &f.scope {
         parts.push(format!("scope={s}"));
     }
-    if f.protocol != "saml" && f.steps.iter().any(|s| s.kind == "authorize") {
+    if f.protocol != Protocol::Saml && f.steps.iter().any(|s| s.kind == StepKind::Authorize) {
         parts.push(format!("PKCE {}", f.pkce.as_deref().unwrap_or("none")));
         parts.push(format!("state {}", if f.state { "yes" } else { "no" }));
         parts.push(format!("nonce {}", if f.nonce { "yes" } else { "no" }));
@@ -215,7 +214,7 @@ pub fn human(
             out.push_str(&format!(
                 "  {} {}  {}\n",
                 paint(BOLD, &format!("{}.", k + 1)),
-                paint(outcome_style(f.outcome), f.outcome),
+                paint(outcome_style(f.outcome), f.outcome.as_str()),
                 flow_head(f)
             ));
             for s in &f.steps {
@@ -236,7 +235,7 @@ pub fn human(
                 ));
                 out.push_str(&format!("{}{}\n", " ".repeat(25), wrap(&s.detail, 25, 110)));
             }
-            if f.api_requests > f.steps.iter().filter(|s| s.kind == "api").count() {
+            if f.api_requests > f.steps.iter().filter(|s| s.kind == StepKind::Api).count() {
                 out.push_str(&format!(
                     "{}{}\n",
                     " ".repeat(25),

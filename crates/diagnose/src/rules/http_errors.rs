@@ -1,0 +1,250 @@
+//! HTTP errors (4xx, 5xx) per endpoint and status, with what their bodies and
+//! `WWW-Authenticate` say.
+
+use super::{Context, Findings, Rule};
+use crate::util;
+use crate::Digest;
+use check::{Examples, Finding};
+use har::{EntryView, Json, Severity};
+use std::collections::HashMap;
+
+/// Distinct endpoints (per status) tracked; later ones are counted per class.
+const MAX_GROUPS: usize = 200;
+/// Findings of one code shown separately (server errors, client errors).
+const MAX_FINDINGS_PER_CODE: usize = 20;
+
+struct ErrGroup {
+    endpoint: String,
+    status: i64,
+    status_text: String,
+    body: Option<String>,
+    www_auth: Option<String>,
+    examples: Examples,
+}
+
+#[derive(Default)]
+pub struct HttpErrors {
+    groups: Vec<ErrGroup>,
+    index: HashMap<(String, i64), usize>,
+    /// Past [`MAX_GROUPS`]: server errors, client errors.
+    overflow: [Examples; 2],
+}
+
+impl Rule for HttpErrors {
+    fn entry(&mut self, d: &Digest, _: &mut Context<'_>) {
+        let e = d.view();
+        let resp = e.response();
+        let status = resp.status().unwrap_or(0);
+        if d.failure.is_some() || status < 400 {
+            return;
+        }
+        let req = e.request();
+        let (method, url) = (req.method().unwrap_or("GET"), req.url().unwrap_or(""));
+        let ep = util::endpoint(method, d.url.as_ref(), url);
+        let key = (ep.clone(), status);
+        match self.index.get(&key) {
+            Some(&g) => self.groups[g].examples.add(d.index),
+            None if self.groups.len() < MAX_GROUPS => {
+                let mut examples = Examples::default();
+                examples.add(d.index);
+                self.index.insert(key, self.groups.len());
+                self.groups.push(ErrGroup {
+                    endpoint: ep,
+                    status,
+                    status_text: resp.status_text().unwrap_or("").to_string(),
+                    body: body_summary(e),
+                    www_auth: resp
+                        .headers()
+                        .get("www-authenticate")
+                        .map(|v| util::clip(v, 200)),
+                    examples,
+                });
+            }
+            None => self.overflow[usize::from(status < 500)].add(d.index),
+        }
+    }
+
+    fn finish(self: Box<Self>, out: &mut Findings) {
+        let HttpErrors {
+            mut groups,
+            overflow,
+            ..
+        } = *self;
+        groups.sort_by(|a, b| {
+            b.status
+                .cmp(&a.status)
+                .then(b.examples.count.cmp(&a.examples.count))
+        });
+        for g in groups.into_iter().take(2 * MAX_FINDINGS_PER_CODE) {
+            let server = g.status >= 500;
+            let n = g.examples.count;
+            let mut detail = format!(
+                "{} answered {} {}{}.",
+                g.endpoint,
+                g.status,
+                g.status_text,
+                if n > 1 {
+                    format!(" ({n} times)")
+                } else {
+                    String::new()
+                }
+            );
+            if let Some(b) = &g.body {
+                detail.push_str(&format!(" Body: {b}."));
+            }
+            if let Some(w) = &g.www_auth {
+                detail.push_str(&format!(" WWW-Authenticate: {w}."));
+            }
+            let advice = match g.status {
+                401 => "The request was not authenticated: see whether a token or cookie was sent, and whether it had expired (look for jwt-expired).",
+                403 => "Authenticated but not allowed: check the user's roles and the token's scopes/audience.",
+                404 => "The URL does not exist on the server: a wrong path, a missing deployment or a stale link.",
+                408 | 504 => "A timeout between the client and the origin: see the origin's logs and the proxy timeouts.",
+                429 => "Rate limited: look at Retry-After and the rate of these calls.",
+                s if s >= 500 => "The server failed: find this request in its logs (time, URL) for the cause.",
+                _ => "The server rejected the request: the body says why.",
+            };
+            out.push(Finding::new(
+                if server {
+                    "server-error"
+                } else {
+                    "client-error"
+                },
+                if server || g.status == 401 || g.status == 403 {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                },
+                format!("{} {} on {}", g.status, g.status_text, g.endpoint),
+                detail,
+                advice.into(),
+                g.examples,
+            ));
+        }
+        for (k, ex) in overflow.into_iter().enumerate() {
+            let n = ex.count;
+            out.add(
+                if k == 0 {
+                    "server-error"
+                } else {
+                    "client-error"
+                },
+                Severity::Warning,
+                format!("{n} more HTTP errors on other endpoints"),
+                "Too many distinct failing endpoints to list each.".into(),
+                "Run `hark summary` for the errors table.",
+                ex,
+            );
+        }
+    }
+}
+
+/// What an error body says, in a line: the fields of a JSON error, else the first line
+/// of text (tags removed), and whether it holds a stack trace.
+fn body_summary<J: Json>(e: EntryView<'_, J>) -> Option<String> {
+    let text = util::body_text(e, 64 * 1024)?;
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.starts_with('{') {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(t) {
+            let pick = |k: &str| m.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            let mut parts = Vec::new();
+            for k in [
+                "error",
+                "error_description",
+                "message",
+                "title",
+                "detail",
+                "code",
+            ] {
+                if let Some(v) = pick(k) {
+                    parts.push(format!("{k}: {v}"));
+                }
+            }
+            if let Some(serde_json::Value::Object(err)) = m.get("error") {
+                if let Some(msg) = err.get("message").and_then(|v| v.as_str()) {
+                    parts.push(format!("error.message: {msg}"));
+                }
+            }
+            if !parts.is_empty() {
+                return Some(util::clip(&parts.join("; "), 240));
+            }
+        }
+    }
+    let lower = t.to_ascii_lowercase();
+    let stack = t
+        .lines()
+        .filter(|l| l.trim_start().starts_with("at "))
+        .count()
+        >= 2
+        || lower.contains("traceback (most recent call last)")
+        || lower.contains("exception in thread")
+        || (lower.contains("exception") && lower.contains("stack"));
+    // First meaningful line of text, tags removed.
+    let mut plain = String::new();
+    let mut in_tag = false;
+    // In HTML, what the page shows (not the head's title).
+    let shown_part = match lower.find("<body") {
+        Some(k) => &t[k..],
+        None => t,
+    };
+    for c in shown_part.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                plain.push(' ');
+            }
+            _ if !in_tag => plain.push(c),
+            _ => {}
+        }
+        if plain.len() > 4096 {
+            break;
+        }
+    }
+    let line = plain
+        .lines()
+        .map(str::trim)
+        .find(|l| l.len() > 3 && !l.starts_with("<!") && !l.contains('{'))
+        .unwrap_or("");
+    let mut s = util::clip(&line.split_whitespace().collect::<Vec<_>>().join(" "), 200);
+    if stack {
+        s.push_str(" [the body holds a stack trace: internals are exposed to the client]");
+    }
+    (!s.trim().is_empty()).then_some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::tests::run;
+    use crate::tests::digest;
+
+    #[test]
+    fn errors_are_grouped_by_endpoint_and_status() {
+        let ds = [
+            digest(0, "https://a.example/api/items/1", 500, &[]),
+            digest(1, "https://a.example/api/items/2", 500, &[]),
+            digest(
+                2,
+                "https://a.example/login",
+                401,
+                &[("WWW-Authenticate", "Bearer")],
+            ),
+            digest(3, "https://a.example/", 200, &[]),
+        ];
+        let out = run(HttpErrors::default(), &ds);
+        let got: Vec<_> = out.iter().map(|f| (f.code, f.count, f.severity)).collect();
+        assert_eq!(
+            got,
+            [
+                ("server-error", 2, Severity::Error),
+                ("client-error", 1, Severity::Error)
+            ]
+        );
+        assert!(out[0].title.contains("a.example/api/items/{id}"));
+        assert!(out[1].detail.contains("WWW-Authenticate: Bearer."));
+    }
+}
