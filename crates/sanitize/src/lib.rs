@@ -3,7 +3,7 @@
 //! Values are *replaced* (a placeholder that names the kind, a keyed hash, or nothing
 //! with [`Mode::Remove`]); headers, cookies, query and form parameters stay in place.
 //! Sensitive values are found by name (headers, cookies, query, form fields, JSON keys
-//! at any depth), by shape ([`detect`]: vendor keys, JWTs, PEM keys, cards, e-mail) and
+//! at any depth), by shape ([`secrets::detect`]: vendor keys, JWTs, PEM keys, cards, e-mail) and
 //! then replaced **everywhere** they occur, also URL-encoded or base64-encoded: a first
 //! pass ([`collect`]) gathers the values, a second ([`rewrite`]) replaces every copy with
 //! one Aho-Corasick automaton. Both passes stream; memory grows with the number of
@@ -13,7 +13,6 @@
 //! of the text is kept byte for byte), form bodies and query strings pair by pair, base64
 //! bodies are decoded, sanitized and encoded again.
 
-pub mod detect;
 mod json;
 pub mod report;
 pub mod rules;
@@ -301,7 +300,7 @@ struct FastPath {
 /// The rules compiled, ready to run on entries from many threads.
 pub struct Sanitizer {
     names: Names,
-    detectors: detect::Detectors,
+    detectors: secrets::Detectors,
     keep_values: Option<RegexSet>,
     mode: Mode,
     drop: Vec<String>,
@@ -331,7 +330,7 @@ impl Sanitizer {
             .map(|p| (p.name.clone(), p.regex.clone()))
             .collect();
         let detectors =
-            detect::Detectors::new(&r.detectors.off, &extra).map_err(|source| Error::Pattern {
+            secrets::Detectors::new(&r.detectors.off, &extra).map_err(|source| Error::Pattern {
                 name: "built-in detectors".into(),
                 source,
             })?;
@@ -747,7 +746,7 @@ impl Sanitizer {
         };
         let creds = creds.trim();
         let (kind, creds_r) = if scheme.eq_ignore_ascii_case("basic") {
-            if let Some((u, p)) = detect::basic_credentials(creds) {
+            if let Some((u, p)) = secrets::basic_credentials(creds) {
                 remember(&u, "pii", t);
                 remember(&p, "password", t);
             }
@@ -1148,7 +1147,7 @@ impl Sanitizer {
         }
         enum Hit {
             Known(usize),
-            Found(&'static str, detect::Check),
+            Found(&'static str, secrets::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
         if let Some(k) =
@@ -1189,8 +1188,8 @@ impl Sanitizer {
                     rep.clone()
                 }
                 Hit::Found(kind, check) => {
-                    if check == detect::Check::Basic {
-                        if let Some((u, p)) = detect::basic_credentials(value) {
+                    if check == secrets::Check::Basic {
+                        if let Some((u, p)) = secrets::basic_credentials(value) {
                             remember(&u, "pii", t);
                             remember(&p, "password", t);
                         }

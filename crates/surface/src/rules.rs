@@ -102,7 +102,7 @@ fn jwt_hits(text: &str, out: &mut Vec<Hit>, where_: &str) {
                 detail: where_.into(),
             });
         }
-        let names = sanitize::rules::Names::default();
+        let names = secrets::Names::default();
         for k in j.claims.keys() {
             let l = k.to_ascii_lowercase();
             if ["password", "passwd", "secret", "ssn", "card", "cvv", "pin"]
@@ -200,7 +200,7 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
         }
     }
     for (n, v) in url.query_pairs() {
-        if secret_name(&n) || v.starts_with("eyJ") && v.split('.').count() == 3 {
+        if secret_name(&n) || secrets::jwt_like(&v) {
             hit(&mut out, "HARK-SECRET-URL", &n);
         }
     }
