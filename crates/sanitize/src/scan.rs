@@ -229,7 +229,7 @@ impl Sanitizer {
         if let Some(s) = get_str(o, "text") {
             if !base64 {
                 self.body_skip(s, mime, loc::CONTENT, t, skip);
-            } else if let Some(bytes) = crate::decode_base64(s) {
+            } else if let Some(bytes) = crate::text::decode_base64(s) {
                 match String::from_utf8(bytes) {
                     Ok(text) => {
                         self.body_skip(&text, mime, loc::CONTENT, t, skip);
