@@ -273,7 +273,7 @@ pub(crate) fn escapes_need_decoding(b: &[u8]) -> bool {
                 return true;
             }
         } else if let (Some(h), Some(l)) = (next, b.get(at + 2).copied()) {
-            if let (Some(h), Some(l)) = (text::hexval(h), text::hexval(l)) {
+            if let (Some(h), Some(l)) = (har::pct::hexval(h), har::pct::hexval(l)) {
                 let c = h * 16 + l;
                 if unreserved(c) || c == b'%' {
                     return true;

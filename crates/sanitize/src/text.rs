@@ -71,15 +71,6 @@ pub fn pct_lower(s: &str) -> String {
     String::from_utf8(b).unwrap_or_else(|_| s.to_string())
 }
 
-pub(crate) fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Percent-decode (`plus`: `+` is a space, as in form bodies and query strings). `None`
 /// when the result is not UTF-8; bad escapes are kept as they are.
 pub fn pct_decode(s: &str, plus: bool) -> Option<String> {

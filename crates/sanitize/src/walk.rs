@@ -219,6 +219,12 @@ impl Sanitizer {
         creds_r.map(|r| format!("{scheme} {r}"))
     }
 
+    // `cookie_header` and `set_cookie` are the sanitizer's only cookie parsing, and the
+    // one place that finds where cookie values are: they rewrite a value in place and
+    // keep every other byte of the header as written, which `har::http::cookie_pairs`
+    // and `SetCookie::parse` (trimmed slices, attributes read) cannot give back.
+
+    /// A `Cookie` header: each `name=value` pair's value, by the cookie rules.
     pub(crate) fn cookie_header(
         &self,
         v: &str,

@@ -280,8 +280,7 @@ impl Sample {
                 continue;
             }
             if l == "cookie" {
-                for c in v.split(';') {
-                    let (cn, cv) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
+                for (cn, cv) in har::http::cookie_pairs(v) {
                     if cn.is_empty() {
                         continue;
                     }
