@@ -12,6 +12,24 @@ use base64::Engine;
 use har::Header;
 use serde_json::{Map, Value};
 
+/// What becomes of one `{name, value}` item.
+enum Item {
+    Keep,
+    Set(String),
+    Delete,
+}
+
+impl Item {
+    /// The item's new value, if any; with `delete`, a changed item goes instead.
+    fn of(new: Option<String>, delete: bool) -> Item {
+        match new {
+            Some(_) if delete => Item::Delete,
+            Some(n) => Item::Set(n),
+            None => Item::Keep,
+        }
+    }
+}
+
 impl Sanitizer {
     /// Sanitize one entry in place.
     pub fn entry(&self, value: &mut Value, t: &mut Tally) {
@@ -150,23 +168,44 @@ impl Sanitizer {
         }
     }
 
-    pub(crate) fn headers(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
+    /// `headers[]`, `cookies[]`, `queryString[]` and `postData.params[]`: `f` decides
+    /// what becomes of each item with a string value; anything else is walked.
+    fn name_values_with(
+        &self,
+        v: &mut Value,
+        location: &'static str,
+        t: &mut Tally,
+        mut f: impl FnMut(&str, &str, &mut Tally) -> Item,
+    ) {
         let Value::Array(items) = v else {
             return self.walk(v, location, t);
         };
+        items.retain_mut(|x| {
+            let Some(o) = x.as_object_mut() else {
+                return true;
+            };
+            let item = {
+                let name = o.get("name").and_then(Value::as_str).unwrap_or("");
+                let Some(Value::String(val)) = o.get("value") else {
+                    return true;
+                };
+                f(name, val, t)
+            };
+            match item {
+                Item::Keep => true,
+                Item::Set(n) => {
+                    o.insert("value".into(), Value::String(n));
+                    true
+                }
+                Item::Delete => false,
+            }
+        });
+    }
+
+    pub(crate) fn headers(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
         let remove = matches!(self.mode, Mode::Remove);
-        items.retain_mut(|h| {
-            let Some(o) = h.as_object_mut() else {
-                return true;
-            };
-            let name = o
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            let Some(Value::String(val)) = o.get("value") else {
-                return true;
-            };
+        self.name_values_with(v, location, t, |name, val, t| {
+            let name = name.to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             let (new, sensitive) = match name.as_str() {
                 _ if kept => (self.text(val, location, t, false, false), false),
@@ -181,13 +220,7 @@ impl Sanitizer {
                     None => (self.text(val, location, t, false, false), false),
                 },
             };
-            if remove && sensitive && new.is_some() {
-                return false;
-            }
-            if let Some(n) = new {
-                o.insert("value".into(), Value::String(n));
-            }
-            true
+            Item::of(new, remove && sensitive)
         });
     }
 
@@ -291,69 +324,26 @@ impl Sanitizer {
     }
 
     pub(crate) fn cookies(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
-        let Value::Array(items) = v else {
-            return self.walk(v, location, t);
-        };
         let remove = matches!(self.mode, Mode::Remove);
-        items.retain_mut(|c| {
-            let Some(o) = c.as_object_mut() else {
-                return true;
-            };
-            let name = o
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let Some(Value::String(val)) = o.get("value") else {
-                return true;
-            };
-            if self.names.is_kept(&name) {
-                if let Some(n) = self.text(val, location, t, false, false) {
-                    o.insert("value".into(), Value::String(n));
-                }
-                return true;
+        self.name_values_with(v, location, t, |name, val, t| {
+            if self.names.is_kept(name) {
+                return Item::of(self.text(val, location, t, false, false), false);
             }
-            let sensitive = self.names.classify(&name).is_some();
-            match self.cookie(&name, val, location, t) {
-                Some(_) if remove && (sensitive || !val.is_empty()) => false,
-                Some(n) => {
-                    o.insert("value".into(), Value::String(n));
-                    true
-                }
-                None => true,
-            }
+            let sensitive = self.names.classify(name).is_some();
+            let new = self.cookie(name, val, location, t);
+            Item::of(new, remove && (sensitive || !val.is_empty()))
         });
     }
 
     /// `queryString[]` and `postData.params[]`.
     pub(crate) fn name_values(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
-        let Value::Array(items) = v else {
-            return self.walk(v, location, t);
-        };
         let remove = matches!(self.mode, Mode::Remove);
-        items.retain_mut(|p| {
-            let Some(o) = p.as_object_mut() else {
-                return true;
-            };
-            let name = o
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let Some(Value::String(val)) = o.get("value") else {
-                return true;
-            };
-            let (new, sensitive) = match self.classify(&name, val) {
+        self.name_values_with(v, location, t, |name, val, t| {
+            let (new, sensitive) = match self.classify(name, val) {
                 Some(kind) => (self.redact(kind, val, location, t), true),
                 None => (self.auto(val, location, t, 0), false),
             };
-            if remove && sensitive && new.is_some() {
-                return false;
-            }
-            if let Some(n) = new {
-                o.insert("value".into(), Value::String(n));
-            }
-            true
+            Item::of(new, remove && sensitive)
         });
     }
 

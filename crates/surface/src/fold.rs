@@ -131,24 +131,13 @@ impl Surface {
         for ((host, method, segs), a) in acc {
             *methods.entry(method.clone()).or_default() += a.count;
             authed += a.count - a.unauthenticated;
-            json += a
-                .request_types
-                .iter()
-                .filter(|(t, _)| t.contains("json"))
-                .map(|x| x.1)
-                .sum::<u32>();
-            form += a
-                .request_types
-                .iter()
-                .filter(|(t, _)| t.contains("x-www-form-urlencoded"))
-                .map(|x| x.1)
-                .sum::<u32>();
-            multi += a
-                .request_types
-                .iter()
-                .filter(|(t, _)| t.contains("multipart/"))
-                .map(|x| x.1)
-                .sum::<u32>();
+            let bodies = |kind: &str| -> u32 {
+                let of_kind = a.request_types.iter().filter(|(t, _)| t.contains(kind));
+                of_kind.map(|x| x.1).sum()
+            };
+            json += bodies("json");
+            form += bodies("x-www-form-urlencoded");
+            multi += bodies("multipart/");
             endpoints.push(endpoint(host, method, segs, a));
         }
         endpoints.sort_by(|a, b| (&a.host, &a.path, &a.method).cmp(&(&b.host, &b.path, &b.method)));

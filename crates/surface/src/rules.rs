@@ -170,20 +170,26 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
         hit(&mut out, "HARK-XCTO", "");
     }
     for v in rh.get_all("set-cookie") {
-        // One cookie per header value, as recorded.
+        // One cookie per header value, as recorded. A value that holds several cookies
+        // joined by newlines is read as one, its attributes all together: `Max-Age=0`
+        // or `SameSite=None` anywhere in it counts (as the findings always did).
         let c = har::http::SetCookie::parse(v);
         let name = c.name;
+        let any_attr = |a: &str| {
+            v.split(';')
+                .skip(1)
+                .any(|x| x.trim().eq_ignore_ascii_case(a))
+        };
         if https && !c.secure {
             hit(&mut out, "HARK-COOKIE-SECURE", name);
         }
         // An empty value (or one ending in `=`) or `Max-Age=0`: the cookie is deleted.
         let deleting =
-            c.max_age == Some("0") || c.has_eq && (c.value.is_empty() || c.value.ends_with('='));
+            any_attr("max-age=0") || c.has_eq && (c.value.is_empty() || c.value.ends_with('='));
         if !deleting && !c.http_only && crate::sample::is_session_cookie(name) {
             hit(&mut out, "HARK-COOKIE-HTTPONLY", name);
         }
-        let weak_same_site = c.same_site.is_none_or(|s| s.eq_ignore_ascii_case("none"));
-        if !deleting && weak_same_site {
+        if !deleting && (c.same_site.is_none() || any_attr("samesite=none")) {
             hit(&mut out, "HARK-COOKIE-SAMESITE", name);
         }
     }
