@@ -9,12 +9,12 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     pub values: HashMap<String, &'static str>,
-    /// Set by [`collect`]: the entries in which the first pass redacted (or
+    /// Set by [`collect`](crate::collect): the entries in which the first pass redacted (or
     /// remembered) something, one bit per entry. The second pass copies the other
     /// entries through untouched unless one of the values occurs in their bytes; with
     /// `None` it sanitizes every entry.
     pub touched: Option<EntrySet>,
-    /// Set by [`collect`]: the entries in which a detector matched. The second pass
+    /// Set by [`collect`](crate::collect): the entries in which a detector matched. The second pass
     /// runs the detectors only there (elsewhere they would match nothing again: they
     /// see the same strings).
     pub detected: EntrySet,
@@ -54,7 +54,7 @@ impl Secrets {
 pub struct Tally {
     pub report: Report,
     pub found: Vec<(String, &'static str)>,
-    /// No known value occurs in this entry (see [`Sanitizer::known_absent`]): its
+    /// No known value occurs in this entry (see [`Sanitizer::known_absent`](crate::Sanitizer::known_absent)): its
     /// strings need not be searched for them.
     pub known_absent: bool,
     /// The detectors matched nothing in this entry in the first pass: they would match

@@ -79,11 +79,11 @@ pub struct Report {
     pub static_assets: u32,
     pub endpoints: Vec<Endpoint>,
     pub quality: Quality,
-    /// Samples not kept because [`MAX_ENDPOINTS`] was reached.
+    /// Samples not kept because [`MAX_ENDPOINTS`](crate::MAX_ENDPOINTS) was reached.
     pub dropped: u64,
     /// Passive findings on hosts in scope, by rule.
     pub findings: Vec<Finding>,
-    /// Findings not kept because [`MAX_FINDINGS`] was reached.
+    /// Findings not kept because [`MAX_FINDINGS`](crate::MAX_FINDINGS) was reached.
     pub findings_dropped: u64,
 }
 
