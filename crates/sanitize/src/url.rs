@@ -48,22 +48,18 @@ impl Sanitizer {
             }
             rest = &pre[auth_end..];
         }
-        match self.text(rest, location, t, true, false) {
+        // A part's new text where there is one, else the part as written.
+        let mut put = |out: &mut String, new: Option<String>, old: &str| match new {
             Some(r) => {
                 changed = true;
                 out.push_str(&r);
             }
-            None => out.push_str(rest),
-        }
+            None => out.push_str(old),
+        };
+        put(&mut out, self.text(rest, location, t, true, false), rest);
         if let Some(q) = query {
             out.push('?');
-            match self.query(q, location, t) {
-                Some(r) => {
-                    changed = true;
-                    out.push_str(&r);
-                }
-                None => out.push_str(q),
-            }
+            put(&mut out, self.query(q, location, t), q);
         }
         if let Some(f) = frag {
             out.push('#');
@@ -72,13 +68,7 @@ impl Sanitizer {
             } else {
                 self.text(f, location, t, true, false)
             };
-            match r {
-                Some(r) => {
-                    changed = true;
-                    out.push_str(&r);
-                }
-                None => out.push_str(f),
-            }
+            put(&mut out, r, f);
         }
         changed.then_some(out)
     }

@@ -12,6 +12,14 @@ use base64::Engine;
 use har::Header;
 use serde_json::{Map, Value};
 
+/// The `mimeType` of a `postData` or `content` object (empty when there is none).
+fn mime_type(o: &Map<String, Value>) -> String {
+    o.get("mimeType")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
 /// What becomes of one `{name, value}` item.
 enum Item {
     Keep,
@@ -351,11 +359,7 @@ impl Sanitizer {
         let Some(o) = v.as_object_mut() else {
             return self.walk(v, loc::POST, t);
         };
-        let mime = o
-            .get("mimeType")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let mime = mime_type(o);
         for (k, x) in o.iter_mut() {
             match k.as_str() {
                 "params" => self.name_values(x, loc::POST, t),
@@ -376,11 +380,7 @@ impl Sanitizer {
         let Some(o) = v.as_object_mut() else {
             return self.walk(v, loc::CONTENT, t);
         };
-        let mime = o
-            .get("mimeType")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
+        let mime = mime_type(o);
         if o.contains_key("text") && mime_matches(&mime, &self.drop) {
             o.shift_remove("text");
             o.shift_remove("encoding");
