@@ -207,7 +207,7 @@ fn value(
             let num = &p.s[s..p.i];
             let kind = match key.and_then(|k| z.names.classify(k)) {
                 Some((kind, crate::rules::Strength::Strong)) => Some(kind),
-                _ if num.len() >= 13 && crate::detect::luhn_card(num) => Some("card"),
+                _ if num.len() >= 13 && secrets::luhn_card(num) => Some("card"),
                 _ => None,
             };
             if let Some(kind) = kind {

@@ -69,3 +69,18 @@ impl Report {
         })
     }
 }
+
+/// Where a value was found, for the report.
+pub mod loc {
+    pub const URL: &str = "request.url";
+    pub const REQ_HEADERS: &str = "request.headers";
+    pub const REQ_COOKIES: &str = "request.cookies";
+    pub const QUERY: &str = "request.queryString";
+    pub const POST: &str = "request.postData";
+    pub const RESP_HEADERS: &str = "response.headers";
+    pub const RESP_COOKIES: &str = "response.cookies";
+    pub const CONTENT: &str = "response.content";
+    pub const REDIRECT: &str = "response.redirectURL";
+    pub const OTHER: &str = "entry (other fields)";
+    pub const LOG: &str = "log (pages, comments)";
+}

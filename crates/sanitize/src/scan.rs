@@ -112,18 +112,33 @@ impl Sanitizer {
         }
     }
 
-    fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+    /// [`Sanitizer::name_values_with`] on a borrowed tree: `f` sees each item with a
+    /// string value; anything else is walked.
+    fn scan_name_values_with(
+        &self,
+        v: &Lite<'_>,
+        location: &'static str,
+        t: &mut Tally,
+        mut f: impl FnMut(&str, &str, &mut Tally),
+    ) {
         let Lite::Array(items) = v else {
             return self.scan_walk(v, location, t);
         };
-        for h in items {
-            let Lite::Object(o) = h else {
+        for x in items {
+            let Lite::Object(o) = x else {
                 continue;
             };
-            let name = get_str(o, "name").unwrap_or("").to_ascii_lowercase();
+            let name = get_str(o, "name").unwrap_or("");
             let Some(val) = get_str(o, "value") else {
                 continue;
             };
+            f(name, val, t);
+        }
+    }
+
+    fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
+        self.scan_name_values_with(v, location, t, |name, val, t| {
+            let name = name.to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             match name.as_str() {
                 _ if kept => {
@@ -150,41 +165,21 @@ impl Sanitizer {
                     }
                 },
             }
-        }
+        });
     }
 
     fn scan_cookies(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
-        let Lite::Array(items) = v else {
-            return self.scan_walk(v, location, t);
-        };
-        for c in items {
-            let Lite::Object(o) = c else {
-                continue;
-            };
-            let name = get_str(o, "name").unwrap_or("");
-            let Some(val) = get_str(o, "value") else {
-                continue;
-            };
+        self.scan_name_values_with(v, location, t, |name, val, t| {
             if self.names.is_kept(name) {
                 self.text(val, location, t, false, false);
-                continue;
+            } else {
+                self.cookie(name, val, location, t);
             }
-            self.cookie(name, val, location, t);
-        }
+        });
     }
 
     fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
-        let Lite::Array(items) = v else {
-            return self.scan_walk(v, location, t);
-        };
-        for p in items {
-            let Lite::Object(o) = p else {
-                continue;
-            };
-            let name = get_str(o, "name").unwrap_or("");
-            let Some(val) = get_str(o, "value") else {
-                continue;
-            };
+        self.scan_name_values_with(v, location, t, |name, val, t| {
             match self.classify(name, val) {
                 Some(kind) => {
                     self.redact(kind, val, location, t);
@@ -193,7 +188,7 @@ impl Sanitizer {
                     self.auto(val, location, t, 0);
                 }
             }
-        }
+        });
     }
 
     fn scan_post_data(&self, v: &Lite<'_>, t: &mut Tally) {
@@ -229,7 +224,7 @@ impl Sanitizer {
         if let Some(s) = get_str(o, "text") {
             if !base64 {
                 self.body_skip(s, mime, loc::CONTENT, t, skip);
-            } else if let Some(bytes) = crate::decode_base64(s) {
+            } else if let Some(bytes) = crate::text::decode_base64(s) {
                 match String::from_utf8(bytes) {
                     Ok(text) => {
                         self.body_skip(&text, mime, loc::CONTENT, t, skip);

@@ -1,4 +1,10 @@
 use super::*;
+use crate::known::{raw_needs_decoding, runs, Anchors};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use har::{HarReader, HarWriter, Style};
+use serde_json::Value;
+use std::sync::Arc;
 
 fn san() -> Sanitizer {
     Sanitizer::new(Options::default()).unwrap()

@@ -1,8 +1,12 @@
-//! Percent-encoding helpers (written out: small, and exact about what they touch).
+//! Percent-encoding and base64 helpers (written out: small, and exact about what they
+//! touch).
+
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::Engine;
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
-fn unreserved(b: u8) -> bool {
+pub(crate) fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
@@ -67,19 +71,20 @@ pub fn pct_lower(s: &str) -> String {
     String::from_utf8(b).unwrap_or_else(|_| s.to_string())
 }
 
-pub(crate) fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
-
 /// Percent-decode (`plus`: `+` is a space, as in form bodies and query strings). `None`
 /// when the result is not UTF-8; bad escapes are kept as they are.
 pub fn pct_decode(s: &str, plus: bool) -> Option<String> {
     har::pct::decode_utf8(s, plus)
+}
+
+pub(crate) fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    STANDARD.decode(s).ok().or_else(|| {
+        let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        STANDARD
+            .decode(&clean)
+            .ok()
+            .or_else(|| STANDARD_NO_PAD.decode(clean.trim_end_matches('=')).ok())
+    })
 }
 
 #[cfg(test)]

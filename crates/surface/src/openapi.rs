@@ -206,3 +206,12 @@ pub fn document(r: &Report, title: &str) -> Value {
     }
     doc
 }
+
+/// The document of the HAR at `file` (`-`: standard input), titled after its file
+/// name, as written to disk.
+pub fn file_bytes(r: &Report, file: &str) -> Vec<u8> {
+    let title = std::path::Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_string(), |f| f.to_string_lossy().into_owned());
+    crate::pretty(&document(r, &format!("{title} (recorded)")))
+}

@@ -102,7 +102,7 @@ fn jwt_hits(text: &str, out: &mut Vec<Hit>, where_: &str) {
                 detail: where_.into(),
             });
         }
-        let names = sanitize::rules::Names::default();
+        let names = secrets::Names::default();
         for k in j.claims.keys() {
             let l = k.to_ascii_lowercase();
             if ["password", "passwd", "secret", "ssn", "card", "cvv", "pin"]
@@ -170,37 +170,31 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
         hit(&mut out, "HARK-XCTO", "");
     }
     for v in rh.get_all("set-cookie") {
-        let mut parts = v.split(';');
-        let name = parts
-            .next()
-            .unwrap_or("")
-            .split('=')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let attrs: Vec<String> = parts.map(|p| p.trim().to_ascii_lowercase()).collect();
-        let has = |a: &str| {
-            attrs
-                .iter()
-                .any(|x| x == a || x.starts_with(&format!("{a}=")))
+        // One cookie per header value, as recorded. A value that holds several cookies
+        // joined by newlines is read as one, its attributes all together: `Max-Age=0`
+        // or `SameSite=None` anywhere in it counts (as the findings always did).
+        let c = har::http::SetCookie::parse(v);
+        let name = c.name;
+        let any_attr = |a: &str| {
+            v.split(';')
+                .skip(1)
+                .any(|x| x.trim().eq_ignore_ascii_case(a))
         };
-        if https && !has("secure") {
-            hit(&mut out, "HARK-COOKIE-SECURE", &name);
+        if https && !c.secure {
+            hit(&mut out, "HARK-COOKIE-SECURE", name);
         }
-        let deleting = attrs.iter().any(|a| a == "max-age=0")
-            || v.split(';')
-                .next()
-                .is_some_and(|nv| nv.trim().ends_with('='));
-        if !deleting && !has("httponly") && crate::sample::is_session_cookie(&name) {
-            hit(&mut out, "HARK-COOKIE-HTTPONLY", &name);
+        // An empty value (or one ending in `=`) or `Max-Age=0`: the cookie is deleted.
+        let deleting =
+            any_attr("max-age=0") || c.has_eq && (c.value.is_empty() || c.value.ends_with('='));
+        if !deleting && !c.http_only && crate::sample::is_session_cookie(name) {
+            hit(&mut out, "HARK-COOKIE-HTTPONLY", name);
         }
-        if !deleting && (!has("samesite") || attrs.iter().any(|a| a == "samesite=none")) {
-            hit(&mut out, "HARK-COOKIE-SAMESITE", &name);
+        if !deleting && (c.same_site.is_none() || any_attr("samesite=none")) {
+            hit(&mut out, "HARK-COOKIE-SAMESITE", name);
         }
     }
     for (n, v) in url.query_pairs() {
-        if secret_name(&n) || v.starts_with("eyJ") && v.split('.').count() == 3 {
+        if secret_name(&n) || secrets::jwt_like(&v) {
             hit(&mut out, "HARK-SECRET-URL", &n);
         }
     }
@@ -272,9 +266,7 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
     }
     let authed = auth.is_some()
         || qh.get("cookie").is_some_and(|c| {
-            c.split(';').any(|kv| {
-                crate::sample::is_session_cookie(kv.trim().split('=').next().unwrap_or(""))
-            })
+            har::http::cookie_pairs(c).any(|(n, _)| crate::sample::is_session_cookie(n))
         });
     if authed && status == 200 && !mime.is_empty() {
         let cc = rh.get("cache-control").unwrap_or("").to_ascii_lowercase();

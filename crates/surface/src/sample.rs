@@ -66,60 +66,26 @@ pub struct Observed {
     pub example: Option<String>,
 }
 
-/// Sanitizes example values with `hark sanitize`'s name rules and detectors.
+/// Example values with secrets redacted ([`secrets::Redactor`]), at most 80 characters.
+#[derive(Default)]
 pub struct Cleaner {
-    names: sanitize::rules::Names,
-    detectors: Option<sanitize::detect::Detectors>,
-}
-
-impl Default for Cleaner {
-    fn default() -> Self {
-        Cleaner::new()
-    }
+    redactor: secrets::Redactor,
 }
 
 impl Cleaner {
     pub fn new() -> Cleaner {
-        Cleaner {
-            names: sanitize::rules::Names::default(),
-            detectors: sanitize::detect::Detectors::new(&[], &[]).ok(),
-        }
+        Cleaner::default()
     }
 
     /// `value` of a field called `name`, with secrets replaced by `[redacted: kind]`.
     pub fn clean(&self, name: &str, value: &str) -> String {
-        if let Some((kind, _)) = self.names.classify(name) {
-            return format!("[redacted: {kind}]");
-        }
-        if har_jwt_like(value) {
-            return "[redacted: jwt]".into();
-        }
-        let mut found = Vec::new();
-        if let Some(d) = &self.detectors {
-            d.find(value, &mut found);
-        }
-        if found.is_empty() {
-            let v: String = value.chars().take(80).collect();
-            return v;
-        }
-        let mut out = String::new();
-        let mut at = 0;
-        for (r, kind, _) in found {
-            if r.start < at {
-                continue;
-            }
-            out.push_str(&value[at..r.start]);
-            out.push_str(&format!("[redacted: {kind}]"));
-            at = r.end;
-        }
-        out.push_str(&value[at..]);
-        out.chars().take(80).collect()
+        self.redactor.redact(name, value).chars().take(80).collect()
     }
-}
 
-fn har_jwt_like(v: &str) -> bool {
-    let v = v.strip_prefix("Bearer ").unwrap_or(v);
-    v.starts_with("eyJ") && v.split('.').count() == 3
+    /// Whether a field called `name` holds a secret by its name alone.
+    pub fn secret_name(&self, name: &str) -> bool {
+        self.redactor.names().classify(name).is_some()
+    }
 }
 
 /// One entry, reduced to what the fold reads.
@@ -201,11 +167,7 @@ pub(crate) fn is_session_cookie(name: &str) -> bool {
 }
 
 fn is_api_key(name: &str) -> bool {
-    let n: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
+    let n = secrets::names::normalize(name);
     n.contains("apikey") || n == "key" || n == "accesstoken" || n.ends_with("apitoken")
 }
 
@@ -239,7 +201,7 @@ impl Sample {
             ..Sample::default()
         };
         s.url = clean_url(req.url().unwrap_or(""), clean);
-        s.hits = crate::rules::check(e, &|n| clean.names.classify(n).is_some() || is_api_key(n));
+        s.hits = crate::rules::check(e, &|n| clean.secret_name(n) || is_api_key(n));
         let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
             return s;
         };
@@ -304,19 +266,21 @@ impl Sample {
             if l == "authorization" {
                 let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
                 if scheme.eq_ignore_ascii_case("bearer") {
-                    s.auth.push(if har_jwt_like(rest.trim()) {
-                        Auth::BearerJwt
-                    } else {
-                        Auth::Bearer
-                    });
+                    let token = rest.trim();
+                    s.auth.push(
+                        if secrets::jwt_like(token.strip_prefix("Bearer ").unwrap_or(token)) {
+                            Auth::BearerJwt
+                        } else {
+                            Auth::Bearer
+                        },
+                    );
                 } else if scheme.eq_ignore_ascii_case("basic") {
                     s.auth.push(Auth::Basic);
                 }
                 continue;
             }
             if l == "cookie" {
-                for c in v.split(';') {
-                    let (cn, cv) = c.trim().split_once('=').unwrap_or((c.trim(), ""));
+                for (cn, cv) in har::http::cookie_pairs(v) {
                     if cn.is_empty() {
                         continue;
                     }

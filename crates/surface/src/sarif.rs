@@ -73,3 +73,23 @@ pub fn document(r: &Report, har_uri: &str, version: &str) -> Value {
         }],
     })
 }
+
+/// The SARIF log of the HAR at `file` (`-`: standard input), as written to disk.
+pub fn file_bytes(r: &Report, file: &str, version: &str) -> Vec<u8> {
+    crate::pretty(&document(r, &har_uri(file), version))
+}
+
+/// The HAR's path for SARIF: relative to the current directory when it can be (GitHub
+/// rejects absolute URIs).
+pub fn har_uri(file: &str) -> String {
+    if file == "-" {
+        return "stdin.har".into();
+    }
+    let p = std::path::Path::new(file);
+    let rel = std::env::current_dir()
+        .ok()
+        .and_then(|d| p.strip_prefix(d).ok().map(|r| r.to_path_buf()))
+        .unwrap_or_else(|| p.to_path_buf());
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.trim_start_matches('/').to_string()
+}

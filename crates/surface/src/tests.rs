@@ -1,4 +1,5 @@
 use super::*;
+use crate::sample::{Auth, Loc};
 use serde_json::{json, Value};
 
 fn entry(

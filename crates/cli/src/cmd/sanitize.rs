@@ -2,8 +2,8 @@ use crate::input;
 use crate::term::{paint, Ctx, Progress, BOLD, DIM, GREEN, YELLOW};
 use anyhow::{bail, Context, Result};
 use har::{HarWriter, Output, Style};
-use sanitize::{Mode, Options, Report, Sanitizer};
-use std::sync::Arc;
+use sanitize::pipeline::{self, Pass};
+use sanitize::{Mode, Options, Report, Spool};
 
 /// Replace every secret in a HAR with a placeholder, so it can be shared.
 ///
@@ -75,67 +75,53 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         (None, false) => Mode::Placeholder,
     };
     let threads = a.threads.unwrap_or_else(har::default_threads);
-    let mut found = false;
+    let style = if a.compact {
+        Style::Compact
+    } else {
+        Style::Pretty
+    };
     let mut reports = Vec::new();
     for name in &a.input {
-        let mut s = Sanitizer::new(opts.clone())?;
         // Two passes need the input twice: standard input goes to a temporary file.
-        let spool;
-        let path: &str = if name == "-" {
-            spool = sanitize::Spool::from_reader(std::io::stdin().lock())
-                .context("copying standard input to a temporary file")?;
-            spool
-                .path()
-                .to_str()
-                .context("temporary path is not UTF-8")?
-        } else {
-            name
+        let spool = match name.as_str() {
+            "-" => Some(
+                Spool::from_reader(std::io::stdin().lock())
+                    .context("copying standard input to a temporary file")?,
+            ),
+            _ => None,
         };
-        let open = || -> Result<har::HarReader> {
-            Ok(if name == "-" {
-                har::HarReader::new(har::Source::open(path)?)?
-            } else {
-                input::reader(path)?
-            })
+        let mut progress = None;
+        let open = |pass: Pass| -> Result<har::HarReader> {
+            let reader = match &spool {
+                Some(s) => s.reader()?,
+                None => input::reader(name)?,
+            };
+            let label = match pass {
+                Pass::Scan => "sanitize: scan",
+                Pass::Write => "sanitize: write",
+            };
+            // Replacing the first pass's bar finishes it.
+            progress = Some(Progress::new(
+                ctx,
+                label,
+                reader.progress_counter(),
+                reader.progress().1,
+            ));
+            Ok(reader)
         };
-        let reader = open()?;
-        let progress = Progress::new(
-            ctx,
-            "sanitize: scan",
-            reader.progress_counter(),
-            reader.progress().1,
-        );
-        let (secrets, first) =
-            sanitize::collect(Arc::new(Sanitizer::new(opts.clone())?), reader, threads)?;
-        progress.finish();
-        s.set_secrets(&secrets)?;
-        let s = Arc::new(s);
-        let reader = open()?;
-        let progress = Progress::new(
-            ctx,
-            "sanitize: write",
-            reader.progress_counter(),
-            reader.progress().1,
-        );
-        let style = if a.compact {
-            Style::Compact
-        } else {
-            Style::Pretty
-        };
-        let mut report = if a.check {
-            sanitize::rewrite::<std::io::Sink>(s, reader, threads, style, None)?
+        let report = if a.check {
+            pipeline::run::<std::io::Sink, _>(&opts, open, threads, style, None)?
         } else {
             let out = Output::create(&a.output, &[name.as_str()])?;
             let mut w = HarWriter::new(out, style);
-            let r = sanitize::rewrite(s, reader, threads, style, Some(&mut w))?;
+            let r = pipeline::run(&opts, open, threads, style, Some(&mut w))?;
             w.into_inner().commit()?;
             r
         };
-        progress.finish();
-        report.distinct_values = first.distinct_values;
-        found |= report.total() > 0;
+        drop(progress);
         reports.push((name.clone(), report));
     }
+    let found = reports.iter().any(|(_, r)| r.total() > 0);
     // The report goes to standard output unless the HAR does.
     let to_stderr = !a.check && a.output == "-";
     let text = if a.json {

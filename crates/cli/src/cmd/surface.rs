@@ -73,19 +73,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     )?;
     progress.finish();
     if let Some(path) = &a.openapi {
-        let title = std::path::Path::new(&a.file)
-            .file_name()
-            .map_or_else(|| a.file.clone(), |f| f.to_string_lossy().into_owned());
-        let doc = surface::openapi::document(&report, &format!("{title} (recorded)"));
-        let mut bytes = serde_json::to_vec_pretty(&doc)?;
-        bytes.push(b'\n');
-        write_file(path, &bytes, &a.file)?;
+        write_file(
+            path,
+            &surface::openapi::file_bytes(&report, &a.file),
+            &a.file,
+        )?;
     }
     if let Some(path) = &a.sarif {
-        let uri = har_uri(&a.file);
-        let doc = surface::sarif::document(&report, &uri, env!("CARGO_PKG_VERSION"));
-        let mut bytes = serde_json::to_vec_pretty(&doc)?;
-        bytes.push(b'\n');
+        let bytes = surface::sarif::file_bytes(&report, &a.file, env!("CARGO_PKG_VERSION"));
         write_file(path, &bytes, &a.file)?;
     }
     if a.json {
@@ -105,21 +100,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     } else {
         crate::exit::FINDINGS
     })
-}
-
-/// The HAR's path for SARIF: relative to the current directory when it can be (GitHub
-/// rejects absolute URIs).
-fn har_uri(file: &str) -> String {
-    if file == "-" {
-        return "stdin.har".into();
-    }
-    let p = std::path::Path::new(file);
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|d| p.strip_prefix(d).ok().map(|r| r.to_path_buf()))
-        .unwrap_or_else(|| p.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.trim_start_matches('/').to_string()
 }
 
 fn params_text(ps: &[Param]) -> String {

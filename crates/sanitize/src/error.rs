@@ -1,0 +1,21 @@
+//! Why sanitizing stopped.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("rules file: {0}")]
+    Rules(String),
+    #[error("rule {name:?}: {source}")]
+    Pattern {
+        name: String,
+        #[source]
+        source: regex::Error,
+    },
+    #[error(transparent)]
+    Read(#[from] har::ReadError),
+    #[error(transparent)]
+    Output(#[from] har::OutputError),
+    #[error("writing: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("building the search automaton: {0}")]
+    Automaton(String),
+}

@@ -1,0 +1,65 @@
+//! What the first pass hands the second: the values found, and which entries it
+//! changed or saw a detector match in.
+
+use crate::Report;
+use std::collections::HashMap;
+
+/// Values found by the first pass, each with its kind. Grows with distinct secrets only
+/// (and one bit per entry).
+#[derive(Clone, Debug, Default)]
+pub struct Secrets {
+    pub values: HashMap<String, &'static str>,
+    /// Set by [`collect`](crate::collect): the entries in which the first pass redacted (or
+    /// remembered) something, one bit per entry. The second pass copies the other
+    /// entries through untouched unless one of the values occurs in their bytes; with
+    /// `None` it sanitizes every entry.
+    pub touched: Option<EntrySet>,
+    /// Set by [`collect`](crate::collect): the entries in which a detector matched. The second pass
+    /// runs the detectors only there (elsewhere they would match nothing again: they
+    /// see the same strings).
+    pub detected: EntrySet,
+}
+
+/// A set of entry indexes (one bit each).
+#[derive(Clone, Debug, Default)]
+pub struct EntrySet(Vec<u64>);
+
+impl EntrySet {
+    pub fn insert(&mut self, i: usize) {
+        let w = i / 64;
+        if self.0.len() <= w {
+            self.0.resize(w + 1, 0);
+        }
+        self.0[w] |= 1 << (i % 64);
+    }
+    pub fn contains(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+impl Secrets {
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+    pub fn add(&mut self, value: String, kind: &'static str) {
+        self.values.entry(value).or_insert(kind);
+    }
+}
+
+/// Per-worker results: report counts and (in the first pass) the values found.
+#[derive(Debug, Default)]
+pub struct Tally {
+    pub report: Report,
+    pub found: Vec<(String, &'static str)>,
+    /// No known value occurs in this entry (see [`Sanitizer::known_absent`](crate::Sanitizer::known_absent)): its
+    /// strings need not be searched for them.
+    pub known_absent: bool,
+    /// The detectors matched nothing in this entry in the first pass: they would match
+    /// nothing again (they see the same strings), so they are not run.
+    pub detected_nothing: bool,
+    /// A detector matched in this entry.
+    pub detector_hit: bool,
+}

@@ -1,0 +1,165 @@
+//! The two passes over a file: [`collect`] gathers the values, [`rewrite`] replaces
+//! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
+
+use crate::found::{EntrySet, Secrets, Tally};
+use crate::{Error, Options, Report, Sanitizer};
+use har::{HarReader, HarWriter, Style};
+use std::io::Write;
+use std::sync::Arc;
+
+/// Which pass asks for the input (each reads it once, from the start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// The first: the values are collected.
+    Scan,
+    /// The second: every copy is replaced (and written, unless auditing).
+    Write,
+}
+
+/// Sanitize one HAR: the first pass ([`collect`]) finds the values, they are armed
+/// ([`Sanitizer::set_secrets`]), the second pass ([`rewrite`]) replaces every copy and
+/// writes the result to `out` — or nowhere with `None`, an audit (`--check`).
+///
+/// `open` is called once per pass and must give the same HAR from its start each time
+/// (a stream is read twice through a [`crate::Spool`]). The report counts the second
+/// pass, with the distinct values of the first.
+pub fn run<W, E>(
+    opts: &Options,
+    mut open: impl FnMut(Pass) -> Result<HarReader, E>,
+    threads: usize,
+    style: Style,
+    out: Option<&mut HarWriter<W>>,
+) -> Result<Report, E>
+where
+    W: Write,
+    E: From<Error>,
+{
+    let mut s = Sanitizer::new(opts.clone())?;
+    let first = Arc::new(Sanitizer::new(opts.clone())?);
+    let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
+    s.set_secrets(&secrets)?;
+    let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;
+    report.distinct_values = found.distinct_values;
+    Ok(report)
+}
+
+/// First pass: every sensitive value in the file, and what a sanitized copy would count.
+pub fn collect(
+    s: Arc<Sanitizer>,
+    reader: HarReader,
+    threads: usize,
+) -> Result<(Secrets, Report), Error> {
+    let mut secrets = Secrets::default();
+    let mut report = Report::default();
+    let mut t = Tally::default();
+    let mut header = reader.header().clone();
+    s.header(&mut header, &mut t);
+    let s2 = s.clone();
+    let mut touched = EntrySet::default();
+    // The borrowed tree: nothing is rewritten in this pass (see `scan`).
+    let reader = har::fold(
+        reader,
+        threads,
+        move |raw| {
+            raw.parse_lite().map(|e| {
+                let mut t = Tally::default();
+                s2.scan_entry(&e, &mut t);
+                (raw.index, t)
+            })
+        },
+        |(index, et): (usize, Tally)| -> Result<(), Error> {
+            if et.report.total() > 0 || !et.found.is_empty() {
+                touched.insert(index);
+            }
+            if et.detector_hit {
+                secrets.detected.insert(index);
+            }
+            report.merge(&et.report);
+            for (v, k) in et.found {
+                secrets.add(v, k);
+            }
+            Ok(())
+        },
+    )?;
+    let mut header = reader.header().clone();
+    s.header(&mut header, &mut t);
+    for (v, k) in t.found {
+        secrets.add(v, k);
+    }
+    report.distinct_values = secrets.len() as u64;
+    secrets.touched = Some(touched);
+    Ok((secrets, report))
+}
+
+/// Second pass: sanitize every entry (with the secrets of the first pass armed by
+/// [`Sanitizer::set_secrets`]) and write them to `out` (or nowhere, for an audit).
+pub fn rewrite<W: Write>(
+    s: Arc<Sanitizer>,
+    reader: HarReader,
+    threads: usize,
+    style: Style,
+    mut out: Option<&mut HarWriter<W>>,
+) -> Result<Report, Error> {
+    let mut report = Report::default();
+    let mut t = Tally::default();
+    let mut header = reader.header().clone();
+    s.header(&mut header, &mut Tally::default());
+    if let Some(w) = out.as_deref_mut() {
+        w.begin(&header)?;
+    }
+    let write = out.is_some();
+    let s2 = s.clone();
+    let reader = har::fold(
+        reader,
+        threads,
+        move |raw| {
+            let known_absent = s2.known_absent(raw.bytes);
+            if s2
+                .fast
+                .as_ref()
+                .is_some_and(|f| !f.touched.contains(raw.index))
+                && known_absent
+            {
+                let bytes = if write {
+                    raw.transcode(style)?
+                } else {
+                    Vec::new()
+                };
+                let report = Report {
+                    entries: 1,
+                    ..Report::default()
+                };
+                return Ok((bytes, report));
+            }
+            let detected_nothing = s2.detected_nothing(raw.index);
+            raw.parse().map(|mut e| {
+                let mut t = Tally {
+                    known_absent,
+                    detected_nothing,
+                    ..Tally::default()
+                };
+                s2.entry(&mut e.value, &mut t);
+                let bytes = if write {
+                    har::entry_bytes(&e.value, style)
+                } else {
+                    Vec::new()
+                };
+                (bytes, t.report)
+            })
+        },
+        |(bytes, r): (Vec<u8>, Report)| -> Result<(), Error> {
+            report.merge(&r);
+            if let Some(w) = out.as_deref_mut() {
+                w.serialized_entry(&bytes)?;
+            }
+            Ok(())
+        },
+    )?;
+    let mut header = reader.header().clone();
+    s.header(&mut header, &mut t);
+    report.merge(&t.report);
+    if let Some(w) = out {
+        w.end(&header)?;
+    }
+    Ok(report)
+}

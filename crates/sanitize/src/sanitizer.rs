@@ -1,0 +1,245 @@
+//! The rules compiled ([`Sanitizer::new`]) and the decisions every walk shares: which
+//! names and values are sensitive, what replaces a value ([`Sanitizer::render`]: a
+//! placeholder, a keyed hash, a JWT with its safe claims), and which values are
+//! remembered for the second pass.
+
+use crate::found::Tally;
+use crate::known::{FastPath, Known};
+use crate::rules::{self, Names, Strength};
+use crate::{Error, Mode, Options};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use regex::RegexSet;
+use serde_json::{Map, Value};
+
+/// Claims of a JWT that say what the token is, not who it is for.
+const SAFE_CLAIMS: &[&str] = &[
+    "iss",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "auth_time",
+    "scope",
+    "scp",
+    "azp",
+    "client_id",
+    "cid",
+    "amr",
+    "acr",
+    "typ",
+    "token_use",
+    "token_type",
+    "ver",
+    "grant_type",
+    "roles",
+];
+
+/// The rules compiled, ready to run on entries from many threads.
+pub struct Sanitizer {
+    pub(crate) names: Names,
+    pub(crate) detectors: secrets::Detectors,
+    pub(crate) keep_values: Option<RegexSet>,
+    pub(crate) mode: Mode,
+    pub(crate) drop: Vec<String>,
+    pub(crate) skip: Vec<String>,
+    pub(crate) known: Option<Known>,
+    pub(crate) fast: Option<FastPath>,
+    /// Whether [`Sanitizer::known_absent`] may answer `true` (the raw-bytes
+    /// prefilter); off only in tests, as the reference it is compared with.
+    pub(crate) raw_prefilter: bool,
+}
+
+impl Sanitizer {
+    pub fn new(opts: Options) -> Result<Sanitizer, Error> {
+        let r = opts.rules;
+        let mut names = Names::default();
+        names.add = r.names.redact.iter().map(|n| rules::normalize(n)).collect();
+        names.keep = r.names.keep.iter().map(|n| rules::normalize(n)).collect();
+        for p in &r.patterns {
+            regex::Regex::new(&p.regex).map_err(|source| Error::Pattern {
+                name: p.name.clone(),
+                source,
+            })?;
+        }
+        let extra: Vec<(String, String)> = r
+            .patterns
+            .iter()
+            .map(|p| (p.name.clone(), p.regex.clone()))
+            .collect();
+        let detectors =
+            secrets::Detectors::new(&r.detectors.off, &extra).map_err(|source| Error::Pattern {
+                name: "built-in detectors".into(),
+                source,
+            })?;
+        let keep_values = if r.values.keep.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSet::new(&r.values.keep).map_err(|source| Error::Pattern {
+                    name: "values.keep".into(),
+                    source,
+                })?,
+            )
+        };
+        let mut drop = opts.drop_content;
+        drop.extend(r.content.drop);
+        Ok(Sanitizer {
+            names,
+            detectors,
+            keep_values,
+            mode: opts.mode,
+            drop,
+            skip: r.content.skip,
+            known: None,
+            fast: None,
+            raw_prefilter: true,
+        })
+    }
+
+    pub(crate) fn hmac_hex(key: &[u8], v: &str) -> String {
+        let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
+        m.update(v.as_bytes());
+        let out = m.finalize().into_bytes();
+        out[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// The text that replaces `value` of `kind`.
+    pub fn render(&self, kind: &str, value: &str) -> String {
+        if let Mode::Remove = self.mode {
+            return String::new();
+        }
+        if let Some(j) = self.redact_jwt(value) {
+            return j;
+        }
+        match &self.mode {
+            Mode::Placeholder => format!("[redacted: {kind}]"),
+            Mode::Hash(key) => format!("[redacted: {kind} #{}]", Self::hmac_hex(key, value)),
+            Mode::Remove => String::new(),
+        }
+    }
+
+    /// A JWT keeps its header and the claims in [`SAFE_CLAIMS`]; personal claims and the
+    /// signature go (`header.claims.redacted`).
+    pub(crate) fn redact_jwt(&self, v: &str) -> Option<String> {
+        let (h, rest) = v.split_once('.')?;
+        let (_, sig) = rest.split_once('.')?;
+        if !h.starts_with("eyJ") {
+            return None;
+        }
+        if sig.starts_with("redacted") {
+            return Some(v.to_string());
+        }
+        let jwt = jwt::decode(v).ok()?;
+        let kept: Map<String, Value> = jwt
+            .claims
+            .iter()
+            .filter(|(k, _)| SAFE_CLAIMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&kept).unwrap_or_default());
+        let sig = match &self.mode {
+            Mode::Hash(key) => format!("redacted{}", Self::hmac_hex(key, v)),
+            _ => "redacted".to_string(),
+        };
+        Some(format!("{h}.{payload}.{sig}"))
+    }
+
+    pub(crate) fn keep_value(&self, v: &str) -> bool {
+        v.is_empty()
+            || v.starts_with("[redacted")
+            || self.keep_values.as_ref().is_some_and(|k| k.is_match(v))
+    }
+
+    /// Redact `value` found as `kind` at `location`: count it, remember it for the
+    /// second pass, return its replacement (`None`: keep it).
+    pub(crate) fn redact(
+        &self,
+        kind: &'static str,
+        value: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<String> {
+        if self.keep_value(value) {
+            return None;
+        }
+        if value.contains(".redacted") && self.redact_jwt(value).as_deref() == Some(value) {
+            return None;
+        }
+        t.report.add(kind, location);
+        remember(value, kind, t);
+        Some(self.render(kind, value))
+    }
+
+    /// A cookie's value is redacted unless it is plainly a setting (`theme=dark`,
+    /// `consent=all`, `lang=en-US`: a short word without digits) and its name is not
+    /// sensitive (`csrftoken`, `session` … are always redacted).
+    pub(crate) fn cookie(
+        &self,
+        name: &str,
+        v: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<String> {
+        let word = v.len() <= 12
+            && v.bytes()
+                .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
+        let small_number = v.len() <= 4 && v.bytes().all(|b| b.is_ascii_digit());
+        if (word || small_number) && self.names.classify(name).is_none() {
+            return self.text(v, location, t, false, false);
+        }
+        self.redact("cookie", v, location, t)
+    }
+
+    /// Whether a value under a name of `strength` is to be redacted.
+    pub(crate) fn applies(&self, strength: Strength, v: &str) -> bool {
+        match strength {
+            Strength::Strong => !v.is_empty(),
+            Strength::Weak => looks_random(v),
+        }
+    }
+
+    pub(crate) fn classify(&self, name: &str, value: &str) -> Option<&'static str> {
+        let (kind, strength) = self.names.classify(name)?;
+        self.applies(strength, value).then_some(kind)
+    }
+}
+
+/// Remember a value for the second pass, if it is distinctive enough to be searched
+/// for everywhere (short or common values are redacted only where they were found).
+pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
+    if distinctive(value) {
+        t.found.push((value.to_string(), kind));
+    }
+}
+
+pub(crate) fn distinctive(v: &str) -> bool {
+    let n = v.chars().count();
+    if !(6..=64 * 1024).contains(&n) || v.starts_with("[redacted") {
+        return false;
+    }
+    let digit = v.bytes().any(|b| b.is_ascii_digit());
+    let alpha = v.bytes().any(|b| b.is_ascii_alphabetic());
+    if !alpha {
+        // Numbers: only long ones (cards, phone numbers), not ids or timestamps.
+        return n >= 13 && !v.bytes().all(|b| b.is_ascii_digit()) || n >= 15;
+    }
+    if v.bytes().all(|b| b.is_ascii_lowercase()) && n < 12 {
+        return false; // an ordinary word
+    }
+    n >= 8 || digit
+}
+
+/// A value that looks generated: long enough, no spaces, letters and digits.
+pub(crate) fn looks_random(v: &str) -> bool {
+    let n = v.len();
+    if n < 8 || v.contains(char::is_whitespace) || v.starts_with("[redacted") {
+        return false;
+    }
+    let digit = v.bytes().any(|b| b.is_ascii_digit());
+    let alpha = v.bytes().any(|b| b.is_ascii_alphabetic());
+    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
+    (digit && alpha) || (n >= 16 && upper && lower)
+}
