@@ -14,12 +14,16 @@ hark=${2:-target/release/hark}
 [ -x "$hark" ] || { echo "$hark: not built (cargo build --release)" >&2; exit 2; }
 hark=$(realpath "$hark")
 rm -rf "$out"; mkdir -p "$out"
-tmp=/tmp/hark-corpus-outputs; rm -rf "$tmp"; mkdir -p "$tmp"
+# A private scratch folder; its name is replaced by <tmp> in what the commands print,
+# so that runs compare equal.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 files=(../shared/corpus/public/*.har ../shared/corpus/wild/*.har testdata/har/*.har)
 run() { # name, args...
   local name=$1; shift
   "$hark" "$@" >"$out/$name.out" 2>"$out/$name.err"
   echo "exit $?" >>"$out/$name.out"
+  sed -i "s|$tmp|<tmp>|g" "$out/$name.out" "$out/$name.err"
 }
 for f in "${files[@]}"; do
   b=$(basename "$(dirname "$f")")__$(basename "$f" .har)
@@ -35,7 +39,6 @@ for f in "${files[@]}"; do
   run "$b.sanitize-compact" sanitize --compact "$f" -o -
   run "$b.sanitize-check" sanitize --check --json "$f"
   run "$b.surface" surface "$f"
-  # fixed paths, so that what surface prints about them is the same in every run
   run "$b.surface-json" surface --json "$f" --openapi "$tmp/openapi.json" --sarif "$tmp/sarif.json"
   mv "$tmp/openapi.json" "$out/$b.openapi.json" 2>/dev/null
   mv "$tmp/sarif.json" "$out/$b.sarif.json" 2>/dev/null

@@ -24,6 +24,15 @@ pub fn is_textual(mime: &str) -> bool {
         || m.contains("graphql")
 }
 
+/// The essence of a MIME type (RFC 9110 §8.3.1): `Text/HTML; charset=utf-8` → `text/html`.
+pub fn mime_essence(mime: &str) -> String {
+    mime.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
 /// A MIME type that says nothing: empty, or Chrome's `x-unknown` for failed requests.
 pub fn is_unknown_mime(mime: &str) -> bool {
     let m = mime.trim();
@@ -301,6 +310,7 @@ mod tests {
         ] {
             assert!(!is_textual(t), "{t}");
         }
+        assert_eq!(mime_essence(" Text/HTML ; charset=utf-8"), "text/html");
         assert!(is_unknown_mime("x-unknown") && is_unknown_mime(" ") && !is_unknown_mime("a/b"));
     }
 

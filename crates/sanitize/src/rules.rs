@@ -93,12 +93,7 @@ pub struct DetectorsSection {
 /// Whether `mime` is one of `types`: a full type (`text/html`), a prefix with `*`
 /// (`image/*`), or a short alias (`html`, `js`, `css`, `json`, `image`, `font`, …).
 pub fn mime_matches(mime: &str, types: &[String]) -> bool {
-    let m = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let m = har::http::mime_essence(mime);
     if m.is_empty() {
         return false;
     }

@@ -171,14 +171,6 @@ fn is_api_key(name: &str) -> bool {
     n.contains("apikey") || n == "key" || n == "accesstoken" || n.ends_with("apitoken")
 }
 
-fn mime(m: &str) -> String {
-    m.split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
-}
-
 fn value_type(v: &str) -> (&'static str, Option<&'static str>) {
     match crate::shape::shape(v) {
         Some(s) => s.openapi(),
@@ -230,7 +222,7 @@ impl Sample {
         let res_mime = res
             .content()
             .mime_type()
-            .map(mime)
+            .map(har::http::mime_essence)
             .filter(|m| !m.is_empty());
         s.static_asset = ext.is_some_and(|x| STATIC_EXT.contains(&x.as_str()))
             || matches!(
@@ -308,11 +300,14 @@ impl Sample {
             s.request_type = req
                 .headers()
                 .get("content-type")
-                .map(mime)
+                .map(har::http::mime_essence)
                 .filter(|m| !m.is_empty());
         }
         if let Some(pd) = req.post_data() {
-            let m = pd.mime_type().map(mime).unwrap_or_default();
+            let m = pd
+                .mime_type()
+                .map(har::http::mime_essence)
+                .unwrap_or_default();
             let text = pd.text().unwrap_or("");
             if !m.is_empty() {
                 s.request_type = Some(m.clone());
