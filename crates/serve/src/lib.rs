@@ -4,14 +4,14 @@
 //! service restarts. The BrowserMob Proxy REST API is served on the same port, each
 //! BrowserMob proxy being a job. See docs/serve.md.
 //!
-//! Modules: [`store`] (the journal on disk and the HAR written from it), [`api`] (the
-//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`).
+//! Modules: `jobs` (a job, its `job.json`, its rules; the service of jobs), [`api`] (the
+//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`). A job's journal is
+//! `hark record`'s ([`record::journal`]).
 
 pub mod api;
 mod jobs;
-pub mod store;
 
-pub use jobs::{Capture, Job, Service, ViewHook};
+pub use jobs::{Capture, Job, Kind, Service, State, ViewHook};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -122,6 +122,24 @@ pub(crate) fn now_ms() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_reported_as_such() {
+        use record::journal::JournalWriter;
+        // /dev/full fails every write with ENOSPC: the API answers 507 for it.
+        assert!(Path::new("/dev/full").exists(), "/dev/full is needed");
+        let e = match JournalWriter::create(Path::new("/dev/full")) {
+            Err(e) => ServeError::from(e),
+            Ok(_) => panic!("writing to /dev/full succeeded"),
+        };
+        assert!(e.is_disk_full(), "{e}");
+        let other = ServeError::from(
+            JournalWriter::create(Path::new("/nonexistent/dir/j"))
+                .err()
+                .unwrap(),
+        );
+        assert!(!other.is_disk_full(), "{other}");
+    }
 
     #[test]
     fn ids_are_valid_and_traversal_is_not() {

@@ -51,6 +51,16 @@ pub enum HostCheck {
 }
 
 impl HostCheck {
+    /// What a server listening on `addr` answers: loopback names for its port when it
+    /// listens on loopback, any host otherwise.
+    pub fn for_addr(addr: std::net::SocketAddr) -> HostCheck {
+        if addr.ip().is_loopback() {
+            HostCheck::Loopback(addr.port())
+        } else {
+            HostCheck::Any
+        }
+    }
+
     pub fn allows(&self, host: Option<&str>) -> bool {
         match self {
             HostCheck::Any => true,
