@@ -67,28 +67,27 @@ fn cookie_json<J: Json>(c: har::Cookie<'_, J>) -> Value {
     Value::Object(m)
 }
 
-/// `Set-Cookie: a=b; Path=/; HttpOnly` read into the same shape as HAR cookies.
-fn parse_set_cookie(h: &str) -> Value {
-    let mut parts = h.split(';');
-    let first = parts.next().unwrap_or("");
-    let (n, v) = first.split_once('=').unwrap_or((first, ""));
+/// A `Set-Cookie` read (by [`har::http::SetCookie`]) into the same shape as HAR cookies.
+fn set_cookie_json(c: &har::http::SetCookie<'_>) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), n.trim().into());
-    m.insert("value".into(), v.trim().into());
-    for a in parts {
-        let (k, v) = a.split_once('=').unwrap_or((a, ""));
-        let k = k.trim().to_ascii_lowercase();
-        let v = v.trim();
-        match k.as_str() {
-            "path" => m.insert("path".into(), v.into()),
-            "domain" => m.insert("domain".into(), v.into()),
-            "expires" => m.insert("expires".into(), v.into()),
-            "max-age" => m.insert("maxAge".into(), v.into()),
-            "samesite" => m.insert("sameSite".into(), v.into()),
-            "httponly" => m.insert("httpOnly".into(), true.into()),
-            "secure" => m.insert("secure".into(), true.into()),
-            _ => None,
-        };
+    m.insert("name".into(), c.name.into());
+    m.insert("value".into(), c.value.into());
+    let attrs = [
+        ("path", c.path),
+        ("domain", c.domain),
+        ("expires", c.expires),
+        ("maxAge", c.max_age),
+        ("sameSite", c.same_site),
+    ];
+    for (k, v) in attrs {
+        if let Some(v) = v {
+            m.insert(k.into(), v.into());
+        }
+    }
+    for (k, on) in [("httpOnly", c.http_only), ("secure", c.secure)] {
+        if on {
+            m.insert(k.into(), true.into());
+        }
     }
     Value::Object(m)
 }
@@ -374,9 +373,7 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
     let mut resp_cookies: Vec<Value> = resp.cookies().map(cookie_json).collect();
     if resp_cookies.is_empty() {
         for v in resp.headers().get_all("set-cookie") {
-            for line in v.split('\n').filter(|l| !l.trim().is_empty()) {
-                resp_cookies.push(parse_set_cookie(line));
-            }
+            resp_cookies.extend(har::http::set_cookies(v).map(|c| set_cookie_json(&c)));
         }
     }
 
