@@ -5,13 +5,16 @@
 //! BrowserMob proxy being a job. See docs/serve.md.
 //!
 //! Modules: `jobs` (a job, its `job.json`, its rules; the service of jobs), [`api`] (the
-//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`). A job's journal is
+//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`), [`Launch`] (`hark serve` from start
+//! to stop). A job's journal is
 //! `hark record`'s ([`record::journal`]).
 
 pub mod api;
 mod jobs;
+mod launch;
 
 pub use jobs::{Capture, Job, Kind, Service, State, ViewHook};
+pub use launch::{default_data_dir, token_for, Launch, Started};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,12 +57,34 @@ pub enum ServeError {
     Sanitize(String),
     #[error("{0}")]
     Listen(String),
+    #[error("opening {}", data.display())]
+    Open {
+        data: PathBuf,
+        #[source]
+        source: Box<ServeError>,
+    },
+    /// `what` says which listener (empty for the API's).
+    #[error("cannot listen on {addr}{what}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving the API")]
+    Serving(#[source] std::io::Error),
+    #[error("starting the runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl ServeError {
     pub fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> ServeError {
         let path = path.as_ref().to_path_buf();
         move |source| ServeError::Io { path, source }
+    }
+
+    fn bind(addr: SocketAddr, what: &'static str) -> impl FnOnce(std::io::Error) -> ServeError {
+        move |source| ServeError::Bind { addr, what, source }
     }
 
     /// The disk (or the quota) is full: the API answers 507.

@@ -189,6 +189,45 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .with_state(app)
 }
 
+/// `hark view`'s port when none is given.
+pub const DEFAULT_PORT: u16 = 7172;
+
+/// Listen on `ip:port`; without a port, on [`DEFAULT_PORT`], or on any free port when
+/// that one is taken.
+pub async fn bind(
+    ip: std::net::IpAddr,
+    port: Option<u16>,
+) -> Result<tokio::net::TcpListener, ViewError> {
+    use tokio::net::TcpListener;
+    let at = |p: u16| std::net::SocketAddr::new(ip, p);
+    let bind_err = |addr: String| move |error| ViewError::Bind { addr, error };
+    match port {
+        Some(p) => TcpListener::bind(at(p))
+            .await
+            .map_err(bind_err(at(p).to_string())),
+        None => match TcpListener::bind(at(DEFAULT_PORT)).await {
+            Ok(l) => Ok(l),
+            Err(_) => TcpListener::bind(at(0))
+                .await
+                .map_err(bind_err(ip.to_string())),
+        },
+    }
+}
+
+/// The URL to show for a viewer listening on `addr` (`127.0.0.1` for loopback and
+/// unspecified addresses).
+pub fn url_for(addr: std::net::SocketAddr) -> String {
+    let ip = addr.ip();
+    let shown = if ip.is_unspecified() || ip.is_loopback() {
+        "127.0.0.1".to_string()
+    } else if ip.is_ipv6() {
+        format!("[{ip}]")
+    } else {
+        ip.to_string()
+    };
+    format!("http://{shown}:{}/", addr.port())
+}
+
 /// Serve `app` on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: tokio::net::TcpListener,
@@ -332,5 +371,27 @@ impl IntoResponse for ViewError {
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         (code, axum::Json(json!({"error": self.to_string()}))).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_and_host_checks_for_addresses() {
+        let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(url_for(a("0.0.0.0:7172")), "http://127.0.0.1:7172/");
+        assert_eq!(url_for(a("[::1]:80")), "http://127.0.0.1:80/");
+        assert_eq!(url_for(a("10.0.0.2:1")), "http://10.0.0.2:1/");
+        assert_eq!(url_for(a("[fe80::1]:1")), "http://[fe80::1]:1/");
+        assert!(matches!(
+            HostCheck::for_addr(a("127.0.0.1:5")),
+            HostCheck::Loopback(5)
+        ));
+        assert!(matches!(
+            HostCheck::for_addr(a("0.0.0.0:5")),
+            HostCheck::Any
+        ));
     }
 }
