@@ -4,7 +4,7 @@
 //! a crash). See docs/record.md.
 //!
 //! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
-//! (connections with measured DNS/connect/TLS, pooled), [`body`] (bodies streamed and
+//! (connections with measured DNS/connect/TLS, pooled), `body` (bodies streamed and
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
 //! crash-safe store), `proxy` (the server itself), [`Session`] (`hark record` from start
 //! to HAR).

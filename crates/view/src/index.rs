@@ -105,7 +105,7 @@ pub struct Row {
     pub method: u32,
     pub domain: u32,
     pub mime: u32,
-    /// Index into [`Index::pages`]'s ids, `u32::MAX` without a pageref.
+    /// Index into [`State::page_ids`], `u32::MAX` without a pageref.
     pub page: u32,
     pub kind: Kind,
     pub flags: u8,

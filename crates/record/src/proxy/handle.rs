@@ -41,6 +41,23 @@ impl Route {
     }
 }
 
+/// A request the proxy answers itself.
+enum Answer {
+    /// A plain-text explanation.
+    Text(StatusCode, &'static str),
+    /// Refused by the policy with this status.
+    Refused(u16),
+}
+
+impl Answer {
+    fn response(self) -> Response<UpBody> {
+        match self {
+            Answer::Text(status, text) => text_response(status, text.into()),
+            Answer::Refused(status) => refusal(status),
+        }
+    }
+}
+
 /// What the policy decided for a request that goes upstream.
 #[derive(Default)]
 struct Rules {
@@ -61,11 +78,11 @@ pub(super) async fn handle(
     let start_us = now_us();
     let route = match route(&conn, &req) {
         Ok(r) => r,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(answer.response()),
     };
     let rules = match apply_policy(&conn, &mut req, &route.url) {
         Ok(r) => r,
-        Err(answer) => return Ok(answer),
+        Err(answer) => return Ok(answer.response()),
     };
     let sh = conn.shared.clone();
     let info = request_info(&conn, &req, &route, &rules.edits);
@@ -96,7 +113,7 @@ pub(super) async fn handle(
 
 /// The target of a request: the tunnel's, or the absolute-form URL's (anything else is
 /// answered 400: this is a forward proxy).
-fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Response<UpBody>> {
+fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Answer> {
     let (https, host, port) = match &conn.tunnel {
         Some(t) => (t.https, t.host.clone(), t.port),
         None => {
@@ -105,18 +122,17 @@ fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Response<UpBody>
                 Some("http") => false,
                 Some("https") => true,
                 _ => {
-                    return Err(text_response(
+                    return Err(Answer::Text(
                         StatusCode::BAD_REQUEST,
                         "hark record is a forward proxy: configure it as the HTTP(S) proxy \
-                         (absolute-form requests and CONNECT)\n"
-                            .into(),
+                         (absolute-form requests and CONNECT)\n",
                     ))
                 }
             };
             let Some(auth) = uri.authority() else {
-                return Err(text_response(
+                return Err(Answer::Text(
                     StatusCode::BAD_REQUEST,
-                    "request URL without a host\n".into(),
+                    "request URL without a host\n",
                 ));
             };
             let (h, p) = split_authority(auth.as_str(), if https { 443 } else { 80 });
@@ -153,11 +169,7 @@ fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Response<UpBody>
 
 /// Ask the policy (if any) about the request and apply its header edits; a refusal is
 /// the answer to send.
-fn apply_policy(
-    conn: &Conn,
-    req: &mut Request<Incoming>,
-    url: &str,
-) -> Result<Rules, Response<UpBody>> {
+fn apply_policy(conn: &Conn, req: &mut Request<Incoming>, url: &str) -> Result<Rules, Answer> {
     let mut rules = Rules {
         tag: conn.tag.clone(),
         ..Rules::default()
@@ -165,7 +177,7 @@ fn apply_policy(
     if let Some(p) = &conn.shared.policy {
         let d = p.request(conn.tag.as_ref(), req.method(), url, req.headers());
         if let Some(status) = d.answer {
-            return Err(refusal(status));
+            return Err(Answer::Refused(status));
         }
         rules.delay = d.delay;
         if d.tag.is_some() {

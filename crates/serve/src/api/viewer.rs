@@ -123,7 +123,7 @@ fn viewer_router(
 }
 
 /// Serve the web viewer (crates/view) on its own `listener` too (`--view ADDR`), over the
-/// same library as `/view/` on the API port. Call before [`serve_with_viewer`] so that
+/// same library as `/view/` on the API port. Call before [`serve_with_viewer`](super::serve_with_viewer) so that
 /// `GET /v1/jobs/{id}/view` sends clients here.
 pub fn spawn_viewer(
     svc: &Arc<Service>,
