@@ -5,7 +5,8 @@ use super::har_stream::stream_har;
 use super::{json_ok, parse_bool, parse_json, ApiError, Res, Svc};
 use crate::jobs::{BlacklistRule, Capture, Kind, NewJob, Page, Whitelist};
 use crate::{now_ms, Service};
-use axum::extract::{FromRequest, Path, Request, State as AxState};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State as AxState};
+use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -59,6 +60,29 @@ fn num_field<T: std::str::FromStr>(
     }
 }
 
+/// The BrowserMob proxy a `/proxy/{port}/...` path names: its job (else 400 or 404).
+pub(super) struct Proxy {
+    svc: Arc<Service>,
+    job: Arc<crate::Job>,
+    port: String,
+}
+
+impl FromRequestParts<Arc<Service>> for Proxy {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, svc: &Arc<Service>) -> Result<Proxy, Response> {
+        let Path(port) = Path::<String>::from_request_parts(parts, svc)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let job = bmp_port(svc, &port).map_err(IntoResponse::into_response)?;
+        Ok(Proxy {
+            svc: svc.clone(),
+            job,
+            port,
+        })
+    }
+}
+
 fn bmp_port(svc: &Service, port: &str) -> Result<Arc<crate::Job>, ApiError> {
     let p: u16 = port
         .parse()
@@ -105,8 +129,7 @@ pub(super) async fn bmp_list(AxState(svc): Svc) -> Res {
     Ok(json_ok(json!({"proxyList": list})))
 }
 
-pub(super) async fn bmp_delete(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_delete(Proxy { job, svc, port }: Proxy) -> Res {
     let p: u16 = port.parse().unwrap();
     svc.close_bmp(p).await?;
     let _ = job;
@@ -114,8 +137,7 @@ pub(super) async fn bmp_delete(AxState(svc): Svc, Path(port): Path<String>) -> R
     Ok(StatusCode::OK.into_response())
 }
 
-pub(super) async fn bmp_new_har(AxState(svc): Svc, Path(port): Path<String>, Form(f): Form) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_new_har(Proxy { job, .. }: Proxy, Form(f): Form) -> Res {
     let capture = Capture {
         headers: bool_field(&f, "captureHeaders", false)?,
         cookies: bool_field(&f, "captureCookies", false)?,
@@ -142,12 +164,7 @@ pub(super) async fn bmp_new_har(AxState(svc): Svc, Path(port): Path<String>, For
     }
 }
 
-pub(super) async fn bmp_new_page(
-    AxState(svc): Svc,
-    Path(port): Path<String>,
-    Form(f): Form,
-) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_new_page(Proxy { job, port, .. }: Proxy, Form(f): Form) -> Res {
     if !job.meta().recording {
         return Err(ApiError::not_found(format!(
             "no HAR on proxy {port}: PUT /proxy/{port}/har first"
@@ -163,8 +180,7 @@ pub(super) async fn bmp_new_page(
     Ok(StatusCode::OK.into_response())
 }
 
-pub(super) async fn bmp_har(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_har(Proxy { job, svc, port }: Proxy) -> Res {
     if !job.meta().recording {
         return Err(ApiError::not_found(format!(
             "no HAR on proxy {port}: PUT /proxy/{port}/har first"
@@ -191,12 +207,7 @@ fn rule_fields(f: &HashMap<String, String>) -> Result<(String, u16), ApiError> {
     Ok((regex, status))
 }
 
-pub(super) async fn bmp_blacklist_put(
-    AxState(svc): Svc,
-    Path(port): Path<String>,
-    Form(f): Form,
-) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_blacklist_put(Proxy { job, .. }: Proxy, Form(f): Form) -> Res {
     let (regex, status) = rule_fields(&f)?;
     let method = f.get("method").cloned().filter(|m| !m.is_empty());
     rules_update(&job, |m| {
@@ -208,8 +219,7 @@ pub(super) async fn bmp_blacklist_put(
     })
 }
 
-pub(super) async fn bmp_blacklist_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_blacklist_get(Proxy { job, .. }: Proxy) -> Res {
     let list: Vec<Value> = job
         .meta()
         .blacklist
@@ -219,17 +229,11 @@ pub(super) async fn bmp_blacklist_get(AxState(svc): Svc, Path(port): Path<String
     Ok(json_ok(Value::Array(list)))
 }
 
-pub(super) async fn bmp_blacklist_clear(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_blacklist_clear(Proxy { job, .. }: Proxy) -> Res {
     rules_update(&job, |m| m.blacklist.clear())
 }
 
-pub(super) async fn bmp_whitelist_put(
-    AxState(svc): Svc,
-    Path(port): Path<String>,
-    Form(f): Form,
-) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_whitelist_put(Proxy { job, .. }: Proxy, Form(f): Form) -> Res {
     let (regex, status) = rule_fields(&f)?;
     // BrowserMob: a comma-separated list of regular expressions.
     let list: Vec<String> = regex
@@ -245,19 +249,16 @@ pub(super) async fn bmp_whitelist_put(
     })
 }
 
-pub(super) async fn bmp_whitelist_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_whitelist_get(Proxy { job, .. }: Proxy) -> Res {
     let list = job.meta().whitelist.map(|w| w.regex).unwrap_or_default();
     Ok(json_ok(json!(list)))
 }
 
-pub(super) async fn bmp_whitelist_clear(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_whitelist_clear(Proxy { job, .. }: Proxy) -> Res {
     rules_update(&job, |m| m.whitelist = None)
 }
 
-pub(super) async fn bmp_headers(AxState(svc): Svc, Path(port): Path<String>, body: Bytes) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_headers(Proxy { job, .. }: Proxy, body: Bytes) -> Res {
     let v: Value = parse_json(&body)?;
     let Value::Object(o) = v else {
         return Err(ApiError::bad(
@@ -275,12 +276,7 @@ pub(super) async fn bmp_headers(AxState(svc): Svc, Path(port): Path<String>, bod
     rules_update(&job, |m| m.headers.extend(h))
 }
 
-pub(super) async fn bmp_limit_put(
-    AxState(svc): Svc,
-    Path(port): Path<String>,
-    Form(f): Form,
-) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_limit_put(Proxy { job, .. }: Proxy, Form(f): Form) -> Res {
     for k in ["upstreamMaxKB", "downstreamMaxKB", "maxBitsPerSecond"] {
         if num_field::<u64>(&f, k)?.unwrap_or(0) > 0 {
             return Err(ApiError(
@@ -308,8 +304,7 @@ pub(super) async fn bmp_limit_put(
     })
 }
 
-pub(super) async fn bmp_limit_get(AxState(svc): Svc, Path(port): Path<String>) -> Res {
-    let job = bmp_port(&svc, &port)?;
+pub(super) async fn bmp_limit_get(Proxy { job, .. }: Proxy) -> Res {
     let m = job.meta();
     Ok(json_ok(json!({
         "latency": m.latency_ms,
