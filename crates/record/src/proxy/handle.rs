@@ -332,6 +332,44 @@ async fn exchange(
             return text_response(status, text);
         }
     };
+    let mut ex = guard.take();
+    ex.phases.send = send;
+    ex.phases.wait = wait;
+    let upstream = Answered {
+        up,
+        key,
+        t_headers,
+        down_limit: rules.down_limit,
+    };
+    respond(&conn, resp, ex, cap, upstream)
+}
+
+/// What the response came over.
+struct Answered {
+    up: Upstream,
+    key: Key,
+    /// When its headers came.
+    t_headers: Instant,
+    /// Bandwidth limit towards the client.
+    down_limit: Option<Arc<Throttle>>,
+}
+
+/// The response as recorded, and handed to the client through a tee that records the
+/// exchange when the body ends (and gives an HTTP/1.1 connection back to the pool).
+fn respond(
+    conn: &Conn,
+    resp: Response<Incoming>,
+    mut ex: Exchange,
+    cap: SharedReq,
+    upstream: Answered,
+) -> Response<UpBody> {
+    let sh = &conn.shared;
+    let Answered {
+        up,
+        key,
+        t_headers,
+        down_limit,
+    } = upstream;
     let (mut rparts, rbody) = resp.into_parts();
     // HTTP/2 has no reason phrase: "" as browsers write it.
     let status_text = if rparts.version == Version::HTTP_2 {
@@ -339,9 +377,6 @@ async fn exchange(
     } else {
         reason_phrase(&rparts.extensions, rparts.status)
     };
-    let mut ex = guard.take();
-    ex.phases.send = send;
-    ex.phases.wait = wait;
     let rversion = rparts.version;
     ex.response = Some(response_info(
         &up,
@@ -375,7 +410,8 @@ async fn exchange(
     } else {
         Version::HTTP_11
     };
-    let body = match rules.down_limit {
+    let timeout = sh.cfg.upstream_timeout;
+    let body = match down_limit {
         // Inside the tee: the exchange ends when the client is given the last byte.
         Some(t) => RespTee::new(Throttled::new(rbody, t), pending, timeout).boxed(),
         None => RespTee::new(rbody, pending, timeout).boxed(),

@@ -5,7 +5,7 @@ use super::wire::{empty, head_size, reason_phrase, response_info, strip_hop, tex
 use super::{relay_or_stop, set_setup, Conn, Guard, Shared};
 use crate::body::{Pending, ReqCapture, RespTee};
 use crate::entry::{ms, Captured, Exchange};
-use crate::upstream::{self, Failure, Key, Sender, Setup, UpBody};
+use crate::upstream::{self, Failure, Key, Sender, Setup, UpBody, Upstream};
 use crate::ws;
 use http::{header, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use http_body_util::BodyExt;
@@ -39,68 +39,13 @@ pub(super) async fn websocket(
         .insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
     parts.version = Version::HTTP_11;
     parts.uri = path.parse::<Uri>().unwrap_or_default();
-    let (mut up, setup) =
-        match tokio::time::timeout(sh.cfg.upstream_timeout, upstream::connect_h1(&key, &sh.tls))
-            .await
-        {
-            Ok(Ok(x)) => x,
-            Ok(Err(f)) => {
-                let text = format!("hark: {}\n", f.text());
-                guard.fail(&f);
-                return text_response(StatusCode::BAD_GATEWAY, text);
-            }
-            Err(_) => {
-                let f = Failure {
-                    code: "ERR_CONNECTION_TIMED_OUT",
-                    detail: format!("{}:{}", key.host, key.port),
-                    setup: Setup {
-                        blocked: 0.0,
-                        dns: -1.0,
-                        connect: -1.0,
-                        ssl: -1.0,
-                    },
-                };
-                let text = format!("hark: {}\n", f.text());
-                guard.fail(&f);
-                return text_response(StatusCode::GATEWAY_TIMEOUT, text);
-            }
-        };
-    if let Some(ex) = guard.ex.as_mut() {
-        set_setup(ex, &setup);
-        ex.server_ip = Some(up.ip.to_string());
-        ex.connection = Some(up.id.to_string());
-    }
-    let Sender::H1(s) = &mut up.sender else {
-        unreachable!("connect_h1 offers http/1.1 only")
-    };
-    let t_send = Instant::now();
-    let res = tokio::time::timeout(
-        sh.cfg.upstream_timeout,
-        s.send_request(Request::from_parts(parts, empty())),
-    )
-    .await;
-    let t_headers = Instant::now();
-    let mut resp = match res {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            let f = Failure {
-                code: "ERR_CONNECTION_RESET",
-                detail: e.to_string(),
-                setup,
-            };
+    let sent = send_upgrade(&sh, &mut guard, &key, parts).await;
+    let (up, mut resp, t_send, t_headers) = match sent {
+        Ok(x) => x,
+        Err((status, f)) => {
             let text = format!("hark: {}\n", f.text());
             guard.fail(&f);
-            return text_response(StatusCode::BAD_GATEWAY, text);
-        }
-        Err(_) => {
-            let f = Failure {
-                code: "ERR_TIMED_OUT",
-                detail: "no response to the WebSocket upgrade".into(),
-                setup,
-            };
-            let text = format!("hark: {}\n", f.text());
-            guard.fail(&f);
-            return text_response(StatusCode::GATEWAY_TIMEOUT, text);
+            return text_response(status, text);
         }
     };
     let mut ex = guard.take();
@@ -173,4 +118,59 @@ async fn relay(
     ex.ws_truncated = m.truncated;
     drop(m);
     (sh.sink)(ex);
+}
+
+/// Connect upstream (HTTP/1.1 only) and send the upgrade request; the entry gets the
+/// connection's setup. A failure is the status to answer and what to record.
+async fn send_upgrade(
+    sh: &Shared,
+    guard: &mut Guard,
+    key: &Key,
+    parts: http::request::Parts,
+) -> Result<(Upstream, Response<Incoming>, Instant, Instant), (StatusCode, Failure)> {
+    let timeout = sh.cfg.upstream_timeout;
+    let (mut up, setup) =
+        match tokio::time::timeout(timeout, upstream::connect_h1(key, &sh.tls)).await {
+            Ok(Ok(x)) => x,
+            Ok(Err(f)) => return Err((StatusCode::BAD_GATEWAY, f)),
+            Err(_) => {
+                let f = Failure {
+                    code: "ERR_CONNECTION_TIMED_OUT",
+                    detail: format!("{}:{}", key.host, key.port),
+                    setup: Setup::NONE,
+                };
+                return Err((StatusCode::GATEWAY_TIMEOUT, f));
+            }
+        };
+    if let Some(ex) = guard.ex.as_mut() {
+        set_setup(ex, &setup);
+        ex.server_ip = Some(up.ip.to_string());
+        ex.connection = Some(up.id.to_string());
+    }
+    let Sender::H1(s) = &mut up.sender else {
+        unreachable!("connect_h1 offers http/1.1 only")
+    };
+    let t_send = Instant::now();
+    let res =
+        tokio::time::timeout(timeout, s.send_request(Request::from_parts(parts, empty()))).await;
+    let t_headers = Instant::now();
+    match res {
+        Ok(Ok(r)) => Ok((up, r, t_send, t_headers)),
+        Ok(Err(e)) => Err((
+            StatusCode::BAD_GATEWAY,
+            Failure {
+                code: "ERR_CONNECTION_RESET",
+                detail: e.to_string(),
+                setup,
+            },
+        )),
+        Err(_) => Err((
+            StatusCode::GATEWAY_TIMEOUT,
+            Failure {
+                code: "ERR_TIMED_OUT",
+                detail: "no response to the WebSocket upgrade".into(),
+                setup,
+            },
+        )),
+    }
 }
