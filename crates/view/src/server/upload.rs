@@ -89,6 +89,44 @@ pub(super) async fn upload(
     // Removed on any early return; kept once indexed.
     let guard = tempfile::TempPath::try_from_path(&path).map_err(io)?;
     let out = std::fs::File::create(&path).map_err(io)?;
+    let total = receive(req, out, app.max_upload, too_big, io).await?;
+    if total == 0 {
+        return Err(ViewError::Upload(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{name}: empty file"),
+        ));
+    }
+    let p = path.to_string_lossy().into_owned();
+    let shown = name.clone();
+    let idx = tokio::task::spawn_blocking(move || index_upload(&p, &shown))
+        .await
+        .map_err(|e| ViewError::Index(e.to_string()))?
+        .map_err(|e| {
+            ViewError::Upload(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("not a HAR file: {e}"),
+            )
+        })?;
+    // The file stays while the viewer runs (the index reads entries from it).
+    let _ = guard.keep();
+    let entries = idx.state.read().unwrap().rows.len();
+    let file = app.lib.add(idx);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"file": file, "name": name, "bytes": total, "entries": entries})),
+    )
+        .into_response())
+}
+
+/// Stream the request body to `out` (on a blocking thread), up to `max` bytes; returns
+/// how many were written.
+async fn receive(
+    req: Request,
+    out: std::fs::File,
+    max: u64,
+    too_big: impl Fn() -> ViewError,
+    io: impl Fn(std::io::Error) -> ViewError,
+) -> Result<u64, ViewError> {
     // The body goes to the file chunk by chunk, written on a blocking thread.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(8);
     let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -117,7 +155,7 @@ pub(super) async fn upload(
             continue;
         };
         total += chunk.len() as u64;
-        if total > app.max_upload {
+        if total > max {
             failed = Some(too_big());
             break;
         }
@@ -131,50 +169,29 @@ pub(super) async fn upload(
         return Err(e);
     }
     written.map_err(io)?;
-    if total == 0 {
-        return Err(ViewError::Upload(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("{name}: empty file"),
-        ));
-    }
-    let p = path.to_string_lossy().into_owned();
-    let shown = name.clone();
-    let idx = tokio::task::spawn_blocking(move || -> Result<Arc<Index>, ViewError> {
-        let idx = Index::open_named(&p, &shown, 2)?;
-        // A file that is not a HAR past its header fails at its first entry: wait for
-        // that (or the end) so the error goes back to the uploader.
-        for _ in 0..400 {
-            let st = idx.state.read().unwrap();
-            if st.done || !st.rows.is_empty() {
-                break;
-            }
-            drop(st);
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
+    Ok(total)
+}
+
+/// Index an uploaded file, waiting for its first entry (or its end) so that a file that
+/// is not a HAR is refused to the uploader.
+fn index_upload(p: &str, shown: &str) -> Result<Arc<Index>, ViewError> {
+    let idx = Index::open_named(p, shown, 2)?;
+    // A file that is not a HAR past its header fails at its first entry: wait for
+    // that (or the end) so the error goes back to the uploader.
+    for _ in 0..400 {
         let st = idx.state.read().unwrap();
-        if let (Some(e), true) = (&st.error, st.rows.is_empty()) {
-            return Err(ViewError::Index(e.clone()));
+        if st.done || !st.rows.is_empty() {
+            break;
         }
         drop(st);
-        Ok(idx)
-    })
-    .await
-    .map_err(|e| ViewError::Index(e.to_string()))?
-    .map_err(|e| {
-        ViewError::Upload(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("not a HAR file: {e}"),
-        )
-    })?;
-    // The file stays while the viewer runs (the index reads entries from it).
-    let _ = guard.keep();
-    let entries = idx.state.read().unwrap().rows.len();
-    let file = app.lib.add(idx);
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"file": file, "name": name, "bytes": total, "entries": entries})),
-    )
-        .into_response())
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let st = idx.state.read().unwrap();
+    if let (Some(e), true) = (&st.error, st.rows.is_empty()) {
+        return Err(ViewError::Index(e.clone()));
+    }
+    drop(st);
+    Ok(idx)
 }
 
 #[cfg(test)]
