@@ -30,6 +30,16 @@ pub enum RecordError {
     Write(#[source] io::Error),
     #[error(transparent)]
     Output(#[from] har::OutputError),
+    /// A journal with records is where a new one would go (left by a crash?).
+    #[error(
+        "{} exists (left by a crash?): turn it into a HAR with `hark record --recover {} -o FILE`, \
+         or delete it, or give another --journal",
+        path.display(),
+        path.display()
+    )]
+    JournalExists { path: PathBuf },
+    #[error("starting the runtime")]
+    Runtime(#[source] io::Error),
 }
 
 impl RecordError {

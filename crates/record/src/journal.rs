@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 16] = b"hark-journal-v1\n";
 
-/// Appends records. Cheap to call from one thread; see [`crate::proxy`] for the writer task.
+/// Appends records. Cheap to call from one thread; see `crate::proxy` for the writer task.
 pub struct JournalWriter {
     file: File,
     path: PathBuf,

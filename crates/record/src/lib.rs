@@ -4,9 +4,10 @@
 //! a crash). See docs/record.md.
 //!
 //! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
-//! (connections with measured DNS/connect/TLS, pooled), [`body`] (bodies streamed and
+//! (connections with measured DNS/connect/TLS, pooled), `body` (bodies streamed and
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
-//! crash-safe store), `proxy` (the server itself).
+//! crash-safe store), `proxy` (the server itself), [`Session`] (`hark record` from start
+//! to HAR).
 
 mod auth;
 mod body;
@@ -15,6 +16,7 @@ pub mod entry;
 mod error;
 pub mod journal;
 mod proxy;
+mod session;
 mod tap;
 mod tunnel;
 pub mod upstream;
@@ -25,6 +27,7 @@ pub use body::Sink;
 pub use body::Throttle;
 pub use error::RecordError;
 pub use proxy::{Config, Decision, Policy};
+pub use session::{check_journal_free, journal_for, Recorded, Session};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -65,6 +65,16 @@ pub struct Setup {
     pub ssl: f64,
 }
 
+impl Setup {
+    /// Nothing looked up, connected or negotiated (yet).
+    pub const NONE: Setup = Setup {
+        blocked: 0.0,
+        dns: -1.0,
+        connect: -1.0,
+        ssl: -1.0,
+    };
+}
+
 /// A failure with a Chrome-style `net::ERR_…` code.
 #[derive(Debug)]
 pub struct Failure {
@@ -156,12 +166,7 @@ impl Pool {
                         "connecting to {}:{} took over {timeout:?}",
                         key.host, key.port
                     ),
-                    setup: Setup {
-                        blocked: 0.0,
-                        dns: -1.0,
-                        connect: -1.0,
-                        ssl: -1.0,
-                    },
+                    setup: Setup::NONE,
                 })
             }
         };
@@ -183,52 +188,61 @@ fn io_code(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// The addresses of `host` (none looked up for an IP literal); `setup.dns` says how
+/// long the lookup took.
+async fn resolve(
+    host: &str,
+    port: u16,
+    setup: &mut Setup,
+) -> Result<Vec<std::net::SocketAddr>, Failure> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![(ip, port).into()]);
+    }
+    let t = Instant::now();
+    let r = tokio::net::lookup_host((host, port)).await;
+    setup.dns = ms(t.elapsed());
+    match r {
+        Ok(a) => Ok(a.collect()),
+        Err(e) => Err(Failure {
+            code: "ERR_NAME_NOT_RESOLVED",
+            detail: format!("{host}: {e}"),
+            setup: *setup,
+        }),
+    }
+}
+
+/// A TCP connection to the first of `addrs` that answers (else the last error).
+async fn tcp_connect(addrs: &[std::net::SocketAddr]) -> std::io::Result<TcpStream> {
+    let mut last = None;
+    for a in addrs {
+        match TcpStream::connect(a).await {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no address")))
+}
+
 async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup), Failure> {
-    let mut setup = Setup {
-        blocked: 0.0,
-        dns: -1.0,
-        connect: -1.0,
-        ssl: -1.0,
-    };
+    let mut setup = Setup::NONE;
     let host = key.host.trim_start_matches('[').trim_end_matches(']');
     let fail = |code, detail: String, setup: Setup| Failure {
         code,
         detail,
         setup,
     };
-    // DNS: an IP literal needs none.
-    let addrs: Vec<std::net::SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![(ip, key.port).into()],
-        Err(_) => {
-            let t = Instant::now();
-            let r = tokio::net::lookup_host((host, key.port)).await;
-            setup.dns = ms(t.elapsed());
-            match r {
-                Ok(a) => a.collect(),
-                Err(e) => return Err(fail("ERR_NAME_NOT_RESOLVED", format!("{host}: {e}"), setup)),
-            }
-        }
-    };
+    let addrs = resolve(host, key.port, &mut setup).await?;
     let t = Instant::now();
-    let mut last = None;
-    let mut tcp = None;
-    for a in &addrs {
-        match TcpStream::connect(a).await {
-            Ok(s) => {
-                tcp = Some(s);
-                break;
-            }
-            Err(e) => last = Some(e),
+    let tcp = match tcp_connect(&addrs).await {
+        Ok(s) => s,
+        Err(e) => {
+            setup.connect = ms(t.elapsed());
+            return Err(fail(
+                io_code(&e),
+                format!("{}:{}: {e}", host, key.port),
+                setup,
+            ));
         }
-    }
-    let Some(tcp) = tcp else {
-        setup.connect = ms(t.elapsed());
-        let e = last.unwrap_or_else(|| std::io::Error::other("no address"));
-        return Err(fail(
-            io_code(&e),
-            format!("{}:{}: {e}", host, key.port),
-            setup,
-        ));
     };
     let _ = tcp.set_nodelay(true);
     let ip = tcp

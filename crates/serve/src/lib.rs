@@ -4,14 +4,17 @@
 //! service restarts. The BrowserMob Proxy REST API is served on the same port, each
 //! BrowserMob proxy being a job. See docs/serve.md.
 //!
-//! Modules: [`store`] (the journal on disk and the HAR written from it), [`api`] (the
-//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`).
+//! Modules: `jobs` (a job, its `job.json`, its rules; the service of jobs), [`api`] (the
+//! HTTP API: `/v1/...` and BrowserMob's `/proxy/...`), [`Launch`] (`hark serve` from start
+//! to stop). A job's journal is
+//! `hark record`'s ([`record::journal`]).
 
 pub mod api;
 mod jobs;
-pub mod store;
+mod launch;
 
-pub use jobs::{Capture, Job, Service, ViewHook};
+pub use jobs::{Capture, Job, Kind, Service, State, ViewHook};
+pub use launch::{default_data_dir, token_for, Launch, Started};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -54,12 +57,34 @@ pub enum ServeError {
     Sanitize(String),
     #[error("{0}")]
     Listen(String),
+    #[error("opening {}", data.display())]
+    Open {
+        data: PathBuf,
+        #[source]
+        source: Box<ServeError>,
+    },
+    /// `what` says which listener (empty for the API's).
+    #[error("cannot listen on {addr}{what}")]
+    Bind {
+        addr: SocketAddr,
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving the API")]
+    Serving(#[source] std::io::Error),
+    #[error("starting the runtime")]
+    Runtime(#[source] std::io::Error),
 }
 
 impl ServeError {
     pub fn io(path: impl AsRef<Path>) -> impl FnOnce(std::io::Error) -> ServeError {
         let path = path.as_ref().to_path_buf();
         move |source| ServeError::Io { path, source }
+    }
+
+    fn bind(addr: SocketAddr, what: &'static str) -> impl FnOnce(std::io::Error) -> ServeError {
+        move |source| ServeError::Bind { addr, what, source }
     }
 
     /// The disk (or the quota) is full: the API answers 507.
@@ -122,6 +147,24 @@ pub(crate) fn now_ms() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_disk_is_reported_as_such() {
+        use record::journal::JournalWriter;
+        // /dev/full fails every write with ENOSPC: the API answers 507 for it.
+        assert!(Path::new("/dev/full").exists(), "/dev/full is needed");
+        let e = match JournalWriter::create(Path::new("/dev/full")) {
+            Err(e) => ServeError::from(e),
+            Ok(_) => panic!("writing to /dev/full succeeded"),
+        };
+        assert!(e.is_disk_full(), "{e}");
+        let other = ServeError::from(
+            JournalWriter::create(Path::new("/nonexistent/dir/j"))
+                .err()
+                .unwrap(),
+        );
+        assert!(!other.is_disk_full(), "{other}");
+    }
 
     #[test]
     fn ids_are_valid_and_traversal_is_not() {

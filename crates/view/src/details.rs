@@ -67,28 +67,27 @@ fn cookie_json<J: Json>(c: har::Cookie<'_, J>) -> Value {
     Value::Object(m)
 }
 
-/// `Set-Cookie: a=b; Path=/; HttpOnly` read into the same shape as HAR cookies.
-fn parse_set_cookie(h: &str) -> Value {
-    let mut parts = h.split(';');
-    let first = parts.next().unwrap_or("");
-    let (n, v) = first.split_once('=').unwrap_or((first, ""));
+/// A `Set-Cookie` read (by [`har::http::SetCookie`]) into the same shape as HAR cookies.
+fn set_cookie_json(c: &har::http::SetCookie<'_>) -> Value {
     let mut m = Map::new();
-    m.insert("name".into(), n.trim().into());
-    m.insert("value".into(), v.trim().into());
-    for a in parts {
-        let (k, v) = a.split_once('=').unwrap_or((a, ""));
-        let k = k.trim().to_ascii_lowercase();
-        let v = v.trim();
-        match k.as_str() {
-            "path" => m.insert("path".into(), v.into()),
-            "domain" => m.insert("domain".into(), v.into()),
-            "expires" => m.insert("expires".into(), v.into()),
-            "max-age" => m.insert("maxAge".into(), v.into()),
-            "samesite" => m.insert("sameSite".into(), v.into()),
-            "httponly" => m.insert("httpOnly".into(), true.into()),
-            "secure" => m.insert("secure".into(), true.into()),
-            _ => None,
-        };
+    m.insert("name".into(), c.name.into());
+    m.insert("value".into(), c.value.into());
+    let attrs = [
+        ("path", c.path),
+        ("domain", c.domain),
+        ("expires", c.expires),
+        ("maxAge", c.max_age),
+        ("sameSite", c.same_site),
+    ];
+    for (k, v) in attrs {
+        if let Some(v) = v {
+            m.insert(k.into(), v.into());
+        }
+    }
+    for (k, on) in [("httpOnly", c.http_only), ("secure", c.secure)] {
+        if on {
+            m.insert(k.into(), true.into());
+        }
     }
     Value::Object(m)
 }
@@ -339,46 +338,10 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
     let resp = e.response();
     let url = req.url().unwrap_or("");
 
-    let mut query = pairs(req.query_string());
-    if query.as_array().is_some_and(Vec::is_empty) {
-        if let Some((_, q)) = url.split('#').next().unwrap_or("").split_once('?') {
-            query = parse_urlencoded(q);
-        }
-    }
-    let post = req.post_data().map(|p| {
-        let mime = p.mime_type().unwrap_or("");
-        let mut params = pairs(p.params());
-        if params.as_array().is_some_and(Vec::is_empty) && mime.contains("x-www-form-urlencoded") {
-            params = parse_urlencoded(p.text().unwrap_or(""));
-        }
-        let text = p.text().unwrap_or("");
-        json!({
-            "mimeType": mime,
-            "text": text,
-            "kind": body_kind(mime, text),
-            "params": params,
-        })
-    });
-
-    let mut req_cookies: Vec<Value> = req.cookies().map(cookie_json).collect();
-    if req_cookies.is_empty() {
-        for v in req.headers().get_all("cookie") {
-            for c in v.split(';') {
-                let (n, val) = c.split_once('=').unwrap_or((c, ""));
-                if !n.trim().is_empty() {
-                    req_cookies.push(json!({"name": n.trim(), "value": val.trim()}));
-                }
-            }
-        }
-    }
-    let mut resp_cookies: Vec<Value> = resp.cookies().map(cookie_json).collect();
-    if resp_cookies.is_empty() {
-        for v in resp.headers().get_all("set-cookie") {
-            for line in v.split('\n').filter(|l| !l.trim().is_empty()) {
-                resp_cookies.push(parse_set_cookie(line));
-            }
-        }
-    }
+    let query = query_json(req, url);
+    let post = post_json(req);
+    let req_cookies = request_cookies(req);
+    let resp_cookies = response_cookies(resp);
 
     let content = resp.content();
     let body = body(content);
@@ -392,23 +355,7 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         .map(|(k, v)| (k.to_string(), v.map_or(Value::Null, |x| json!(x))))
         .collect();
 
-    let ws = e
-        .custom("_webSocketMessages")
-        .and_then(Json::as_array)
-        .map(|msgs| {
-            msgs.iter()
-                .map(|m| {
-                    let o = Obj::of(Some(m));
-                    json!({
-                        "type": o.str("type").unwrap_or(""),
-                        "time": o.num("time"),
-                        "opcode": o.int("opcode"),
-                        "data": o.str("data").unwrap_or(""),
-                    })
-                })
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
+    let ws = websocket_json(e);
 
     Ok(json!({
         "index": index,
@@ -472,4 +419,77 @@ pub fn image(bytes: &[u8]) -> Option<(&'static str, Vec<u8>)> {
         text.as_bytes().to_vec()
     };
     Some((mime, data))
+}
+
+/// The query string as recorded, else read from the URL.
+fn query_json<J: Json>(req: har::Request<'_, J>, url: &str) -> Value {
+    let query = pairs(req.query_string());
+    if query.as_array().is_some_and(Vec::is_empty) {
+        if let Some((_, q)) = url.split('#').next().unwrap_or("").split_once('?') {
+            return parse_urlencoded(q);
+        }
+    }
+    query
+}
+
+/// The request body: its text, how to show it, and its form parameters (as recorded,
+/// else read from a urlencoded text).
+fn post_json<J: Json>(req: har::Request<'_, J>) -> Option<Value> {
+    req.post_data().map(|p| {
+        let mime = p.mime_type().unwrap_or("");
+        let mut params = pairs(p.params());
+        if params.as_array().is_some_and(Vec::is_empty) && mime.contains("x-www-form-urlencoded") {
+            params = parse_urlencoded(p.text().unwrap_or(""));
+        }
+        let text = p.text().unwrap_or("");
+        json!({
+            "mimeType": mime,
+            "text": text,
+            "kind": body_kind(mime, text),
+            "params": params,
+        })
+    })
+}
+
+/// The request's cookies as recorded, else read from its `Cookie` headers.
+fn request_cookies<J: Json>(req: har::Request<'_, J>) -> Vec<Value> {
+    let mut cookies: Vec<Value> = req.cookies().map(cookie_json).collect();
+    if cookies.is_empty() {
+        for v in req.headers().get_all("cookie") {
+            let named = har::http::cookie_pairs(v).filter(|(n, _)| !n.is_empty());
+            cookies.extend(named.map(|(n, val)| json!({"name": n, "value": val})));
+        }
+    }
+    cookies
+}
+
+/// The response's cookies as recorded, else read from its `Set-Cookie` headers.
+fn response_cookies<J: Json>(resp: har::Response<'_, J>) -> Vec<Value> {
+    let mut cookies: Vec<Value> = resp.cookies().map(cookie_json).collect();
+    if cookies.is_empty() {
+        for v in resp.headers().get_all("set-cookie") {
+            cookies.extend(har::http::set_cookies(v).map(|c| set_cookie_json(&c)));
+        }
+    }
+    cookies
+}
+
+/// `_webSocketMessages`, as the details pane lists them.
+fn websocket_json<J: Json>(e: EntryView<'_, J>) -> Vec<Value> {
+    e.custom("_webSocketMessages")
+        .and_then(Json::as_array)
+        .map(|msgs| {
+            msgs.iter()
+                .map(|m| {
+                    let o = Obj::of(Some(m));
+                    json!({
+                        "type": o.str("type").unwrap_or(""),
+                        "time": o.num("time"),
+                        "opcode": o.int("opcode"),
+                        "data": o.str("data").unwrap_or(""),
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
 }

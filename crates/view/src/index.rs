@@ -105,7 +105,7 @@ pub struct Row {
     pub method: u32,
     pub domain: u32,
     pub mime: u32,
-    /// Index into [`Index::pages`]'s ids, `u32::MAX` without a pageref.
+    /// Index into [`State::page_ids`], `u32::MAX` without a pageref.
     pub page: u32,
     pub kind: Kind,
     pub flags: u8,
@@ -436,29 +436,28 @@ impl Index {
     fn run(&self, reader: har::HarReader, threads: usize) {
         let t0 = Instant::now();
         let name: Arc<str> = Arc::from(self.name.as_str());
-        let mut it = har::par_entries(reader, threads, |raw| pre(&raw));
         let mut batch: Vec<Pre> = Vec::with_capacity(4096);
         let mut last_flush = Instant::now();
-        let mut error = None;
-        for item in it.by_ref() {
-            match item.and_then(|r| r) {
-                Ok(p) => batch.push(p),
-                Err(e) => {
-                    error = Some(rename(e, &name).to_string());
-                    break;
+        let read = har::fold(
+            reader,
+            threads,
+            |raw| pre(&raw),
+            |p| {
+                batch.push(p);
+                // Publish early and often at first (so the first rows show at once), then
+                // in larger batches.
+                if batch.len() >= 50_000 || last_flush.elapsed().as_millis() >= 150 {
+                    self.publish(&mut batch);
+                    last_flush = Instant::now();
                 }
-            }
-            // Publish early and often at first (so the first rows show at once), then
-            // in larger batches.
-            if batch.len() >= 50_000
-                || (!batch.is_empty() && last_flush.elapsed().as_millis() >= 150)
-            {
-                self.publish(&mut batch);
-                last_flush = Instant::now();
-            }
-        }
+                Ok::<(), har::ReadError>(())
+            },
+        );
         self.publish(&mut batch);
-        let header_pages = it.into_reader().map(|r| page_infos(r.header()));
+        let (header_pages, error) = match read {
+            Ok(r) => (Some(page_infos(r.header())), None),
+            Err(e) => (None, Some(rename(e, &name).to_string())),
+        };
         let mut st = self.state.write().unwrap();
         if let Some(pages) = header_pages {
             // Pages written after the entries are only known now.

@@ -16,7 +16,10 @@ pub mod server;
 
 pub use index::{Index, Kind, Row};
 pub use query::{Item, Matched, Query};
-pub use server::{router, router_with, serve, Catalog, CatalogItem, Config, HostCheck, CSP};
+pub use server::{
+    bind, router, router_with, serve, url_for, Catalog, CatalogItem, Config, HostCheck, CSP,
+    DEFAULT_PORT,
+};
 
 use std::sync::{Arc, RwLock};
 
@@ -30,6 +33,12 @@ pub enum ViewError {
     Io { file: String, error: std::io::Error },
     #[error("{0}")]
     Index(String),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        error: std::io::Error,
+    },
     #[error("{0}")]
     BadQuery(String),
     #[error("no entry {0}")]

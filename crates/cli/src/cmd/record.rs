@@ -1,5 +1,5 @@
 use crate::term::Ctx;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -60,13 +60,12 @@ pub struct Args {
     compact: bool,
 }
 
-fn finish(journal: &std::path::Path, a: &Args) -> Result<record::journal::Scan> {
-    let style = if a.compact {
+fn style(a: &Args) -> har::Style {
+    if a.compact {
         har::Style::Compact
     } else {
         har::Style::Pretty
-    };
-    Ok(record::journal::finish(journal, &a.output, style)?)
+    }
 }
 
 /// A live count of recorded exchanges on a terminal (nothing when piped or --quiet).
@@ -94,7 +93,7 @@ fn live_count(
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(j) = &a.recover {
-        let scan = finish(j, &a)?;
+        let scan = record::journal::finish(j, &a.output, style(&a))?;
         eprintln!(
             "hark record: {} entries recovered from {} into {}{}",
             scan.entries,
@@ -129,37 +128,27 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
         bail!("--upstream-timeout must be a positive number of seconds");
     }
-    let journal = a
-        .journal
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}.journal", a.output)));
-    // A journal left by a crash is the only copy of that capture: never truncate it.
-    if std::fs::metadata(&journal).is_ok_and(|m| m.len() > 0) {
-        bail!(
-            "{} exists (left by a crash?): turn it into a HAR with `hark record --recover {} -o FILE`, \
-             or delete it, or give another --journal",
-            journal.display(),
-            journal.display()
-        );
-    }
-    let cfg = record::Config {
-        listen: a.listen,
-        ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
-        upstream_ca: a.upstream_ca.clone(),
-        insecure_upstream: a.insecure_upstream,
-        passthrough: a.passthrough.clone(),
-        max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
-        upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+    let session = record::Session {
+        cfg: record::Config {
+            listen: a.listen,
+            ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
+            upstream_ca: a.upstream_ca.clone(),
+            insecure_upstream: a.insecure_upstream,
+            passthrough: a.passthrough.clone(),
+            max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
+            upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+        },
+        journal: a
+            .journal
+            .clone()
+            .unwrap_or_else(|| record::journal_for(&a.output)),
+        output: a.output.clone(),
+        style: style(&a),
+        token,
+        keep_journal: a.keep_journal,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    let stats = rt.block_on(async {
-        let mut rec = record::Recorder::bind(cfg, &journal)?;
-        if let Some(t) = &token {
-            rec = rec.with_policy(std::sync::Arc::new(record::ProxyToken::new(t)));
-        }
+    let journal = session.journal.clone();
+    let started = |rec: &record::Recorder| {
         eprintln!(
             "hark record: listening on http://{} (HTTP and HTTPS proxy); journal {}; CA {}",
             rec.local_addr(),
@@ -170,32 +159,32 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             "hark record: Ctrl-C or SIGTERM stops and writes {}",
             a.output
         );
-        let live = live_count(ctx, rec.recorded());
-        let stop = super::stop_signal();
-        let stats = rec.run(stop, Duration::from_secs(2)).await;
-        if let Some(bar) = live {
-            bar.finish_and_clear();
-        }
-        let stats = stats?;
-        Ok::<_, anyhow::Error>(stats)
-    })?;
-    rt.shutdown_timeout(Duration::from_millis(200));
-    let scan = finish(&journal, &a)?;
-    if !a.keep_journal {
-        let _ = std::fs::remove_file(&journal);
-    }
+        LiveCount(live_count(ctx, rec.recorded()))
+    };
+    let done = session.run(started, super::stop_signal())?;
     eprintln!(
         "hark record: {} entries written to {}{}",
-        scan.entries,
+        done.scan.entries,
         a.output,
-        if stats.unfinished > 0 {
+        if done.stats.unfinished > 0 {
             format!(
                 " ({} exchanges still open at the stop were not recorded)",
-                stats.unfinished
+                done.stats.unfinished
             )
         } else {
             String::new()
         }
     );
     Ok(crate::exit::OK)
+}
+
+/// The live count, cleared when recording stops.
+struct LiveCount(Option<indicatif::ProgressBar>);
+
+impl Drop for LiveCount {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }

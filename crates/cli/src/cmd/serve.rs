@@ -1,8 +1,7 @@
 use crate::term::Ctx;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Run the capture service: jobs that each record through their own proxy port, their
@@ -89,14 +88,6 @@ fn parse_age(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("{s}: {e} (an age, e.g. 90m, 12h or 7d)"))
 }
 
-fn default_data() -> PathBuf {
-    if let Some(d) = std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d).join("hark/serve");
-    }
-    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
-    PathBuf::from(home).join(".local/share/hark/serve")
-}
-
 pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
         bail!("--upstream-timeout must be a positive number of seconds");
@@ -105,87 +96,56 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         Some(p) => SocketAddr::from(([127, 0, 0, 1], p)),
         None => a.listen,
     };
-    let mut token = a
+    let given = a
         .token
         .clone()
         .or_else(|| std::env::var("HARK_SERVE_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    let view_beyond_loopback = a.view.is_some_and(|v| !v.ip().is_loopback());
-    if (!listen.ip().is_loopback() || view_beyond_loopback) && token.is_none() {
-        let t = serve::random_id(32);
+    let (token, made) = serve::token_for(listen, a.view, given);
+    if let (true, Some(t)) = (made, &token) {
         eprintln!("hark serve: listening beyond loopback: token (API: Authorization: Bearer <token>; job proxies: http://hark:<token>@ADDR:PORT):\n{t}");
-        token = Some(t);
     }
-    let data = a.data.clone().unwrap_or_else(default_data);
-    let opts = serve::Options {
-        listen,
-        data: data.clone(),
-        token: token.clone(),
-        max_age: a.max_age,
-        max_size: a.max_size,
-        ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
-        upstream_ca: a.upstream_ca.clone(),
-        insecure_upstream: a.insecure_upstream,
-        max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
-        upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
-    };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    rt.block_on(async {
-        let svc = Arc::new(
-            serve::Service::open(opts).with_context(|| format!("opening {}", data.display()))?,
-        );
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        eprintln!(
-            "hark serve: API on http://{} (OpenAPI: /v1/openapi.json; BrowserMob: /proxy); data {}; {} jobs",
-            listener.local_addr()?,
-            data.display(),
-            svc.jobs().len()
-        );
-        if let Some(saddr) = a.shared_proxy {
-            let l = std::net::TcpListener::bind(saddr)
-                .with_context(|| format!("cannot listen on {saddr} (--shared-proxy)"))?;
-            let saddr = svc.start_shared(l)?;
-            eprintln!("hark serve: shared proxy on http://{saddr} (proxy user = job id: http://JOBID:x@{saddr})");
-        }
-        // The viewer: at /view/ on the API port, and on --view ADDR too when given. When
-        // the service has a token (--token, or anything listening beyond loopback) the
-        // viewer needs it too.
-        let api_addr = listener.local_addr()?;
-        let view_opts = |_: SocketAddr| serve::api::ViewerOptions {
-            max_upload: a.max_upload,
+    let data = a.data.clone().unwrap_or_else(serve::default_data_dir);
+    let launch = serve::Launch {
+        opts: serve::Options {
+            listen,
+            data: data.clone(),
             token: token.clone(),
-        };
-        let link = |addr: SocketAddr, path: &str, t: &Option<String>| match t {
-            Some(t) => format!("http://{addr}{path}?token={t}"),
-            None => format!("http://{addr}{path}"),
-        };
-        if let Some(vaddr) = a.view {
-            let vl = tokio::net::TcpListener::bind(vaddr)
-                .await
-                .with_context(|| format!("cannot listen on {vaddr} (--view)"))?;
-            let vaddr = vl.local_addr()?;
-            let o = view_opts(vaddr);
-            let url = link(vaddr, "/", &o.token);
-            serve::api::spawn_viewer(&svc, vl, vaddr, o);
-            eprintln!("hark serve: viewer also on {url}");
+            max_age: a.max_age,
+            max_size: a.max_size,
+            ca_dir: a.ca_dir.clone().unwrap_or_else(record::ca::default_dir),
+            upstream_ca: a.upstream_ca.clone(),
+            insecure_upstream: a.insecure_upstream,
+            max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
+            upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+        },
+        shared_proxy: a.shared_proxy,
+        view: a.view,
+        max_upload: a.max_upload,
+    };
+    let link = |addr: SocketAddr, path: &str| match &token {
+        Some(t) => format!("http://{addr}{path}?token={t}"),
+        None => format!("http://{addr}{path}"),
+    };
+    let started = |s: serve::Started| {
+        match s {
+        serve::Started::Api { addr, jobs } => eprintln!(
+            "hark serve: API on http://{addr} (OpenAPI: /v1/openapi.json; BrowserMob: /proxy); data {}; {jobs} jobs",
+            data.display(),
+        ),
+        serve::Started::SharedProxy(saddr) => eprintln!(
+            "hark serve: shared proxy on http://{saddr} (proxy user = job id: http://JOBID:x@{saddr})"
+        ),
+        serve::Started::Viewer(vaddr) => {
+            eprintln!("hark serve: viewer also on {}", link(vaddr, "/"))
         }
-        let api_view = view_opts(api_addr);
-        eprintln!(
+        serve::Started::ViewerOnApi(addr) => eprintln!(
             "hark serve: viewer on {} (lists the jobs, opens any of them, takes uploaded HARs)",
-            link(api_addr, "/view/", &api_view.token)
-        );
-        let stop = super::stop_signal();
-        serve::api::serve_with_viewer(svc, listener, api_view, stop)
-            .await
-            .context("serving the API")?;
-        eprintln!("hark serve: stopped; running jobs were marked interrupted (their HARs are kept)");
-        Ok::<_, anyhow::Error>(())
-    })?;
-    rt.shutdown_timeout(Duration::from_millis(200));
+            link(addr, "/view/")
+        ),
+    }
+    };
+    launch.run(started, super::stop_signal())?;
+    eprintln!("hark serve: stopped; running jobs were marked interrupted (their HARs are kept)");
     Ok(crate::exit::OK)
 }

@@ -1,7 +1,7 @@
 use crate::term::{paint, Ctx, BOLD, DIM, YELLOW};
 use anyhow::{Context, Result};
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Open HAR files in the web viewer: a request table like DevTools' Network panel,
 /// with waterfall, filters, and the details of each request.
@@ -47,8 +47,6 @@ pub struct Args {
     max_upload: u64,
 }
 
-const DEFAULT_PORT: u16 = 7172;
-
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let lib = std::sync::Arc::new(view::Library::new());
@@ -81,37 +79,16 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         .build()
         .context("starting the server")?;
     let ip = a.listen.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let listener = rt.block_on(async {
-        match a.port {
-            Some(p) => tokio::net::TcpListener::bind(SocketAddr::new(ip, p))
-                .await
-                .with_context(|| format!("cannot listen on {ip}:{p}")),
-            None => match tokio::net::TcpListener::bind(SocketAddr::new(ip, DEFAULT_PORT)).await {
-                Ok(l) => Ok(l),
-                Err(_) => tokio::net::TcpListener::bind(SocketAddr::new(ip, 0))
-                    .await
-                    .with_context(|| format!("cannot listen on {ip}")),
-            },
-        }
-    })?;
-    let port = listener.local_addr()?.port();
-    let hosts = if ip.is_loopback() {
-        view::HostCheck::Loopback(port)
-    } else {
+    let listener = rt.block_on(view::bind(ip, a.port))?;
+    let addr = listener.local_addr()?;
+    let hosts = view::HostCheck::for_addr(addr);
+    if matches!(hosts, view::HostCheck::Any) {
         anstream::eprintln!(
             "{} listening on {ip}: anyone who can reach this address can read these HAR files",
             paint(YELLOW, "warning:")
         );
-        view::HostCheck::Any
-    };
-    let shown = if ip.is_unspecified() || ip.is_loopback() {
-        "127.0.0.1".to_string()
-    } else if ip.is_ipv6() {
-        format!("[{ip}]")
-    } else {
-        ip.to_string()
-    };
-    let url = format!("http://{shown}:{port}/");
+    }
+    let url = view::url_for(addr);
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{url}")?;

@@ -2,9 +2,14 @@
 //! received, cookies, query string, form params, bodies (text as text, binary as
 //! base64, decoded size and `compression`), timings, failures as status-0 entries.
 
+mod content;
+mod fields;
+
+pub use fields::header;
+
 use base64::Engine;
+use fields::{headers_json, pairs_json, query_string, request_cookies, response_cookies};
 use serde_json::{json, Map, Value};
-use std::io::Read;
 
 /// A body as captured: the first `cap` bytes kept, every byte counted.
 #[derive(Debug, Default)]
@@ -60,20 +65,24 @@ impl Default for Phases {
 }
 
 impl Phases {
-    /// The entry's `time`: every phase that happened, `ssl` not counted twice (it is
-    /// inside `connect`).
+    /// The phases as HAR `timings`, `-1` kept as is.
+    pub fn timings(&self) -> har::Timings {
+        har::Timings {
+            blocked: Some(self.blocked),
+            dns: Some(self.dns),
+            connect: Some(self.connect),
+            ssl: Some(self.ssl),
+            send: Some(self.send),
+            wait: Some(self.wait),
+            receive: Some(self.receive),
+        }
+    }
+
+    /// The entry's `time`: [`har::Timings::total`] (every phase that happened, `ssl`
+    /// not counted twice: it is inside `connect`).
     pub fn total(&self) -> f64 {
-        [
-            self.blocked,
-            self.dns,
-            self.connect,
-            self.send,
-            self.wait,
-            self.receive,
-        ]
-        .iter()
-        .filter(|v| **v >= 0.0)
-        .sum()
+        // `+ 0.0`: a sum of no phases is -0.0, and the entry says 0.
+        self.timings().total() + 0.0
     }
 }
 
@@ -199,10 +208,8 @@ impl Exchange {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
             {
-                let params: Vec<Value> = url::form_urlencoded::parse(&body.bytes)
-                    .map(|(k, v)| json!({"name": k, "value": v}))
-                    .collect();
-                pd.insert("params".into(), Value::Array(params));
+                let params = pairs_json(url::form_urlencoded::parse(&body.bytes));
+                pd.insert("params".into(), params);
             }
             match std::str::from_utf8(&body.bytes) {
                 Ok(t) => {
@@ -267,63 +274,6 @@ impl Exchange {
         }
         Value::Object(o)
     }
-
-    fn content_json(&self, headers: &[(String, String)]) -> Value {
-        let body = &self.response_body;
-        let mut c = Map::new();
-        // No Content-Type: "x-unknown", as Chrome writes it.
-        let mime = header(headers, "content-type").unwrap_or("x-unknown");
-        let encoding = header(headers, "content-encoding")
-            .map(|e| e.trim().to_ascii_lowercase())
-            .filter(|e| !e.is_empty() && e != "identity");
-        let (decoded, decode_note) = match &encoding {
-            Some(enc) if !body.bytes.is_empty() => match decode(enc, &body.bytes) {
-                Ok(d) => (Some(d), None),
-                Err(msg) => (None, Some(msg)),
-            },
-            _ => (None, None),
-        };
-        let data: &[u8] = decoded.as_deref().unwrap_or(&body.bytes);
-        let size = if decoded.is_some() || body.truncated() {
-            data.len() as u64
-        } else {
-            body.total
-        };
-        c.insert("size".into(), json!(size));
-        if decoded.is_some() && !body.truncated() {
-            c.insert("compression".into(), json!(size as i64 - body.total as i64));
-        }
-        c.insert("mimeType".into(), json!(mime));
-        if !data.is_empty() {
-            if har::http::is_textual(mime) || har::http::is_unknown_mime(mime) {
-                if let Ok(t) = std::str::from_utf8(data) {
-                    c.insert("text".into(), json!(t));
-                } else {
-                    c.insert("text".into(), json!(b64(data)));
-                    c.insert("encoding".into(), json!("base64"));
-                }
-            } else {
-                c.insert("text".into(), json!(b64(data)));
-                c.insert("encoding".into(), json!("base64"));
-            }
-        }
-        let mut notes = Vec::new();
-        if body.truncated() {
-            c.insert("_truncated".into(), json!(true));
-            notes.push(format!(
-                "body cut by hark after {} of {} bytes on the wire",
-                body.bytes.len(),
-                body.total
-            ));
-        }
-        if let Some(n) = decode_note {
-            notes.push(format!("kept as received ({n})"));
-        }
-        if !notes.is_empty() {
-            c.insert("comment".into(), json!(notes.join("; ")));
-        }
-        Value::Object(c)
-    }
 }
 
 fn round3(v: f64) -> f64 {
@@ -336,165 +286,6 @@ fn round3(v: f64) -> f64 {
 
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
-}
-
-pub fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn headers_json(h: &[(String, String)]) -> Value {
-    Value::Array(
-        h.iter()
-            .map(|(n, v)| json!({"name": n, "value": v}))
-            .collect(),
-    )
-}
-
-fn query_string(url: &str) -> Value {
-    let q = url
-        .split_once('?')
-        .map(|(_, q)| q.split('#').next().unwrap_or(""))
-        .unwrap_or("");
-    Value::Array(
-        url::form_urlencoded::parse(q.as_bytes())
-            .map(|(k, v)| json!({"name": k, "value": v}))
-            .collect(),
-    )
-}
-
-fn request_cookies(h: &[(String, String)]) -> Value {
-    let mut out = Vec::new();
-    for (_, v) in h.iter().filter(|(n, _)| n.eq_ignore_ascii_case("cookie")) {
-        for part in v.split(';') {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            let (n, val) = part.split_once('=').unwrap_or((part, ""));
-            out.push(json!({"name": n.trim(), "value": val.trim()}));
-        }
-    }
-    Value::Array(out)
-}
-
-fn response_cookies(h: &[(String, String)]) -> Value {
-    let mut out = Vec::new();
-    for (_, v) in h
-        .iter()
-        .filter(|(n, _)| n.eq_ignore_ascii_case("set-cookie"))
-    {
-        let mut parts = v.split(';');
-        let first = parts.next().unwrap_or("").trim();
-        let (n, val) = first.split_once('=').unwrap_or((first, ""));
-        let mut c = Map::new();
-        c.insert("name".into(), json!(n.trim()));
-        c.insert("value".into(), json!(val.trim()));
-        for attr in parts {
-            let attr = attr.trim();
-            let (k, av) = attr.split_once('=').unwrap_or((attr, ""));
-            let av = av.trim();
-            match k.trim().to_ascii_lowercase().as_str() {
-                "path" => {
-                    c.insert("path".into(), json!(av));
-                }
-                "domain" => {
-                    c.insert("domain".into(), json!(av));
-                }
-                "expires" => {
-                    if let Some(t) = http_date_iso(av) {
-                        c.insert("expires".into(), json!(t));
-                    }
-                }
-                "max-age" => {
-                    c.insert("_maxAge".into(), json!(av));
-                }
-                "httponly" => {
-                    c.insert("httpOnly".into(), json!(true));
-                }
-                "secure" => {
-                    c.insert("secure".into(), json!(true));
-                }
-                "samesite" => {
-                    c.insert("sameSite".into(), json!(av));
-                }
-                _ => {}
-            }
-        }
-        out.push(Value::Object(c));
-    }
-    Value::Array(out)
-}
-
-/// `Wed, 21 Oct 2015 07:28:00 GMT` (and the `-` separated variant) as ISO 8601.
-fn http_date_iso(s: &str) -> Option<String> {
-    let s = s.replace('-', " ");
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    // [Day,] DD Mon YYYY HH:MM:SS GMT
-    let p = if parts.len() >= 5 && parts[0].ends_with(',') {
-        &parts[1..]
-    } else {
-        &parts[..]
-    };
-    if p.len() < 4 {
-        return None;
-    }
-    let d: u32 = p[0].parse().ok()?;
-    let months = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ];
-    let m = months
-        .iter()
-        .position(|x| p[1].to_ascii_lowercase().starts_with(x))?
-        + 1;
-    let mut y: u32 = p[2].parse().ok()?;
-    if y < 100 {
-        y += if y < 70 { 2000 } else { 1900 };
-    }
-    let t: Vec<u32> = p[3].split(':').filter_map(|x| x.parse().ok()).collect();
-    if t.len() != 3 {
-        return None;
-    }
-    Some(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.000Z",
-        t[0], t[1], t[2]
-    ))
-}
-
-/// Undo `Content-Encoding` (a list, applied in order). A cut body decodes as far as it
-/// goes.
-fn decode(encodings: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut cur = data.to_vec();
-    for enc in encodings.split(',').rev() {
-        let enc = enc.trim();
-        let mut out = Vec::new();
-        let res = match enc {
-            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&cur[..]).read_to_end(&mut out),
-            "deflate" => {
-                // Servers send zlib-wrapped or raw deflate under this name.
-                let r = flate2::read::ZlibDecoder::new(&cur[..]).read_to_end(&mut out);
-                if r.is_err() {
-                    out.clear();
-                    flate2::read::DeflateDecoder::new(&cur[..]).read_to_end(&mut out)
-                } else {
-                    r
-                }
-            }
-            "br" => {
-                brotli_decompressor::Decompressor::new(&cur[..], 64 * 1024).read_to_end(&mut out)
-            }
-            other => return Err(format!("content-encoding {other} is not decoded by hark")),
-        };
-        if let Err(e) = res {
-            if out.is_empty() {
-                return Err(format!("{enc} body does not decode: {e}"));
-            }
-        }
-        cur = out;
-    }
-    Ok(cur)
 }
 
 #[cfg(test)]
@@ -603,5 +394,25 @@ mod tests {
         assert_eq!(v["response"]["_error"], "net::ERR_CONNECTION_REFUSED");
         assert_eq!(v["response"]["content"]["mimeType"], "x-unknown");
         assert_eq!(v["time"], 3.5);
+    }
+
+    #[test]
+    fn no_phase_is_a_time_of_zero_not_minus_zero() {
+        let v = ex().to_json();
+        assert_eq!(serde_json::to_string(&v["time"]).unwrap(), "0.0");
+    }
+
+    #[test]
+    fn set_cookie_fields_in_har_order() {
+        let h = vec![(
+            "set-cookie".to_string(),
+            "a=1; SameSite=Lax; Secure; Max-Age=9; Domain=x.test; Path=/p; \
+             Expires=Sun, 06-Nov-1994 08:49:37 GMT; HttpOnly"
+                .to_string(),
+        )];
+        assert_eq!(
+            fields::response_cookies(&h).to_string(),
+            r#"[{"name":"a","value":"1","path":"/p","domain":"x.test","expires":"1994-11-06T08:49:37.000Z","_maxAge":"9","httpOnly":true,"secure":true,"sameSite":"Lax"}]"#
+        );
     }
 }
