@@ -60,10 +60,7 @@ impl ProxyToken {
                 ..Decision::default()
             }
         } else {
-            Decision {
-                answer: Some(407),
-                ..Decision::default()
-            }
+            Decision::answer(407)
         }
     }
 }

@@ -54,7 +54,7 @@ pub enum ServeError {
     #[error(transparent)]
     Record(#[from] record::RecordError),
     #[error("sanitize: {0}")]
-    Sanitize(String),
+    Sanitize(#[from] sanitize::Error),
     #[error("{0}")]
     Listen(String),
     #[error("opening {}", data.display())]

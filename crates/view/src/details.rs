@@ -22,12 +22,7 @@ pub const IMAGE_TYPES: [&str; 6] = [
 ];
 
 pub fn image_mime(mime: &str) -> Option<&'static str> {
-    let m = mime
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let m = har::http::mime_essence(mime);
     let m = if m == "image/jpg" {
         "image/jpeg".into()
     } else {

@@ -70,6 +70,16 @@ pub struct Decision {
     pub downstream: Option<Arc<Throttle>>,
 }
 
+impl Decision {
+    /// Answer the client with `status` without going upstream (see [`Decision::answer`]).
+    pub fn answer(status: u16) -> Decision {
+        Decision {
+            answer: Some(status),
+            ..Decision::default()
+        }
+    }
+}
+
 /// Apply a [`Decision`]'s header edits to a recorded header list (names compared
 /// without case).
 fn edit_list(list: &mut Vec<(String, String)>, edits: &[(http::HeaderName, Option<HeaderValue>)]) {

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use serde_json::Value;
 use std::io::Write;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// The job's HAR as a streamed (chunked) response, written on a blocking thread.
@@ -73,25 +72,16 @@ fn sanitized(
     )?;
     f.flush().map_err(ServeError::Stream)?;
     drop(f);
-    let serr = |e: &dyn std::fmt::Display| ServeError::Sanitize(e.to_string());
-    let p = tmp
-        .path()
-        .to_str()
-        .ok_or_else(|| serr(&"temporary path is not UTF-8"))?;
-    let open = || {
+    let mut w = har::HarWriter::new(out, style);
+    let p = tmp.path().to_str().ok_or_else(|| {
+        ServeError::io(tmp_dir)(std::io::Error::other("temporary path is not UTF-8"))
+    })?;
+    let open = |_| {
         har::Source::open(p)
             .and_then(har::HarReader::new)
-            .map_err(|e| serr(&e))
+            .map_err(sanitize::Error::from)
     };
-    let opts = sanitize::Options::default();
-    let threads = 2;
-    let first = sanitize::Sanitizer::new(opts.clone()).map_err(|e| serr(&e))?;
-    let (secrets, _) =
-        sanitize::collect(Arc::new(first), open()?, threads).map_err(|e| serr(&e))?;
-    let mut s = sanitize::Sanitizer::new(opts).map_err(|e| serr(&e))?;
-    s.set_secrets(&secrets).map_err(|e| serr(&e))?;
-    let mut w = har::HarWriter::new(out, style);
-    sanitize::rewrite(Arc::new(s), open()?, threads, style, Some(&mut w)).map_err(|e| serr(&e))?;
+    sanitize::pipeline::run(&sanitize::Options::default(), open, 2, style, Some(&mut w))?;
     w.into_inner().flush().map_err(ServeError::Stream)
 }
 

@@ -94,18 +94,12 @@ impl record::Policy for JobPolicy {
             // Requests inside a tunnel were authorised by its CONNECT.
             let in_tunnel = tag.is_some_and(|t| &**t == record::TUNNEL_OK);
             if !in_tunnel && !t.accepts(headers) {
-                return record::Decision {
-                    answer: Some(407),
-                    ..record::Decision::default()
-                };
+                return record::Decision::answer(407);
             }
         }
         if job.state() != State::Running {
             // A connection kept alive past the job's stop gets nothing more through.
-            return record::Decision {
-                answer: Some(503),
-                ..record::Decision::default()
-            };
+            return record::Decision::answer(503);
         }
         let mut d = job.decide(method, url);
         if self.token.is_some() {
@@ -121,10 +115,7 @@ impl record::Policy for JobPolicy {
                 tag: Some(Arc::from(record::TUNNEL_OK)),
                 ..record::Decision::default()
             },
-            Some(_) => record::Decision {
-                answer: Some(407),
-                ..record::Decision::default()
-            },
+            Some(_) => record::Decision::answer(407),
         }
     }
 }
@@ -141,10 +132,7 @@ impl record::Policy for SharedPolicy {
         url: &str,
         headers: &HeaderMap,
     ) -> record::Decision {
-        let refuse = record::Decision {
-            answer: Some(407),
-            ..record::Decision::default()
-        };
+        let refuse = record::Decision::answer(407);
         let Some(svc) = self.0.upgrade() else {
             return refuse;
         };
@@ -167,10 +155,7 @@ impl record::Policy for SharedPolicy {
                 tag: Some(Arc::from(j.id.as_str())),
                 ..record::Decision::default()
             },
-            None => record::Decision {
-                answer: Some(407),
-                ..record::Decision::default()
-            },
+            None => record::Decision::answer(407),
         }
     }
 }
