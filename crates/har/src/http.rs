@@ -262,23 +262,35 @@ pub fn resource_type<J: Json>(e: EntryView<'_, J>) -> String {
     .to_string()
 }
 
-/// A static asset: a script, style sheet, image, font or media resource type, or a URL
-/// whose path ends in one of their extensions.
+/// File extensions of static assets: scripts, styles, images, fonts, media, source maps.
+pub const STATIC_EXTENSIONS: &[&str] = &[
+    "js", "mjs", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2",
+    "ttf", "otf", "eot", "map", "mp4", "webm", "mp3",
+];
+
+/// A resource type of static assets: script, stylesheet, image, font, media.
+pub fn is_static_kind(kind: &str) -> bool {
+    matches!(kind, "script" | "stylesheet" | "image" | "font" | "media")
+}
+
+/// Whether a file name (a URL's last path segment) ends in one of
+/// [`STATIC_EXTENSIONS`], in any case.
+pub fn is_static_file_name(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, x)| STATIC_EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(x)))
+}
+
+/// Whether the last segment of a URL or path (query and fragment cut off) is a
+/// [static file name](is_static_file_name).
+pub fn has_static_extension(url: &str) -> bool {
+    let path = url.split(['?', '#']).next().unwrap_or("");
+    is_static_file_name(path.rsplit('/').next().unwrap_or(""))
+}
+
+/// A static asset: its resource type ([`is_static_kind`]) or its URL's extension
+/// ([`has_static_extension`]) says so.
 pub fn is_static(kind: &str, url: &str) -> bool {
-    if matches!(kind, "script" | "stylesheet" | "image" | "font" | "media") {
-        return true;
-    }
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    [
-        ".js", ".mjs", ".css", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif", ".ico",
-        ".woff", ".woff2", ".ttf", ".otf",
-    ]
-    .iter()
-    .any(|x| path.ends_with(x))
+    is_static_kind(kind) || has_static_extension(url)
 }
 
 #[cfg(test)]
@@ -312,6 +324,16 @@ mod tests {
         }
         assert_eq!(mime_essence(" Text/HTML ; charset=utf-8"), "text/html");
         assert!(is_unknown_mime("x-unknown") && is_unknown_mime(" ") && !is_unknown_mime("a/b"));
+    }
+
+    #[test]
+    fn static_assets() {
+        assert!(is_static("script", "https://a/x"));
+        assert!(is_static("other", "https://a/app.JS?v=3#x"));
+        assert!(is_static("", "/maps/app.js.map"));
+        assert!(!is_static("xhr", "https://a/api/users"));
+        assert!(!is_static("", "https://a/js/"));
+        assert!(!is_static("", "https://a/search?q=x.js"));
     }
 
     #[test]

@@ -154,11 +154,6 @@ const STANDARD: &[&str] = &[
     "forwarded",
 ];
 
-const STATIC_EXT: &[&str] = &[
-    "js", "mjs", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2",
-    "ttf", "otf", "eot", "map", "mp4", "webm", "mp3",
-];
-
 pub(crate) fn is_session_cookie(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["sess", "sid", "auth", "token", "jwt", "login", "remember"]
@@ -217,18 +212,13 @@ impl Sample {
             .map(|seg| clean.clean("", seg))
             .collect();
         let last = s.segments.last().map(String::as_str).unwrap_or("");
-        let ext = last.rsplit_once('.').map(|x| x.1.to_ascii_lowercase());
         let rtype = e.resource_type().unwrap_or_default();
         let res_mime = res
             .content()
             .mime_type()
             .map(har::http::mime_essence)
             .filter(|m| !m.is_empty());
-        s.static_asset = ext.is_some_and(|x| STATIC_EXT.contains(&x.as_str()))
-            || matches!(
-                rtype.as_str(),
-                "script" | "stylesheet" | "image" | "font" | "media"
-            );
+        s.static_asset = har::http::is_static_kind(&rtype) || har::http::is_static_file_name(last);
         let dest = req.headers().get("sec-fetch-dest");
         s.document = rtype == "document"
             || dest == Some("document")
