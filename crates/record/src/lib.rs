@@ -22,7 +22,7 @@ mod tunnel;
 pub mod upstream;
 pub mod ws;
 
-pub use auth::{basic_credentials, ProxyToken, TUNNEL_OK};
+pub use auth::{basic_credentials, basic_credentials_in, ProxyToken, TUNNEL_OK};
 pub use body::Sink;
 pub use body::Throttle;
 pub use error::RecordError;

@@ -9,10 +9,12 @@ use std::time::Duration;
 ///
 /// `POST /v1/jobs` makes a job and answers with its proxy address; `GET
 /// /v1/jobs/{id}/network.har` streams its HAR (while it runs, after it stops, after a
-/// restart). BrowserMob clients use `/proxy` as they did. The API is described at
+/// restart; gzipped for `curl --compressed`; also on Sauce Labs' path
+/// `/v1/rdc/jobs/{id}/network.har`). BrowserMob clients use `/proxy` as they did. The API is described at
 /// `/v1/openapi.json`. The web viewer is at `/view/`: it lists the jobs, opens any of
 /// them, and takes uploaded HARs. Loopback only unless --listen says otherwise, which then
-/// needs a bearer token (--token, or one is made and printed); with a token the job
+/// needs a token (--token, or one is made and printed), sent as `Authorization: Bearer
+/// TOKEN` or as the password of Basic credentials (`curl -u any:TOKEN`); with a token the job
 /// proxies want it too, as the password of `Proxy-Authorization: Basic`
 /// (`http://hark:TOKEN@ADDR:PORT`).
 ///
