@@ -899,3 +899,89 @@ fn a_websocket_and_a_stream_still_open_at_the_stop_are_recorded_as_they_are() {
     assert_eq!(m[1]["data"], "echo: still");
     drop(s);
 }
+
+/// `openssl req -x509 … -subj /CN=NAME -addext subjectAltName=SAN` in `dir`: the
+/// certificate and key files (the one-line recipe most READMEs give: `CA:TRUE`).
+fn openssl_self_signed(dir: &std::path::Path, name: &str, san: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    Cmd::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg(format!("subjectAltName={san}"))
+        .run()
+        .assert_success();
+    (cert, key)
+}
+
+#[test]
+fn an_openssl_self_signed_certificate_given_as_upstream_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (cert, key) = openssl_self_signed(d, "dev", "DNS:localhost,IP:127.0.0.1");
+    // Pinned too, but for another name than the one asked for.
+    let (other, other_key) = openssl_self_signed(d, "other", "DNS:other.example");
+    let (server, ports) = node_server("record-site/server.mjs", [&cert, &key, &other, &other_key]);
+    let port = |k: &str| ports[k].as_u64().unwrap() as u16;
+    let site = Site {
+        _server: server,
+        http: port("http"),
+        https: port("https"),
+        badtls: port("badtls"),
+        test_ca: cert.clone(),
+        dir,
+    };
+    let other_arg = other.to_str().unwrap().to_string();
+    let p = proxy(&site, "openssl", &["--upstream-ca", &other_arg]);
+    // HTTP/2 and HTTP/1.1, by IP and by name: both in the certificate's subjectAltName.
+    for url in [
+        format!("https://127.0.0.1:{}/data.json", site.https),
+        format!("https://localhost:{}/hello", site.https),
+    ] {
+        let r = p.curl(&url).send();
+        assert_eq!(r.status, 200, "{url}: {}", r.text());
+    }
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello?h1", site.https))
+        .arg("--http1.1")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The exact certificate, but not for this name: refused, saying why.
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello", site.badtls))
+        .send();
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().contains("not valid for the name \"127.0.0.1\""),
+        "{}",
+        r.text()
+    );
+    let har = p.stop();
+    assert_eq!(entries(&har).len(), 4);
+    let e = one(&har, "GET", &format!("127.0.0.1:{}/hello", site.badtls));
+    let err = e["response"]["_error"].as_str().unwrap();
+    assert!(err.contains("ERR_CERT_COMMON_NAME_INVALID"), "{err}");
+
+    // Without --upstream-ca the same server is refused, and the answer names the flag.
+    let site2 = Site {
+        test_ca: other.clone(),
+        ..site
+    };
+    let p = proxy(&site2, "no-ca", &[]);
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello", site2.https))
+        .send();
+    assert_eq!(r.status, 502);
+    let text = r.text();
+    assert!(text.contains("--upstream-ca FILE"), "{text}");
+    assert!(text.contains("ERR_CERT_AUTHORITY_INVALID"), "{text}");
+    p.stop();
+}

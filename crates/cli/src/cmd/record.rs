@@ -40,7 +40,9 @@ pub struct Args {
     /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
     #[arg(long)]
     ca_dir: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable).
+    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable). A
+    /// server's own certificate works too (e.g. from `openssl req -x509 …`): accepted when
+    /// the server presents exactly it and it names the server.
     #[arg(long, value_name = "FILE")]
     upstream_ca: Vec<PathBuf>,
     /// Do not verify upstream certificates.
