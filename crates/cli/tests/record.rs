@@ -923,7 +923,7 @@ fn openssl_self_signed(dir: &std::path::Path, name: &str, san: &str) -> (PathBuf
 }
 
 #[test]
-fn an_openssl_self_signed_certificate_given_as_upstream_ca() {
+fn an_openssl_self_signed_certificate_given_as_upstream_ca_and_one_protocol_per_entry() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let (cert, key) = openssl_self_signed(d, "dev", "DNS:localhost,IP:127.0.0.1");
@@ -954,6 +954,29 @@ fn an_openssl_self_signed_certificate_given_as_upstream_ca() {
         .arg("--http1.1")
         .send();
     assert_eq!(r.status, 200, "{}", r.text());
+    // openssl's own server (same certificate), which answers HTTP/1.0, to a client
+    // speaking h2 with hark: one protocol per entry, the client's.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s_port = free.local_addr().unwrap().port();
+    drop(free);
+    let mut s_server = Cmd::new("openssl")
+        .args(["s_server", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{s_port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .named("openssl s_server")
+        .spawn();
+    // "Using default temp DH parameters", then "ACCEPT" once it listens.
+    while s_server.stdout_line().trim() != "ACCEPT" {}
+    let r = p
+        .curl(&format!("https://127.0.0.1:{s_port}/"))
+        .arg("--http2")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.head.contains("\nHTTP/2 200"), "{}", r.head);
+    drop(s_server);
     // The exact certificate, but not for this name: refused, saying why.
     let r = p
         .curl(&format!("https://127.0.0.1:{}/hello", site.badtls))
@@ -965,7 +988,18 @@ fn an_openssl_self_signed_certificate_given_as_upstream_ca() {
         r.text()
     );
     let har = p.stop();
-    assert_eq!(entries(&har).len(), 4);
+    assert_eq!(entries(&har).len(), 5);
+    let e = one(&har, "GET", &format!("127.0.0.1:{s_port}/"));
+    assert_eq!(e["request"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "HTTP/1.0");
+    let e = one(&har, "GET", "/hello?h1");
+    assert_eq!(e["request"]["httpVersion"], "HTTP/1.1");
+    assert_eq!(e["response"]["httpVersion"], "HTTP/1.1");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "HTTP/1.1");
+    let e = one(&har, "GET", "/data.json");
+    assert_eq!(e["response"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "h2");
     let e = one(&har, "GET", &format!("127.0.0.1:{}/hello", site.badtls));
     let err = e["response"]["_error"].as_str().unwrap();
     assert!(err.contains("ERR_CERT_COMMON_NAME_INVALID"), "{err}");
