@@ -663,6 +663,7 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
         .run()
         .assert_success();
     let own_har = site.dir.path().join("chromium-own.har");
+    let p_out = p.out.clone();
     Cmd::new("node")
         .arg(testdata("record-site/browse.mjs"))
         .arg(p.url())
@@ -739,6 +740,38 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
     for e in entries(&har) {
         assert_timings_add_up(e);
     }
+    // A page per navigation: two page.goto() and the form posted (its 302 and /welcome
+    // are one page); subresources go to their document's page.
+    let titles: Vec<&str> = har["log"]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["record site", "login", "welcome"]);
+    for (suffix, method, page) in [
+        (format!("127.0.0.1:{h}/"), "GET", "page_1"),
+        (format!("127.0.0.1:{h}/style.css"), "GET", "page_1"),
+        (format!("127.0.0.1:{h}/data.json"), "GET", "page_1"),
+        (format!("127.0.0.1:{s}/login"), "GET", "page_2"),
+        (format!("127.0.0.1:{s}/login"), "POST", "page_3"),
+        (format!("127.0.0.1:{s}/welcome"), "GET", "page_3"),
+    ] {
+        assert_eq!(
+            one(&har, method, &suffix)["pageref"],
+            page,
+            "{method} {suffix}"
+        );
+    }
+    assert_eq!(ws["pageref"], "page_1");
+    // hark's own check finds nothing to report in what hark record wrote.
+    let checked = hark(["check"]).arg(&p_out).run();
+    assert_eq!(checked.code(), 0, "{checked}");
+    assert!(
+        checked.stdout().contains("nothing to report"),
+        "{}",
+        checked.stdout()
+    );
     // Every request Chromium recorded itself went through hark.
     let own = read_json(&own_har);
     for e in entries(&own) {

@@ -6,7 +6,7 @@
 //! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
 //! (connections with measured DNS/connect/TLS, pooled), `body` (bodies streamed and
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
-//! crash-safe store), `proxy` (the server itself), [`Session`] (`hark record` from start
+//! crash-safe store), [`pages`] (a page per navigation), `proxy` (the server itself), [`Session`] (`hark record` from start
 //! to HAR).
 
 mod auth;
@@ -15,6 +15,7 @@ pub mod ca;
 pub mod entry;
 mod error;
 pub mod journal;
+pub mod pages;
 mod proxy;
 mod session;
 mod tap;
