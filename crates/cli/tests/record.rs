@@ -1052,3 +1052,82 @@ fn an_openssl_self_signed_certificate_given_as_upstream_ca_and_one_protocol_per_
     assert!(text.contains("ERR_CERT_AUTHORITY_INVALID"), "{text}");
     p.stop();
 }
+
+#[test]
+fn a_live_line_per_exchange_on_a_terminal_and_none_when_piped() {
+    need("script", &["--version"]);
+    let site = site();
+    let d = site.dir.path();
+    let h = site.http;
+    // On a pseudo-terminal (script): hark lives 3 s, long enough for two requests.
+    let command = format!(
+        "exec timeout -s TERM 3 {} record --listen 127.0.0.1:0 -o {} --ca-dir {} --log-file {}",
+        HARK,
+        d.join("tty.har").display(),
+        d.join("ca").display(),
+        d.join("tty.log").display(),
+    );
+    let mut script = Cmd::new("script")
+        .args(["-q", "-c", &command, "/dev/null"])
+        .named("script")
+        .spawn();
+    let line = script.stdout_line();
+    let port = loopback_port(&line);
+    let through = |url: &str| {
+        curl(url)
+            .proxy(format!("http://127.0.0.1:{port}"))
+            .max_time(10)
+            .send()
+    };
+    assert_eq!(
+        through(&format!("http://127.0.0.1:{h}/hello?tty")).status,
+        200
+    );
+    assert_eq!(through("http://127.0.0.1:9/refused").status, 502);
+    let done = script.wait();
+    let tty = done.stdout();
+    let line_of = |text: &str, needle: &str| -> String {
+        text.split(['\r', '\n'])
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .next()
+            .unwrap_or_else(|| panic!("no line with {needle:?} in {text:?}"))
+    };
+    let ok = line_of(&tty, "/hello?tty");
+    assert!(
+        ok.contains("GET") && ok.contains(" 200 ") && ok.contains("HTTP/1.1"),
+        "{ok:?}"
+    );
+    assert!(
+        ok.contains("\x1b[32m") || ok.contains("\x1b[1m\x1b[32m"),
+        "green: {ok:?}"
+    );
+    let bad = line_of(&tty, "127.0.0.1:9/refused");
+    assert!(
+        bad.contains("ERR") && bad.contains("net::ERR_CONNECTION_REFUSED"),
+        "{bad:?}"
+    );
+    assert!(bad.contains("\x1b[31m"), "red: {bad:?}");
+    assert!(tty.contains("recording: "), "the running count: {tty:?}");
+    // The log file: the same lines, without colour.
+    let log = std::fs::read_to_string(d.join("tty.log")).unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(!log.contains('\x1b'), "{log:?}");
+    assert!(line_of(&log, "/hello?tty").contains(" 200 "));
+
+    // Piped (as every other test runs it): no lines on standard error; the file still.
+    let log2 = d.join("piped.log");
+    let p = proxy(&site, "piped", &["--log-file", log2.to_str().unwrap()]);
+    assert_eq!(
+        p.curl(&format!("http://127.0.0.1:{h}/hello?piped"))
+            .send()
+            .status,
+        200
+    );
+    let done = p.proc.stop();
+    assert!(done.success(), "{done}");
+    assert!(!done.stderr().contains("/hello?piped"), "{}", done.stderr());
+    assert!(!done.stderr().contains("recording: "), "{}", done.stderr());
+    let log = std::fs::read_to_string(&log2).unwrap();
+    assert!(line_of(&log, "/hello?piped").contains(" 200 "), "{log}");
+}
