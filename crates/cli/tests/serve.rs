@@ -1235,3 +1235,53 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
         0
     );
 }
+
+/// `GET /`: the API as a page (from the OpenAPI document, no script, the viewer's CSP),
+/// rendered in headless Chromium with Basic credentials, as a person opens it.
+#[test]
+fn the_api_page_renders_in_headless_chromium() {
+    let chromium = chromium();
+    need_node_module("playwright-core");
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&dir.path().join("data"), &["--token", "p4ge-t0ken"]);
+    // Without the token: 401, and a browser is offered Basic.
+    let r = curl(s.url("/")).send();
+    assert_eq!(r.status, 401);
+    assert!(r.head.contains("Basic realm"), "{}", r.head);
+    let r = curl(s.url("/")).args(["-u", "x:p4ge-t0ken"]).send();
+    assert_eq!(r.status, 200);
+    let head = r.head.to_ascii_lowercase();
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'"),
+        "{head}"
+    );
+    assert!(!r.text().contains("<script"));
+    let done = Cmd::new("node")
+        .current_dir(testdata(""))
+        .arg("serve-api-page.mjs")
+        .arg(s.url(""))
+        .arg("p4ge-t0ken")
+        .env("CHROMIUM", &chromium)
+        .run();
+    assert!(done.success(), "serve-api-page.mjs failed:\n{done}");
+    let seen: Value = serde_json::from_str(done.stdout().lines().last().unwrap()).unwrap();
+    let doc = curl(s.url("/v1/openapi.json"))
+        .header("Authorization: Bearer p4ge-t0ken")
+        .send()
+        .json();
+    let ops: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|i| {
+            i.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum();
+    assert_eq!(seen["operations"], ops);
+    assert!(ops >= 25, "{ops}");
+}

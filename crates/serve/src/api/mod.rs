@@ -3,6 +3,7 @@
 
 mod bmp;
 mod har_stream;
+mod page;
 mod v1;
 mod viewer;
 
@@ -69,6 +70,10 @@ fn json_ok(v: Value) -> Response {
 /// The whole API on one router.
 pub fn router(svc: Arc<Service>) -> Router {
     Router::new()
+        .route("/", get(page::api_page))
+        .route("/api.css", get(page::api_css))
+        // Browsers ask for it with the page: nothing, rather than a 404 in their console.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/jobs", get(v1::list_jobs).post(v1::create_job))
         .route("/v1/jobs/{id}", get(v1::get_job).delete(v1::delete_job))
@@ -123,7 +128,8 @@ async fn auth(AxState(svc): Svc, req: Request, next: Next) -> Response {
         if !ok {
             let msg = if !given {
                 "missing token: send Authorization: Bearer <token> (printed by hark serve at \
-                 start), or Basic credentials with the token as password (curl -u any:<token>)"
+                 start), or Basic credentials with the token as password (curl -u any:<token>; \
+                 a browser asks for them)"
             } else {
                 "wrong token"
             };
