@@ -663,6 +663,7 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
         .run()
         .assert_success();
     let own_har = site.dir.path().join("chromium-own.har");
+    let p_out = p.out.clone();
     Cmd::new("node")
         .arg(testdata("record-site/browse.mjs"))
         .arg(p.url())
@@ -739,6 +740,38 @@ fn chromium_through_the_proxy_trusting_the_ca_via_nss() {
     for e in entries(&har) {
         assert_timings_add_up(e);
     }
+    // A page per navigation: two page.goto() and the form posted (its 302 and /welcome
+    // are one page); subresources go to their document's page.
+    let titles: Vec<&str> = har["log"]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["record site", "login", "welcome"]);
+    for (suffix, method, page) in [
+        (format!("127.0.0.1:{h}/"), "GET", "page_1"),
+        (format!("127.0.0.1:{h}/style.css"), "GET", "page_1"),
+        (format!("127.0.0.1:{h}/data.json"), "GET", "page_1"),
+        (format!("127.0.0.1:{s}/login"), "GET", "page_2"),
+        (format!("127.0.0.1:{s}/login"), "POST", "page_3"),
+        (format!("127.0.0.1:{s}/welcome"), "GET", "page_3"),
+    ] {
+        assert_eq!(
+            one(&har, method, &suffix)["pageref"],
+            page,
+            "{method} {suffix}"
+        );
+    }
+    assert_eq!(ws["pageref"], "page_1");
+    // hark's own check finds nothing to report in what hark record wrote.
+    let checked = hark(["check"]).arg(&p_out).run();
+    assert_eq!(checked.code(), 0, "{checked}");
+    assert!(
+        checked.stdout().contains("nothing to report"),
+        "{}",
+        checked.stdout()
+    );
     // Every request Chromium recorded itself went through hark.
     let own = read_json(&own_har);
     for e in entries(&own) {
@@ -898,4 +931,203 @@ fn a_websocket_and_a_stream_still_open_at_the_stop_are_recorded_as_they_are() {
     assert_eq!(m.len(), 2, "{m:?}");
     assert_eq!(m[1]["data"], "echo: still");
     drop(s);
+}
+
+/// `openssl req -x509 … -subj /CN=NAME -addext subjectAltName=SAN` in `dir`: the
+/// certificate and key files (the one-line recipe most READMEs give: `CA:TRUE`).
+fn openssl_self_signed(dir: &std::path::Path, name: &str, san: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{name}.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    Cmd::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-subj", "/CN=localhost", "-addext"])
+        .arg(format!("subjectAltName={san}"))
+        .run()
+        .assert_success();
+    (cert, key)
+}
+
+#[test]
+fn an_openssl_self_signed_certificate_given_as_upstream_ca_and_one_protocol_per_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (cert, key) = openssl_self_signed(d, "dev", "DNS:localhost,IP:127.0.0.1");
+    // Pinned too, but for another name than the one asked for.
+    let (other, other_key) = openssl_self_signed(d, "other", "DNS:other.example");
+    let (server, ports) = node_server("record-site/server.mjs", [&cert, &key, &other, &other_key]);
+    let port = |k: &str| ports[k].as_u64().unwrap() as u16;
+    let site = Site {
+        _server: server,
+        http: port("http"),
+        https: port("https"),
+        badtls: port("badtls"),
+        test_ca: cert.clone(),
+        dir,
+    };
+    let other_arg = other.to_str().unwrap().to_string();
+    let p = proxy(&site, "openssl", &["--upstream-ca", &other_arg]);
+    // HTTP/2 and HTTP/1.1, by IP and by name: both in the certificate's subjectAltName.
+    for url in [
+        format!("https://127.0.0.1:{}/data.json", site.https),
+        format!("https://localhost:{}/hello", site.https),
+    ] {
+        let r = p.curl(&url).send();
+        assert_eq!(r.status, 200, "{url}: {}", r.text());
+    }
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello?h1", site.https))
+        .arg("--http1.1")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    // openssl's own server (same certificate), which answers HTTP/1.0, to a client
+    // speaking h2 with hark: one protocol per entry, the client's.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let s_port = free.local_addr().unwrap().port();
+    drop(free);
+    let mut s_server = Cmd::new("openssl")
+        .args(["s_server", "-www", "-accept"])
+        .arg(format!("127.0.0.1:{s_port}"))
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .named("openssl s_server")
+        .spawn();
+    // "Using default temp DH parameters", then "ACCEPT" once it listens.
+    while s_server.stdout_line().trim() != "ACCEPT" {}
+    let r = p
+        .curl(&format!("https://127.0.0.1:{s_port}/"))
+        .arg("--http2")
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.head.contains("\nHTTP/2 200"), "{}", r.head);
+    drop(s_server);
+    // The exact certificate, but not for this name: refused, saying why.
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello", site.badtls))
+        .send();
+    assert_eq!(r.status, 502);
+    assert!(
+        r.text().contains("not valid for the name \"127.0.0.1\""),
+        "{}",
+        r.text()
+    );
+    let har = p.stop();
+    assert_eq!(entries(&har).len(), 5);
+    let e = one(&har, "GET", &format!("127.0.0.1:{s_port}/"));
+    assert_eq!(e["request"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "HTTP/1.0");
+    let e = one(&har, "GET", "/hello?h1");
+    assert_eq!(e["request"]["httpVersion"], "HTTP/1.1");
+    assert_eq!(e["response"]["httpVersion"], "HTTP/1.1");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "HTTP/1.1");
+    let e = one(&har, "GET", "/data.json");
+    assert_eq!(e["response"]["httpVersion"], "h2");
+    assert_eq!(e["response"]["_upstreamHttpVersion"], "h2");
+    let e = one(&har, "GET", &format!("127.0.0.1:{}/hello", site.badtls));
+    let err = e["response"]["_error"].as_str().unwrap();
+    assert!(err.contains("ERR_CERT_COMMON_NAME_INVALID"), "{err}");
+
+    // Without --upstream-ca the same server is refused, and the answer names the flag.
+    let site2 = Site {
+        test_ca: other.clone(),
+        ..site
+    };
+    let p = proxy(&site2, "no-ca", &[]);
+    let r = p
+        .curl(&format!("https://127.0.0.1:{}/hello", site2.https))
+        .send();
+    assert_eq!(r.status, 502);
+    let text = r.text();
+    assert!(text.contains("--upstream-ca FILE"), "{text}");
+    assert!(text.contains("ERR_CERT_AUTHORITY_INVALID"), "{text}");
+    p.stop();
+}
+
+#[test]
+fn a_live_line_per_exchange_on_a_terminal_and_none_when_piped() {
+    need("script", &["--version"]);
+    let site = site();
+    let d = site.dir.path();
+    let h = site.http;
+    // On a pseudo-terminal (script): hark lives 3 s, long enough for two requests.
+    let command = format!(
+        "exec timeout -s TERM 3 {} record --listen 127.0.0.1:0 -o {} --ca-dir {} --log-file {}",
+        HARK,
+        d.join("tty.har").display(),
+        d.join("ca").display(),
+        d.join("tty.log").display(),
+    );
+    let mut script = Cmd::new("script")
+        .args(["-q", "-c", &command, "/dev/null"])
+        .named("script")
+        .spawn();
+    let line = script.stdout_line();
+    let port = loopback_port(&line);
+    let through = |url: &str| {
+        curl(url)
+            .proxy(format!("http://127.0.0.1:{port}"))
+            .max_time(10)
+            .send()
+    };
+    assert_eq!(
+        through(&format!("http://127.0.0.1:{h}/hello?tty")).status,
+        200
+    );
+    assert_eq!(through("http://127.0.0.1:9/refused").status, 502);
+    let done = script.wait();
+    let tty = done.stdout();
+    let line_of = |text: &str, needle: &str| -> String {
+        text.split(['\r', '\n'])
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .next()
+            .unwrap_or_else(|| panic!("no line with {needle:?} in {text:?}"))
+    };
+    let ok = line_of(&tty, "/hello?tty");
+    assert!(
+        ok.contains("GET") && ok.contains(" 200 ") && ok.contains("HTTP/1.1"),
+        "{ok:?}"
+    );
+    assert!(
+        ok.contains("\x1b[32m") || ok.contains("\x1b[1m\x1b[32m"),
+        "green: {ok:?}"
+    );
+    let bad = line_of(&tty, "127.0.0.1:9/refused");
+    assert!(
+        bad.contains("ERR") && bad.contains("net::ERR_CONNECTION_REFUSED"),
+        "{bad:?}"
+    );
+    assert!(bad.contains("\x1b[31m"), "red: {bad:?}");
+    assert!(tty.contains("recording: "), "the running count: {tty:?}");
+    // The log file: the same lines, without colour.
+    let log = std::fs::read_to_string(d.join("tty.log")).unwrap();
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(!log.contains('\x1b'), "{log:?}");
+    assert!(line_of(&log, "/hello?tty").contains(" 200 "));
+
+    // Piped (as every other test runs it): no lines on standard error; the file still.
+    let log2 = d.join("piped.log");
+    let p = proxy(&site, "piped", &["--log-file", log2.to_str().unwrap()]);
+    assert_eq!(
+        p.curl(&format!("http://127.0.0.1:{h}/hello?piped"))
+            .send()
+            .status,
+        200
+    );
+    let done = p.proc.stop();
+    assert!(done.success(), "{done}");
+    assert!(!done.stderr().contains("/hello?piped"), "{}", done.stderr());
+    assert!(!done.stderr().contains("recording: "), "{}", done.stderr());
+    let log = std::fs::read_to_string(&log2).unwrap();
+    assert!(line_of(&log, "/hello?piped").contains(" 200 "), "{log}");
 }

@@ -461,12 +461,12 @@ fn bearer_token_is_required_when_set() {
     let mut s = serve(&dir.path().join("data"), &["--token", "s3cret-token"]);
     let r = s.call("GET", "/v1/jobs", None);
     assert_eq!(r.status, 401);
-    assert!(r.error().contains("missing bearer token"));
+    assert!(r.error().contains("missing token"));
     let r = curl(s.url("/proxy"))
         .header("Authorization: Bearer wrong")
         .send();
     assert_eq!(r.status, 401);
-    assert_eq!(r.error(), "wrong bearer token");
+    assert_eq!(r.error(), "wrong token");
     let r = curl(s.url("/v1/openapi.json"))
         .header("Authorization: Bearer s3cret-tokenX")
         .send();
@@ -474,6 +474,71 @@ fn bearer_token_is_required_when_set() {
     s.token = Some("s3cret-token".into());
     assert_eq!(s.call("GET", "/v1/jobs", None).status, 200);
     assert_eq!(s.call("POST", "/proxy", None).status, 200);
+}
+
+/// Scripts written for Sauce Labs: `GET /v1/rdc/jobs/{id}/network.har` with Basic
+/// credentials (the token as password) and `--compressed`; stopped jobs say so.
+#[test]
+fn sauce_labs_path_with_basic_credentials_and_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, site_port) = site();
+    let mut s = serve(&dir.path().join("data"), &["--token", "sauce-t0ken"]);
+    s.token = Some("sauce-t0ken".into());
+    let job = s
+        .call("POST", "/v1/jobs", Some(r#"{"name":"sauce"}"#))
+        .json();
+    let id = job["id"].as_str().unwrap();
+    assert_eq!(job["recording"], true);
+    assert!(job["stoppedAt"].is_null());
+    let proxy = format!("u:sauce-t0ken@{}", job["proxy"].as_str().unwrap());
+    let want = drive(&proxy, site_port, "s", 12);
+    let stopped = s.call("POST", &format!("/v1/jobs/{id}/stop"), None).json();
+    assert_eq!(stopped["state"], "stopped");
+    assert_eq!(stopped["recording"], false, "a stopped job records nothing");
+    let at = stopped["stoppedAt"].as_str().expect("stoppedAt");
+    assert!(at.starts_with("20") && at.ends_with('Z'), "{at}");
+    assert_eq!(
+        s.call("GET", &format!("/v1/jobs/{id}"), None).json()["recording"],
+        false
+    );
+
+    let sauce = s.url(&format!("/v1/rdc/jobs/{id}/network.har"));
+    let r = curl(&sauce)
+        .args(["--compressed", "-u", "sauce-user:sauce-t0ken"])
+        .send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    let head = r.head.to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    let har = r.json();
+    let mut got: Vec<String> = urls(&har).iter().map(|u| url_path(u)).collect();
+    got.sort();
+    let mut want = want;
+    want.sort();
+    assert_eq!(got, want);
+    assert_valid_har_value(&har);
+    // The bytes on the wire are gzip (curl without --compressed keeps them as sent).
+    let raw = curl(&sauce)
+        .args(["-u", "x:sauce-t0ken", "-H", "Accept-Encoding: gzip"])
+        .send();
+    assert_eq!(&raw.body[..2], &[0x1f, 0x8b], "gzip magic");
+    assert!(
+        raw.body.len() < r.body.len(),
+        "{} < {}",
+        raw.body.len(),
+        r.body.len()
+    );
+    // Without Accept-Encoding: plain JSON, the same HAR.
+    let plain = curl(&sauce).args(["-u", "x:sauce-t0ken"]).send();
+    assert!(!plain.head.to_ascii_lowercase().contains("content-encoding"));
+    assert_eq!(plain.json(), har);
+    // Wrong password, and no credentials: 401, saying what to send.
+    let r = curl(&sauce).args(["-u", "sauce-user:wrong"]).send();
+    assert_eq!(r.status, 401);
+    assert_eq!(r.error(), "wrong token");
+    let r = curl(&sauce).send();
+    assert_eq!(r.status, 401);
+    assert!(r.error().contains("curl -u any:<token>"), "{}", r.error());
+    assert!(r.head.contains("Basic realm"), "{}", r.head);
 }
 
 #[test]
@@ -1169,4 +1234,54 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
         s.call("GET", &format!("/proxy/{port}/limit"), None).json()["downstreamKbps"],
         0
     );
+}
+
+/// `GET /`: the API as a page (from the OpenAPI document, no script, the viewer's CSP),
+/// rendered in headless Chromium with Basic credentials, as a person opens it.
+#[test]
+fn the_api_page_renders_in_headless_chromium() {
+    let chromium = chromium();
+    need_node_module("playwright-core");
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&dir.path().join("data"), &["--token", "p4ge-t0ken"]);
+    // Without the token: 401, and a browser is offered Basic.
+    let r = curl(s.url("/")).send();
+    assert_eq!(r.status, 401);
+    assert!(r.head.contains("Basic realm"), "{}", r.head);
+    let r = curl(s.url("/")).args(["-u", "x:p4ge-t0ken"]).send();
+    assert_eq!(r.status, 200);
+    let head = r.head.to_ascii_lowercase();
+    assert!(head.contains("content-type: text/html"), "{head}");
+    assert!(
+        head.contains("content-security-policy: default-src 'none'"),
+        "{head}"
+    );
+    assert!(!r.text().contains("<script"));
+    let done = Cmd::new("node")
+        .current_dir(testdata(""))
+        .arg("serve-api-page.mjs")
+        .arg(s.url(""))
+        .arg("p4ge-t0ken")
+        .env("CHROMIUM", &chromium)
+        .run();
+    assert!(done.success(), "serve-api-page.mjs failed:\n{done}");
+    let seen: Value = serde_json::from_str(done.stdout().lines().last().unwrap()).unwrap();
+    let doc = curl(s.url("/v1/openapi.json"))
+        .header("Authorization: Bearer p4ge-t0ken")
+        .send()
+        .json();
+    let ops: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|i| {
+            i.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "parameters")
+                .count()
+        })
+        .sum();
+    assert_eq!(seen["operations"], ops);
+    assert!(ops >= 25, "{ops}");
 }

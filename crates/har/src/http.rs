@@ -293,9 +293,37 @@ pub fn is_static(kind: &str, url: &str) -> bool {
     is_static_kind(kind) || has_static_extension(url)
 }
 
+/// Whether an `Accept-Encoding` value accepts `coding` (`gzip`, …): named (or `*`) with
+/// a quality above zero.
+pub fn accepts_encoding(accept_encoding: &str, coding: &str) -> bool {
+    accept_encoding.split(',').any(|part| {
+        let mut it = part.split(';');
+        let name = it.next().unwrap_or("").trim();
+        if !(name.eq_ignore_ascii_case(coding) || name == "*") {
+            return false;
+        }
+        let q = it
+            .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
+            .next()
+            .and_then(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        q > 0.0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_encoding_with_qualities() {
+        assert!(accepts_encoding("deflate, gzip", "gzip"));
+        assert!(accepts_encoding("br;q=1.0, GZIP;q=0.5", "gzip"));
+        assert!(accepts_encoding("*", "gzip"));
+        assert!(!accepts_encoding("gzip;q=0", "gzip"));
+        assert!(!accepts_encoding("br, deflate", "gzip"));
+        assert!(!accepts_encoding("", "gzip"));
+    }
 
     #[test]
     fn textual_types() {

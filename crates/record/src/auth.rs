@@ -18,8 +18,18 @@ pub const TUNNEL_OK: &str = "proxy-auth-ok";
 /// The `(user, password)` pairs of the `Proxy-Authorization: Basic` headers in `headers`
 /// (undecodable ones skipped).
 pub fn basic_credentials(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
+    basic_credentials_in(headers, header::PROXY_AUTHORIZATION)
+}
+
+/// The `(user, password)` pairs of the `Basic` credentials in the `name` headers of
+/// `headers` (`Authorization` for a server, `Proxy-Authorization` for a proxy;
+/// undecodable ones skipped).
+pub fn basic_credentials_in(
+    headers: &HeaderMap,
+    name: header::HeaderName,
+) -> impl Iterator<Item = (String, String)> + '_ {
     headers
-        .get_all(header::PROXY_AUTHORIZATION)
+        .get_all(name)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|v| {
@@ -43,7 +53,7 @@ impl ProxyToken {
 
     /// Whether `password` is the token (constant time).
     pub fn is(&self, password: &str) -> bool {
-        constant_time_eq(password.as_bytes(), self.token.as_bytes())
+        har::http::same_secret(password.as_bytes(), self.token.as_bytes())
     }
 
     /// Whether `headers` carry Basic proxy credentials with the token as password (any
@@ -63,10 +73,6 @@ impl ProxyToken {
             Decision::answer(407)
         }
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl Policy for ProxyToken {

@@ -207,6 +207,19 @@ pub fn write_har<W: Write>(
     style: Style,
     out: W,
 ) -> Result<(Scan, W), RecordError> {
+    write(path, limit, Some(pages), comment, style, out)
+}
+
+/// [`write_har`]; `pages: None` makes a page per navigation ([`crate::pages`]), read in a
+/// first pass over the entries.
+fn write<W: Write>(
+    path: &Path,
+    limit: Option<u64>,
+    pages: Option<Vec<Value>>,
+    comment: Option<String>,
+    style: Style,
+    out: W,
+) -> Result<(Scan, W), RecordError> {
     let (mut index, scan) = scan(path, limit)?;
     index.sort_by_key(|i| i.start_us);
     let mut notes: Vec<String> = comment.into_iter().collect();
@@ -217,23 +230,53 @@ pub fn write_har<W: Write>(
             path.display()
         ));
     }
+    let file = File::open(path).map_err(RecordError::io(path))?;
+    let mut buf = Vec::new();
+    let pager = match pages {
+        Some(_) => None,
+        None => {
+            let mut pager = crate::pages::Pager::default();
+            for i in &index {
+                buf.resize(i.len as usize, 0);
+                read_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
+                let v: Value = serde_json::from_slice(&buf).unwrap_or(Value::Null);
+                pager.push(&v);
+            }
+            Some(pager)
+        }
+    };
+    let pages = match (&pager, pages) {
+        (Some(p), _) => p.pages(),
+        (None, pages) => pages.unwrap_or_default(),
+    };
     let head = header(
         pages,
         (!notes.is_empty()).then(|| notes.join("; ")).as_deref(),
     );
-    let file = File::open(path).map_err(RecordError::io(path))?;
     let mut w = HarWriter::new(out, style);
     let run = (|| -> io::Result<()> {
         w.begin(&head)?;
-        let mut buf = Vec::new();
-        for i in &index {
+        for (n, i) in index.iter().enumerate() {
             buf.resize(i.len as usize, 0);
             read_at(&file, &mut buf, i.offset)?;
-            match style {
+            let page = pager.as_ref().and_then(|p| p.page_of(n));
+            match (style, &page) {
                 // Entries are stored compact: copied as they are.
-                Style::Compact => w.serialized_entry(&buf)?,
+                (Style::Compact, None) => w.serialized_entry(&buf)?,
+                // `{"pageref":"page_N",` spliced in front of the stored object's fields.
+                (Style::Compact, Some(p)) if buf.len() > 2 && buf[0] == b'{' => {
+                    let mut e = Vec::with_capacity(buf.len() + 32);
+                    e.extend_from_slice(b"{\"pageref\":");
+                    e.extend_from_slice(&serde_json::to_vec(&p)?);
+                    e.push(b',');
+                    e.extend_from_slice(&buf[1..]);
+                    w.serialized_entry(&e)?
+                }
                 _ => {
-                    let v: Value = serde_json::from_slice(&buf)?;
+                    let mut v: Value = serde_json::from_slice(&buf)?;
+                    if let (Some(p), Some(o)) = (page, v.as_object_mut()) {
+                        o.insert("pageref".into(), json!(p));
+                    }
                     w.raw_entry(&v)?;
                 }
             }
@@ -245,11 +288,12 @@ pub fn write_har<W: Write>(
 }
 
 /// Turn the journal at `path` into a HAR at `dest` (`-` for standard output), entries
-/// sorted by start time; written atomically. Returns what was read.
+/// sorted by start time, a page per navigation ([`crate::pages`]); written atomically.
+/// Returns what was read.
 pub fn finish(path: &Path, dest: &str, style: Style) -> Result<Scan, RecordError> {
     let path_str = path.to_string_lossy().into_owned();
     let out = Output::create(dest, &[&path_str])?;
-    let (scan, out) = write_har(path, None, Vec::new(), None, style, out).map_err(|e| match e {
+    let (scan, out) = write(path, None, None, None, style, out).map_err(|e| match e {
         RecordError::Write(source) => RecordError::Io {
             path: dest.into(),
             source,

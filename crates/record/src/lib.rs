@@ -6,7 +6,7 @@
 //! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
 //! (connections with measured DNS/connect/TLS, pooled), `body` (bodies streamed and
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
-//! crash-safe store), `proxy` (the server itself), [`Session`] (`hark record` from start
+//! crash-safe store), [`pages`] (a page per navigation), `proxy` (the server itself), [`Session`] (`hark record` from start
 //! to HAR).
 
 mod auth;
@@ -15,6 +15,7 @@ pub mod ca;
 pub mod entry;
 mod error;
 pub mod journal;
+pub mod pages;
 mod proxy;
 mod session;
 mod tap;
@@ -22,7 +23,7 @@ mod tunnel;
 pub mod upstream;
 pub mod ws;
 
-pub use auth::{basic_credentials, ProxyToken, TUNNEL_OK};
+pub use auth::{basic_credentials, basic_credentials_in, ProxyToken, TUNNEL_OK};
 pub use body::Sink;
 pub use body::Throttle;
 pub use error::RecordError;
@@ -44,6 +45,52 @@ pub struct Recorder {
     journal: journal::JournalWriter,
     policy: Option<Arc<dyn Policy>>,
     recorded: Arc<std::sync::atomic::AtomicU64>,
+    observer: Option<Observer>,
+}
+
+/// One finished exchange, as a live log shows it (the library prints nothing: a caller
+/// that wants lines gives [`Recorder::on_exchange`] a function).
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Epoch milliseconds when the request arrived.
+    pub start_ms: f64,
+    pub method: String,
+    pub url: String,
+    /// 0 for a failure (see `error`).
+    pub status: u16,
+    /// Response body bytes on the wire (0 when none came).
+    pub bytes: u64,
+    /// The entry's `time`, in milliseconds.
+    pub time_ms: f64,
+    /// What the client spoke (`HTTP/1.1`, `h2`).
+    pub http_version: &'static str,
+    /// The entry's `response._error`.
+    pub error: Option<String>,
+    /// Whether it went to the journal (false: it could not be written).
+    pub recorded: bool,
+}
+
+/// Called with every finished exchange, on the proxy's threads: it must be quick (hand
+/// the event to a channel).
+pub type Observer = Arc<dyn Fn(Event) + Send + Sync>;
+
+impl Event {
+    fn of(ex: &entry::Exchange, recorded: bool) -> Event {
+        Event {
+            start_ms: ex.start_us as f64 / 1000.0,
+            method: ex.request.method.clone(),
+            url: ex.request.url.clone(),
+            status: match (&ex.response, &ex.error) {
+                (Some(r), None) => r.status,
+                _ => 0,
+            },
+            bytes: ex.response_body.total,
+            time_ms: ex.phases.total(),
+            http_version: ex.request.http_version,
+            error: ex.error.clone(),
+            recorded,
+        }
+    }
 }
 
 /// What a run recorded.
@@ -80,7 +127,13 @@ impl Recorder {
             journal,
             policy: None,
             recorded: Arc::default(),
+            observer: None,
         })
+    }
+
+    /// Call `f` with every finished exchange (a live log).
+    pub fn on_exchange(&mut self, f: Observer) {
+        self.observer = Some(f);
     }
 
     /// Per-request rules, e.g. [`ProxyToken`] for a proxy reachable from elsewhere.
@@ -117,6 +170,7 @@ impl Recorder {
             journal,
             policy,
             recorded,
+            observer,
         } = self;
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| RecordError::Listen {
@@ -134,6 +188,7 @@ impl Recorder {
         let sink: body::Sink = Arc::new(move |ex: entry::Exchange| {
             let json = serde_json::to_vec(&ex.to_json()).expect("an entry serialises");
             let r = sink_journal.lock().unwrap().append(ex.start_us, &json);
+            let ok = r.is_ok();
             match r {
                 Ok(()) => {
                     recorded.fetch_add(1, Ordering::Relaxed);
@@ -141,6 +196,9 @@ impl Recorder {
                 Err(e) => {
                     sink_failed.lock().unwrap().get_or_insert(e);
                 }
+            }
+            if let Some(f) = &observer {
+                f(Event::of(&ex, ok));
             }
             sink_inflight.fetch_sub(1, Ordering::Relaxed);
         });

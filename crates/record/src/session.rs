@@ -47,11 +47,12 @@ pub fn check_journal_free(journal: &Path) -> Result<(), RecordError> {
 
 impl Session {
     /// Record until `stop` resolves, then write the HAR (and remove the journal unless
-    /// it is kept). `started` is called once the proxy listens; what it returns is
-    /// dropped when recording stops (a live display, say). Builds its own Tokio runtime.
+    /// it is kept). `started` is called once the proxy listens (it may set
+    /// [`Recorder::on_exchange`]); what it returns is dropped when recording stops (a live
+    /// display, say). Builds its own Tokio runtime.
     pub fn run<G>(
         self,
-        started: impl FnOnce(&Recorder) -> G,
+        started: impl FnOnce(&mut Recorder) -> G,
         stop: impl std::future::Future<Output = ()>,
     ) -> Result<Recorded, RecordError> {
         check_journal_free(&self.journal)?;
@@ -64,7 +65,7 @@ impl Session {
             if let Some(t) = &self.token {
                 rec = rec.with_policy(Arc::new(ProxyToken::new(t)));
             }
-            let shown = started(&rec);
+            let shown = started(&mut rec);
             let stats = rec.run(stop, Duration::from_secs(2)).await;
             drop(shown);
             stats

@@ -278,14 +278,10 @@ async fn connect(key: &Key, tls: &Tls, want_h2: bool) -> Result<(Upstream, Setup
     let stream = match r {
         Ok(s) => s,
         Err(e) => {
-            let code = if e.to_string().contains("certificate") {
-                "ERR_CERT_AUTHORITY_INVALID"
-            } else {
-                "ERR_SSL_PROTOCOL_ERROR"
-            };
+            let (code, why) = tls_failure(&e, host);
             return Err(fail(
                 code,
-                format!("TLS with {}:{}: {e}", host, key.port),
+                format!("TLS with {}:{}: {why}", host, key.port),
                 setup,
             ));
         }
@@ -349,8 +345,89 @@ pub async fn connect_h1(key: &Key, tls: &Tls) -> Result<(Upstream, Setup), Failu
     connect(key, tls, false).await
 }
 
+/// What went wrong in a TLS handshake with `host`, in words, with the flag that fixes it,
+/// and its Chrome-style code.
+fn tls_failure(e: &std::io::Error, host: &str) -> (&'static str, String) {
+    use rustls::{CertificateError as C, Error as E};
+    let Some(err) = e.get_ref().and_then(|i| i.downcast_ref::<E>()) else {
+        return (
+            "ERR_SSL_PROTOCOL_ERROR",
+            format!("the TLS handshake failed: {e} (does the server speak TLS on this port?)"),
+        );
+    };
+    let trust = "give its CA certificate (or the server's own certificate) with --upstream-ca \
+                 FILE, or skip verification with --insecure-upstream";
+    match err {
+        E::InvalidCertificate(c) => {
+            let (code, what) = match c {
+                C::UnknownIssuer | C::BadSignature => (
+                    "ERR_CERT_AUTHORITY_INVALID",
+                    "the server's certificate is not signed by a CA hark trusts".to_string(),
+                ),
+                // webpki's own error, which rustls wraps as `Other`.
+                C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => (
+                    "ERR_CERT_AUTHORITY_INVALID",
+                    "the server presents a CA certificate (CA:TRUE) as its own, and it is not \
+                     one of the --upstream-ca certificates"
+                        .to_string(),
+                ),
+                C::NotValidForName | C::NotValidForNameContext { .. } => (
+                    "ERR_CERT_COMMON_NAME_INVALID",
+                    format!(
+                        "the server's certificate is not valid for the name {host:?} (its \
+                         subjectAltName does not list it): ask for a name it lists, or \
+                         --insecure-upstream"
+                    ),
+                ),
+                C::Expired | C::ExpiredContext { .. } => (
+                    "ERR_CERT_DATE_INVALID",
+                    "the server's certificate has expired".to_string(),
+                ),
+                C::NotValidYet | C::NotValidYetContext { .. } => (
+                    "ERR_CERT_DATE_INVALID",
+                    "the server's certificate is not valid yet (check the clocks)".to_string(),
+                ),
+                C::Revoked => (
+                    "ERR_CERT_REVOKED",
+                    "the server's certificate is revoked".to_string(),
+                ),
+                other => (
+                    "ERR_CERT_INVALID",
+                    format!("the server's certificate was refused ({other:?})"),
+                ),
+            };
+            let fix = match code {
+                "ERR_CERT_COMMON_NAME_INVALID" => String::new(),
+                "ERR_CERT_DATE_INVALID" | "ERR_CERT_REVOKED" => {
+                    ": renew it, or skip verification with --insecure-upstream".to_string()
+                }
+                _ => format!(": {trust}"),
+            };
+            (code, format!("{what}{fix}"))
+        }
+        E::NoCertificatesPresented => (
+            "ERR_CERT_INVALID",
+            format!("the server sent no certificate: {trust}"),
+        ),
+        E::AlertReceived(a) => (
+            "ERR_SSL_PROTOCOL_ERROR",
+            format!(
+                "the server refused the TLS handshake (alert {a:?}): it may want a client \
+                 certificate or a TLS version or cipher hark does not offer (TLS 1.2 and 1.3)"
+            ),
+        ),
+        other => (
+            "ERR_SSL_PROTOCOL_ERROR",
+            format!("the TLS handshake failed: {other} (does the server speak TLS on this port?)"),
+        ),
+    }
+}
+
 /// Client TLS configurations: roots from the system store (plus `extra` PEM files), or
-/// no verification at all when `insecure`.
+/// no verification at all when `insecure`. A certificate in `extra` is also accepted as
+/// the server's own certificate when it is byte for byte the one the server presents and
+/// it names the server (the self-signed `openssl req -x509` certificate, `CA:TRUE`, that
+/// webpki refuses as an end entity).
 pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, crate::RecordError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
@@ -366,21 +443,36 @@ pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, c
         for c in rustls_native_certs::load_native_certs().certs {
             let _ = roots.add(c);
         }
+        let mut pinned = Vec::new();
         for p in extra {
             let pem = std::fs::read(p).map_err(crate::RecordError::io(p))?;
             let mut n = 0;
             for c in rustls_pemfile::certs(&mut &pem[..]) {
                 let c = c.map_err(crate::RecordError::io(p))?;
                 roots
-                    .add(c)
+                    .add(c.clone())
                     .map_err(|e| crate::RecordError::Tls(format!("{}: {e}", p.display())))?;
+                pinned.push(c);
                 n += 1;
             }
             if n == 0 {
                 return Err(crate::RecordError::NoCertificate { path: p.clone() });
             }
         }
-        builder.with_root_certificates(roots).with_no_client_auth()
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .map_err(|e| crate::RecordError::Tls(e.to_string()))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki {
+                webpki,
+                pinned,
+                provider,
+            }))
+            .with_no_client_auth()
     };
     let mut h1 = base.clone();
     h1.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -390,6 +482,77 @@ pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, c
         h1: Arc::new(h1),
         h2: Arc::new(h2),
     })
+}
+
+/// The usual verification (system store plus `--upstream-ca`), and then, when that fails,
+/// a server certificate that is exactly one of the `--upstream-ca` certificates and names
+/// the server. Handshake signatures are verified either way.
+#[derive(Debug)]
+struct PinnedOrWebPki {
+    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
+
+impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        let err =
+            match self
+                .webpki
+                .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
+            {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            };
+        if !self
+            .pinned
+            .iter()
+            .any(|p| p.as_ref() == end_entity.as_ref())
+        {
+            return Err(err);
+        }
+        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_name(&parsed, server_name)?;
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// `--insecure-upstream`: accept any certificate (signatures are still checked).

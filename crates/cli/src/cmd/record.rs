@@ -12,6 +12,11 @@ use std::time::Duration;
 /// a journal at once, so a crash loses nothing that finished; on Ctrl-C or SIGTERM the
 /// journal becomes the HAR. After a crash: `hark record --recover out.har.journal -o out.har`.
 ///
+/// On a terminal a line per finished exchange shows what is recorded (time, method,
+/// status, host and path, size, duration, protocol; failures in red with their error),
+/// under a running count; -q silences it, and it is quiet when standard error is not a
+/// terminal. --log-file writes the same lines to a file.
+///
 /// Examples: `hark record -o run.har`, `curl --proxy http://127.0.0.1:8080 --cacert
 /// ~/.config/hark/hark-ca.pem https://example.com/`
 #[derive(clap::Args)]
@@ -40,7 +45,9 @@ pub struct Args {
     /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
     #[arg(long)]
     ca_dir: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable).
+    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable). A
+    /// server's own certificate works too (e.g. from `openssl req -x509 …`): accepted when
+    /// the server presents exactly it and it names the server.
     #[arg(long, value_name = "FILE")]
     upstream_ca: Vec<PathBuf>,
     /// Do not verify upstream certificates.
@@ -58,6 +65,10 @@ pub struct Args {
     /// Compact HAR (no white space).
     #[arg(long)]
     compact: bool,
+    /// Also write the live log (one line per exchange, no colour) to this file, terminal or
+    /// not.
+    #[arg(long, value_name = "PATH")]
+    log_file: Option<PathBuf>,
 }
 
 fn style(a: &Args) -> har::Style {
@@ -89,6 +100,105 @@ fn live_count(
         }
     });
     Some(bar)
+}
+
+/// `1.2 kB`, `340 B`, `12 MB`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1000 => format!("{bytes} B"),
+        1000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.1} GB", bytes as f64 / 1e9),
+    }
+}
+
+/// `host:port/path?query` of a URL (`ws://` and `https://` alike).
+fn host_path(url: &str) -> &str {
+    url.split_once("://").map_or(url, |(_, rest)| rest)
+}
+
+/// One line of the live log: time (UTC), method, status, size, duration, protocol,
+/// host+path (last: the one of varying width), and the error of a failure; coloured by
+/// status when `colour`.
+fn log_line(e: &record::Event, colour: bool) -> String {
+    use crate::term::{paint, DIM, GREEN, RED, YELLOW};
+    let t = har::time::format_ms(e.start_ms);
+    // HH:MM:SS.mmm of the ISO time.
+    let clock = t.get(11..23).unwrap_or(&t);
+    let status = if e.status == 0 {
+        "ERR".to_string()
+    } else {
+        e.status.to_string()
+    };
+    let mut line = format!(
+        "{clock} {:<7} {status:>3} {:>8} {:>7} {:<8} {}",
+        e.method,
+        size(e.bytes),
+        format!("{:.0} ms", e.time_ms.max(0.0)),
+        e.http_version,
+        host_path(&e.url),
+    );
+    if let Some(err) = &e.error {
+        line.push_str(" — ");
+        line.push_str(err);
+    }
+    if !e.recorded {
+        line.push_str(" (not written to the journal)");
+    }
+    if !colour {
+        return line;
+    }
+    let style = match e.status {
+        0 => RED,
+        400.. => RED,
+        300..400 => YELLOW,
+        200..300 => GREEN,
+        _ => DIM,
+    };
+    if e.status == 0 {
+        paint(style, &line)
+    } else {
+        let (head, rest) = line.split_at(clock.len());
+        format!("{}{}", paint(DIM, head), paint(style, rest))
+    }
+}
+
+/// The live log: lines above the running count on a terminal, and into --log-file.
+/// Events come from the proxy's threads through a channel; this thread writes.
+fn live_log(
+    bar: Option<indicatif::ProgressBar>,
+    file: Option<std::fs::File>,
+) -> Option<(record::Observer, LogWriter)> {
+    if bar.is_none() && file.is_none() {
+        return None;
+    }
+    let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
+    let (tx, rx) = std::sync::mpsc::channel::<Option<record::Event>>();
+    let stop = tx.clone();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let mut file = file.map(std::io::BufWriter::new);
+        // `None`: recording stopped (every event was sent before it).
+        while let Ok(Some(e)) = rx.recv() {
+            if let Some(b) = &bar {
+                b.println(log_line(&e, colour));
+            }
+            if let Some(f) = &mut file {
+                let _ = writeln!(f, "{}", log_line(&e, false)).and_then(|_| f.flush());
+            }
+        }
+    });
+    let tx = std::sync::Mutex::new(tx);
+    let observer: record::Observer = std::sync::Arc::new(move |e| {
+        let _ = tx.lock().unwrap().send(Some(e));
+    });
+    Some((observer, LogWriter { stop, writer }))
+}
+
+/// The live log's writer thread, and how to tell it recording stopped.
+struct LogWriter {
+    stop: std::sync::mpsc::Sender<Option<record::Event>>,
+    writer: std::thread::JoinHandle<()>,
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
@@ -148,7 +258,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         keep_journal: a.keep_journal,
     };
     let journal = session.journal.clone();
-    let started = |rec: &record::Recorder| {
+    let log_file = match &a.log_file {
+        Some(p) => Some(
+            std::fs::File::create(p)
+                .map_err(|e| anyhow::anyhow!("--log-file {}: {e}", p.display()))?,
+        ),
+        None => None,
+    };
+    let started = |rec: &mut record::Recorder| {
         eprintln!(
             "hark record: listening on http://{} (HTTP and HTTPS proxy); journal {}; CA {}",
             rec.local_addr(),
@@ -159,7 +276,13 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             "hark record: Ctrl-C or SIGTERM stops and writes {}",
             a.output
         );
-        LiveCount(live_count(ctx, rec.recorded()))
+        let bar = live_count(ctx, rec.recorded());
+        let log = live_log(bar.clone(), log_file);
+        let writer = log.map(|(observer, writer)| {
+            rec.on_exchange(observer);
+            writer
+        });
+        LiveCount(bar, writer)
     };
     let done = session.run(started, super::stop_signal())?;
     eprintln!(
@@ -178,11 +301,16 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
-/// The live count, cleared when recording stops.
-struct LiveCount(Option<indicatif::ProgressBar>);
+/// The live count, cleared when recording stops, and the live log's writer, which
+/// writes what is queued and ends then.
+struct LiveCount(Option<indicatif::ProgressBar>, Option<LogWriter>);
 
 impl Drop for LiveCount {
     fn drop(&mut self) {
+        if let Some(w) = self.1.take() {
+            let _ = w.stop.send(None);
+            let _ = w.writer.join();
+        }
         if let Some(bar) = &self.0 {
             bar.finish_and_clear();
         }

@@ -9,12 +9,14 @@ use std::time::Duration;
 ///
 /// `POST /v1/jobs` makes a job and answers with its proxy address; `GET
 /// /v1/jobs/{id}/network.har` streams its HAR (while it runs, after it stops, after a
-/// restart). BrowserMob clients use `/proxy` as they did. The API is described at
-/// `/v1/openapi.json`. The web viewer is at `/view/`: it lists the jobs, opens any of
-/// them, and takes uploaded HARs. Loopback only unless --listen says otherwise, which then
-/// needs a bearer token (--token, or one is made and printed); with a token the job
-/// proxies want it too, as the password of `Proxy-Authorization: Basic`
-/// (`http://hark:TOKEN@ADDR:PORT`).
+/// restart; gzipped for `curl --compressed`; also on Sauce Labs' path
+/// `/v1/rdc/jobs/{id}/network.har`). BrowserMob clients use `/proxy` as they did. The API
+/// is described at `/v1/openapi.json`, and as a page with a curl example per endpoint at
+/// `/`. The web viewer is at `/view/`: it lists the jobs, opens any of them, and takes
+/// uploaded HARs. Loopback only unless --listen says otherwise, which then needs a token
+/// (--token, or one is made and printed), sent as `Authorization: Bearer TOKEN` or as the
+/// password of Basic credentials (`curl -u any:TOKEN`); with a token the job proxies want
+/// it too, as the password of `Proxy-Authorization: Basic` (`http://hark:TOKEN@ADDR:PORT`).
 ///
 /// Examples: `hark serve`, `hark serve --port 8080` (as `browsermob-proxy --port 8080`),
 /// `curl -X POST localhost:7171/v1/jobs -d '{"name":"smoke"}'`
@@ -44,7 +46,9 @@ pub struct Args {
     /// Directory of the local CA [default: $HARK_CA_DIR, $XDG_CONFIG_HOME/hark or ~/.config/hark].
     #[arg(long)]
     ca_dir: Option<PathBuf>,
-    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable).
+    /// Also trust the CA certificates in this PEM file for upstream servers (repeatable). A
+    /// server's own certificate works too (e.g. from `openssl req -x509 …`): accepted when
+    /// the server presents exactly it and it names the server.
     #[arg(long, value_name = "FILE")]
     upstream_ca: Vec<PathBuf>,
     /// Do not verify upstream certificates (also what BrowserMob's trustAllServers asks for).
@@ -130,7 +134,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     let started = |s: serve::Started| {
         match s {
         serve::Started::Api { addr, jobs } => eprintln!(
-            "hark serve: API on http://{addr} (OpenAPI: /v1/openapi.json; BrowserMob: /proxy); data {}; {jobs} jobs",
+            "hark serve: API on http://{addr} (a page on it: /; OpenAPI: /v1/openapi.json; BrowserMob: /proxy); data {}; {jobs} jobs",
             data.display(),
         ),
         serve::Started::SharedProxy(saddr) => eprintln!(

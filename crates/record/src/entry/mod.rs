@@ -103,6 +103,9 @@ pub struct RequestInfo {
 pub struct ResponseInfo {
     pub status: u16,
     pub status_text: String,
+    /// The protocol the upstream answered in (`""` when no HTTP went upstream, as for a
+    /// passed-through tunnel). The entry's `httpVersion` is the client's; this one is
+    /// written as `response._upstreamHttpVersion`.
     pub http_version: &'static str,
     pub headers: Vec<(String, String)>,
     pub headers_size: i64,
@@ -241,22 +244,32 @@ impl Exchange {
     fn response_json(&self) -> Value {
         let failed = self.error.is_some();
         let mut o = Map::new();
+        // One protocol per entry, the client's (what a browser records is what the page
+        // saw); the upstream's goes in `_upstreamHttpVersion`.
+        let client = self.request.http_version;
         let (status, text, version, headers, hsize) = match &self.response {
             Some(r) if !failed => (
                 r.status,
                 r.status_text.as_str(),
-                r.http_version,
+                client,
                 &r.headers[..],
                 r.headers_size,
             ),
             // A failure after the headers came: what was received stays, the status is 0
             // as browsers record a failed request.
-            Some(r) => (0, "", r.http_version, &r.headers[..], r.headers_size),
+            Some(r) => (0, "", client, &r.headers[..], r.headers_size),
             None => (0, "", "", &[][..], -1),
         };
         o.insert("status".into(), json!(status));
         o.insert("statusText".into(), json!(text));
         o.insert("httpVersion".into(), json!(version));
+        if let Some(r) = self
+            .response
+            .as_ref()
+            .filter(|r| !r.http_version.is_empty())
+        {
+            o.insert("_upstreamHttpVersion".into(), json!(r.http_version));
+        }
         o.insert("cookies".into(), response_cookies(headers));
         o.insert("headers".into(), headers_json(headers));
         o.insert("content".into(), self.content_json(headers));
@@ -338,6 +351,8 @@ mod tests {
         assert_eq!(req["cookies"][1]["name"], "b");
         assert_eq!(req["postData"]["params"][0]["value"], "al ice");
         let resp = &v["response"];
+        assert_eq!(resp["httpVersion"], "HTTP/1.1");
+        assert_eq!(resp["_upstreamHttpVersion"], "HTTP/1.1");
         assert_eq!(resp["redirectURL"], "/home");
         assert_eq!(resp["cookies"][0]["httpOnly"], true);
         assert_eq!(resp["cookies"][0]["expires"], "2037-10-21T07:28:00.000Z");
@@ -346,6 +361,29 @@ mod tests {
         assert_eq!(resp["content"]["_truncated"], true);
         assert_eq!(resp["content"]["mimeType"], "x-unknown");
         assert_eq!(resp["bodySize"], 11);
+    }
+
+    #[test]
+    fn one_protocol_per_entry_the_clients_with_the_upstreams_beside_it() {
+        let mut e = ex();
+        e.request.http_version = "h2";
+        e.response = Some(ResponseInfo {
+            status: 200,
+            status_text: "OK".into(),
+            http_version: "HTTP/1.0",
+            headers: Vec::new(),
+            headers_size: 17,
+        });
+        let v = e.to_json();
+        assert_eq!(v["request"]["httpVersion"], "h2");
+        assert_eq!(v["response"]["httpVersion"], "h2");
+        assert_eq!(v["response"]["_upstreamHttpVersion"], "HTTP/1.0");
+        // No response at all: "" as Chrome writes for a failed request.
+        e.response = None;
+        e.error = Some("net::ERR_CONNECTION_REFUSED".into());
+        let v = e.to_json();
+        assert_eq!(v["response"]["httpVersion"], "");
+        assert!(v["response"].get("_upstreamHttpVersion").is_none());
     }
 
     #[test]

@@ -204,7 +204,8 @@ async fn passthrough(
         ex.response = Some(ResponseInfo {
             status: 200,
             status_text: "Connection Established".into(),
-            http_version: "HTTP/1.1",
+            // Hark's own answer: no HTTP went upstream.
+            http_version: "",
             headers: Vec::new(),
             headers_size: -1,
         });

@@ -186,7 +186,7 @@ pub(super) async fn bmp_har(Proxy { job, svc, port }: Proxy) -> Res {
             "no HAR on proxy {port}: PUT /proxy/{port}/har first"
         )));
     }
-    Ok(stream_har(&svc, &job, false, har::Style::Compact)?)
+    Ok(stream_har(&svc, &job, false, har::Style::Compact, false)?)
 }
 
 fn rules_update(job: &crate::Job, f: impl FnOnce(&mut crate::jobs::Meta)) -> Res {

@@ -1,5 +1,6 @@
 //! A job's HAR as a streamed (chunked) response: written from the journal on a blocking
-//! thread, in chunks through a channel; `?sanitize=1` through `hark sanitize`'s passes.
+//! thread, in chunks through a channel; `?sanitize=1` through `hark sanitize`'s passes;
+//! gzipped when the client's `Accept-Encoding` takes it.
 
 use crate::{ServeError, Service};
 use axum::body::Body;
@@ -17,6 +18,7 @@ pub(super) fn stream_har(
     job: &crate::Job,
     sanitize: bool,
     style: har::Style,
+    gzip: bool,
 ) -> Result<Response, ServeError> {
     let (path, limit, pages, comment) = job.har_source();
     // Fail before streaming when the journal cannot be read at all.
@@ -24,16 +26,24 @@ pub(super) fn stream_har(
     let tmp_dir = svc.opts.data.join("tmp");
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {
-        let out = ChanWriter {
+        let chan = ChanWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
+        };
+        let out = if gzip {
+            Out::Gzip(flate2::write::GzEncoder::new(
+                chan,
+                flate2::Compression::fast(),
+            ))
+        } else {
+            Out::Plain(chan)
         };
         let r = if sanitize {
             sanitized(&path, limit, pages, comment, style, &tmp_dir, out)
         } else {
             record::journal::write_har(&path, limit, pages, comment, style, out)
                 .map_err(ServeError::from)
-                .and_then(|(_, mut w)| w.flush().map_err(ServeError::Stream))
+                .and_then(|(_, w)| w.finish())
         };
         if let Err(e) = r {
             // Mid-stream: the connection is cut so the client sees an incomplete body.
@@ -41,11 +51,55 @@ pub(super) fn stream_har(
         }
     });
     let name = format!("attachment; filename=\"{}.har\"", job.id);
-    Ok(Response::builder()
+    let mut r = Response::builder()
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::CONTENT_DISPOSITION, name)
-        .body(Body::new(ChanBody(rx)))
-        .unwrap())
+        .header(header::VARY, "Accept-Encoding");
+    if gzip {
+        r = r.header(header::CONTENT_ENCODING, "gzip");
+    }
+    Ok(r.body(Body::new(ChanBody(rx))).unwrap())
+}
+
+/// Whether the request's `Accept-Encoding` takes gzip.
+pub(super) fn wants_gzip(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| har::http::accepts_encoding(v, "gzip"))
+}
+
+/// Where the HAR goes: the response, gzipped or not.
+enum Out {
+    Plain(ChanWriter),
+    Gzip(flate2::write::GzEncoder<ChanWriter>),
+}
+
+impl Out {
+    /// Flush the last bytes (and gzip's trailer).
+    fn finish(self) -> Result<(), ServeError> {
+        let mut w = match self {
+            Out::Plain(w) => w,
+            Out::Gzip(g) => g.finish().map_err(ServeError::Stream)?,
+        };
+        w.flush().map_err(ServeError::Stream)
+    }
+}
+
+impl Write for Out {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Out::Plain(w) => w.write(b),
+            Out::Gzip(w) => w.write(b),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Out::Plain(w) => w.flush(),
+            Out::Gzip(w) => w.flush(),
+        }
+    }
 }
 
 /// `?sanitize=1`: the HAR goes to a temporary file, then through `hark sanitize`'s two
@@ -57,7 +111,7 @@ fn sanitized(
     comment: Option<String>,
     style: har::Style,
     tmp_dir: &std::path::Path,
-    out: ChanWriter,
+    out: Out,
 ) -> Result<(), ServeError> {
     std::fs::create_dir_all(tmp_dir).map_err(ServeError::io(tmp_dir))?;
     let tmp = tempfile::NamedTempFile::new_in(tmp_dir).map_err(ServeError::io(tmp_dir))?;
@@ -82,7 +136,7 @@ fn sanitized(
             .map_err(sanitize::Error::from)
     };
     sanitize::pipeline::run(&sanitize::Options::default(), open, 2, style, Some(&mut w))?;
-    w.into_inner().flush().map_err(ServeError::Stream)
+    w.into_inner().finish()
 }
 
 const CHUNK: usize = 256 * 1024;

@@ -3,6 +3,7 @@
 
 mod bmp;
 mod har_stream;
+mod page;
 mod v1;
 mod viewer;
 
@@ -69,12 +70,18 @@ fn json_ok(v: Value) -> Response {
 /// The whole API on one router.
 pub fn router(svc: Arc<Service>) -> Router {
     Router::new()
+        .route("/", get(page::api_page))
+        .route("/api.css", get(page::api_css))
+        // Browsers ask for it with the page: nothing, rather than a 404 in their console.
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/jobs", get(v1::list_jobs).post(v1::create_job))
         .route("/v1/jobs/{id}", get(v1::get_job).delete(v1::delete_job))
         .route("/v1/jobs/{id}/stop", post(v1::stop_job))
         .route("/v1/jobs/{id}/pages", post(v1::add_page))
         .route("/v1/jobs/{id}/network.har", get(v1::job_har))
+        // Sauce Labs' path, for scripts written against it.
+        .route("/v1/rdc/jobs/{id}/network.har", get(v1::job_har))
         .route("/v1/jobs/{id}/view", get(v1::job_view))
         .route("/proxy", get(bmp::bmp_list).post(bmp::bmp_create))
         .route("/proxy/{port}", axum::routing::delete(bmp::bmp_delete))
@@ -105,22 +112,34 @@ pub fn router(svc: Arc<Service>) -> Router {
 
 async fn auth(AxState(svc): Svc, req: Request, next: Next) -> Response {
     if let Some(token) = &svc.opts.token {
-        let given = req
-            .headers()
+        let headers = req.headers();
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
-        let ok = given.is_some_and(|g| har::http::same_secret(g.as_bytes(), token.as_bytes()));
+        // Sauce Labs' clients send Basic credentials: any user, the token as password.
+        let mut basic = record::basic_credentials_in(headers, header::AUTHORIZATION)
+            .map(|(_, pw)| pw)
+            .peekable();
+        let given = bearer.is_some() || basic.peek().is_some();
+        let same = |g: &str| har::http::same_secret(g.as_bytes(), token.as_bytes());
+        let ok = bearer.is_some_and(same) || basic.any(|pw| same(&pw));
         if !ok {
-            let msg = if given.is_none() {
-                "missing bearer token: send Authorization: Bearer <token> (printed by hark serve at start)"
+            let msg = if !given {
+                "missing token: send Authorization: Bearer <token> (printed by hark serve at \
+                 start), or Basic credentials with the token as password (curl -u any:<token>; \
+                 a browser asks for them)"
             } else {
-                "wrong bearer token"
+                "wrong token"
             };
             let mut r = ApiError(StatusCode::UNAUTHORIZED, msg.into()).into_response();
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
+            let h = r.headers_mut();
+            h.insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
+            h.append(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"hark serve\"".parse().unwrap(),
+            );
             return r;
         }
     }

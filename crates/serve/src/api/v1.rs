@@ -1,7 +1,7 @@
 //! `/v1/...`: jobs made, listed, stopped and deleted, their pages, their HAR (streamed,
 //! optionally sanitized) and the viewer link.
 
-use super::har_stream::stream_har;
+use super::har_stream::{stream_har, wants_gzip};
 use super::{json_ok, parse_bool, parse_json, ApiError, Res, Svc};
 use crate::jobs::{BlacklistRule, Capture, Kind, NewJob, Page, State, Whitelist};
 use crate::Service;
@@ -168,6 +168,7 @@ pub(super) async fn job_har(
     AxState(svc): Svc,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
 ) -> Res {
     let job = job_by_id(&svc, &id)?;
     let q = HarQuery {
@@ -180,5 +181,11 @@ pub(super) async fn job_har(
     } else {
         har::Style::Compact
     };
-    Ok(stream_har(&svc, &job, sanitize, style)?)
+    Ok(stream_har(
+        &svc,
+        &job,
+        sanitize,
+        style,
+        wants_gzip(&headers),
+    )?)
 }

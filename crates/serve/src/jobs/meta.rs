@@ -153,11 +153,13 @@ pub struct Meta {
     pub created: String,
     pub created_ms: f64,
     pub state: State,
-    #[serde(default)]
+    /// When the job stopped (`stoppedAt`; older `job.json` files call it `stopped`).
+    #[serde(default, rename = "stoppedAt", alias = "stopped")]
     pub stopped: Option<String>,
     pub proxy: Option<String>,
     pub capture: Capture,
-    /// Recording on (BrowserMob: after `PUT /proxy/{port}/har`).
+    /// Recording now: on while the job runs (BrowserMob: after `PUT /proxy/{port}/har`),
+    /// off once it stopped or was interrupted.
     pub recording: bool,
     #[serde(default)]
     pub scope: Vec<String>,

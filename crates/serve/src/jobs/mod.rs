@@ -254,6 +254,7 @@ impl Job {
             }
         }
         next.state = state;
+        next.recording = false;
         next.stopped = Some(har::time::format_ms(now_ms()));
         self.save(&next)?;
         *m = next;

@@ -130,6 +130,7 @@ impl Service {
             let journal = dir.join("journal");
             if m.state == State::Running {
                 m.state = State::Interrupted;
+                m.recording = false;
                 m.stopped = Some(har::time::format_ms(now_ms()));
                 m.entries = record::journal::scan(&journal, None)
                     .map(|(_, s)| s.entries)
