@@ -282,3 +282,96 @@ fn unreadable_input_exits_2() {
         .assert_code(2);
     hark(["summary", "/nonexistent/x.har"]).run().assert_code(2);
 }
+
+/// `example-login.chromium.har` from entry `from` on (what a recording started later,
+/// or with the log cleared, would hold), with `edit` applied to the kept entries.
+fn cut_login(from: usize, edit: impl Fn(&mut Value)) -> Vec<u8> {
+    let mut har = read_json(fixture("example-login.chromium.har"));
+    let entries = har["log"]["entries"].as_array_mut().unwrap();
+    entries.drain(..from);
+    for e in entries.iter_mut() {
+        edit(e);
+    }
+    serde_json::to_vec(&har).unwrap()
+}
+
+fn stdin_json(cmd: &str, input: &[u8]) -> (i32, Value) {
+    let o = hark([cmd, "--json", "-"]).stdin(input).run();
+    (o.code(), o.json())
+}
+
+/// A sign-in whose start is not in the file: `check` says the log was not preserved,
+/// naming the first entry it saw, and `diagnose` calls the flow incomplete, saying what
+/// is missing.
+#[test]
+fn a_token_exchange_without_its_authorize_and_callback_is_a_lost_flow() {
+    let token = entries_of(&fixture("example-login.chromium.har"), "POST", |u| {
+        u == "/oauth/token"
+    })[0] as usize;
+    // From the callback's page assets on: the login, authorize and callback are gone.
+    let code_only = cut_login(token - 5, |_| {});
+    let refresh = cut_login(token, |e| {
+        if e["request"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/oauth/token")
+        {
+            e["request"]["postData"]["text"] =
+                "grant_type=refresh_token&refresh_token=rt_1&client_id=acme-web-7d1c2f".into();
+            e["request"]["postData"]["params"] = Value::Array(vec![]);
+        }
+    });
+    for (input, grant) in [
+        (code_only, "authorization_code"),
+        (refresh, "refresh_token"),
+    ] {
+        let (code, v) = stdin_json("check", &input);
+        assert_eq!(code, 1, "{v}");
+        let f = &v["files"][0];
+        let lost: Vec<&Value> = f["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["code"] == "log-not-preserved")
+            .collect();
+        assert_eq!(lost.len(), 1, "{grant}: {f}");
+        assert_eq!(lost[0]["severity"], "warning");
+        assert_eq!(
+            lost[0]["entries"][0],
+            5 * (grant == "authorization_code") as u64
+        );
+        let detail = lost[0]["detail"].as_str().unwrap();
+        assert!(detail.contains(&format!("grant_type={grant}")), "{detail}");
+        assert!(
+            detail.contains("The first entry recorded is entry 0: "),
+            "{detail}"
+        );
+
+        let (_, d) = stdin_json("diagnose", &input);
+        let flow = &d["flows"][0];
+        assert_eq!(flow["outcome"], "incomplete", "{grant}: {flow}");
+        assert!(
+            flow["missing"][0]
+                .as_str()
+                .unwrap()
+                .contains("not in the file"),
+            "{flow}"
+        );
+    }
+}
+
+/// An unreadable input's cause is said once.
+#[test]
+fn errors_name_their_cause_once() {
+    let dir = std::env::temp_dir();
+    for cmd in ["summary", "diagnose"] {
+        let o = hark([cmd]).arg(&dir).run();
+        let err = o.stderr();
+        assert_eq!(err.matches("is a directory").count(), 1, "{err}");
+        let o = hark([cmd, "-"])
+            .stdin(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xab\xae".as_slice())
+            .run();
+        let err = o.stderr();
+        assert_eq!(err.matches("deflate").count(), 1, "{err}");
+    }
+}

@@ -257,6 +257,12 @@ pub fn human(
                     paint(RED, &format!("problems: {}", f.problems.join(", ")))
                 ));
             }
+            for m in &f.missing {
+                out.push_str(&format!(
+                    "     {}\n",
+                    paint(YELLOW, &wrap(&format!("missing: {m}"), 5, 110))
+                ));
+            }
         }
         if d.flows_not_shown > 0 {
             out.push_str(&format!("  … and {} more flows\n", d.flows_not_shown));
@@ -354,6 +360,9 @@ pub fn markdown(
             }
             if !f.problems.is_empty() {
                 out.push_str(&format!("\n   Problems: {}\n", f.problems.join(", ")));
+            }
+            for m in &f.missing {
+                out.push_str(&format!("\n   Missing: {m}\n"));
             }
         }
     }

@@ -154,9 +154,10 @@ fn status_cell(s: i64) -> String {
 
 fn headline(file: &str, r: &Report) -> String {
     format!(
-        "{} · {} entries · {} page{}{} · {} transferred, {} decoded{}",
+        "{} · {} entr{} · {} page{}{} · {} transferred, {} decoded{}{}",
         r.producer,
         r.entries,
+        if r.entries == 1 { "y" } else { "ies" },
         r.pages.len(),
         if r.pages.len() == 1 { "" } else { "s" },
         r.span_ms
@@ -164,6 +165,14 @@ fn headline(file: &str, r: &Report) -> String {
             .unwrap_or_default(),
         human_bytes(r.bytes.transferred),
         human_bytes(r.bytes.decoded),
+        if r.bytes.sizes_swapped {
+            format!(
+                " (the producer swaps bodySize and content.size: {} compressed responses' Content-Length says so)",
+                r.bytes.swap_evidence
+            )
+        } else {
+            String::new()
+        },
         if r.bytes.from_cache > 0 {
             format!(" · {} from cache", r.bytes.from_cache)
         } else {
