@@ -375,3 +375,41 @@ fn errors_name_their_cause_once() {
         assert_eq!(err.matches("deflate").count(), 1, "{err}");
     }
 }
+
+/// `--fail-on` chooses the least severe finding that fails: by default warnings and
+/// errors do, notes do not.
+#[test]
+fn fail_on_chooses_the_level_that_exits_1() {
+    let healthy = fixture("example-login.chromium.har");
+    let broken = fixture("failures.chromium.har");
+    for cmd in ["check", "diagnose"] {
+        let code = |file: &Path, level: Option<&str>| {
+            let mut c = hark([cmd]).arg(file);
+            if let Some(l) = level {
+                c = c.args(["--fail-on", l]);
+            }
+            c.run().code()
+        };
+        // Its only findings are notes.
+        assert_eq!(code(&healthy, None), 0, "{cmd}");
+        assert_eq!(code(&healthy, Some("warning")), 0, "{cmd}");
+        assert_eq!(code(&healthy, Some("info")), 1, "{cmd}");
+        assert_eq!(code(&broken, Some("warning")), 1, "{cmd}");
+    }
+    // The failures recording has errors (500s, failed requests): diagnose fails on them
+    // even at --fail-on error; check's lint has only warnings there.
+    assert_eq!(
+        hark(["diagnose", "--fail-on", "error"])
+            .arg(&broken)
+            .run()
+            .code(),
+        1
+    );
+    assert_eq!(
+        hark(["check", "--fail-on", "error"])
+            .arg(&broken)
+            .run()
+            .code(),
+        0
+    );
+}

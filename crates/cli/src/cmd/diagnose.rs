@@ -20,7 +20,8 @@ use serde::Serialize;
 /// mismatch, missing nonce or PKCE, cookies set but not sent back, token endpoint
 /// blocked by CORS, expired JWTs, clock skew. JWTs are decoded, not verified.
 ///
-/// Exit status: 0 nothing worse than notes, 1 warnings or errors found, 2 cannot read.
+/// Exit status: 0 nothing worse than notes, 1 warnings or errors found (`--fail-on`
+/// chooses the level), 2 cannot read.
 ///
 /// Examples: `hark diagnose customer.har`, `hark diagnose --markdown login.har`
 #[derive(clap::Args)]
@@ -36,6 +37,9 @@ pub struct Args {
     /// Show notes (info findings) too in human and Markdown output.
     #[arg(short, long)]
     verbose: bool,
+    /// The least severe finding that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = super::check::FailOn::Warning)]
+    fail_on: super::check::FailOn,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -66,7 +70,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         },
     )?;
     progress.finish();
-    let exit = if an.worst() >= Some(Severity::Warning) {
+    let exit = if a.fail_on.fails(an.worst()) {
         crate::exit::FINDINGS
     } else {
         crate::exit::OK
