@@ -413,3 +413,38 @@ fn fail_on_chooses_the_level_that_exits_1() {
         0
     );
 }
+
+/// A file cut short: `summary` and `diagnose` report its complete entries, say where it
+/// breaks off, and exit 1 (as `view` does).
+#[test]
+fn a_truncated_file_is_reported_on_its_complete_entries_and_fails() {
+    let whole = std::fs::read(fixture("failures.chromium.har")).unwrap();
+    let cut = &whole[..whole.len() * 2 / 3];
+    for cmd in ["summary", "diagnose"] {
+        let o = hark([cmd, "--json", "-"]).stdin(cut).run();
+        assert_eq!(o.code(), 1, "{cmd}: {}", o.stderr());
+        let v = o.json();
+        let t = &v["truncated"];
+        let n = t["complete_entries"].as_u64().unwrap();
+        assert!(n > 10, "{cmd}: {t}");
+        assert!(
+            t["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("log.entries[{n}]")),
+            "{t}"
+        );
+        assert!(t["at"]["offset"].as_u64().unwrap() > 0);
+        assert_eq!(v["entries"].as_u64().unwrap(), n, "{cmd}");
+        let o = hark([cmd, "-"]).stdin(cut).run();
+        assert_eq!(o.code(), 1);
+        assert!(o.stdout().contains(&format!(
+            "This report covers the {n} complete entries before it."
+        )));
+    }
+    // The findings of the complete entries are there: the 500 at entry 10.
+    let o = hark(["diagnose", "--json", "-"]).stdin(cut).run();
+    assert!(findings(&o.json(), "server-error")
+        .iter()
+        .any(|f| listed(f).contains(&10)));
+}

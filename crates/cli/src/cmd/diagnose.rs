@@ -54,6 +54,8 @@ struct JsonOut<'a> {
     lint: &'a [Finding],
     #[serde(flatten)]
     diagnosis: &'a Diagnosis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<super::summary::Truncated>,
     exit: u8,
 }
 
@@ -70,7 +72,12 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         },
     )?;
     progress.finish();
-    let exit = if a.fail_on.fails(an.worst()) {
+    let truncated = an
+        .truncated
+        .as_ref()
+        .map(|e| super::summary::Truncated::of(e, an.entries));
+    // A file that breaks off fails, whatever its findings.
+    let exit = if truncated.is_some() || a.fail_on.fails(an.worst()) {
         crate::exit::FINDINGS
     } else {
         crate::exit::OK
@@ -86,6 +93,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
                 entries: an.entries,
                 lint: &an.lint,
                 diagnosis: &d,
+                truncated,
                 exit,
             },
         )?;
@@ -95,11 +103,17 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             "{}",
             markdown(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
         );
+        if let Some(t) = &truncated {
+            println!("\n**{}**", t.line());
+        }
     } else {
         anstream::print!(
             "{}",
             human(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
         );
+        if let Some(t) = &truncated {
+            anstream::println!("\n{}", paint(RED, &t.line()));
+        }
     }
     Ok(exit)
 }
