@@ -10,7 +10,7 @@ use har::{Entry, EntryView, Json, JsonObject, Kind, Obj};
 use serde_json::{Map, Value};
 
 /// Request headers the folds read by name.
-const REQUEST_HEADERS: [&str; 8] = [
+const REQUEST_HEADERS: [&str; 9] = [
     "origin",
     "referer",
     "sec-fetch-mode",
@@ -19,6 +19,7 @@ const REQUEST_HEADERS: [&str; 8] = [
     "authorization",
     "cookie",
     "upgrade",
+    "accept",
 ];
 /// Response headers the folds read by name.
 const RESPONSE_HEADERS: [&str; 17] = [

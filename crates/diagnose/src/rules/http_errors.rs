@@ -71,8 +71,8 @@ impl ErrGroup {
 pub struct HttpErrors {
     groups: Vec<ErrGroup>,
     index: HashMap<(String, i64), usize>,
-    /// Past [`MAX_GROUPS`]: server errors, client errors.
-    overflow: [Examples; 2],
+    /// Past [`MAX_GROUPS`]: the entries of each code and severity.
+    overflow: Vec<((&'static str, Severity), Examples)>,
 }
 
 impl Rule for HttpErrors {
@@ -102,12 +102,30 @@ impl Rule for HttpErrors {
                         .headers()
                         .get("www-authenticate")
                         .map(|v| util::clip(v, 200)),
-                    asset: har::http::is_static(&d.kind, url)
-                        || d.url.as_ref().is_some_and(|u| u.path() == "/favicon.ico"),
+                    asset: is_asset(d),
                     examples,
                 });
             }
-            None => self.overflow[usize::from(status < 500)].add(d.index),
+            None => {
+                let code = if status >= 500 {
+                    "server-error"
+                } else {
+                    "client-error"
+                };
+                let severity = severity(status, is_asset(d));
+                match self
+                    .overflow
+                    .iter_mut()
+                    .find(|(k, _)| *k == (code, severity))
+                {
+                    Some((_, ex)) => ex.add(d.index),
+                    None => {
+                        let mut ex = Examples::default();
+                        ex.add(d.index);
+                        self.overflow.push(((code, severity), ex));
+                    }
+                }
+            }
         }
     }
 
@@ -139,6 +157,7 @@ impl Rule for HttpErrors {
                 None => buckets.push((key, vec![g])),
             }
         }
+        let seen: Vec<(&'static str, Severity)> = buckets.iter().map(|(k, _)| *k).collect();
         for ((code, severity), gs) in buckets {
             let mut examples = Examples::default();
             let mut entries: Vec<usize> = Vec::new();
@@ -147,13 +166,28 @@ impl Rule for HttpErrors {
                 entries.extend(&g.examples.list);
                 count += g.examples.count;
             }
+            // Endpoints past the cap, of the same code and severity.
+            let extra = overflow
+                .iter()
+                .find(|(k, _)| *k == (code, severity))
+                .map(|(_, ex)| ex);
+            if let Some(ex) = extra {
+                entries.extend(&ex.list);
+                count += ex.count;
+            }
             entries.sort_unstable();
             for i in entries {
                 examples.add(i);
             }
             examples.count = count;
             let first = &gs[0];
-            let (title, detail, advice) = if gs.len() == 1 {
+            let beyond = extra.map_or(String::new(), |ex| {
+                format!(
+                    " And {} more answers on endpoints past the first {MAX_GROUPS} tracked.",
+                    ex.count
+                )
+            });
+            let (title, detail, advice) = if gs.len() == 1 && extra.is_none() {
                 (
                     format!(
                         "{} {} on {}",
@@ -176,7 +210,7 @@ impl Rule for HttpErrors {
                         if code == "server-error" { "5xx" } else { "4xx" },
                         gs.len()
                     ),
-                    format!("{}{more}", shown.join(" ")),
+                    format!("{}{more}{beyond}", shown.join(" ")),
                     if gs.iter().all(|g| g.status == first.status) {
                         advice(first.status)
                     } else {
@@ -186,22 +220,43 @@ impl Rule for HttpErrors {
             };
             out.add(code, severity, title, detail, advice, examples);
         }
-        for (k, ex) in overflow.into_iter().enumerate() {
+        // Codes and severities seen only past the cap.
+        for ((code, severity), ex) in overflow {
+            if seen.contains(&(code, severity)) {
+                continue;
+            }
             let n = ex.count;
             out.add(
-                if k == 0 {
-                    "server-error"
-                } else {
-                    "client-error"
-                },
-                Severity::Warning,
-                format!("{n} more HTTP errors on other endpoints"),
+                code,
+                severity,
+                format!("{n} HTTP errors on endpoints past the first {MAX_GROUPS} tracked"),
                 "Too many distinct failing endpoints to list each.".into(),
                 "Run `hark summary` for the errors table.",
                 ex,
             );
         }
     }
+}
+
+/// See [`ErrGroup::severity`].
+fn severity(status: i64, asset: bool) -> Severity {
+    match (status >= 500, status == 401 || status == 403, asset) {
+        (true, _, false) | (false, true, false) => Severity::Error,
+        (true, _, true) | (false, _, false) => Severity::Warning,
+        (false, _, true) => Severity::Info,
+    }
+}
+
+/// A static asset: by resource type or file name, `/favicon.ico`, or a request that
+/// asked for an image, a font or a style sheet (`Accept`), whatever came back.
+fn is_asset(d: &Digest) -> bool {
+    let url = d.view().request().url().unwrap_or("");
+    har::http::is_static(&d.kind, url)
+        || d.url.as_ref().is_some_and(|u| u.path() == "/favicon.ico")
+        || d.view().request().headers().get("accept").is_some_and(|a| {
+            let a = a.trim_start().to_ascii_lowercase();
+            a.starts_with("image/") || a.starts_with("font/") || a.starts_with("text/css")
+        })
 }
 
 /// What to do about an HTTP error status.
