@@ -448,3 +448,109 @@ fn a_truncated_file_is_reported_on_its_complete_entries_and_fails() {
         .iter()
         .any(|f| listed(f).contains(&10)));
 }
+
+/// A finding as the truth table writes it: file (relative to the workspace root), from
+/// `check` or `diagnose`, severity, code, count, listed entries.
+type Truth = (String, String, String, String, u64, String);
+
+fn truth_rows(file: &str, from: &str, findings: &Value) -> Vec<Truth> {
+    findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| {
+            let entries: Vec<String> = listed(f).iter().map(u64::to_string).collect();
+            (
+                file.to_string(),
+                from.to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+                f["count"].as_u64().unwrap(),
+                if entries.is_empty() {
+                    "-".into()
+                } else {
+                    entries.join(",")
+                },
+            )
+        })
+        .collect()
+}
+
+/// The reviewed truth table (testdata/truth/findings.tsv): on every real HAR (the
+/// corpus's public/ and wild/, and testdata/har), `check` and `diagnose` say exactly the
+/// warnings and errors it lists, with the same entries: a new false alarm or a lost
+/// finding fails.
+#[test]
+fn check_and_diagnose_say_exactly_the_reviewed_truth_on_every_real_har() {
+    let root = root();
+    let table = std::fs::read_to_string(root.join("testdata/truth/findings.tsv")).unwrap();
+    let mut want: Vec<Truth> = table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("file\t") && !l.trim().is_empty())
+        .map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            assert_eq!(c.len(), 7, "a truth line has 7 columns: {l}");
+            (
+                c[0].into(),
+                c[1].into(),
+                c[2].into(),
+                c[3].into(),
+                c[4].parse().unwrap(),
+                c[5].into(),
+            )
+        })
+        .collect();
+    let mut files = Vec::new();
+    for dir in [
+        "testdata/har",
+        "../shared/corpus/public",
+        "../shared/corpus/wild",
+    ] {
+        let mut here: Vec<String> = std::fs::read_dir(root.join(dir))
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".har"))
+            .map(|n| format!("{dir}/{n}"))
+            .collect();
+        here.sort();
+        files.extend(here);
+    }
+    assert!(files.len() >= 65, "{} files", files.len());
+    let mut got = Vec::new();
+    // check: all files in one run.
+    let o = hark(["check", "--json"])
+        .args(&files)
+        .current_dir(&root)
+        .run();
+    for f in o.json()["files"].as_array().unwrap() {
+        got.extend(truth_rows(
+            f["file"].as_str().unwrap(),
+            "check",
+            &f["findings"],
+        ));
+    }
+    for file in &files {
+        let o = hark(["diagnose", "--json"])
+            .arg(file)
+            .current_dir(&root)
+            .run();
+        let v = o.json();
+        // diagnose shows check's lint first: the same findings.
+        let lint = truth_rows(file, "check", &v["lint"]);
+        let from_check: Vec<&Truth> = got
+            .iter()
+            .filter(|t| t.0 == *file && t.1 == "check")
+            .collect();
+        assert_eq!(lint.iter().collect::<Vec<_>>(), from_check, "{file}");
+        got.extend(truth_rows(file, "diagnose", &v["findings"]));
+    }
+    got.sort();
+    want.sort();
+    let extra: Vec<&Truth> = got.iter().filter(|t| !want.contains(t)).collect();
+    let lost: Vec<&Truth> = want.iter().filter(|t| !got.contains(t)).collect();
+    assert!(
+        extra.is_empty() && lost.is_empty(),
+        "not in the truth table (a false alarm, or review it and add it): {extra:#?}\nin the table but not found: {lost:#?}"
+    );
+}
