@@ -169,8 +169,8 @@ pub struct Facts {
     pub(crate) refresh_grant: Option<String>,
     /// Credentials posted (a login form, a password grant).
     pub(crate) login: bool,
-    /// The entry, shown (`METHOD url-without-query-values`): set on the first only
-    /// by the lint.
+    /// The entry, shown (`METHOD url-without-query-values`): on the first entry only
+    /// (the one the lint names).
     pub(crate) shown: String,
     /// A page load whose URL is where a sign-in lands: a `code` in the query, or a
     /// path ending in `/callback`.
@@ -280,7 +280,9 @@ impl Facts {
             || path_l.ends_with("/authorize")
             || path_l.ends_with("/oauth2/auth");
 
-        f.shown = format!("{} {}", req.method().unwrap_or("GET"), redact_query(url));
+        if index == 0 {
+            f.shown = shown();
+        }
         let document = is_document_view(e);
         if document {
             f.post_login =
