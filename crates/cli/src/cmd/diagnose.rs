@@ -304,11 +304,21 @@ pub fn human(
     } else {
         paint(
             if errors > 0 { RED } else { YELLOW },
-            &format!("✗ {errors} errors, {warnings} warnings"),
+            &format!(
+                "✗ {errors} error{}, {warnings} warning{}",
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" }
+            ),
         )
     };
     let notes = if notes > 0 && !verbose {
-        paint(DIM, &format!(" ({notes} notes: -v to show)"))
+        paint(
+            DIM,
+            &format!(
+                " ({notes} note{}: -v to show)",
+                if notes == 1 { "" } else { "s" }
+            ),
+        )
     } else {
         String::new()
     };

@@ -366,8 +366,12 @@ impl Flows {
             // A grant whose start is not in the file: the log was not preserved (or
             // the sign-in ran where the recorder did not see it).
             let missing = match grant.as_str() {
-                "authorization_code" if !seen(StepKind::Authorize) && !seen(StepKind::Callback) => {
-                    Some("the authorize request and the callback that produced the code are not in the file (the log was not preserved across the sign-in redirects)")
+                "authorization_code" if !seen(StepKind::Authorize) => {
+                    Some(if seen(StepKind::Callback) {
+                        "the authorize request that started the sign-in (and any login before it) is not in the file: the recording starts at the callback (the log was not preserved across the sign-in redirects, or the sign-in ran where the recorder did not see it)"
+                    } else {
+                        "the authorize request and the callback that produced the code are not in the file (the log was not preserved across the sign-in redirects)"
+                    })
                 }
                 "refresh_token" if !signed_in => {
                     Some("the sign-in that issued the refresh token is not in the file")
