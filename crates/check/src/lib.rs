@@ -19,7 +19,10 @@ mod lint;
 mod producer;
 mod report;
 pub use examples::Examples;
-pub use facts::{from_cache, from_cache_view, is_document, is_document_view, Facts};
+pub use facts::{
+    cache_use_view, from_cache, from_cache_view, is_document, is_document_view, sizes_swapped_view,
+    CacheUse, Facts,
+};
 pub use groups::{generic_path, Group, Groups};
 pub use lint::Linter;
 pub use producer::Producer;

@@ -24,8 +24,19 @@ pub struct Linter {
     callbacks: Examples,
     callback_example: Option<String>,
     authorize: usize,
+    /// Token requests redeeming a code, and with a refresh token (with the first,
+    /// shown); login form posts and password grants.
+    code_grants: Examples,
+    code_grant_example: Option<String>,
+    refresh_grants: Examples,
+    refresh_grant_example: Option<String>,
+    logins: usize,
+    /// The first entry, shown.
+    first_entry: Option<(usize, String)>,
     documents: usize,
     first_document: Option<(usize, String, Option<String>)>,
+    /// The first page load lands where a sign-in ends (`?code=`, `/callback`).
+    first_document_post_login: bool,
     /// Hashes of the page loads' URLs (not of every request).
     urls: HashSet<u64>,
     // cache
@@ -38,6 +49,8 @@ pub struct Linter {
     // timings
     bad_timings: Examples,
     timing_example: Option<String>,
+    /// Of the bad timings, those whose phases do not add up to `time`.
+    bad_durations: usize,
     ssl_outside: usize,
     zero_time: usize,
     // order
@@ -55,8 +68,15 @@ impl Linter {
             callbacks: Examples::default(),
             callback_example: None,
             authorize: 0,
+            code_grants: Examples::default(),
+            code_grant_example: None,
+            refresh_grants: Examples::default(),
+            refresh_grant_example: None,
+            logins: 0,
+            first_entry: None,
             documents: 0,
             first_document: None,
+            first_document_post_login: false,
             urls: HashSet::new(),
             cached: Examples::default(),
             cached_important: Examples::default(),
@@ -65,6 +85,7 @@ impl Linter {
             bodies_comment: false,
             bad_timings: Examples::default(),
             timing_example: None,
+            bad_durations: 0,
             ssl_outside: 0,
             zero_time: 0,
             last_start: None,
@@ -101,12 +122,27 @@ impl Linter {
         if f.authorize {
             self.authorize += 1;
         }
+        if self.first_entry.is_none() {
+            self.first_entry = Some((i, f.shown));
+        }
+        if let Some(g) = f.code_grant {
+            self.code_grants.add(i);
+            self.code_grant_example.get_or_insert(g);
+        }
+        if let Some(g) = f.refresh_grant {
+            self.refresh_grants.add(i);
+            self.refresh_grant_example.get_or_insert(g);
+        }
+        if f.login {
+            self.logins += 1;
+        }
         if let Some((url, referer)) = f.document {
             self.documents += 1;
             // Only page loads are kept: a Referer names a page, not a sub-resource.
             self.urls.insert(hash_url(&url));
             if self.first_document.is_none() {
                 self.first_document = Some((i, url, referer));
+                self.first_document_post_login = f.post_login;
             }
         }
         if f.cached {
@@ -126,6 +162,13 @@ impl Linter {
             TimingFact::Fine => {}
             TimingFact::SslOutside => self.ssl_outside += 1,
             TimingFact::Impossible(why) => {
+                self.bad_timings.add(i);
+                self.bad_durations += 1;
+                if self.timing_example.is_none() {
+                    self.timing_example = Some(format!("entry {i}: {why}"));
+                }
+            }
+            TimingFact::SslOnHttp(why) => {
                 self.bad_timings.add(i);
                 if self.timing_example.is_none() {
                     self.timing_example = Some(format!("entry {i}: {why}"));
@@ -161,21 +204,71 @@ impl Linter {
             return out;
         }
 
-        // Log preserved?
-        if self.callbacks.count > 0 && self.authorize == 0 {
+        // Log preserved? A sign-in whose start is not in the file.
+        let (first_i, first_shown) = self.first_entry.clone().unwrap_or_default();
+        let lost = if self.callbacks.count > 0 && self.authorize == 0 {
+            Some((
+                format!(
+                    "{} sign-in callback{} recorded (first: {}, entry {}) but no authorization request that started the sign-in",
+                    self.callbacks.count,
+                    if self.callbacks.count == 1 { " is" } else { "s are" },
+                    self.callback_example.clone().unwrap_or_default(),
+                    self.callbacks.list[0]
+                ),
+                self.callbacks.clone(),
+            ))
+        } else if self.code_grants.count > 0 && self.authorize == 0 && self.callbacks.count == 0 {
+            Some((
+                format!(
+                    "the token request {} (entry {}) redeems an authorization code (grant_type=authorization_code), but neither the authorize request nor the callback that brought the code is recorded",
+                    self.code_grant_example.clone().unwrap_or_default(),
+                    self.code_grants.list[0]
+                ),
+                self.code_grants.clone(),
+            ))
+        } else if self.refresh_grants.count > 0
+            && self.authorize == 0
+            && self.callbacks.count == 0
+            && self.code_grants.count == 0
+            && self.logins == 0
+        {
+            Some((
+                format!(
+                    "the token request {} (entry {}) uses a refresh token (grant_type=refresh_token), but no sign-in that issued one is recorded (no authorize request, callback, code exchange or login form)",
+                    self.refresh_grant_example.clone().unwrap_or_default(),
+                    self.refresh_grants.list[0]
+                ),
+                self.refresh_grants.clone(),
+            ))
+        } else if let Some((i, url, _)) = self
+            .first_document
+            .as_ref()
+            .filter(|_| self.first_document_post_login && self.authorize == 0 && self.logins == 0)
+        {
+            Some((
+                format!(
+                    "the first page load (entry {i}, GET {}) is where a sign-in lands (a code in its query or a /callback path), and nothing of the sign-in before it is recorded",
+                    redact_query(url)
+                ),
+                Examples {
+                    list: vec![*i],
+                    count: 1,
+                },
+            ))
+        } else {
+            None
+        };
+        if let Some((what, ex)) = lost {
             out.push(Finding {
                 code: "log-not-preserved",
                 severity: Severity::Warning,
                 title: "the log was not preserved across the login redirects".into(),
                 detail: format!(
-                    "{} sign-in callback(s) are recorded (first: {}, entry {}) but no authorization request that started the sign-in: the earlier steps were cleared from the log, as happens when the page navigates with 'Preserve log' off.",
-                    self.callbacks.count,
-                    self.callback_example.clone().unwrap_or_default(),
-                    self.callbacks.list[0]
+                    "{what}. The first entry recorded is entry {first_i}: {first_shown}. The earlier steps were cleared from the log, as happens when the page navigates with 'Preserve log' off (or the sign-in ran in a tab or window the recording did not see)."
                 ),
                 advice: p.preserve_log_advice(),
-                entries: self.callbacks.list.clone(),
-                count: self.callbacks.count,
+                entries: ex.list,
+                count: ex.count,
             });
         } else if let Some((i, url, Some(referer))) = &self.first_document {
             let same = url::Url::parse(referer).ok().map(|r| r.origin())
@@ -224,9 +317,9 @@ impl Linter {
             out.push(Finding {
                 code: "served-from-cache",
                 severity: if important { Severity::Warning } else { Severity::Info },
-                title: format!("{} of {} responses were served from the browser cache", self.cached.count, self.entries),
+                title: format!("{} of {} responses {} served from the browser cache", self.cached.count, self.entries, if self.cached.count == 1 { "was" } else { "were" }),
                 detail: if important {
-                    format!("{} of them are page loads or API calls, so what the server would answer now was never asked.", self.cached_important.count)
+                    format!("{} of them {}, so what the server would answer now was never asked (304 revalidations are not counted: the server was asked).", self.cached_important.count, if self.cached_important.count == 1 { "is a page load or an API call" } else { "are page loads or API calls" })
                 } else {
                     "only static assets came from the cache; page loads and API calls went to the server.".into()
                 },
@@ -276,8 +369,10 @@ impl Linter {
         if self.bad_timings.count > 0 {
             out.push(Finding {
                 code: "impossible-timings",
-                severity: Severity::Warning,
-                title: format!("{} entries have timings that cannot be right", self.bad_timings.count),
+                // Durations that do not add up mislead a speed analysis; an ssl phase
+                // on plain HTTP alone leaves `time` and `wait` right.
+                severity: if self.bad_durations > 0 { Severity::Warning } else { Severity::Info },
+                title: format!("{} {} timings that cannot be right", self.bad_timings.count, if self.bad_timings.count == 1 { "entry has" } else { "entries have" }),
                 detail: format!("{} (HAR 1.2: `time` is the sum of the phases, with ssl counted inside connect).", self.timing_example.clone().unwrap_or_default()),
                 advice: "Durations of these entries are unreliable; compare with another recording before drawing conclusions on speed.".into(),
                 entries: self.bad_timings.list,
@@ -288,7 +383,7 @@ impl Linter {
             out.push(Finding {
                 code: "ssl-outside-connect",
                 severity: Severity::Info,
-                title: format!("{} entries time the TLS handshake outside `connect`", self.ssl_outside),
+                title: format!("{} {} the TLS handshake outside `connect`", self.ssl_outside, if self.ssl_outside == 1 { "entry times" } else { "entries time" }),
                 detail: format!("HAR 1.2 counts `ssl` inside `connect`; {} times them apart (ssl longer than connect, or `time` = phases + ssl).", p.name()),
                 advice: "Read connect + ssl as the connection set-up time for this producer; no action needed.".into(),
                 entries: vec![],
@@ -312,7 +407,7 @@ impl Linter {
             out.push(Finding {
                 code: "out-of-order",
                 severity: Severity::Info,
-                title: format!("{} entries start earlier than an entry before them", self.out_of_order.count),
+                title: format!("{} {} earlier than an entry before {}", self.out_of_order.count, if self.out_of_order.count == 1 { "entry starts" } else { "entries start" }, if self.out_of_order.count == 1 { "it" } else { "them" }),
                 detail: "HAR writers should sort entries by startedDateTime; this file does not.".into(),
                 advice: "hark sorts by time where it matters; viewers that trust the file order will draw a misleading waterfall.".into(),
                 entries: self.out_of_order.list,

@@ -100,8 +100,26 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            term::error(&format!("{e:#}"));
+            term::error(&message(&e));
             ExitCode::from(exit::FAILURE)
         }
     }
+}
+
+/// An error and its causes, `: `-separated, each cause said once: an error whose
+/// message already ends with its cause's (as `file: cause` does) is not followed by
+/// the cause again.
+fn message(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if out.ends_with(&c) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c);
+    }
+    out
 }

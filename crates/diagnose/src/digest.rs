@@ -10,7 +10,7 @@ use har::{Entry, EntryView, Json, JsonObject, Kind, Obj};
 use serde_json::{Map, Value};
 
 /// Request headers the folds read by name.
-const REQUEST_HEADERS: [&str; 7] = [
+const REQUEST_HEADERS: [&str; 9] = [
     "origin",
     "referer",
     "sec-fetch-mode",
@@ -18,9 +18,11 @@ const REQUEST_HEADERS: [&str; 7] = [
     "access-control-request-method",
     "authorization",
     "cookie",
+    "upgrade",
+    "accept",
 ];
 /// Response headers the folds read by name.
-const RESPONSE_HEADERS: [&str; 10] = [
+const RESPONSE_HEADERS: [&str; 17] = [
     "access-control-allow-origin",
     "www-authenticate",
     "location",
@@ -31,6 +33,13 @@ const RESPONSE_HEADERS: [&str; 10] = [
     "expires",
     "etag",
     "last-modified",
+    "age",
+    "x-cache",
+    "x-cache-status",
+    "cf-cache-status",
+    "via",
+    "content-length",
+    "upgrade",
 ];
 /// The most of a response body the folds read (token responses: 256 KiB).
 const BODY_KEPT: usize = 256 * 1024;
@@ -46,8 +55,10 @@ pub struct Digest {
     pub kind: String,
     /// [`har::http::failure`].
     pub failure: Option<String>,
-    /// [`check::from_cache_view`].
+    /// [`check::from_cache_view`]: served by the browser's cache or revalidated.
     pub cached: bool,
+    /// [`check::cache_use_view`].
+    pub cache: check::CacheUse,
     pub started_ms: Option<f64>,
     /// The origin named by the `Origin` header (not `null`) or the `Referer`.
     pub header_origin: Option<String>,
@@ -87,6 +98,7 @@ impl Digest {
             kind: har::http::resource_type(e),
             failure: har::http::failure(e),
             cached: check::from_cache_view(e),
+            cache: check::cache_use_view(e),
             started_ms: e.started_ms(),
             header_origin,
             needs_preflight: crate::rules::cors::needs_preflight(e),
@@ -171,6 +183,7 @@ fn prune<J: Json>(e: EntryView<'_, J>) -> Value {
             "_resourceType",
             "_error",
             "_failureText",
+            "_fetchType",
             "timings",
         ],
         &mut m,

@@ -117,6 +117,9 @@ pub struct Flow {
     pub tokens: Vec<TokenInfo>,
     /// Finding codes raised on this flow.
     pub problems: Vec<&'static str>,
+    /// What an incomplete flow lacks, in words (steps the file does not hold).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub missing: Vec<String>,
     #[serde(skip)]
     pub(crate) st: FlowState,
 }
@@ -149,6 +152,7 @@ impl Flow {
             api_requests: 0,
             tokens: Vec::new(),
             problems: Vec::new(),
+            missing: Vec::new(),
             st: FlowState::default(),
         }
     }

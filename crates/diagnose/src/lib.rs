@@ -210,6 +210,9 @@ pub fn sort(findings: &mut [Finding]) {
 pub struct Analysis {
     pub header: Header,
     pub entries: usize,
+    /// The file broke off (truncated, or bad JSON) after `entries` complete entries:
+    /// the reports are of those, and this says where and why.
+    pub truncated: Option<har::ReadError>,
     pub summary: Option<SummaryReport>,
     /// `hark check`'s quality lint.
     pub lint: Vec<Finding>,
@@ -252,7 +255,9 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
     // Without the diagnosis only the summary's row is taken (much less than a digest).
     let diagnose = want.diagnose;
     let mut entries = 0;
-    let reader = har::fold(
+    // The fields before `entries` (the producer), for a file that breaks off.
+    let header_before = reader.header().clone();
+    let folded = har::fold(
         reader,
         threads,
         move |raw| {
@@ -288,10 +293,17 @@ pub fn analyze(reader: har::HarReader, threads: usize, want: Want) -> Result<Ana
             }
             Ok::<(), Error>(())
         },
-    )?;
-    let header = reader.header().clone();
+    );
+    // A file that breaks off after complete entries is reported on those (as `view`
+    // does); one with none is an error.
+    let (header, truncated) = match folded {
+        Ok(reader) => (reader.header().clone(), None),
+        Err(Error::Read(e)) if entries > 0 => (header_before, Some(e)),
+        Err(e) => return Err(e),
+    };
     Ok(Analysis {
         entries,
+        truncated,
         summary: summary.map(|s| s.finish(&header)),
         lint: linter.map(|l| l.finish(&header)).unwrap_or_default(),
         diagnosis: diag.map(Diagnoser::finish),

@@ -171,6 +171,14 @@ pub struct Bytes {
     pub decoded: i64,
     /// Entries served from a cache (memory, disk or 304).
     pub from_cache: u64,
+    /// The producer swaps `bodySize` and `content.size` (every compressed response
+    /// whose `Content-Length` tells, at least two, says so:
+    /// [`check::sizes_swapped_view`]): the sums above are read the right way round.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub sizes_swapped: bool,
+    /// Compressed responses whose `Content-Length` showed the swap.
+    #[serde(skip)]
+    pub swap_evidence: u64,
 }
 
 /// The summary of one HAR file.
@@ -221,6 +229,10 @@ pub struct Summary {
     largest: Option<TopN<LargeRow>>,
     errors: Vec<ErrorRow>,
     error_count: u64,
+    /// Compressed responses whose sizes read swapped, and the right way round.
+    swap_votes: (u64, u64),
+    /// The byte sums if the sizes are swapped.
+    if_swapped: (i64, i64),
 }
 
 /// What the summary reads of one entry: taken on a worker thread from the entry's tree
@@ -253,6 +265,11 @@ pub struct Row {
     pub pageref: Option<String>,
     pub mime_type: String,
     pub phases: Phases,
+    /// [`check::sizes_swapped_view`].
+    pub sizes_swapped: Option<bool>,
+    /// Transferred and decoded bytes if the producer swaps `bodySize` and
+    /// `content.size`.
+    pub if_swapped: (i64, i64),
 }
 
 impl Row {
@@ -298,6 +315,18 @@ impl Row {
             pageref: e.pageref().map(str::to_string),
             mime_type: resp.content().mime_type().unwrap_or("").to_string(),
             phases: phases_of(e),
+            sizes_swapped: check::sizes_swapped_view(e),
+            if_swapped: {
+                let size = resp.content().size().filter(|s| *s >= 0);
+                let body = resp.body_size().filter(|b| *b >= 0);
+                let transferred = match e.fields().obj("response").get("_transferSize") {
+                    Some(_) => resp.transfer_size().unwrap_or(0).max(0),
+                    None => size.map_or(0, |s| {
+                        s + resp.headers_size().filter(|h| *h >= 0).unwrap_or(0)
+                    }),
+                };
+                (transferred, body.or(size).unwrap_or(0))
+            },
         }
     }
 
@@ -360,6 +389,8 @@ impl Summary {
             pageref,
             mime_type,
             phases,
+            sizes_swapped,
+            if_swapped,
         } = r;
 
         if let Some(start) = started_ms {
@@ -369,6 +400,13 @@ impl Summary {
         }
         self.bytes.transferred += transferred;
         self.bytes.decoded += size.unwrap_or(0);
+        match sizes_swapped {
+            Some(true) => self.swap_votes.0 += 1,
+            Some(false) => self.swap_votes.1 += 1,
+            None => {}
+        }
+        self.if_swapped.0 += if_swapped.0;
+        self.if_swapped.1 += if_swapped.1;
         if cached {
             self.bytes.from_cache += 1;
         }
@@ -495,7 +533,17 @@ impl Summary {
             entries: self.entries,
             span_ms: self.first.zip(self.last_end).map(|(f, l)| l - f),
             first_request: self.first.map(util::iso),
-            bytes: self.bytes,
+            bytes: if self.swap_votes.0 >= 2 && self.swap_votes.1 == 0 {
+                Bytes {
+                    transferred: self.if_swapped.0,
+                    decoded: self.if_swapped.1,
+                    sizes_swapped: true,
+                    swap_evidence: self.swap_votes.0,
+                    ..self.bytes
+                }
+            } else {
+                self.bytes
+            },
             status: self.status.rows(true),
             types: self.types.rows(false),
             domains: self.domains.rows(false),

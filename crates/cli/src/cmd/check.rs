@@ -15,8 +15,9 @@ use serde::Serialize;
 /// stripped at export, responses served from cache, bodies missing, no pages,
 /// impossible timings, entries out of order. Each finding says what to do.
 ///
-/// Exit status: 0 usable, 1 errors or findings that make the file unfit (warnings about
-/// producer quirks alone do not fail, unless --strict), 2 not readable as HAR.
+/// Exit status: 0 usable, 1 errors or warning-level findings (`--fail-on` chooses the
+/// level; warnings about producer quirks alone do not fail, unless --strict), 2 not
+/// readable as HAR.
 ///
 /// Examples: `hark check customer.har`, `hark check --json *.har`
 #[derive(clap::Args)]
@@ -30,12 +31,38 @@ pub struct Args {
     /// Fail (exit 1) on producer-quirk warnings too.
     #[arg(long)]
     strict: bool,
+    /// The least severe finding that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
+    fail_on: FailOn,
     /// Show the first five places of each problem, not just the first one.
     #[arg(short, long)]
     verbose: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
+}
+
+/// The least severe finding that fails the command (exit 1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+}
+
+impl FailOn {
+    pub fn severity(self) -> Severity {
+        match self {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        }
+    }
+
+    /// Whether a file whose worst finding is `worst` fails.
+    pub fn fails(self, worst: Option<Severity>) -> bool {
+        worst.is_some_and(|w| w >= self.severity())
+    }
 }
 
 #[derive(Serialize)]
@@ -72,10 +99,22 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     }
     let exit = files
         .iter()
-        .map(|f| match f.verdict {
-            Verdict::Unreadable => crate::exit::FAILURE,
-            Verdict::Unfit => crate::exit::FINDINGS,
-            Verdict::Usable => crate::exit::OK,
+        .map(|f| {
+            // Spec errors always count as errors; producer-quirk warnings only when
+            // strict.
+            let worst = f
+                .findings
+                .iter()
+                .map(|x| x.severity)
+                .chain((f.counts.errors > 0).then_some(Severity::Error))
+                .chain((a.strict && f.counts.warnings > 0).then_some(Severity::Warning))
+                .chain((a.strict && f.counts.info > 0).then_some(Severity::Info))
+                .max();
+            match f.verdict {
+                Verdict::Unreadable => crate::exit::FAILURE,
+                _ if a.fail_on.fails(worst) => crate::exit::FINDINGS,
+                _ => crate::exit::OK,
+            }
         })
         .max()
         .unwrap_or(crate::exit::OK);

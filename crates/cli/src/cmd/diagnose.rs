@@ -20,7 +20,8 @@ use serde::Serialize;
 /// mismatch, missing nonce or PKCE, cookies set but not sent back, token endpoint
 /// blocked by CORS, expired JWTs, clock skew. JWTs are decoded, not verified.
 ///
-/// Exit status: 0 nothing worse than notes, 1 warnings or errors found, 2 cannot read.
+/// Exit status: 0 nothing worse than notes, 1 warnings or errors found (`--fail-on`
+/// chooses the level), 2 cannot read.
 ///
 /// Examples: `hark diagnose customer.har`, `hark diagnose --markdown login.har`
 #[derive(clap::Args)]
@@ -36,6 +37,9 @@ pub struct Args {
     /// Show notes (info findings) too in human and Markdown output.
     #[arg(short, long)]
     verbose: bool,
+    /// The least severe finding that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = super::check::FailOn::Warning)]
+    fail_on: super::check::FailOn,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -50,6 +54,8 @@ struct JsonOut<'a> {
     lint: &'a [Finding],
     #[serde(flatten)]
     diagnosis: &'a Diagnosis,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<super::summary::Truncated>,
     exit: u8,
 }
 
@@ -66,7 +72,12 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         },
     )?;
     progress.finish();
-    let exit = if an.worst() >= Some(Severity::Warning) {
+    let truncated = an
+        .truncated
+        .as_ref()
+        .map(|e| super::summary::Truncated::of(e, an.entries));
+    // A file that breaks off fails, whatever its findings.
+    let exit = if truncated.is_some() || a.fail_on.fails(an.worst()) {
         crate::exit::FINDINGS
     } else {
         crate::exit::OK
@@ -82,6 +93,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
                 entries: an.entries,
                 lint: &an.lint,
                 diagnosis: &d,
+                truncated,
                 exit,
             },
         )?;
@@ -91,11 +103,17 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             "{}",
             markdown(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
         );
+        if let Some(t) = &truncated {
+            println!("\n**{}**", t.line());
+        }
     } else {
         anstream::print!(
             "{}",
             human(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
         );
+        if let Some(t) = &truncated {
+            anstream::println!("\n{}", paint(RED, &t.line()));
+        }
     }
     Ok(exit)
 }
@@ -257,6 +275,12 @@ pub fn human(
                     paint(RED, &format!("problems: {}", f.problems.join(", ")))
                 ));
             }
+            for m in &f.missing {
+                out.push_str(&format!(
+                    "     {}\n",
+                    paint(YELLOW, &wrap(&format!("missing: {m}"), 5, 110))
+                ));
+            }
         }
         if d.flows_not_shown > 0 {
             out.push_str(&format!("  … and {} more flows\n", d.flows_not_shown));
@@ -280,11 +304,21 @@ pub fn human(
     } else {
         paint(
             if errors > 0 { RED } else { YELLOW },
-            &format!("✗ {errors} errors, {warnings} warnings"),
+            &format!(
+                "✗ {errors} error{}, {warnings} warning{}",
+                if errors == 1 { "" } else { "s" },
+                if warnings == 1 { "" } else { "s" }
+            ),
         )
     };
     let notes = if notes > 0 && !verbose {
-        paint(DIM, &format!(" ({notes} notes: -v to show)"))
+        paint(
+            DIM,
+            &format!(
+                " ({notes} note{}: -v to show)",
+                if notes == 1 { "" } else { "s" }
+            ),
+        )
     } else {
         String::new()
     };
@@ -354,6 +388,9 @@ pub fn markdown(
             }
             if !f.problems.is_empty() {
                 out.push_str(&format!("\n   Problems: {}\n", f.problems.join(", ")));
+            }
+            for m in &f.missing {
+                out.push_str(&format!("\n   Missing: {m}\n"));
             }
         }
     }

@@ -33,6 +33,43 @@ struct JsonOut<'a> {
     file: &'a str,
     #[serde(flatten)]
     report: &'a Report,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    truncated: Option<Truncated>,
+}
+
+/// Where and why a file broke off, in JSON: the report covers the complete entries
+/// before it.
+#[derive(Serialize)]
+pub struct Truncated {
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<har::Pos>,
+    /// Complete entries read (and reported on) before it.
+    pub complete_entries: usize,
+}
+
+impl Truncated {
+    pub fn of(e: &har::ReadError, complete_entries: usize) -> Truncated {
+        Truncated {
+            message: e.to_string(),
+            at: e.pos(),
+            complete_entries,
+        }
+    }
+
+    /// The sentence a person reads.
+    pub fn line(&self) -> String {
+        format!(
+            "The file breaks off: {}. This report covers the {} complete entr{} before it.",
+            self.message,
+            self.complete_entries,
+            if self.complete_entries == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        )
+    }
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
@@ -48,6 +85,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         },
     )?;
     progress.finish();
+    let truncated = analysis
+        .truncated
+        .as_ref()
+        .map(|e| Truncated::of(e, analysis.entries));
     let report = analysis.summary.expect("summary was asked for");
     if a.json {
         serde_json::to_writer_pretty(
@@ -55,15 +96,26 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             &JsonOut {
                 file: &a.file,
                 report: &report,
+                truncated,
             },
         )?;
         println!();
     } else if a.markdown {
         anstream::print!("{}", markdown(&a.file, &report));
+        if let Some(t) = &truncated {
+            println!("\n**{}**", t.line());
+        }
     } else {
         anstream::print!("{}", human(&a.file, &report));
+        if let Some(t) = &truncated {
+            anstream::println!("\n{}", paint(RED, &t.line()));
+        }
     }
-    Ok(crate::exit::OK)
+    Ok(if analysis.truncated.is_some() {
+        crate::exit::FINDINGS
+    } else {
+        crate::exit::OK
+    })
 }
 
 /// Rows of cells, laid out as aligned columns (numbers right-aligned).
@@ -154,9 +206,10 @@ fn status_cell(s: i64) -> String {
 
 fn headline(file: &str, r: &Report) -> String {
     format!(
-        "{} · {} entries · {} page{}{} · {} transferred, {} decoded{}",
+        "{} · {} entr{} · {} page{}{} · {} transferred, {} decoded{}{}",
         r.producer,
         r.entries,
+        if r.entries == 1 { "y" } else { "ies" },
         r.pages.len(),
         if r.pages.len() == 1 { "" } else { "s" },
         r.span_ms
@@ -164,6 +217,14 @@ fn headline(file: &str, r: &Report) -> String {
             .unwrap_or_default(),
         human_bytes(r.bytes.transferred),
         human_bytes(r.bytes.decoded),
+        if r.bytes.sizes_swapped {
+            format!(
+                " (the producer swaps bodySize and content.size: {} compressed responses' Content-Length says so)",
+                r.bytes.swap_evidence
+            )
+        } else {
+            String::new()
+        },
         if r.bytes.from_cache > 0 {
             format!(" · {} from cache", r.bytes.from_cache)
         } else {

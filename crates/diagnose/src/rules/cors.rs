@@ -9,6 +9,9 @@ use har::{EntryView, Json, Severity};
 /// Chrome's CORS failures are `net::ERR_FAILED` on a cross-origin request (Firefox and
 /// some exports say "CORS" outright).
 pub fn is_cors_failure(failure: &str, d: &Digest, origin: Option<&str>) -> bool {
+    if is_upgrade(d) {
+        return false;
+    }
     let f = failure.to_ascii_lowercase();
     if f.contains("cors") || f.contains("access-control") {
         return true;
@@ -21,6 +24,22 @@ pub fn is_cors_failure(failure: &str, d: &Digest, origin: Option<&str>) -> bool 
         return false;
     };
     u.origin().ascii_serialization() != origin
+}
+
+/// A protocol upgrade (a WebSocket handshake, `h2c`): `101 Switching Protocols`, an
+/// `Upgrade` request header, a `ws:`/`wss:` URL or Chrome's `_resourceType:
+/// websocket`. CORS does not govern these (a WebSocket server checks `Origin` itself).
+pub fn is_upgrade(d: &Digest) -> bool {
+    let e = d.view();
+    e.response().status() == Some(101)
+        || d.kind == "websocket"
+        || e.request()
+            .headers()
+            .get("upgrade")
+            .is_some_and(|u| !u.is_empty())
+        || d.url
+            .as_ref()
+            .is_some_and(|u| matches!(u.scheme(), "ws" | "wss"))
 }
 
 /// Whether a cross-origin request needs a preflight (method or headers beyond the
@@ -107,11 +126,21 @@ impl Rule for Cors {
                 });
             }
         }
-        // A cross-origin answer the browser will not hand to the page.
-        if status > 0 && d.failure.is_none() && !method.eq_ignore_ascii_case("OPTIONS") {
+        // A cross-origin answer the browser will not hand to the page: a request made
+        // in `cors` mode (by `Sec-Fetch-Mode`, or, where the browser did not send it,
+        // because it needed a preflight; a simple request may have been a beacon or an
+        // image, which CORS does not govern).
+        if status > 0
+            && d.failure.is_none()
+            && !method.eq_ignore_ascii_case("OPTIONS")
+            && !is_upgrade(d)
+        {
             if let (Some(o), Some(u)) = (req.headers().get("origin"), &d.url) {
-                let mode = req.headers().get("sec-fetch-mode").unwrap_or("cors");
-                if o != "null" && mode == "cors" && u.origin().ascii_serialization() != o {
+                let cors_mode = match req.headers().get("sec-fetch-mode") {
+                    Some(m) => m == "cors",
+                    None => d.needs_preflight,
+                };
+                if o != "null" && cors_mode && u.origin().ascii_serialization() != o {
                     let acao = resp.headers().get("access-control-allow-origin");
                     if !acao.is_some_and(|a| a == "*" || a == o) {
                         self.cors.add(i);
@@ -173,10 +202,16 @@ mod tests {
     fn answers_without_the_page_origin_are_blocked() {
         let mut d = digest(0, "https://api.example/x", 200, &[]);
         d.entry.value["request"]["headers"] = serde_json::json!([
-            {"name": "Origin", "value": "https://app.example"}
+            {"name": "Origin", "value": "https://app.example"},
+            {"name": "Sec-Fetch-Mode", "value": "cors"}
         ]);
+        // The same as a WebSocket handshake: not CORS's business.
+        let mut ws = d.clone();
+        ws.index = 2;
+        ws.entry.index = 2;
+        ws.entry.value["response"]["status"] = 101.into();
         let ok = digest(1, "https://app.example/y", 200, &[]);
-        let out = run(Cors::default(), &[d, ok]);
+        let out = run(Cors::default(), &[d, ok, ws]);
         assert_eq!(out.len(), 1);
         assert_eq!(
             (out[0].code, out[0].entries.as_slice()),

@@ -4,14 +4,14 @@
 use super::{Context, Findings, Rule};
 use crate::util;
 use crate::Digest;
-use check::{Examples, Finding};
+use check::Examples;
 use har::{EntryView, Json, Severity};
 use std::collections::HashMap;
 
 /// Distinct endpoints (per status) tracked; later ones are counted per class.
 const MAX_GROUPS: usize = 200;
-/// Findings of one code shown separately (server errors, client errors).
-const MAX_FINDINGS_PER_CODE: usize = 20;
+/// Endpoints described in one finding's detail.
+const MAX_SHOWN: usize = 5;
 
 struct ErrGroup {
     endpoint: String,
@@ -19,15 +19,60 @@ struct ErrGroup {
     status_text: String,
     body: Option<String>,
     www_auth: Option<String>,
+    /// A static asset (script, style, image, font, media, or such a file name).
+    asset: bool,
     examples: Examples,
+}
+
+impl ErrGroup {
+    /// Error: the session broke (a 5xx on a page or an API call; 401/403, refused
+    /// credentials). Warning: other 4xx on pages or API calls, 5xx on assets. Note: a
+    /// 4xx on an asset (a missing icon or image).
+    fn severity(&self) -> Severity {
+        match (
+            self.status >= 500,
+            self.status == 401 || self.status == 403,
+            self.asset,
+        ) {
+            (true, _, false) | (false, true, false) => Severity::Error,
+            (true, _, true) | (false, _, false) => Severity::Warning,
+            (false, _, true) => Severity::Info,
+        }
+    }
+
+    /// `endpoint answered status text (n times). Body: …. WWW-Authenticate: ….`
+    fn said(&self) -> String {
+        let n = self.examples.count;
+        let mut detail = format!(
+            "{} answered {} {}{}",
+            self.endpoint,
+            self.status,
+            self.status_text,
+            if n > 1 {
+                format!(" ({n} times)")
+            } else {
+                String::new()
+            }
+        );
+        let detail_end = detail.trim_end().len();
+        detail.truncate(detail_end);
+        detail.push('.');
+        if let Some(b) = &self.body {
+            detail.push_str(&format!(" Body: {b}."));
+        }
+        if let Some(w) = &self.www_auth {
+            detail.push_str(&format!(" WWW-Authenticate: {w}."));
+        }
+        detail
+    }
 }
 
 #[derive(Default)]
 pub struct HttpErrors {
     groups: Vec<ErrGroup>,
     index: HashMap<(String, i64), usize>,
-    /// Past [`MAX_GROUPS`]: server errors, client errors.
-    overflow: [Examples; 2],
+    /// Past [`MAX_GROUPS`]: the entries of each code and severity.
+    overflow: Vec<((&'static str, Severity), Examples)>,
 }
 
 impl Rule for HttpErrors {
@@ -57,10 +102,30 @@ impl Rule for HttpErrors {
                         .headers()
                         .get("www-authenticate")
                         .map(|v| util::clip(v, 200)),
+                    asset: is_asset(d),
                     examples,
                 });
             }
-            None => self.overflow[usize::from(status < 500)].add(d.index),
+            None => {
+                let code = if status >= 500 {
+                    "server-error"
+                } else {
+                    "client-error"
+                };
+                let severity = severity(status, is_asset(d));
+                match self
+                    .overflow
+                    .iter_mut()
+                    .find(|(k, _)| *k == (code, severity))
+                {
+                    Some((_, ex)) => ex.add(d.index),
+                    None => {
+                        let mut ex = Examples::default();
+                        ex.add(d.index);
+                        self.overflow.push(((code, severity), ex));
+                    }
+                }
+            }
         }
     }
 
@@ -75,67 +140,135 @@ impl Rule for HttpErrors {
                 .cmp(&a.status)
                 .then(b.examples.count.cmp(&a.examples.count))
         });
-        for g in groups.into_iter().take(2 * MAX_FINDINGS_PER_CODE) {
-            let server = g.status >= 500;
-            let n = g.examples.count;
-            let mut detail = format!(
-                "{} answered {} {}{}.",
-                g.endpoint,
-                g.status,
-                g.status_text,
-                if n > 1 {
-                    format!(" ({n} times)")
+        // One finding per code and severity: each failing endpoint is a line of its
+        // detail, not a finding of its own.
+        let mut buckets: Vec<((&'static str, Severity), Vec<ErrGroup>)> = Vec::new();
+        for g in groups {
+            let key = (
+                if g.status >= 500 {
+                    "server-error"
+                } else {
+                    "client-error"
+                },
+                g.severity(),
+            );
+            match buckets.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => v.push(g),
+                None => buckets.push((key, vec![g])),
+            }
+        }
+        let seen: Vec<(&'static str, Severity)> = buckets.iter().map(|(k, _)| *k).collect();
+        for ((code, severity), gs) in buckets {
+            let mut examples = Examples::default();
+            let mut entries: Vec<usize> = Vec::new();
+            let mut count = 0;
+            for g in &gs {
+                entries.extend(&g.examples.list);
+                count += g.examples.count;
+            }
+            // Endpoints past the cap, of the same code and severity.
+            let extra = overflow
+                .iter()
+                .find(|(k, _)| *k == (code, severity))
+                .map(|(_, ex)| ex);
+            if let Some(ex) = extra {
+                entries.extend(&ex.list);
+                count += ex.count;
+            }
+            entries.sort_unstable();
+            for i in entries {
+                examples.add(i);
+            }
+            examples.count = count;
+            let first = &gs[0];
+            let beyond = extra.map_or(String::new(), |ex| {
+                format!(
+                    " And {} more answers on endpoints past the first {MAX_GROUPS} tracked.",
+                    ex.count
+                )
+            });
+            let (title, detail, advice) = if gs.len() == 1 && extra.is_none() {
+                (
+                    format!(
+                        "{} {} on {}",
+                        first.status, first.status_text, first.endpoint
+                    )
+                    .replace("  ", " "),
+                    first.said(),
+                    advice(first.status),
+                )
+            } else {
+                let shown: Vec<String> = gs.iter().take(MAX_SHOWN).map(ErrGroup::said).collect();
+                let more = if gs.len() > MAX_SHOWN {
+                    format!(" And {} more endpoints.", gs.len() - MAX_SHOWN)
                 } else {
                     String::new()
-                }
-            );
-            if let Some(b) = &g.body {
-                detail.push_str(&format!(" Body: {b}."));
-            }
-            if let Some(w) = &g.www_auth {
-                detail.push_str(&format!(" WWW-Authenticate: {w}."));
-            }
-            let advice = match g.status {
-                401 => "The request was not authenticated: see whether a token or cookie was sent, and whether it had expired (look for jwt-expired).",
-                403 => "Authenticated but not allowed: check the user's roles and the token's scopes/audience.",
-                404 => "The URL does not exist on the server: a wrong path, a missing deployment or a stale link.",
-                408 | 504 => "A timeout between the client and the origin: see the origin's logs and the proxy timeouts.",
-                429 => "Rate limited: look at Retry-After and the rate of these calls.",
-                s if s >= 500 => "The server failed: find this request in its logs (time, URL) for the cause.",
-                _ => "The server rejected the request: the body says why.",
+                };
+                (
+                    format!(
+                        "{count} {} errors on {} endpoints",
+                        if code == "server-error" { "5xx" } else { "4xx" },
+                        gs.len()
+                    ),
+                    format!("{}{more}{beyond}", shown.join(" ")),
+                    if gs.iter().all(|g| g.status == first.status) {
+                        advice(first.status)
+                    } else {
+                        "Each answer's status and body say why; run `hark summary` for the errors table."
+                    },
+                )
             };
-            out.push(Finding::new(
-                if server {
-                    "server-error"
-                } else {
-                    "client-error"
-                },
-                if server || g.status == 401 || g.status == 403 {
-                    Severity::Error
-                } else {
-                    Severity::Warning
-                },
-                format!("{} {} on {}", g.status, g.status_text, g.endpoint),
-                detail,
-                advice.into(),
-                g.examples,
-            ));
+            out.add(code, severity, title, detail, advice, examples);
         }
-        for (k, ex) in overflow.into_iter().enumerate() {
+        // Codes and severities seen only past the cap.
+        for ((code, severity), ex) in overflow {
+            if seen.contains(&(code, severity)) {
+                continue;
+            }
             let n = ex.count;
             out.add(
-                if k == 0 {
-                    "server-error"
-                } else {
-                    "client-error"
-                },
-                Severity::Warning,
-                format!("{n} more HTTP errors on other endpoints"),
+                code,
+                severity,
+                format!("{n} HTTP errors on endpoints past the first {MAX_GROUPS} tracked"),
                 "Too many distinct failing endpoints to list each.".into(),
                 "Run `hark summary` for the errors table.",
                 ex,
             );
         }
+    }
+}
+
+/// See [`ErrGroup::severity`].
+fn severity(status: i64, asset: bool) -> Severity {
+    match (status >= 500, status == 401 || status == 403, asset) {
+        (true, _, false) | (false, true, false) => Severity::Error,
+        (true, _, true) | (false, _, false) => Severity::Warning,
+        (false, _, true) => Severity::Info,
+    }
+}
+
+/// A static asset: by resource type or file name, `/favicon.ico`, or a request that
+/// asked for an image, a font or a style sheet (`Accept`), whatever came back.
+fn is_asset(d: &Digest) -> bool {
+    let url = d.view().request().url().unwrap_or("");
+    har::http::is_static(&d.kind, url)
+        || d.url.as_ref().is_some_and(|u| u.path() == "/favicon.ico")
+        || d.view().request().headers().get("accept").is_some_and(|a| {
+            let a = a.trim_start().to_ascii_lowercase();
+            a.starts_with("image/") || a.starts_with("font/") || a.starts_with("text/css")
+        })
+}
+
+/// What to do about an HTTP error status.
+fn advice(status: i64) -> &'static str {
+    match status {
+        401 => "The request was not authenticated: see whether a token or cookie was sent, and whether it had expired (look for jwt-expired).",
+        403 => "Authenticated but not allowed: check the user's roles and the token's scopes/audience.",
+        404 => "The URL does not exist on the server: a wrong path, a missing deployment or a stale link.",
+        408 | 504 => "A timeout between the client and the origin: see the origin's logs and the proxy timeouts.",
+        429 => "Rate limited: look at Retry-After and the rate of these calls.",
+        s if s >= 500 => "The server failed: find this request in its logs (time, URL) for the cause.",
+        _ => "The server rejected the request: the body says why.",
     }
 }
 

@@ -72,7 +72,7 @@ impl Rule for Slow {
     fn finish(self: Box<Self>, out: &mut Findings) {
         let s = *self;
         for (k, slow) in s.phases.into_iter().enumerate() {
-            let (phase, _, code, title, advice) = PHASES[k];
+            let (phase, limit, code, title, advice) = PHASES[k];
             let n = slow.examples.count;
             if let Some((wi, wv, ws)) = slow.worst {
                 out.add(
@@ -80,8 +80,10 @@ impl Rule for Slow {
                     Severity::Warning,
                     format!("{title}: {n} request{}", plural(n)),
                     format!(
-                        "The worst: {ws} (entry {wi}) spent {} in `{phase}`.",
-                        human_ms(wv)
+                        "The worst: {ws} (entry {wi}) spent {} in `{phase}`; {n} request{} at or over the {} threshold for `{phase}` (the phase furthest over its threshold is blamed for each request).",
+                        human_ms(wv),
+                        plural(n),
+                        human_ms(limit)
                     ),
                     advice,
                     slow.examples,
@@ -93,7 +95,13 @@ impl Rule for Slow {
                 "slow-request",
                 Severity::Info,
                 "Slow requests without timing details".into(),
-                format!("The worst: {ws} (entry {wi}) took {}.", human_ms(wv)),
+                format!(
+                    "The worst: {ws} (entry {wi}) took {}; {} request{} of {} or more without phases.",
+                    human_ms(wv),
+                    s.other.examples.count,
+                    plural(s.other.examples.count),
+                    human_ms(SLOW_TOTAL)
+                ),
                 "The producer did not record the phases; re-record with Chrome to see where the time goes.",
                 s.other.examples,
             );

@@ -353,9 +353,38 @@ impl Flows {
                 )
             });
         } else if (200..300).contains(&status) {
+            let signed_in = self.flows.iter().any(|f| {
+                f.steps.iter().any(|s| {
+                    matches!(
+                        s.kind,
+                        StepKind::Authorize | StepKind::Login | StepKind::Callback
+                    )
+                })
+            });
             let f = &mut self.flows[k];
+            let seen = |kind: StepKind| f.steps.iter().any(|s| s.kind == kind);
+            // A grant whose start is not in the file: the log was not preserved (or
+            // the sign-in ran where the recorder did not see it).
+            let missing = match grant.as_str() {
+                "authorization_code" if !seen(StepKind::Authorize) => {
+                    Some(if seen(StepKind::Callback) {
+                        "the authorize request that started the sign-in (and any login before it) is not in the file: the recording starts at the callback (the log was not preserved across the sign-in redirects, or the sign-in ran where the recorder did not see it)"
+                    } else {
+                        "the authorize request and the callback that produced the code are not in the file (the log was not preserved across the sign-in redirects)"
+                    })
+                }
+                "refresh_token" if !signed_in => {
+                    Some("the sign-in that issued the refresh token is not in the file")
+                }
+                _ => None,
+            };
+            if let Some(m) = missing {
+                f.missing.push(m.to_string());
+            }
             if f.st.failed {
                 // An earlier problem stays the outcome.
+            } else if missing.is_some() {
+                f.outcome = Outcome::Incomplete;
             } else {
                 f.outcome = Outcome::Ok;
             }
