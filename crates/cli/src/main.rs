@@ -100,6 +100,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if term::is_closed_pipe(&e) {
+                // `hark … | head`: quiet, as other Unix tools are.
+                return ExitCode::from(exit::FAILURE);
+            }
             term::error(&format!("{e:#}"));
             ExitCode::from(exit::FAILURE)
         }

@@ -74,28 +74,22 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let producer = an.header.producer();
     let d = an.diagnosis.expect("diagnosis was asked for");
     if a.json {
-        serde_json::to_writer_pretty(
-            std::io::stdout().lock(),
-            &JsonOut {
-                file: &a.file,
-                producer,
-                entries: an.entries,
-                lint: &an.lint,
-                diagnosis: &d,
-                exit,
-            },
-        )?;
-        println!();
+        crate::term::print_json(&JsonOut {
+            file: &a.file,
+            producer,
+            entries: an.entries,
+            lint: &an.lint,
+            diagnosis: &d,
+            exit,
+        })?;
     } else if a.markdown {
-        anstream::print!(
-            "{}",
-            markdown(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
-        );
+        crate::term::print(&markdown(
+            &a.file, &producer, an.entries, &an.lint, &d, a.verbose,
+        ))?;
     } else {
-        anstream::print!(
-            "{}",
-            human(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
-        );
+        crate::term::print(&human(
+            &a.file, &producer, an.entries, &an.lint, &d, a.verbose,
+        ))?;
     }
     Ok(exit)
 }

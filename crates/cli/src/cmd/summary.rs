@@ -50,18 +50,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     progress.finish();
     let report = analysis.summary.expect("summary was asked for");
     if a.json {
-        serde_json::to_writer_pretty(
-            std::io::stdout().lock(),
-            &JsonOut {
-                file: &a.file,
-                report: &report,
-            },
-        )?;
-        println!();
+        crate::term::print_json(&JsonOut {
+            file: &a.file,
+            report: &report,
+        })?;
     } else if a.markdown {
-        anstream::print!("{}", markdown(&a.file, &report));
+        crate::term::print(&markdown(&a.file, &report))?;
     } else {
-        anstream::print!("{}", human(&a.file, &report));
+        crate::term::print(&human(&a.file, &report))?;
     }
     Ok(crate::exit::OK)
 }

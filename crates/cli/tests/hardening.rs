@@ -1,0 +1,269 @@
+//! Outputs under hostile conditions, driving the real binary: the umask is respected, a
+//! device or a FIFO given to `-o` is written in place, a full or closed standard output
+//! is an error (exit 2) and not a panic, and a signal leaves no temporary file behind.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// `hark ARGS` run by a shell with `umask MASK`.
+fn with_umask(mask: &str, args: &str, dir: &Path) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {mask} && exec \"$0\" {args}"))
+        .arg(HARK)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_new_output_gets_the_umask_and_never_more_than_a_private_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mask, name, want) in [
+        ("077", "a.har", 0o600),
+        ("022", "b.har", 0o644),
+        ("027", "c.har", 0o640),
+    ] {
+        let o = with_umask(mask, &format!("fmt @example -o {name}"), dir.path());
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(mode(&dir.path().join(name)), want, "umask {mask}");
+    }
+    for cmd in ["sanitize", "fmt"] {
+        let o = with_umask("077", &format!("{cmd} @example -o s-{cmd}.har"), dir.path());
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(
+            mode(&dir.path().join(format!("s-{cmd}.har"))),
+            0o600,
+            "{cmd}"
+        );
+    }
+    // A private (0600) input gives a private output whatever the umask.
+    std::fs::set_permissions(
+        dir.path().join("b.har"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let o = with_umask("022", "fmt b.har -o d.har", dir.path());
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(mode(&dir.path().join("d.har")), 0o600);
+    // An existing file keeps its mode.
+    std::fs::write(dir.path().join("e.har"), "old").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("e.har"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let o = with_umask("077", "fmt @example -o e.har", dir.path());
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(mode(&dir.path().join("e.har")), 0o640);
+    assert!(std::fs::read(dir.path().join("e.har")).unwrap().len() > 1000);
+}
+
+#[test]
+fn a_fifo_as_output_is_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.har");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    hark(["sanitize", "@example", "-o"])
+        .arg(&fifo)
+        .run()
+        .assert_success();
+    let got = reader.join().unwrap();
+    let har = json(&got);
+    assert!(!entries(&har).is_empty());
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO was replaced"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "a temporary file was left: {left:?}");
+}
+
+#[test]
+fn dev_null_as_output_stays_a_device() {
+    for cmd in ["fmt", "sanitize", "example"] {
+        let mut c = hark([cmd]);
+        if cmd != "example" {
+            c = c.arg("@example");
+        }
+        c.args(["-o", "/dev/null"]).run().assert_success();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(m.file_type().is_char_device(), "{cmd} replaced /dev/null");
+    }
+}
+
+#[test]
+fn a_full_standard_output_is_exit_2_with_one_line() {
+    let runs: &[&[&str]] = &[
+        &["check", "@example"],
+        &["check", "--json", "@example"],
+        &["summary", "@example"],
+        &["summary", "--json", "@example"],
+        &["diagnose", "@example"],
+        &["surface", "@example"],
+        &["fmt", "@example"],
+        &["sanitize", "@example"],
+        &["sanitize", "--check", "@example"],
+        &["example"],
+        &["completions", "bash"],
+    ];
+    for args in runs {
+        let o = Command::new(HARK)
+            .args(*args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("No space left on device"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_2() {
+    // 180 KB of output, more than a pipe holds, into a pipe closed at once.
+    for args in [
+        &["fmt", "@example"][..],
+        &["check", "--json", "@example"][..],
+    ] {
+        let mut child = Command::new(HARK)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let st = child.wait().unwrap();
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        if args[0] != "check" {
+            assert_eq!(st.code(), Some(2), "{args:?}: {err}");
+            assert_eq!(err, "", "{args:?}");
+        }
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn send(sig: &str, pid: u32) {
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The first part of a HAR (the log header and some entries), the rest never sent.
+fn partial_har() -> Vec<u8> {
+    let example = String::from_utf8(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/har/example-login.chromium.har"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    example.as_bytes()[..example.len() / 2].to_vec()
+}
+
+#[test]
+fn a_signal_during_sanitize_stdin_leaves_no_spool() {
+    for (sig, num) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let mut child = Command::new(HARK)
+            .args(["sanitize", "-", "-o"])
+            .arg(out.path().join("safe.har"))
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&partial_har()).unwrap();
+        stdin.flush().unwrap();
+        wait_for("the spool", || !files_in(tmp.path()).is_empty());
+        send(sig, child.id());
+        let st = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(st.signal(), Some(num), "SIG{sig}: {st:?}");
+        assert_eq!(
+            files_in(tmp.path()),
+            Vec::<String>::new(),
+            "SIG{sig}: spool left"
+        );
+        assert_eq!(files_in(out.path()), Vec::<String>::new(), "SIG{sig}");
+    }
+}
+
+#[test]
+fn a_signal_during_fmt_leaves_no_temporary_output() {
+    for (sig, num) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("out.har");
+        std::fs::write(&dest, "the old file").unwrap();
+        let mut child = Command::new(HARK)
+            .args(["fmt", "-", "-o"])
+            .arg(&dest)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&partial_har()).unwrap();
+        stdin.flush().unwrap();
+        wait_for("the temporary output", || files_in(out.path()).len() == 2);
+        send(sig, child.id());
+        let st = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(st.signal(), Some(num), "SIG{sig}: {st:?}");
+        assert_eq!(
+            files_in(out.path()),
+            vec!["out.har".to_string()],
+            "SIG{sig}"
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "the old file");
+    }
+}
