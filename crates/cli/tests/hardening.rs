@@ -267,3 +267,118 @@ fn a_signal_during_fmt_leaves_no_temporary_output() {
         assert_eq!(std::fs::read_to_string(&dest).unwrap(), "the old file");
     }
 }
+
+/// The built-in example with `from` (its first occurrence) replaced by `to`.
+fn example_with(dir: &Path, name: &str, from: &str, to: &str) -> std::path::PathBuf {
+    let text = String::from_utf8(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/har/example-login.chromium.har"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains(from), "{from}");
+    let path = dir.join(name);
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+#[test]
+fn a_number_beyond_a_double_is_not_usable_and_never_printed_as_inf() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(dir.path(), "inf.har", r#""time":53.112"#, r#""time":1e999"#);
+    let o = hark(["check", "--color", "never"]).arg(&f).run();
+    o.assert_code(1);
+    let out = o.stdout();
+    assert!(out.contains("log.entries[0].time [not-finite]"), "{out}");
+    assert!(out.contains("1e999 is not a finite number"), "{out}");
+    let j = hark(["check", "--json"]).arg(&f).run().json();
+    assert_eq!(j["exit"], 1, "{j}");
+    for cmd in ["summary", "diagnose"] {
+        let o = hark([cmd, "--color", "never"]).arg(&f).run();
+        assert!(o.code() < 2, "{cmd}: {o}");
+        let text = o.stdout().to_lowercase();
+        for bad in ["inf ", "nan", "infinity"] {
+            assert!(!text.contains(bad), "{cmd} printed {bad:?}: {text}");
+        }
+    }
+    // Copied as written.
+    let o = hark(["fmt", "--compact"]).arg(&f).run();
+    assert!(o.stdout().contains(r#""time":1e999"#));
+}
+
+#[test]
+fn big_integers_are_quoted_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(
+        dir.path(),
+        "big.har",
+        r#""bodySize":-339"#,
+        r#""bodySize":-99999999999999999999"#,
+    );
+    let out = hark(["check", "--color", "never", "--verbose"])
+        .arg(&f)
+        .run()
+        .stdout();
+    assert!(out.contains("-99999999999999999999 is below -1"), "{out}");
+    assert!(!out.contains("100000000000000000000"), "{out}");
+    let o = hark(["fmt", "--compact"]).arg(&f).run();
+    assert!(o.stdout().contains(r#""bodySize":-99999999999999999999"#));
+}
+
+#[test]
+fn lone_surrogate_escapes_are_read_and_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(
+        dir.path(),
+        "sur.har",
+        r#""httpVersion":"HTTP/1.1","#,
+        r#""httpVersion":"HTTP/1.1","_x":"a\ud800b\udc00","#,
+    );
+    hark(["check"]).arg(&f).run().assert_code(0);
+    for args in [&["fmt", "--compact"][..], &["fmt"][..]] {
+        let o = hark(args).arg(&f).run();
+        o.assert_success();
+        assert!(
+            o.stdout().contains(r#""_x": "a\ud800b\udc00""#)
+                || o.stdout().contains(r#""_x":"a\ud800b\udc00""#),
+            "{args:?}"
+        );
+    }
+    // Turned into text (sanitize builds the model): U+FFFD, valid JSON for everyone.
+    let out = dir.path().join("safe.har");
+    hark(["sanitize"])
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .run()
+        .assert_success();
+    let har = read_json(&out);
+    assert_eq!(entries(&har)[0]["request"]["_x"], "a\u{fffd}b\u{fffd}");
+    for cmd in ["summary", "diagnose", "surface"] {
+        let o = hark([cmd]).arg(&f).run();
+        assert!(o.code() < 2, "{cmd}: {o}");
+    }
+}
+
+#[test]
+fn record_refuses_a_journal_that_is_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for journal in ["out.har", "./out.har"] {
+        let o = hark([
+            "record",
+            "-o",
+            "out.har",
+            "--journal",
+            journal,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .run();
+        o.assert_code(2);
+        assert!(o.stderr().contains("name the same file"), "{o}");
+    }
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
