@@ -382,3 +382,107 @@ fn record_refuses_a_journal_that_is_the_output() {
     }
     assert_eq!(files_in(dir.path()), Vec::<String>::new());
 }
+
+/// A `.har.gz` of about 2 MB holding one entry with a 2 GiB string: gzip members
+/// (one MiB of `a` each, compressed once) concatenated, which gzip reads as one stream.
+fn gzip_bomb(path: &Path) {
+    use flate2::{write::GzEncoder, Compression};
+    let member = |bytes: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    f.write_all(&member(
+        br#"{"log":{"version":"1.2","creator":{"name":"bomb","version":"1"},"entries":[{"startedDateTime":"2024-01-01T00:00:00Z","time":1,"request":{},"response":{},"_big":""#,
+    ))
+    .unwrap();
+    let mib = member(&vec![b'a'; 1 << 20]);
+    for _ in 0..2048 {
+        f.write_all(&mib).unwrap();
+    }
+    f.write_all(&member(br#""}]}}"#)).unwrap();
+    f.flush().unwrap();
+}
+
+/// Run `hark ARGS` with standard input from `stdin`; its exit code, standard error and
+/// peak RSS in bytes (the kernel's own count for the child, from wait4).
+#[allow(clippy::zombie_processes)] // reaped by wait4
+fn run_measured(args: &[&str], stdin: Option<&Path>) -> (i32, String, u64) {
+    let mut cmd = Command::new(HARK);
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).unwrap());
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: plain out-parameters for wait4 on our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(libc::WIFEXITED(status), "{args:?}: killed: {err}");
+    (
+        libc::WEXITSTATUS(status),
+        err,
+        usage.ru_maxrss as u64 * 1024,
+    )
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_entry_limit_with_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.har.gz");
+    gzip_bomb(&bomb);
+    let size = std::fs::metadata(&bomb).unwrap().len();
+    assert!(size < 8 << 20, "{size}");
+    let b = bomb.to_str().unwrap();
+    let out = dir.path().join("out.har");
+    let o = out.to_str().unwrap();
+    for (args, stdin) in [
+        (vec!["check", b], None),
+        (vec!["fmt", b, "-o", o], None),
+        (vec!["sanitize", b, "-o", o], None),
+        (vec!["sanitize", "-", "-o", o], Some(bomb.as_path())),
+        (vec!["summary", b], None),
+        (vec!["check", "--max-entry", "16M", b], None),
+    ] {
+        let (code, err, rss) = run_measured(&args, stdin);
+        // check reports an unreadable file on stdout (exit 2 all the same).
+        assert_eq!(code, 2, "{args:?}: {err}");
+        if args[0] != "check" {
+            assert!(
+                err.contains("log.entries[0]: this value is larger than 64 MiB"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("--max-entry"), "{args:?}: {err}");
+        }
+        assert!(rss < 256 << 20, "{args:?}: peak RSS {} MB", rss >> 20);
+        eprintln!("{args:?}: exit {code}, peak RSS {} MB", rss >> 20);
+        assert!(!out.exists(), "{args:?}");
+    }
+    // The message, from check too.
+    let o = hark(["check", "--color", "never"]).arg(&bomb).run();
+    o.assert_code(2);
+    assert!(o.stdout().contains("larger than 64 MiB"), "{o}");
+    // With the limit lifted the entry would be read: the limit, not something else, stops it.
+    let small = dir.path().join("small.har.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&small).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(format!(r#"{{"log":{{"version":"1.2","creator":{{"name":"x","version":"1"}},"entries":[{{"_big":"{}"}}]}}}}"#, "a".repeat(2 << 20)).as_bytes()).unwrap();
+    e.finish().unwrap();
+    let o = hark(["check", "--color", "never", "--max-entry", "1M"])
+        .arg(&small)
+        .run();
+    assert!(o.stdout().contains("larger than 1 MiB"), "{o}");
+    let o = hark(["fmt", "--max-entry", "3M"]).arg(&small).run();
+    o.assert_success();
+}

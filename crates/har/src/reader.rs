@@ -153,8 +153,12 @@ impl HarReader {
     /// Read up to the first entry. Fails if the input is not a JSON object with a `log`
     /// object (or `log.entries` is there but not an array).
     pub fn new(source: Source) -> Result<HarReader, ReadError> {
+        let mut scan = Scanner::new(source.reader);
+        if let Some(max) = source.max_entry {
+            scan.max_value = usize::try_from(max).unwrap_or(usize::MAX);
+        }
         let mut r = HarReader {
-            scan: Scanner::new(source.reader),
+            scan,
             name: source.name,
             header: Header::default(),
             raw_fields: Vec::new(),

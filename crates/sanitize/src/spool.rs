@@ -24,6 +24,10 @@ impl Spool {
     }
     /// The copy, read from its start (named by its path in errors).
     pub fn reader(&self) -> Result<HarReader, ReadError> {
-        HarReader::new(Source::open(&self.path().to_string_lossy())?)
+        self.reader_with(|s| s)
+    }
+    /// [`Spool::reader`], the [`Source`] set up by `f` first (e.g. [`Source::max_entry`]).
+    pub fn reader_with(&self, f: impl FnOnce(Source) -> Source) -> Result<HarReader, ReadError> {
+        HarReader::new(f(Source::open(&self.path().to_string_lossy())?))
     }
 }

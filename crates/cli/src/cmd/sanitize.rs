@@ -94,7 +94,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         let mut progress = None;
         let open = |pass: Pass| -> Result<har::HarReader> {
             let reader = match &spool {
-                Some(s) => s.reader()?,
+                Some(s) => s.reader_with(input::limited)?,
                 None => input::reader(name)?,
             };
             let label = match pass {
