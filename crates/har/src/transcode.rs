@@ -230,12 +230,13 @@ fn hex4(input: &[u8], at: usize) -> Result<u16, TranscodeError> {
 /// `\udfff`, or a trailing one alone) replaced by `\ufffd`, for serde_json, which
 /// refuses them: `None` when there is none. Text read from such a string has U+FFFD
 /// where the lone surrogate was; `fmt` copies strings as written and keeps it.
-pub(crate) fn lone_surrogates_replaced(bytes: &[u8]) -> Option<Vec<u8>> {
+pub fn lone_surrogates_replaced(bytes: &[u8]) -> Option<Vec<u8>> {
     let hex = |j: usize| hex4(bytes, j).ok();
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0;
     let mut j = 0;
-    while let Some(k) = memchr::memchr(b'\\', &bytes[j..]) {
+    // `j` may step past the end on a cut escape (`"\\` at the end of malformed input).
+    while let Some(k) = memchr::memchr(b'\\', bytes.get(j..).unwrap_or_default()) {
         j += k;
         if bytes.get(j + 1) != Some(&b'u') {
             j += 2;
@@ -485,6 +486,21 @@ mod tests {
             assert_eq!(v, read, "{s}");
         }
         assert_eq!(lone_surrogates_replaced(b"\"\\ud83d\\ude00\""), None);
+        // Cut escapes at the end of malformed input (found by fuzz/reader).
+        for cut in [
+            &b"\\"[..],
+            b"a\\",
+            b"\\u",
+            b"\\ud800",
+            b"\\ud800\\",
+            b"\\ud800\\udc0",
+        ] {
+            let _ = lone_surrogates_replaced(cut);
+        }
+        assert_eq!(
+            lone_surrogates_replaced(b"x\\ud800"),
+            Some(b"x\\ufffd".to_vec())
+        );
         assert!(t("\"\\ud800\\u12G4\"", Style::Compact, 0).is_err());
     }
 
