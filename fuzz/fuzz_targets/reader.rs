@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
         };
         assert!(lite_ok, "the borrowed tree rejected what the parser accepts");
         let tokens = tokens.expect("transcode rejected what the parser accepts");
-        let reread: serde_json::Value = serde_json::from_slice(&tokens).expect("transcode wrote valid JSON");
+        // Lone surrogate escapes are kept as written; serde_json reads them as U+FFFD
+        // only after the same replacement the parser makes.
+        let fixed = har::transcode::lone_surrogates_replaced(&tokens);
+        let reread: serde_json::Value = serde_json::from_slice(fixed.as_deref().unwrap_or(&tokens))
+            .expect("transcode wrote valid JSON");
         assert_eq!(reread, entry.value);
         validator.entry(entry.index, &entry.value, &bytes, pos, &mut problems);
         if let Some(r) = entry.pageref() {

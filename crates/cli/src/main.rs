@@ -43,6 +43,13 @@ struct Cli {
     #[arg(long, short, global = true)]
     quiet: bool,
 
+    /// The largest entry (or header field) read from a gzip-compressed HAR, uncompressed
+    /// (K/M/G; 0: no limit). Larger is an error naming the entry: a small .har.gz that
+    /// inflates to gigabytes stops here instead of taking all the memory.
+    #[arg(long, global = true, value_name = "SIZE", default_value = input::DEFAULT_MAX_ENTRY,
+          value_parser = cmd::parse_size)]
+    max_entry: u64,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -80,6 +87,7 @@ fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     cli.color.apply();
+    input::set_max_entry(cli.max_entry);
     let ctx = term::Ctx { quiet: cli.quiet };
     let result = match cli.command {
         Command::Check(a) => cmd::check::run(a, &ctx),
@@ -100,6 +108,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
+            if term::is_closed_pipe(&e) {
+                // `hark … | head`: quiet, as other Unix tools are.
+                return ExitCode::from(exit::FAILURE);
+            }
             term::error(&message(&e));
             ExitCode::from(exit::FAILURE)
         }

@@ -134,3 +134,89 @@ pub fn entries_list(f: &check::Finding) -> String {
     }
     s
 }
+
+/// Standard output could not be written (full disk, `/dev/full`, a closed pipe).
+#[derive(Debug, thiserror::Error)]
+#[error("writing to standard output: {0}")]
+pub struct StdoutError(pub std::io::Error);
+
+/// Whether `e` is a closed pipe (`hark … | head`): the reader wanted no more, which is
+/// not worth a message. (Only standard output is a pipe hark writes to and returns from.)
+pub fn is_closed_pipe(e: &anyhow::Error) -> bool {
+    let pipe = |io: &std::io::Error| io.kind() == std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<StdoutError>().is_some_and(|s| pipe(&s.0))
+            || c.downcast_ref::<std::io::Error>().is_some_and(pipe)
+            || c.downcast_ref::<har::OutputError>()
+                .is_some_and(|o| matches!(o, har::OutputError::Io { source, .. } if pipe(source)))
+            || c.downcast_ref::<har::CopyError>()
+                .is_some_and(|o| matches!(o, har::CopyError::Write(io) if pipe(io)))
+            || c.downcast_ref::<sanitize::Error>()
+                .is_some_and(|o| match o {
+                    sanitize::Error::Io(io) => pipe(io),
+                    sanitize::Error::Output(har::OutputError::Io { source, .. }) => pipe(source),
+                    _ => false,
+                })
+    })
+}
+
+/// Print to standard output (colour removed unless it is wanted), returning an error
+/// instead of panicking as `print!` does when standard output is full or closed.
+pub fn print(text: &str) -> Result<(), StdoutError> {
+    use std::io::Write;
+    let mut out = anstream::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(StdoutError)
+}
+
+/// `value` as pretty JSON and a newline on standard output.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    print(&text)?;
+    Ok(())
+}
+
+/// Remove hark's temporary files (outputs being written, the standard-input spool) on
+/// SIGINT, SIGTERM or SIGHUP, then die of the signal as if hark had not caught it. For
+/// commands that write files; `record`, `serve` and `view` handle signals themselves.
+#[cfg(unix)]
+pub fn remove_temp_files_on_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    // Registered here, before any temporary file exists; waited for on a thread.
+    let (mut int, mut term, mut hup) = {
+        let _in = rt.enter();
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::hangup())?,
+        )
+    };
+    std::thread::spawn(move || {
+        let sig = rt.block_on(async {
+            tokio::select! {
+                _ = int.recv() => libc::SIGINT,
+                _ = term.recv() => libc::SIGTERM,
+                _ = hup.recv() => libc::SIGHUP,
+            }
+        });
+        // Held until the process ends: no output is renamed into place after this.
+        let _held = har::remove_temp_files();
+        // SAFETY: restores the default action and raises the signal again; no memory.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+        std::process::exit(128 + sig);
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn remove_temp_files_on_signal() -> std::io::Result<()> {
+    Ok(())
+}

@@ -380,3 +380,54 @@ fn another_har_is_uploaded_to_hark_view() {
         r.text()
     );
 }
+
+#[test]
+fn listening_beyond_loopback_needs_a_token() {
+    // Refused before binding anything (no address but loopback is ever bound here).
+    for addr in ["0.0.0.0", "::"] {
+        let o = hark([
+            "view",
+            "--no-open",
+            "--port",
+            "0",
+            "--listen",
+            addr,
+            "@example",
+        ])
+        .env("HARK_VIEW_TOKEN", "")
+        .run();
+        o.assert_code(2);
+        assert!(o.stderr().contains("give --token"), "{o}");
+    }
+}
+
+#[test]
+fn a_token_guards_the_viewer_and_the_printed_link_carries_it() {
+    let mut proc = hark([
+        "view",
+        "--no-open",
+        "--port",
+        "0",
+        "--quiet",
+        "--token",
+        "s3cret",
+        "@example",
+    ])
+    .spawn();
+    let url = proc.stdout_line().trim().to_string();
+    let base = url.strip_suffix("?token=s3cret").expect(&url).to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{url}");
+    assert_eq!(curl(format!("{base}api/files")).send().status, 401);
+    let ok = curl(format!("{base}api/files"))
+        .header("Authorization: Bearer s3cret")
+        .send();
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.json()[0]["name"], "@example");
+    // The Host check stays: another name is refused even with the token.
+    let other = curl(format!("{base}api/files"))
+        .header("Authorization: Bearer s3cret")
+        .header("Host: evil.example")
+        .send();
+    assert_ne!(other.status, 200);
+    drop(proc);
+}

@@ -20,6 +20,8 @@ pub trait Json: Sized {
     type Object: JsonObject<Value = Self>;
     fn kind(&self) -> Kind;
     fn as_str(&self) -> Option<&str>;
+    /// The number as a double; `None` also for a number out of a double's range (`1e999`),
+    /// so no reader ever computes with an infinity.
     fn as_f64(&self) -> Option<f64>;
     /// The number if it is written as an integer that fits.
     fn as_i64(&self) -> Option<i64>;
@@ -65,7 +67,7 @@ impl Json for Value {
         Value::as_str(self)
     }
     fn as_f64(&self) -> Option<f64> {
-        Value::as_f64(self)
+        Value::as_f64(self).filter(|f| f.is_finite())
     }
     fn as_i64(&self) -> Option<i64> {
         Value::as_i64(self)

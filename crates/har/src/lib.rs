@@ -31,7 +31,7 @@ pub use model::{
     Content, Cookie, Entry, EntryView, Header, NameValues, Obj, Object, Page, PostData, Request,
     Response, Timings,
 };
-pub use output::{Output, OutputError};
+pub use output::{remove_temp_files, Output, OutputError, TempGuard};
 pub use parallel::{default_threads, fold, par_entries, reformat, CopyError, ParEntries};
 pub use reader::{HarReader, RawEntry, RawField};
 pub use scan::MAX_DEPTH;

@@ -41,10 +41,15 @@ fn text(input: &[u8], i: usize) -> Result<(Cow<'_, str>, usize), TranscodeError>
     let (end, escaped) = scan_string(input, i)?;
     let s = if escaped {
         // Rare: let serde_json decode the escapes of this one string.
-        let owned: String = serde_json::from_slice(&input[i..end]).map_err(|e| TranscodeError {
-            offset: i,
-            message: e.to_string(),
-        })?;
+        let raw = &input[i..end];
+        let fixed = crate::transcode::lone_surrogates_replaced(raw);
+        let owned: String =
+            serde_json::from_slice(fixed.as_deref().unwrap_or(raw)).map_err(|e| {
+                TranscodeError {
+                    offset: i,
+                    message: e.to_string(),
+                }
+            })?;
         Cow::Owned(owned)
     } else {
         let bytes = &input[i + 1..end - 1];
@@ -168,7 +173,7 @@ impl<'a> Json for Lite<'a> {
     }
     fn as_f64(&self) -> Option<f64> {
         match self {
-            Lite::Number(n) => n.parse().ok(),
+            Lite::Number(n) => n.parse().ok().filter(|f: &f64| f.is_finite()),
             _ => None,
         }
     }
@@ -253,6 +258,12 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_reads_as_a_replacement_character() {
+        let v = parse(br#"{"a":"x\ud800y"}"#).unwrap();
+        assert_eq!(crate::model::Obj::of(Some(&v)).str("a"), Some("x\u{fffd}y"));
+    }
+
+    #[test]
     fn rejects_what_the_transcoder_rejects() {
         for bad in [
             "",
@@ -261,7 +272,7 @@ mod tests {
             "{\"a\":1,}",
             "{1:2}",
             "01",
-            "\"\\ud800\"",
+            "\"\\ud80x\"",
             "[1] 2",
             "nul",
         ] {

@@ -1,10 +1,58 @@
 //! Output that is all or nothing: a file is written beside its destination under a
 //! temporary name and renamed over it only when complete, so an error or a crash never
 //! leaves a half-written file where a good one was. `-` is standard output.
+//!
+//! Permissions: a new file gets the mode a plain `open(O_CREAT, 0666)` would get (the
+//! umask applies), never wider than the input's group and other bits (a 0600 input gives
+//! a 0600 output); an existing file keeps its mode. A destination that is not a regular
+//! file (a device such as `/dev/null`, a FIFO, `/dev/stdout`, a shell's `>(…)`) is
+//! written in place: there is nothing to rename over.
+//!
+//! Temporary files are listed in a process-wide registry while they exist, so a signal
+//! handler in the program can remove them ([`remove_temp_files`]).
 
 use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn registry() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    TEMP_FILES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A temporary file's path in the registry while this lives.
+#[derive(Debug)]
+pub struct TempGuard(PathBuf);
+
+impl TempGuard {
+    /// List `path` as a temporary file to remove on a signal.
+    pub fn register(path: &Path) -> TempGuard {
+        registry().push(path.to_path_buf());
+        TempGuard(path.to_path_buf())
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        let mut r = registry();
+        if let Some(i) = r.iter().position(|p| *p == self.0) {
+            r.swap_remove(i);
+        }
+    }
+}
+
+/// Remove every temporary file still registered (the outputs being written, spools),
+/// for a signal handler that then exits. Holds the registry locked until the process
+/// ends, so no output is committed (renamed into place) after it ran.
+pub fn remove_temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    let r = registry();
+    for p in r.iter() {
+        let _ = fs::remove_file(p);
+    }
+    r
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -22,6 +70,14 @@ pub enum Output {
     Stdout(BufWriter<io::Stdout>),
     File {
         tmp: BufWriter<tempfile::NamedTempFile>,
+        dest: PathBuf,
+        /// The mode for a new file (None: what the temporary file has).
+        mode: Option<fs::Permissions>,
+        guard: TempGuard,
+    },
+    /// Not a regular file (device, FIFO): written where it is.
+    InPlace {
+        file: BufWriter<fs::File>,
         dest: PathBuf,
     },
 }
@@ -45,6 +101,25 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
+/// Where an existing destination should be written: `None` in place (not a regular
+/// file, or a name under /dev or /proc such as `/dev/stdout`), else the real path
+/// (symbolic links resolved, so the link itself is not replaced).
+fn resolve(path: &Path) -> Option<PathBuf> {
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        // Does not exist (yet): a new file, created beside where it is named.
+        Err(_) => return Some(path.to_path_buf()),
+    };
+    if !meta.is_file() {
+        return None;
+    }
+    match fs::canonicalize(path) {
+        Ok(real) if real.starts_with("/dev") || real.starts_with("/proc") => None,
+        Ok(real) => Some(real),
+        Err(_) => None,
+    }
+}
+
 impl Output {
     /// Open `dest` (`-` for standard output), refusing any path that is one of `inputs`.
     pub fn create(dest: &str, inputs: &[&str]) -> Result<Output, OutputError> {
@@ -54,16 +129,27 @@ impl Output {
                 io::stdout(),
             )));
         }
-        let path = PathBuf::from(dest);
+        let named = PathBuf::from(dest);
         if inputs
             .iter()
-            .any(|i| *i != "-" && same_file(Path::new(i), &path))
+            .any(|i| *i != "-" && same_file(Path::new(i), &named))
         {
-            return Err(OutputError::WouldOverwriteInput { path });
+            return Err(OutputError::WouldOverwriteInput { path: named });
         }
         let err = |source| OutputError::Io {
-            path: path.clone(),
+            path: named.clone(),
             source,
+        };
+        let Some(path) = resolve(&named) else {
+            let file = fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&named)
+                .map_err(err)?;
+            return Ok(Output::InPlace {
+                file: BufWriter::with_capacity(256 * 1024, file),
+                dest: named,
+            });
         };
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -73,14 +159,23 @@ impl Output {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(err)?;
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        #[cfg(unix)]
+        {
+            // Created 0666 minus the umask, as a plain create would be; narrowed below.
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(fs::Permissions::from_mode(0o666));
+        }
+        let tmp = builder.tempfile_in(&dir).map_err(err)?;
+        let guard = TempGuard::register(tmp.path());
+        let mode = new_file_mode(&tmp, inputs);
         Ok(Output::File {
             tmp: BufWriter::with_capacity(256 * 1024, tmp),
             dest: path,
+            mode,
+            guard,
         })
     }
 
@@ -92,34 +187,61 @@ impl Output {
                 path: PathBuf::from("<stdout>"),
                 source,
             }),
-            Output::File { tmp, dest } => {
+            Output::InPlace { mut file, dest } => file
+                .flush()
+                .map_err(|source| OutputError::Io { path: dest, source }),
+            Output::File {
+                tmp,
+                dest,
+                mode,
+                guard,
+            } => {
                 let err = |source| OutputError::Io {
                     path: dest.clone(),
                     source,
                 };
                 let tmp = tmp.into_inner().map_err(|e| err(e.into_error()))?;
                 tmp.as_file().sync_all().map_err(err)?;
-                let perms = match fs::metadata(&dest) {
-                    Ok(m) => m.permissions(),
-                    Err(_) => default_permissions(),
-                };
-                let _ = fs::set_permissions(tmp.path(), perms);
-                tmp.persist(&dest).map_err(|e| err(e.error))?;
-                Ok(())
+                match fs::metadata(&dest) {
+                    Ok(m) => {
+                        let _ = fs::set_permissions(tmp.path(), m.permissions());
+                    }
+                    Err(_) => {
+                        if let Some(p) = mode {
+                            let _ = fs::set_permissions(tmp.path(), p);
+                        }
+                    }
+                }
+                // A signal handler removing temporary files waits for the rename.
+                let lock = registry();
+                let done = tmp.persist(&dest).map_err(|e| err(e.error));
+                drop(lock);
+                drop(guard);
+                done.map(|_| ())
             }
         }
     }
 }
 
+/// The temporary file's mode (0666 minus the umask) without the group and other bits an
+/// input file does not have.
 #[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
+fn new_file_mode(tmp: &tempfile::NamedTempFile, inputs: &[&str]) -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
+    let mut mode = tmp.as_file().metadata().ok()?.permissions().mode() & 0o777;
+    for i in inputs.iter().filter(|i| **i != "-") {
+        if let Ok(m) = fs::metadata(i) {
+            if m.is_file() {
+                mode &= m.permissions().mode() | 0o700;
+            }
+        }
+    }
+    Some(fs::Permissions::from_mode(mode))
 }
 
 #[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    fs::metadata(".").map(|m| m.permissions()).unwrap()
+fn new_file_mode(_: &tempfile::NamedTempFile, _: &[&str]) -> Option<fs::Permissions> {
+    None
 }
 
 impl Write for Output {
@@ -127,18 +249,21 @@ impl Write for Output {
         match self {
             Output::Stdout(w) => w.write(buf),
             Output::File { tmp, .. } => tmp.write(buf),
+            Output::InPlace { file, .. } => file.write(buf),
         }
     }
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.write_all(buf),
             Output::File { tmp, .. } => tmp.write_all(buf),
+            Output::InPlace { file, .. } => file.write_all(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(w) => w.flush(),
             Output::File { tmp, .. } => tmp.flush(),
+            Output::InPlace { file, .. } => file.flush(),
         }
     }
 }

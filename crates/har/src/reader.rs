@@ -124,10 +124,20 @@ fn parse_value(
     file: &Arc<str>,
     path: impl Fn() -> String,
 ) -> Result<Value, ReadError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    // The scanner already limited nesting to scan::MAX_DEPTH.
-    de.disable_recursion_limit();
-    let parsed = Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v));
+    let parse = |bytes: &[u8]| {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        // The scanner already limited nesting to scan::MAX_DEPTH.
+        de.disable_recursion_limit();
+        Value::deserialize(&mut de).and_then(|v| de.end().map(|()| v))
+    };
+    let mut parsed = parse(bytes);
+    // serde_json refuses lone surrogate escapes, which JSON.parse accepts: read them as
+    // U+FFFD (`\ufffd` has the same length, so every byte offset stays).
+    if parsed.is_err() {
+        if let Some(fixed) = crate::transcode::lone_surrogates_replaced(bytes) {
+            parsed = parse(&fixed);
+        }
+    }
     parsed.map_err(|e| {
         let (pos, message) = json_error_at(&e, pos);
         ReadError::Syntax {
@@ -143,8 +153,12 @@ impl HarReader {
     /// Read up to the first entry. Fails if the input is not a JSON object with a `log`
     /// object (or `log.entries` is there but not an array).
     pub fn new(source: Source) -> Result<HarReader, ReadError> {
+        let mut scan = Scanner::new(source.reader);
+        if let Some(max) = source.max_entry {
+            scan.max_value = usize::try_from(max).unwrap_or(usize::MAX);
+        }
         let mut r = HarReader {
-            scan: Scanner::new(source.reader),
+            scan,
             name: source.name,
             header: Header::default(),
             raw_fields: Vec::new(),

@@ -42,6 +42,8 @@ pub(crate) struct Scanner<R> {
     /// Whether whole 64-byte blocks are scanned at once ([`run_blocks`]); off only in
     /// the tests that compare with the byte-by-byte loop.
     blocks: bool,
+    /// The largest value [`Scanner::capture`] copies (an entry, a header field).
+    pub(crate) max_value: usize,
 }
 
 impl<R: Read> Scanner<R> {
@@ -56,6 +58,7 @@ impl<R: Read> Scanner<R> {
             line: 1,
             line_start: 0,
             blocks: true,
+            max_value: usize::MAX,
         }
     }
 
@@ -370,6 +373,18 @@ impl<R: Read> Scanner<R> {
                 self.consumed(&consumed);
                 return self.syntax(message);
             }
+            if out.len().saturating_add(i) > self.max_value {
+                // Refused before the copy grows: a gzip bomb's one huge string stops here.
+                return Err(ScanError::Syntax {
+                    pos: start,
+                    message: format!(
+                        "this value is larger than {}, the limit for one entry or field \
+                         (hark's --max-entry; a small .gz that inflates this much may be a \
+                         decompression bomb)",
+                        size(self.max_value)
+                    ),
+                });
+            }
             out.extend_from_slice(&chunk[..i]);
             let (from, to) = (self.pos, self.pos + i);
             self.pos = to;
@@ -386,6 +401,15 @@ impl<R: Read> Scanner<R> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// A byte count for a message: `128 MiB`, else in bytes.
+fn size(n: usize) -> String {
+    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{n} bytes")
     }
 }
 

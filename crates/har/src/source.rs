@@ -15,6 +15,9 @@ pub struct Source {
     pub len: Option<u64>,
     pub gzip: bool,
     pub progress: Arc<AtomicU64>,
+    /// The largest entry (or header field) read, in bytes of JSON (uncompressed);
+    /// larger is an error naming where. Unbounded unless set ([`Source::max_entry`]).
+    pub max_entry: Option<u64>,
     pub(crate) reader: Box<dyn Read + Send>,
 }
 
@@ -42,6 +45,14 @@ impl<R: Read> Read for Counting<R> {
 }
 
 impl Source {
+    /// Refuse entries (and header fields) larger than `bytes` of JSON, as read after
+    /// decompression; `None` for no limit. Memory is bounded by it (a few times it with
+    /// several worker threads), also for a small `.gz` that inflates to gigabytes.
+    pub fn max_entry(mut self, bytes: Option<u64>) -> Source {
+        self.max_entry = bytes;
+        self
+    }
+
     /// Open `path`; `-` is standard input.
     pub fn open(path: &str) -> Result<Source, ReadError> {
         if path == "-" {
@@ -99,6 +110,7 @@ impl Source {
             len,
             gzip,
             progress,
+            max_entry: None,
             reader,
         })
     }

@@ -2,7 +2,9 @@
 //! space, pretty (indented for its place in a HAR) or compact. Strings and numbers are
 //! copied byte for byte, so nothing is re-spelled; syntax is checked as strictly as
 //! serde_json does (escapes, surrogate pairs, UTF-8, control characters, number grammar,
-//! commas), so whatever this accepts the model reads too.
+//! commas), so whatever this accepts the model reads too — except lone surrogate escapes
+//! (`"\ud800"`), which every JSON.parse accepts and serde_json does not: they are kept here,
+//! and read as U+FFFD by the model ([`lone_surrogates_replaced`]).
 
 use crate::writer::Style;
 
@@ -224,6 +226,46 @@ fn hex4(input: &[u8], at: usize) -> Result<u16, TranscodeError> {
     Ok(v)
 }
 
+/// `bytes` (JSON) with each lone surrogate escape (`\ud800` not followed by `\udc00`…
+/// `\udfff`, or a trailing one alone) replaced by `\ufffd`, for serde_json, which
+/// refuses them: `None` when there is none. Text read from such a string has U+FFFD
+/// where the lone surrogate was; `fmt` copies strings as written and keeps it.
+pub fn lone_surrogates_replaced(bytes: &[u8]) -> Option<Vec<u8>> {
+    let hex = |j: usize| hex4(bytes, j).ok();
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut j = 0;
+    // `j` may step past the end on a cut escape (`"\\` at the end of malformed input).
+    while let Some(k) = memchr::memchr(b'\\', bytes.get(j..).unwrap_or_default()) {
+        j += k;
+        if bytes.get(j + 1) != Some(&b'u') {
+            j += 2;
+            continue;
+        }
+        let Some(u) = hex(j + 2) else {
+            j += 2;
+            continue;
+        };
+        let pair = (0xD800..0xDC00).contains(&u)
+            && bytes.get(j + 6..j + 8) == Some(b"\\u")
+            && hex(j + 8).is_some_and(|l| (0xDC00..0xE000).contains(&l));
+        if pair {
+            j += 12;
+        } else if (0xD800..0xE000).contains(&u) {
+            let o = out.get_or_insert_with(|| Vec::with_capacity(bytes.len()));
+            o.extend_from_slice(&bytes[copied..j]);
+            o.extend_from_slice(b"\\ufffd");
+            j += 6;
+            copied = j;
+        } else {
+            j += 6;
+        }
+    }
+    let mut o = out?;
+    o.extend_from_slice(&bytes[copied..]);
+    Some(o)
+}
+
 /// A string starting at the quote `i`, copied as written; returns the index after it.
 fn string(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeError> {
     let (end, _) = scan_string(input, i)?;
@@ -261,17 +303,14 @@ pub(crate) fn scan_string(input: &[u8], i: usize) -> Result<(usize, bool), Trans
                     Some(b'u') => {
                         let u = hex4(input, j + 2)?;
                         j += 6;
-                        if (0xD800..0xDC00).contains(&u) {
-                            if input.get(j..j + 2) != Some(b"\\u") {
-                                return err(j, "lone leading surrogate in hex escape");
-                            }
-                            let low = hex4(input, j + 2)?;
-                            if !(0xDC00..0xE000).contains(&low) {
-                                return err(j, "lone leading surrogate in hex escape");
-                            }
+                        // A surrogate pair is one escape of 12 bytes. A lone surrogate
+                        // (`\ud800`), which serde_json refuses but every JSON.parse
+                        // accepts, is kept as written; see [`lone_surrogates_replaced`].
+                        if (0xD800..0xDC00).contains(&u)
+                            && input.get(j..j + 2) == Some(b"\\u")
+                            && hex4(input, j + 2).is_ok_and(|low| (0xDC00..0xE000).contains(&low))
+                        {
                             j += 6;
-                        } else if (0xDC00..0xE000).contains(&u) {
-                            return err(j - 6, "lone trailing surrogate in hex escape");
                         }
                     }
                     Some(_) => return err(j + 1, "invalid escape"),
@@ -433,6 +472,39 @@ mod tests {
     }
 
     #[test]
+    fn lone_surrogates_are_kept_as_written_and_read_as_replacement_characters() {
+        for (s, read) in [
+            ("\"\\ud800\"", "\u{fffd}"),
+            ("\"a\\udc00b\"", "a\u{fffd}b"),
+            ("\"\\ud800\\u0041\"", "\u{fffd}A"),
+            ("\"\\uD83D\\uDE00\\udfff\"", "\u{1f600}\u{fffd}"),
+            ("\"\\\\ud800\"", "\\ud800"),
+        ] {
+            assert_eq!(t(s, Style::Compact, 0).unwrap(), s, "{s}");
+            let fixed = lone_surrogates_replaced(s.as_bytes()).unwrap_or(s.as_bytes().to_vec());
+            let v: String = serde_json::from_slice(&fixed).unwrap();
+            assert_eq!(v, read, "{s}");
+        }
+        assert_eq!(lone_surrogates_replaced(b"\"\\ud83d\\ude00\""), None);
+        // Cut escapes at the end of malformed input (found by fuzz/reader).
+        for cut in [
+            &b"\\"[..],
+            b"a\\",
+            b"\\u",
+            b"\\ud800",
+            b"\\ud800\\",
+            b"\\ud800\\udc0",
+        ] {
+            let _ = lone_surrogates_replaced(cut);
+        }
+        assert_eq!(
+            lone_surrogates_replaced(b"x\\ud800"),
+            Some(b"x\\ufffd".to_vec())
+        );
+        assert!(t("\"\\ud800\\u12G4\"", Style::Compact, 0).is_err());
+    }
+
+    #[test]
     fn rejects_what_serde_json_rejects() {
         let bad = [
             "",
@@ -453,9 +525,6 @@ mod tests {
             "\"abc",
             "\"\\x\"",
             "\"\\u12G4\"",
-            "\"\\ud800\"",
-            "\"\\udc00\"",
-            "\"\\ud800\\u0041\"",
             "\"a\nb\"",
             "\"\u{1}\"",
             "[1] 2",

@@ -107,11 +107,13 @@ fn validation_is_the_same_on_both_trees() {
     }
 }
 
+/// Except lone surrogate escapes, which serde_json refuses and JSON.parse accepts: both
+/// trees read them (as U+FFFD); see har::transcode.
 #[test]
 fn lite_trees_reject_what_the_model_rejects() {
     for bad in [
         &b"{\"a\": tru}"[..],
-        b"{\"a\": \"\\ud800\"}",
+        b"{\"a\": \"\\ud80x\"}",
         b"[1,]",
         b"{\"a\":1}x",
         b"{\"a\": \"\xff\"}",

@@ -192,7 +192,12 @@ pub fn sh_quote(s: &str) -> String {
 pub fn curl<J: Json>(e: EntryView<'_, J>) -> String {
     let req = e.request();
     let method = req.method().unwrap_or("GET");
-    let mut parts = vec!["curl".to_string(), sh_quote(req.url().unwrap_or(""))];
+    // `--url`: a URL starting with `-` (a hostile HAR's `-K/etc/…`) is not an option.
+    let mut parts = vec![
+        "curl".to_string(),
+        "--url".to_string(),
+        sh_quote(req.url().unwrap_or("")),
+    ];
     let post = req.post_data();
     let body = post.and_then(|p| p.text()).filter(|t| !t.is_empty());
     let implied = if body.is_some() { "POST" } else { "GET" };

@@ -365,6 +365,34 @@ fn curl_commands_survive_a_posix_shell() {
 }
 
 #[test]
+fn copy_as_curl_cannot_be_given_options_by_the_url() {
+    // Without `--url`, curl would read `-V…` as --version: print it and exit 0.
+    for url in [
+        "-Vhttp://127.0.0.1:9/",
+        "--version",
+        "-o/tmp/hark-curl-pwned",
+    ] {
+        let entry = serde_json::json!({
+            "request": {"method": "GET", "url": url, "httpVersion": "HTTP/1.1",
+                        "headers": [{"name": "X-A", "value": "-v"}]}
+        });
+        let cmd = view::details::curl(har::EntryView(har::Obj::of(Some(&entry))));
+        assert!(cmd.starts_with("curl --url "), "{cmd}");
+        let out = Cmd::new("sh")
+            .arg("-c")
+            .arg(format!("{cmd} --max-time 2 --proto =http"))
+            .run();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !out.success(),
+            "{cmd}: curl took the URL as options: {stdout}"
+        );
+        assert!(!stdout.contains("Protocols:"), "{cmd}: {stdout}");
+    }
+    assert!(!std::path::Path::new("/tmp/hark-curl-pwned").exists());
+}
+
+#[test]
 fn host_check_refuses_other_names() {
     let h = view::HostCheck::Loopback(7172);
     assert!(h.allows(Some("127.0.0.1:7172")));

@@ -93,7 +93,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     for f in &a.files {
         let r = check_file(f, &opts, ctx);
         if !a.json {
-            print_human(&r, a.verbose);
+            print_human(&r, a.verbose)?;
         }
         files.push(r);
     }
@@ -120,8 +120,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         .unwrap_or(crate::exit::OK);
     if a.json {
         let report = Report { files, exit };
-        serde_json::to_writer_pretty(std::io::stdout().lock(), &report)?;
-        println!();
+        crate::term::print_json(&report)?;
     }
     Ok(exit)
 }
@@ -130,8 +129,15 @@ fn label(s: Severity) -> String {
     paint(severity_style(s), &format!("{:<8}", s.as_str()))
 }
 
-fn print_human(r: &FileReport, verbose: bool) {
-    use anstream::println;
+fn print_human(r: &FileReport, verbose: bool) -> Result<()> {
+    // Collected, then printed at once: a full or closed stdout is an error, not a panic.
+    let mut out = String::new();
+    macro_rules! println {
+        ($($t:tt)*) => {{
+            use std::fmt::Write as _;
+            let _ = writeln!(out, $($t)*);
+        }};
+    }
     const W: usize = 100;
     let pad = " ".repeat(11);
     let mut head = paint(BOLD, &r.file);
@@ -210,4 +216,6 @@ fn print_human(r: &FileReport, verbose: bool) {
         Verdict::Unreadable => paint(RED, "✗ cannot be read as HAR"),
     };
     println!("  {verdict}\n");
+    crate::term::print(&out)?;
+    Ok(())
 }

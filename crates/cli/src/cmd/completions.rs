@@ -12,6 +12,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, mut cmd: clap::Command) -> Result<u8> {
-    clap_complete::generate(args.shell, &mut cmd, "hark", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "hark", &mut script);
+    crate::term::print(&String::from_utf8_lossy(&script))?;
     Ok(crate::exit::OK)
 }

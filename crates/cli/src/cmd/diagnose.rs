@@ -85,35 +85,27 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let producer = an.header.producer();
     let d = an.diagnosis.expect("diagnosis was asked for");
     if a.json {
-        serde_json::to_writer_pretty(
-            std::io::stdout().lock(),
-            &JsonOut {
-                file: &a.file,
-                producer,
-                entries: an.entries,
-                lint: &an.lint,
-                diagnosis: &d,
-                truncated,
-                exit,
-            },
-        )?;
-        println!();
+        crate::term::print_json(&JsonOut {
+            file: &a.file,
+            producer,
+            entries: an.entries,
+            lint: &an.lint,
+            diagnosis: &d,
+            truncated,
+            exit,
+        })?;
     } else if a.markdown {
-        anstream::print!(
-            "{}",
-            markdown(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
-        );
+        let mut text = markdown(&a.file, &producer, an.entries, &an.lint, &d, a.verbose);
         if let Some(t) = &truncated {
-            println!("\n**{}**", t.line());
+            text.push_str(&format!("\n**{}**\n", t.line()));
         }
+        crate::term::print(&text)?;
     } else {
-        anstream::print!(
-            "{}",
-            human(&a.file, &producer, an.entries, &an.lint, &d, a.verbose)
-        );
+        let mut text = human(&a.file, &producer, an.entries, &an.lint, &d, a.verbose);
         if let Some(t) = &truncated {
-            anstream::println!("\n{}", paint(RED, &t.line()));
+            text.push_str(&format!("\n{}\n", paint(RED, &t.line())));
         }
+        crate::term::print(&text)?;
     }
     Ok(exit)
 }

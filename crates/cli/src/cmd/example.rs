@@ -12,6 +12,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<u8> {
+    crate::term::remove_temp_files_on_signal()?;
     let mut out = har::Output::create(&args.output, &[])?;
     out.write_all(crate::input::EXAMPLE)
         .with_context(|| format!("writing {}", args.output))?;

@@ -31,6 +31,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     } else {
         Style::Pretty
     };
+    crate::term::remove_temp_files_on_signal()?;
     let reader = input::reader(&a.input)?;
     let out = Output::create(&a.output, &[&a.input])?;
     let mut w = HarWriter::new(out, style);

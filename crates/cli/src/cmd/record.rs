@@ -235,6 +235,15 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             a.listen
         );
     }
+    if let Some(j) = &a.journal {
+        let o = std::path::Path::new(&a.output);
+        let abs = |p: &std::path::Path| std::path::absolute(p).ok();
+        if har::output::same_file(j, o) || abs(j) == abs(o) {
+            bail!(
+                "--journal and --output name the same file: the journal would be lost to the HAR"
+            );
+        }
+    }
     if a.upstream_timeout.is_nan() || a.upstream_timeout <= 0.0 {
         bail!("--upstream-timeout must be a positive number of seconds");
     }

@@ -80,6 +80,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     } else {
         Style::Pretty
     };
+    crate::term::remove_temp_files_on_signal()?;
     let mut reports = Vec::new();
     for name in &a.input {
         // Two passes need the input twice: standard input goes to a temporary file.
@@ -93,7 +94,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         let mut progress = None;
         let open = |pass: Pass| -> Result<har::HarReader> {
             let reader = match &spool {
-                Some(s) => s.reader()?,
+                Some(s) => s.reader_with(input::limited)?,
                 None => input::reader(name)?,
             };
             let label = match pass {
@@ -148,7 +149,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if to_stderr {
         anstream::eprint!("{text}");
     } else {
-        anstream::print!("{text}");
+        crate::term::print(&text)?;
     }
     Ok(if a.check && found {
         crate::exit::FINDINGS

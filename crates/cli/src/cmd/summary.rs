@@ -91,25 +91,23 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         .map(|e| Truncated::of(e, analysis.entries));
     let report = analysis.summary.expect("summary was asked for");
     if a.json {
-        serde_json::to_writer_pretty(
-            std::io::stdout().lock(),
-            &JsonOut {
-                file: &a.file,
-                report: &report,
-                truncated,
-            },
-        )?;
-        println!();
+        crate::term::print_json(&JsonOut {
+            file: &a.file,
+            report: &report,
+            truncated,
+        })?;
     } else if a.markdown {
-        anstream::print!("{}", markdown(&a.file, &report));
+        let mut text = markdown(&a.file, &report);
         if let Some(t) = &truncated {
-            println!("\n**{}**", t.line());
+            text.push_str(&format!("\n**{}**\n", t.line()));
         }
+        crate::term::print(&text)?;
     } else {
-        anstream::print!("{}", human(&a.file, &report));
+        let mut text = human(&a.file, &report);
         if let Some(t) = &truncated {
-            anstream::println!("\n{}", paint(RED, &t.line()));
+            text.push_str(&format!("\n{}\n", paint(RED, &t.line())));
         }
+        crate::term::print(&text)?;
     }
     Ok(if analysis.truncated.is_some() {
         crate::exit::FINDINGS

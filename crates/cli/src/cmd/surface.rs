@@ -84,16 +84,12 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         write_file(path, &bytes, &a.file)?;
     }
     if a.json {
-        serde_json::to_writer_pretty(
-            std::io::stdout().lock(),
-            &JsonOut {
-                file: &a.file,
-                report: &report,
-            },
-        )?;
-        println!();
+        crate::term::print_json(&JsonOut {
+            file: &a.file,
+            report: &report,
+        })?;
     } else if a.openapi.as_deref() != Some("-") && a.sarif.as_deref() != Some("-") {
-        anstream::print!("{}", human(&a.file, &report));
+        crate::term::print(&human(&a.file, &report))?;
     }
     Ok(if report.findings.is_empty() {
         crate::exit::OK

@@ -32,10 +32,15 @@ pub struct Args {
     /// Port to serve on (0: any free port). Default: 7172, or a free port if taken.
     #[arg(long, short)]
     port: Option<u16>,
-    /// Address to listen on instead of 127.0.0.1. Anyone who can reach it can read the
-    /// HAR files: use only on a trusted network.
+    /// Address to listen on instead of 127.0.0.1. Beyond loopback a --token is required,
+    /// and the page is reached by address (an IP, not a host name: DNS rebinding stays out).
     #[arg(long, value_name = "ADDR")]
     listen: Option<IpAddr>,
+    /// Required on every request [default: $HARK_VIEW_TOKEN]: open the printed link with
+    /// `?token=`, or send `Authorization: Bearer <token>`. Required with --listen beyond
+    /// loopback.
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
     /// Do not open a browser.
     #[arg(long)]
     no_open: bool,
@@ -48,6 +53,18 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
+    let token = a
+        .token
+        .clone()
+        .or_else(|| std::env::var("HARK_VIEW_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    let ip = a.listen.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    if !ip.is_loopback() && token.is_none() {
+        anyhow::bail!(
+            "--listen {ip} lets other machines read these HAR files (and upload): give --token \
+             (the page is then opened with ?token=TOKEN)"
+        );
+    }
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let lib = std::sync::Arc::new(view::Library::new());
     // Keeps the built-in example's temporary copy alive while serving.
@@ -78,17 +95,23 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         .enable_all()
         .build()
         .context("starting the server")?;
-    let ip = a.listen.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     let listener = rt.block_on(view::bind(ip, a.port))?;
     let addr = listener.local_addr()?;
-    let hosts = view::HostCheck::for_addr(addr);
-    if matches!(hosts, view::HostCheck::Any) {
-        anstream::eprintln!(
-            "{} listening on {ip}: anyone who can reach this address can read these HAR files",
-            paint(YELLOW, "warning:")
-        );
-    }
-    let url = view::url_for(addr);
+    let hosts = match view::HostCheck::for_addr(addr) {
+        view::HostCheck::Any => {
+            anstream::eprintln!(
+                "{} listening on {ip}: anyone who can reach this address and has the token can \
+                 read these HAR files",
+                paint(YELLOW, "warning:")
+            );
+            view::HostCheck::Address(addr.port())
+        }
+        h => h,
+    };
+    let url = match &token {
+        Some(t) => format!("{}?token={t}", view::url_for(addr)),
+        None => view::url_for(addr),
+    };
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{url}")?;
@@ -136,6 +159,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     }
     let mut cfg = view::Config::new(hosts);
     cfg.max_upload = a.max_upload;
+    cfg.token = token;
     let app = view::router_with(lib.clone(), cfg);
     rt.block_on(view::serve(listener, app, super::stop_signal()))
         .context("serving the viewer")?;

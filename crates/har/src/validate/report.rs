@@ -184,6 +184,18 @@ impl Reporter<'_> {
                 );
                 None
             }
+            Some(v) if v.kind() == JsonKind::Number && v.as_f64().is_none() => {
+                self.report(
+                    Severity::Error,
+                    "not-finite",
+                    &fp,
+                    format!(
+                        "{} is not a finite number (beyond a double's range; readers get infinity)",
+                        v.number_text().unwrap_or_default()
+                    ),
+                );
+                None
+            }
             Some(v) => {
                 if kind == Kind::Int && v.as_i64().is_none() {
                     self.report(
@@ -231,14 +243,17 @@ impl Reporter<'_> {
         req: Req,
         minus_one: MinusOne,
     ) -> Option<f64> {
-        let v = self.field(obj, key, p, kind, req)?.as_f64()?;
+        let j = self.field(obj, key, p, kind, req)?;
+        let v = j.as_f64()?;
         if v < 0.0 {
+            // Quoted as written: `-99999999999999999999`, not its rounded double.
+            let text = j.number_text().unwrap_or_default();
             let fp = p.k(key);
             let (sev, msg) = match minus_one {
                 MinusOne::Allowed if v == -1.0 => return Some(v),
-                MinusOne::Allowed => (Severity::Warning, format!("{v} is below -1, the value for 'not available' (Playwright writes negative sizes for some responses)")),
+                MinusOne::Allowed => (Severity::Warning, format!("{text} is below -1, the value for 'not available' (Playwright writes negative sizes for some responses)")),
                 MinusOne::Quirk(who) if v == -1.0 => (Severity::Warning, format!("-1 where HAR 1.2 wants a value ≥ 0 ({who})")),
-                MinusOne::Quirk(_) | MinusOne::No => (Severity::Warning, format!("{v} is negative")),
+                MinusOne::Quirk(_) | MinusOne::No => (Severity::Warning, format!("{text} is negative")),
             };
             self.report(sev, "out-of-range", &fp, msg);
         }

@@ -56,6 +56,9 @@ pub enum HostCheck {
     Loopback(u16),
     /// Any host (`--listen` on another address).
     Any,
+    /// An address, not a name: any IP literal or `localhost`, with this port. Off
+    /// loopback this still keeps DNS rebinding out (a rebound name is a name).
+    Address(u16),
 }
 
 impl HostCheck {
@@ -72,6 +75,17 @@ impl HostCheck {
     pub fn allows(&self, host: Option<&str>) -> bool {
         match self {
             HostCheck::Any => true,
+            HostCheck::Address(port) => {
+                let Some(h) = host else { return false };
+                let (name, p) = match h.rsplit_once(':') {
+                    Some((n, p)) if !p.contains(']') => (n, p.parse::<u16>().ok()),
+                    _ => (h, Some(80)),
+                };
+                let name = name.trim_start_matches('[').trim_end_matches(']');
+                p == Some(*port)
+                    && (name.eq_ignore_ascii_case("localhost")
+                        || name.parse::<std::net::IpAddr>().is_ok())
+            }
             HostCheck::Loopback(port) => {
                 let Some(h) = host else { return false };
                 let h = h.to_ascii_lowercase();
@@ -393,5 +407,19 @@ mod tests {
             HostCheck::for_addr(a("0.0.0.0:5")),
             HostCheck::Any
         ));
+        let h = HostCheck::Address(5);
+        for ok in ["192.168.1.9:5", "[fe80::1]:5", "localhost:5", "127.0.0.1:5"] {
+            assert!(h.allows(Some(ok)), "{ok}");
+        }
+        for bad in [
+            "evil.example:5",
+            "192.168.1.9:6",
+            "192.168.1.9",
+            "[::1]",
+            "x",
+        ] {
+            assert!(!h.allows(Some(bad)), "{bad}");
+        }
+        assert!(!h.allows(None));
     }
 }

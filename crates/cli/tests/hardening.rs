@@ -1,0 +1,488 @@
+//! Outputs under hostile conditions, driving the real binary: the umask is respected, a
+//! device or a FIFO given to `-o` is written in place, a full or closed standard output
+//! is an error (exit 2) and not a panic, and a signal leaves no temporary file behind.
+
+mod common;
+use common::*;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// `hark ARGS` run by a shell with `umask MASK`.
+fn with_umask(mask: &str, args: &str, dir: &Path) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {mask} && exec \"$0\" {args}"))
+        .arg(HARK)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_new_output_gets_the_umask_and_never_more_than_a_private_input() {
+    let dir = tempfile::tempdir().unwrap();
+    for (mask, name, want) in [
+        ("077", "a.har", 0o600),
+        ("022", "b.har", 0o644),
+        ("027", "c.har", 0o640),
+    ] {
+        let o = with_umask(mask, &format!("fmt @example -o {name}"), dir.path());
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(mode(&dir.path().join(name)), want, "umask {mask}");
+    }
+    for cmd in ["sanitize", "fmt"] {
+        let o = with_umask("077", &format!("{cmd} @example -o s-{cmd}.har"), dir.path());
+        assert!(o.status.success(), "{o:?}");
+        assert_eq!(
+            mode(&dir.path().join(format!("s-{cmd}.har"))),
+            0o600,
+            "{cmd}"
+        );
+    }
+    // A private (0600) input gives a private output whatever the umask.
+    std::fs::set_permissions(
+        dir.path().join("b.har"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let o = with_umask("022", "fmt b.har -o d.har", dir.path());
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(mode(&dir.path().join("d.har")), 0o600);
+    // An existing file keeps its mode.
+    std::fs::write(dir.path().join("e.har"), "old").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("e.har"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let o = with_umask("077", "fmt @example -o e.har", dir.path());
+    assert!(o.status.success(), "{o:?}");
+    assert_eq!(mode(&dir.path().join("e.har")), 0o640);
+    assert!(std::fs::read(dir.path().join("e.har")).unwrap().len() > 1000);
+}
+
+#[test]
+fn a_fifo_as_output_is_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("pipe.har");
+    let st = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    hark(["sanitize", "@example", "-o"])
+        .arg(&fifo)
+        .run()
+        .assert_success();
+    let got = reader.join().unwrap();
+    let har = json(&got);
+    assert!(!entries(&har).is_empty());
+    assert!(
+        std::fs::metadata(&fifo).unwrap().file_type().is_fifo(),
+        "the FIFO was replaced"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "a temporary file was left: {left:?}");
+}
+
+#[test]
+fn dev_null_as_output_stays_a_device() {
+    for cmd in ["fmt", "sanitize", "example"] {
+        let mut c = hark([cmd]);
+        if cmd != "example" {
+            c = c.arg("@example");
+        }
+        c.args(["-o", "/dev/null"]).run().assert_success();
+        let m = std::fs::metadata("/dev/null").unwrap();
+        assert!(m.file_type().is_char_device(), "{cmd} replaced /dev/null");
+    }
+}
+
+#[test]
+fn a_full_standard_output_is_exit_2_with_one_line() {
+    let runs: &[&[&str]] = &[
+        &["check", "@example"],
+        &["check", "--json", "@example"],
+        &["summary", "@example"],
+        &["summary", "--json", "@example"],
+        &["diagnose", "@example"],
+        &["surface", "@example"],
+        &["fmt", "@example"],
+        &["sanitize", "@example"],
+        &["sanitize", "--check", "@example"],
+        &["example"],
+        &["completions", "bash"],
+    ];
+    for args in runs {
+        let o = Command::new(HARK)
+            .args(*args)
+            .stdout(std::fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains("No space left on device"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_2() {
+    // 180 KB of output, more than a pipe holds, into a pipe closed at once.
+    for args in [
+        &["fmt", "@example"][..],
+        &["check", "--json", "@example"][..],
+    ] {
+        let mut child = Command::new(HARK)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let st = child.wait().unwrap();
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        if args[0] != "check" {
+            assert_eq!(st.code(), Some(2), "{args:?}: {err}");
+            assert_eq!(err, "", "{args:?}");
+        }
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn send(sig: &str, pid: u32) {
+    let st = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// The first part of a HAR (the log header and some entries), the rest never sent.
+fn partial_har() -> Vec<u8> {
+    let example = String::from_utf8(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/har/example-login.chromium.har"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    example.as_bytes()[..example.len() / 2].to_vec()
+}
+
+#[test]
+fn a_signal_during_sanitize_stdin_leaves_no_spool() {
+    for (sig, num) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let mut child = Command::new(HARK)
+            .args(["sanitize", "-", "-o"])
+            .arg(out.path().join("safe.har"))
+            .env("TMPDIR", tmp.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&partial_har()).unwrap();
+        stdin.flush().unwrap();
+        wait_for("the spool", || !files_in(tmp.path()).is_empty());
+        send(sig, child.id());
+        let st = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(st.signal(), Some(num), "SIG{sig}: {st:?}");
+        assert_eq!(
+            files_in(tmp.path()),
+            Vec::<String>::new(),
+            "SIG{sig}: spool left"
+        );
+        assert_eq!(files_in(out.path()), Vec::<String>::new(), "SIG{sig}");
+    }
+}
+
+#[test]
+fn a_signal_during_fmt_leaves_no_temporary_output() {
+    for (sig, num) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("out.har");
+        std::fs::write(&dest, "the old file").unwrap();
+        let mut child = Command::new(HARK)
+            .args(["fmt", "-", "-o"])
+            .arg(&dest)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&partial_har()).unwrap();
+        stdin.flush().unwrap();
+        wait_for("the temporary output", || files_in(out.path()).len() == 2);
+        send(sig, child.id());
+        let st = child.wait().unwrap();
+        drop(stdin);
+        assert_eq!(st.signal(), Some(num), "SIG{sig}: {st:?}");
+        assert_eq!(
+            files_in(out.path()),
+            vec!["out.har".to_string()],
+            "SIG{sig}"
+        );
+        assert_eq!(std::fs::read_to_string(&dest).unwrap(), "the old file");
+    }
+}
+
+/// The built-in example with `from` (its first occurrence) replaced by `to`.
+fn example_with(dir: &Path, name: &str, from: &str, to: &str) -> std::path::PathBuf {
+    let text = String::from_utf8(
+        std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../testdata/har/example-login.chromium.har"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(text.contains(from), "{from}");
+    let path = dir.join(name);
+    std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    path
+}
+
+#[test]
+fn a_number_beyond_a_double_is_not_usable_and_never_printed_as_inf() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(dir.path(), "inf.har", r#""time":53.112"#, r#""time":1e999"#);
+    let o = hark(["check", "--color", "never"]).arg(&f).run();
+    o.assert_code(1);
+    let out = o.stdout();
+    assert!(out.contains("log.entries[0].time [not-finite]"), "{out}");
+    assert!(out.contains("1e999 is not a finite number"), "{out}");
+    let j = hark(["check", "--json"]).arg(&f).run().json();
+    assert_eq!(j["exit"], 1, "{j}");
+    for cmd in ["summary", "diagnose"] {
+        let o = hark([cmd, "--color", "never"]).arg(&f).run();
+        assert!(o.code() < 2, "{cmd}: {o}");
+        let text = o.stdout().to_lowercase();
+        for bad in ["inf ", "nan", "infinity"] {
+            assert!(!text.contains(bad), "{cmd} printed {bad:?}: {text}");
+        }
+    }
+    // Copied as written.
+    let o = hark(["fmt", "--compact"]).arg(&f).run();
+    assert!(o.stdout().contains(r#""time":1e999"#));
+}
+
+#[test]
+fn big_integers_are_quoted_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(
+        dir.path(),
+        "big.har",
+        r#""bodySize":-339"#,
+        r#""bodySize":-99999999999999999999"#,
+    );
+    let out = hark(["check", "--color", "never", "--verbose"])
+        .arg(&f)
+        .run()
+        .stdout();
+    assert!(out.contains("-99999999999999999999 is below -1"), "{out}");
+    assert!(!out.contains("100000000000000000000"), "{out}");
+    let o = hark(["fmt", "--compact"]).arg(&f).run();
+    assert!(o.stdout().contains(r#""bodySize":-99999999999999999999"#));
+}
+
+#[test]
+fn lone_surrogate_escapes_are_read_and_written_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = example_with(
+        dir.path(),
+        "sur.har",
+        r#""httpVersion":"HTTP/1.1","#,
+        r#""httpVersion":"HTTP/1.1","_x":"a\ud800b\udc00","#,
+    );
+    hark(["check"]).arg(&f).run().assert_code(0);
+    for args in [&["fmt", "--compact"][..], &["fmt"][..]] {
+        let o = hark(args).arg(&f).run();
+        o.assert_success();
+        assert!(
+            o.stdout().contains(r#""_x": "a\ud800b\udc00""#)
+                || o.stdout().contains(r#""_x":"a\ud800b\udc00""#),
+            "{args:?}"
+        );
+    }
+    // Turned into text (sanitize builds the model): U+FFFD, valid JSON for everyone.
+    let out = dir.path().join("safe.har");
+    hark(["sanitize"])
+        .arg(&f)
+        .arg("-o")
+        .arg(&out)
+        .run()
+        .assert_success();
+    let har = read_json(&out);
+    assert_eq!(entries(&har)[0]["request"]["_x"], "a\u{fffd}b\u{fffd}");
+    for cmd in ["summary", "diagnose", "surface"] {
+        let o = hark([cmd]).arg(&f).run();
+        assert!(o.code() < 2, "{cmd}: {o}");
+    }
+}
+
+#[test]
+fn record_refuses_a_journal_that_is_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    for journal in ["out.har", "./out.har"] {
+        let o = hark([
+            "record",
+            "-o",
+            "out.har",
+            "--journal",
+            journal,
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .current_dir(dir.path())
+        .run();
+        o.assert_code(2);
+        assert!(o.stderr().contains("name the same file"), "{o}");
+    }
+    assert_eq!(files_in(dir.path()), Vec::<String>::new());
+}
+
+/// A `.har.gz` of about 2 MB holding one entry with a 2 GiB string: gzip members
+/// (one MiB of `a` each, compressed once) concatenated, which gzip reads as one stream.
+fn gzip_bomb(path: &Path) {
+    use flate2::{write::GzEncoder, Compression};
+    let member = |bytes: &[u8]| {
+        let mut e = GzEncoder::new(Vec::new(), Compression::best());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    f.write_all(&member(
+        br#"{"log":{"version":"1.2","creator":{"name":"bomb","version":"1"},"entries":[{"startedDateTime":"2024-01-01T00:00:00Z","time":1,"request":{},"response":{},"_big":""#,
+    ))
+    .unwrap();
+    let mib = member(&vec![b'a'; 1 << 20]);
+    for _ in 0..2048 {
+        f.write_all(&mib).unwrap();
+    }
+    f.write_all(&member(br#""}]}}"#)).unwrap();
+    f.flush().unwrap();
+}
+
+/// Run `hark ARGS` with standard input from `stdin`; its exit code, standard error and
+/// peak RSS in bytes (the kernel's own count for the child, from wait4).
+#[allow(clippy::zombie_processes)] // reaped by wait4
+fn run_measured(args: &[&str], stdin: Option<&Path>) -> (i32, String, u64) {
+    let mut cmd = Command::new(HARK);
+    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    if let Some(p) = stdin {
+        cmd.stdin(std::fs::File::open(p).unwrap());
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: plain out-parameters for wait4 on our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as i32);
+    assert!(libc::WIFEXITED(status), "{args:?}: killed: {err}");
+    (
+        libc::WEXITSTATUS(status),
+        err,
+        usage.ru_maxrss as u64 * 1024,
+    )
+}
+
+#[test]
+fn a_gzip_bomb_stops_at_the_entry_limit_with_little_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.har.gz");
+    gzip_bomb(&bomb);
+    let size = std::fs::metadata(&bomb).unwrap().len();
+    assert!(size < 8 << 20, "{size}");
+    let b = bomb.to_str().unwrap();
+    let out = dir.path().join("out.har");
+    let o = out.to_str().unwrap();
+    for (args, stdin) in [
+        (vec!["check", b], None),
+        (vec!["fmt", b, "-o", o], None),
+        (vec!["sanitize", b, "-o", o], None),
+        (vec!["sanitize", "-", "-o", o], Some(bomb.as_path())),
+        (vec!["summary", b], None),
+        (vec!["check", "--max-entry", "16M", b], None),
+    ] {
+        let (code, err, rss) = run_measured(&args, stdin);
+        // check reports an unreadable file on stdout (exit 2 all the same).
+        assert_eq!(code, 2, "{args:?}: {err}");
+        if args[0] != "check" {
+            assert!(
+                err.contains("log.entries[0]: this value is larger than 64 MiB"),
+                "{args:?}: {err}"
+            );
+            assert!(err.contains("--max-entry"), "{args:?}: {err}");
+        }
+        assert!(rss < 256 << 20, "{args:?}: peak RSS {} MB", rss >> 20);
+        eprintln!("{args:?}: exit {code}, peak RSS {} MB", rss >> 20);
+        assert!(!out.exists(), "{args:?}");
+    }
+    // The message, from check too.
+    let o = hark(["check", "--color", "never"]).arg(&bomb).run();
+    o.assert_code(2);
+    assert!(o.stdout().contains("larger than 64 MiB"), "{o}");
+    // With the limit lifted the entry would be read: the limit, not something else, stops it.
+    let small = dir.path().join("small.har.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&small).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(format!(r#"{{"log":{{"version":"1.2","creator":{{"name":"x","version":"1"}},"entries":[{{"_big":"{}"}}]}}}}"#, "a".repeat(2 << 20)).as_bytes()).unwrap();
+    e.finish().unwrap();
+    let o = hark(["check", "--color", "never", "--max-entry", "1M"])
+        .arg(&small)
+        .run();
+    assert!(o.stdout().contains("larger than 1 MiB"), "{o}");
+    let o = hark(["fmt", "--max-entry", "3M"]).arg(&small).run();
+    o.assert_success();
+}
