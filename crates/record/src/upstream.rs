@@ -467,11 +467,7 @@ pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, c
         .map_err(|e| crate::RecordError::Tls(e.to_string()))?;
         builder
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki {
-                webpki,
-                pinned,
-                provider,
-            }))
+            .with_custom_certificate_verifier(Arc::new(PinnedOrWebPki { webpki, pinned }))
             .with_no_client_auth()
     };
     let mut h1 = base.clone();
@@ -491,7 +487,6 @@ pub fn tls_config(extra: &[std::path::PathBuf], insecure: bool) -> Result<Tls, c
 struct PinnedOrWebPki {
     webpki: Arc<rustls::client::WebPkiServerVerifier>,
     pinned: Vec<rustls::pki_types::CertificateDer<'static>>,
-    provider: Arc<rustls::crypto::CryptoProvider>,
 }
 
 impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
@@ -522,18 +517,14 @@ impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
         rustls::client::verify_server_name(&parsed, server_name)?;
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
+    // Handshake signatures: exactly as the WebPKI verifier checks them.
     fn verify_tls12_signature(
         &self,
         message: &[u8],
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
     fn verify_tls13_signature(
         &self,
@@ -541,17 +532,10 @@ impl rustls::client::danger::ServerCertVerifier for PinnedOrWebPki {
         cert: &rustls::pki_types::CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 
