@@ -239,8 +239,12 @@ fn write<W: Write>(
             for i in &index {
                 buf.resize(i.len as usize, 0);
                 read_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
-                let v: Value = serde_json::from_slice(&buf).unwrap_or(Value::Null);
-                pager.push(&v);
+                // The borrowed tree: bodies are not copied to find the pages.
+                if let Ok(tree) = har::lite::parse(&buf) {
+                    pager.push(har::EntryView(har::Obj::of(Some(&tree))));
+                } else {
+                    pager.push(har::EntryView(har::Obj::<Value>::empty()));
+                }
             }
             Some(pager)
         }

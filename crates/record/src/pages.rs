@@ -14,6 +14,7 @@
 //! Entries are fed in start order ([`Pager::push`]); memory is one page reference per
 //! entry plus the pages.
 
+use har::{EntryView, Json};
 use serde_json::{json, Value};
 
 #[derive(Default)]
@@ -32,45 +33,34 @@ struct Page {
     urls: Vec<String>,
 }
 
-fn header<'a>(req: &'a Value, name: &str) -> Option<&'a str> {
-    req["headers"]
-        .as_array()?
-        .iter()
-        .find(|h| {
-            h["name"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(name))
-        })
-        .and_then(|h| h["value"].as_str())
-}
-
 fn no_fragment(url: &str) -> &str {
     url.split('#').next().unwrap_or(url)
 }
 
 /// Whether `entry` is a top-level document navigation.
-pub fn is_navigation(entry: &Value) -> bool {
-    let req = &entry["request"];
-    let h = |n| header(req, n).map(str::to_ascii_lowercase);
+pub fn is_navigation<J: Json>(entry: EntryView<'_, J>) -> bool {
+    let req = entry.request();
+    let headers = req.headers();
+    let h = |n| headers.get(n).map(str::to_ascii_lowercase);
     if let Some(dest) = h("sec-fetch-dest") {
         return dest == "document";
     }
     if h("sec-fetch-mode").as_deref() == Some("navigate") {
         return true;
     }
-    let get = req["method"].as_str() == Some("GET");
+    let get = req.method() == Some("GET");
     let html = h("accept").is_some_and(|a| a.contains("text/html"));
-    let xhr = h("x-requested-with").is_some() || h("upgrade").is_some();
-    get && html && !xhr && entry.get("_resourceType").is_none()
+    let xhr = headers.contains("x-requested-with") || headers.contains("upgrade");
+    get && html && !xhr && !entry.fields().has("_resourceType")
 }
 
 /// The `<title>` of an HTML body (its first 64 KiB), trimmed; `None` without one.
-fn html_title(entry: &Value) -> Option<String> {
-    let c = &entry["response"]["content"];
-    if c.get("encoding").is_some() || !c["mimeType"].as_str()?.contains("html") {
+fn html_title<J: Json>(entry: EntryView<'_, J>) -> Option<String> {
+    let c = entry.response().content();
+    if c.encoding().is_some() || !c.mime_type()?.contains("html") {
         return None;
     }
-    let text = c["text"].as_str()?;
+    let text = c.text()?;
     let mut cut = text.len().min(64 * 1024);
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -97,7 +87,7 @@ fn resolve(base: &str, location: &str) -> String {
 
 impl Pager {
     /// The next entry (in start order).
-    pub fn push(&mut self, entry: &Value) {
+    pub fn push<J: Json>(&mut self, entry: EntryView<'_, J>) {
         let page = if is_navigation(entry) {
             Some(self.navigation(entry))
         } else {
@@ -106,8 +96,8 @@ impl Pager {
         self.refs.push(page);
     }
 
-    fn navigation(&mut self, entry: &Value) -> u32 {
-        let url = no_fragment(entry["request"]["url"].as_str().unwrap_or("")).to_string();
+    fn navigation<J: Json>(&mut self, entry: EntryView<'_, J>) -> u32 {
+        let url = no_fragment(entry.request().url().unwrap_or("")).to_string();
         let title = html_title(entry);
         let p = match self.redirect.take() {
             Some((p, to)) if to == url => {
@@ -118,24 +108,24 @@ impl Pager {
             }
             _ => {
                 self.pages.push(Page {
-                    started: entry["startedDateTime"].as_str().unwrap_or("").to_string(),
+                    started: entry.started_date_time().unwrap_or("").to_string(),
                     title: title.unwrap_or_else(|| url.clone()),
                     urls: vec![url.clone()],
                 });
                 (self.pages.len() - 1) as u32
             }
         };
-        let resp = &entry["response"];
-        let status = resp["status"].as_u64().unwrap_or(0);
-        let location = resp["redirectURL"].as_str().unwrap_or("");
+        let resp = entry.response();
+        let status = resp.status().unwrap_or(0);
+        let location = resp.redirect_url().unwrap_or("");
         if (300..400).contains(&status) && !location.is_empty() {
             self.redirect = Some((p, resolve(&url, location)));
         }
         p
     }
 
-    fn owner(&self, entry: &Value) -> Option<u32> {
-        let by_referer = header(&entry["request"], "referer").and_then(|r| {
+    fn owner<J: Json>(&self, entry: EntryView<'_, J>) -> Option<u32> {
+        let by_referer = entry.request().headers().get("referer").and_then(|r| {
             let r = no_fragment(r);
             self.pages
                 .iter()
@@ -176,6 +166,10 @@ fn page_id(i: u32) -> String {
 mod tests {
     use super::*;
 
+    fn push(p: &mut Pager, v: &Value) {
+        p.push(EntryView(har::Obj::of(Some(v))));
+    }
+
     fn entry(method: &str, url: &str, headers: &[(&str, &str)], status: u16, loc: &str) -> Value {
         let hs: Vec<Value> = headers
             .iter()
@@ -196,41 +190,59 @@ mod tests {
             ("Sec-Fetch-Mode", "navigate"),
         ];
         let mut p = Pager::default();
-        p.push(&entry("GET", "http://a.test/early", &[], 200, ""));
-        p.push(&entry("GET", "http://a.test/", &nav, 200, ""));
-        p.push(&entry(
-            "GET",
-            "http://a.test/app.css",
-            &[("Referer", "http://a.test/")],
-            200,
-            "",
-        ));
+        push(&mut p, &entry("GET", "http://a.test/early", &[], 200, ""));
+        push(&mut p, &entry("GET", "http://a.test/", &nav, 200, ""));
+        push(
+            &mut p,
+            &entry(
+                "GET",
+                "http://a.test/app.css",
+                &[("Referer", "http://a.test/")],
+                200,
+                "",
+            ),
+        );
         // A form posted: 302 to /welcome, which is the same page.
-        p.push(&entry("POST", "http://a.test/login", &nav, 302, "/welcome"));
-        p.push(&entry("GET", "http://a.test/welcome", &nav, 200, ""));
+        push(
+            &mut p,
+            &entry("POST", "http://a.test/login", &nav, 302, "/welcome"),
+        );
+        push(
+            &mut p,
+            &entry("GET", "http://a.test/welcome", &nav, 200, ""),
+        );
         // A late image of the first page (its Referer), and an iframe of the second.
-        p.push(&entry(
-            "GET",
-            "http://a.test/late.png",
-            &[("Referer", "http://a.test/#top")],
-            200,
-            "",
-        ));
-        p.push(&entry(
-            "GET",
-            "http://a.test/frame",
-            &[("Sec-Fetch-Dest", "iframe"), ("Sec-Fetch-Mode", "navigate")],
-            200,
-            "",
-        ));
+        push(
+            &mut p,
+            &entry(
+                "GET",
+                "http://a.test/late.png",
+                &[("Referer", "http://a.test/#top")],
+                200,
+                "",
+            ),
+        );
+        push(
+            &mut p,
+            &entry(
+                "GET",
+                "http://a.test/frame",
+                &[("Sec-Fetch-Dest", "iframe"), ("Sec-Fetch-Mode", "navigate")],
+                200,
+                "",
+            ),
+        );
         // A client without Sec-Fetch-*: Accept text/html on a GET.
-        p.push(&entry(
-            "GET",
-            "http://a.test/plain",
-            &[("Accept", "text/html,*/*")],
-            200,
-            "",
-        ));
+        push(
+            &mut p,
+            &entry(
+                "GET",
+                "http://a.test/plain",
+                &[("Accept", "text/html,*/*")],
+                200,
+                "",
+            ),
+        );
         let refs: Vec<_> = (0..8).map(|i| p.page_of(i)).collect();
         let s = |x: &str| Some(x.to_string());
         assert_eq!(
