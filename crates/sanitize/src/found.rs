@@ -9,12 +9,12 @@ use std::collections::HashMap;
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     pub values: HashMap<String, &'static str>,
-    /// Set by [`collect`](crate::collect): the entries in which the first pass redacted (or
+    /// Set by the first pass (`collect`): the entries in which the first pass redacted (or
     /// remembered) something, one bit per entry. The second pass copies the other
     /// entries through untouched unless one of the values occurs in their bytes; with
     /// `None` it sanitizes every entry.
     pub touched: Option<EntrySet>,
-    /// Set by [`collect`](crate::collect): the entries in which a detector matched. The second pass
+    /// Set by the first pass (`collect`): the entries in which a detector matched. The second pass
     /// runs the detectors only there (elsewhere they would match nothing again: they
     /// see the same strings).
     pub detected: EntrySet,

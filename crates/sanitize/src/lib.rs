@@ -5,7 +5,7 @@
 //! Sensitive values are found by name (headers, cookies, query, form fields, JSON keys
 //! at any depth), by shape ([`secrets::detect`]: vendor keys, JWTs, PEM keys, cards, e-mail) and
 //! then replaced **everywhere** they occur, also URL-encoded or base64-encoded: a first
-//! pass ([`collect`]) gathers the values, a second ([`rewrite`]) replaces every copy with
+//! pass gathers the values, a second replaces every copy ([`pipeline::run`]) with
 //! one Aho-Corasick automaton. Both passes stream; memory grows with the number of
 //! distinct secrets, not with the file.
 //!
@@ -31,7 +31,8 @@ mod walk;
 pub use error::Error;
 pub use found::{EntrySet, Secrets, Tally};
 pub use options::{parse_rules, Mode, Options};
-pub use pipeline::{collect, rewrite};
+#[cfg(test)]
+use pipeline::{collect, rewrite};
 pub use report::{loc, Report};
 pub use rules::{mime_matches, RulesFile};
 pub use sanitizer::Sanitizer;

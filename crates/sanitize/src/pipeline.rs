@@ -1,4 +1,4 @@
-//! The two passes over a file: [`collect`] gathers the values, [`rewrite`] replaces
+//! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
 use crate::found::{EntrySet, Secrets, Tally};
@@ -16,8 +16,8 @@ pub enum Pass {
     Write,
 }
 
-/// Sanitize one HAR: the first pass ([`collect`]) finds the values, they are armed
-/// ([`Sanitizer::set_secrets`]), the second pass ([`rewrite`]) replaces every copy and
+/// Sanitize one HAR: the first pass (`collect`) finds the values, they are armed
+/// ([`Sanitizer::set_secrets`]), the second pass (`rewrite`) replaces every copy and
 /// writes the result to `out` — or nowhere with `None`, an audit (`--check`).
 ///
 /// `open` is called once per pass and must give the same HAR from its start each time
@@ -44,7 +44,7 @@ where
 }
 
 /// First pass: every sensitive value in the file, and what a sanitized copy would count.
-pub fn collect(
+pub(crate) fn collect(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
@@ -93,7 +93,7 @@ pub fn collect(
 
 /// Second pass: sanitize every entry (with the secrets of the first pass armed by
 /// [`Sanitizer::set_secrets`]) and write them to `out` (or nowhere, for an audit).
-pub fn rewrite<W: Write>(
+pub(crate) fn rewrite<W: Write>(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
