@@ -51,6 +51,10 @@ pub trait JsonObject {
 
 static EMPTY: LazyLock<Map<String, Value>> = LazyLock::new(Map::new);
 
+/// Up to this many keys, [`JsonObject::get`] on serde_json's map compares keys in order
+/// instead of hashing.
+const SCAN_KEYS: usize = 12;
+
 impl Json for Value {
     type Object = Map<String, Value>;
     fn kind(&self) -> Kind {
@@ -92,6 +96,12 @@ impl Json for Value {
 impl JsonObject for Map<String, Value> {
     type Value = Value;
     fn get(&self, key: &str) -> Option<&Value> {
+        // HAR objects are small (a header has two keys, an entry about ten): comparing a
+        // few short keys is several times cheaper than hashing the key with SipHash,
+        // which serde_json's map uses (diagnose reads its pruned entries this way).
+        if Map::len(self) <= SCAN_KEYS {
+            return self.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v);
+        }
         Map::get(self, key)
     }
     fn keys(&self) -> impl Iterator<Item = &str> {
