@@ -633,7 +633,10 @@ export async function startSite({ port = 0, partnerPort = 0, host = '127.0.0.1',
   await new Promise((done) => {
     const es = new EventSource('/events');
     let n = 0;
-    es.addEventListener('tick', () => { if (++n === 3) { es.close(); done(); } });
+    es.addEventListener('tick', () => { n++; });
+    // The server ends the stream after 3 events: closed then (not before), so the
+    // response is complete rather than aborted.
+    es.onerror = () => { if (n >= 3) { es.close(); done(); } };
   });
   await fetch('http://127.0.0.1:${closedPort}/refused').catch((e) => out.push('refused'));
   document.getElementById('out').textContent = out.join('; ');

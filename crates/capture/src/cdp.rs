@@ -179,20 +179,41 @@ pub async fn discover(endpoint: &str) -> Result<(String, String), String> {
         .await
         .map_err(|_| "no answer within 5 s".to_string())?
         .map_err(|e| format!("nothing answers ({e})"))?;
-    let req = format!("GET /json/version HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n");
+    // HTTP/1.1 (Chrome does not answer 1.0), and it keeps the connection open: the
+    // body is read by its Content-Length.
+    let req =
+        format!("GET /json/version HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n");
     s.write_all(req.as_bytes())
         .await
         .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(5),
-        s.take(1 << 20).read_to_end(&mut buf),
-    )
-    .await
-    .map_err(|_| "/json/version: no answer within 5 s".to_string())?
-    .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&buf);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let read = async {
+        let mut chunk = [0u8; 8192];
+        loop {
+            let n = s.read(&mut chunk).await.map_err(|e| e.to_string())?;
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf);
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())
+                        .flatten()
+                });
+                if n == 0 || len.is_some_and(|l| body.len() >= l) {
+                    return Ok(body.to_string());
+                }
+            }
+            if n == 0 || buf.len() > 1 << 20 {
+                return Err("/json/version: no complete answer".to_string());
+            }
+        }
+    };
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), read)
+        .await
+        .map_err(|_| "/json/version: no answer within 5 s".to_string())??;
+    let body = body.as_str();
     let v: Value = serde_json::from_str(body)
         .map_err(|_| "answers, but not as a DevTools endpoint (/json/version)".to_string())?;
     let ws = v

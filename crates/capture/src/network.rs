@@ -567,7 +567,7 @@ mod tests {
         assert_eq!(a["response"]["status"], 302);
         assert_eq!(a["response"]["redirectURL"], "/app");
         assert_eq!(a["response"]["cookies"].as_array().unwrap().len(), 2);
-        assert_eq!(a["response"]["bodySize"], 40 - 21);
+        assert_eq!(a["response"]["bodySize"], 40 - 22);
         assert_eq!(a["timings"]["connect"], 1.0);
         assert_eq!(a["timings"]["wait"], 47.5);
         assert_eq!(a["serverIPAddress"], "127.0.0.1");

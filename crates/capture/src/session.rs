@@ -365,10 +365,21 @@ impl State {
                     }));
                 }
             }
-            "Network.loadingFinished" => self.finished(session, k, &p),
+            "Network.loadingFinished" => {
+                if let Some(r) = self.reqs.get_mut(&k) {
+                    r.finished(&p);
+                    self.fetch(session, k, &p);
+                }
+            }
             "Network.loadingFailed" => {
                 if let Some(r) = self.reqs.get_mut(&k) {
                     r.failed(&p);
+                    // Failed after its response came (aborted mid-stream): what the
+                    // browser kept of the body is fetched too.
+                    if r.has_response() {
+                        self.fetch(session, k, &p);
+                        return;
+                    }
                     self.done(Fetched {
                         key: k,
                         body: None,
@@ -599,11 +610,12 @@ impl State {
         self.reqs.insert(k, r);
     }
 
-    fn finished(&mut self, session: Option<String>, k: String, p: &Value) {
-        let Some(r) = self.reqs.get_mut(&k) else {
+    /// Fetch the body (and the request body when the event did not carry it) of a
+    /// request that ended; its entries are written when they come ([`State::done`]).
+    fn fetch(&mut self, session: Option<String>, k: String, p: &Value) {
+        let Some(r) = self.reqs.get(&k) else {
             return;
         };
-        r.finished(p);
         let want_post = r.hops.last().is_some_and(|h| {
             h.request.get("hasPostData").and_then(Value::as_bool) == Some(true)
                 && h.request.get("postData").is_none()
