@@ -5,7 +5,9 @@
 //
 //   node capture.mjs launch HARK OUT.har LOG.json   hark starts Chromium (headless)
 //   node capture.mjs attach HARK OUT.har LOG.json   Chromium is started here with
-//                                                   --remote-debugging-port; hark --connect
+//                                                   --remote-debugging-port; hark --connect;
+//                                                   playwright's recordHar of the same
+//                                                   session goes to OUT.playwright.har
 //   node capture.mjs kill9  HARK OUT.har LOG.json   launch, then kill -9 of hark after the
 //                                                   flow, and `hark capture --recover`
 //
@@ -78,9 +80,14 @@ if (mode === 'attach') {
 const h = start(hark, harkArgs, /recording .*\((ws:\/\/[^)]+)\)/);
 const ws = (await h.found)[1];
 const browser = await chromium.connectOverCDP(endpoint ?? ws);
-const context = browser.contexts()[0];
+// Attach mode: a context of playwright's own, with its recordHar, so that the same
+// session is in both HARs (OUT.playwright.har, for docs/capture.md's comparison).
+const context = mode === 'attach'
+  ? await browser.newContext({ recordHar: { path: out.replace(/\.har$/, '') + '.playwright.har', content: 'embed' } })
+  : browser.contexts()[0];
 const page = context.pages()[0] ?? (await context.newPage());
 await flow(page, site);
+if (mode === 'attach') await context.close(); // writes playwright's HAR
 // Disconnect playwright only: the browser stays (closing it is hark's business, or ours).
 await browser.close();
 

@@ -206,6 +206,8 @@ fn assert_complete(r: &Run) {
 fn launch_mode_records_a_sign_in_with_every_redirect_cookie_and_body() {
     let r = drive("launch");
     assert_complete(&r);
+    // Standard error is no terminal here: no line per request.
+    assert!(!r.done.stderr().contains("/static/app.css"), "{}", r.done);
     // The capture printed the verdict of what it wrote.
     assert!(r.done.stdout().contains("nothing to report"), "{}", r.done);
 }
@@ -228,6 +230,53 @@ fn kill_9_mid_capture_loses_no_finished_exchange() {
     let r = drive("kill9");
     assert!(r.done.stderr().contains("recovered from"), "{}", r.done);
     assert_complete(&r);
+    // The same journal, sanitized: --output gets the sanitized HAR, the raw one is kept
+    // beside it (or not, with --no-raw).
+    let journal = PathBuf::from(format!("{}.journal", r.out.display()));
+    let dir = r.out.parent().unwrap();
+    let safe = dir.join("safe.har");
+    let d = hark([
+        "capture".as_ref(),
+        "--recover".as_ref(),
+        journal.as_os_str(),
+        "--sanitize".as_ref(),
+        "-o".as_ref(),
+        safe.as_os_str(),
+    ])
+    .run();
+    d.assert_success();
+    assert!(
+        d.stderr().contains("sanitized into") && d.stderr().contains("safe.raw.har"),
+        "{d}"
+    );
+    let login = har::one(&r.har, "POST", "/login");
+    let sid = login["response"]["cookies"][0]["value"].as_str().unwrap();
+    assert!(sid.len() > 20);
+    let raw = std::fs::read_to_string(dir.join("safe.raw.har")).unwrap();
+    assert!(raw.contains(sid));
+    let sanitized = std::fs::read_to_string(&safe).unwrap();
+    assert!(
+        !sanitized.contains(sid),
+        "the session cookie survived --sanitize"
+    );
+    assert_eq!(
+        har::entries(&har::read_json(&safe)).len(),
+        har::entries(&r.har).len()
+    );
+    let safe2 = dir.join("safe2.har");
+    let d = hark([
+        "capture".as_ref(),
+        "--recover".as_ref(),
+        journal.as_os_str(),
+        "--sanitize".as_ref(),
+        "--no-raw".as_ref(),
+        "-o".as_ref(),
+        safe2.as_os_str(),
+    ])
+    .run();
+    d.assert_success();
+    assert!(d.stderr().contains("no raw copy kept"), "{d}");
+    assert!(safe2.exists() && !dir.join("safe2.raw.har").exists());
 }
 
 #[test]
