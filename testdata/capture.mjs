@@ -24,8 +24,8 @@ const [mode, hark, out, logFile] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Spawn, echo stderr, resolve `match` of the first stderr line matching `re`. */
-function start(cmd, args, re) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+function start(cmd, args, re, env = process.env) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'inherit', 'pipe'], env });
   children.push(child);
   let buf = '';
   const found = new Promise((resolve, reject) => {
@@ -60,14 +60,22 @@ async function flow(page, site) {
 }
 
 const children = [];
+// hark's temporary files (the browser profile) go here: it must be empty once hark
+// stopped (but after kill -9, which leaves the profile behind).
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'capture-tmp-'));
+const dirs = [tmp];
 // Whatever happens, nothing started here outlives the script.
-process.on('exit', () => { for (const c of children) if (c.exitCode === null) c.kill('SIGKILL'); });
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
 const site = await startSite();
 const harkArgs = ['capture', '-o', out];
 let browserProc = null;
 let endpoint;
 if (mode === 'attach') {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'capture-test-'));
+  dirs.push(profile);
   const b = start(CHROMIUM, [...CHROMIUM_ARGS, LOOPBACK_ONLY, '--remote-debugging-port=0', `--user-data-dir=${profile}`, 'about:blank'],
     /DevTools listening on ws:\/\/127\.0\.0\.1:(\d+)\//);
   browserProc = b;
@@ -77,7 +85,7 @@ if (mode === 'attach') {
 } else {
   harkArgs.push('--headless', '--browser', CHROMIUM, `--browser-arg=${LOOPBACK_ONLY}`, '--browser-arg=--disable-gpu');
 }
-const h = start(hark, harkArgs, /recording .*\((ws:\/\/[^)]+)\)/);
+const h = start(hark, harkArgs, /recording .*\((ws:\/\/[^)]+)\)/, { ...process.env, TMPDIR: tmp });
 const ws = (await h.found)[1];
 const browser = await chromium.connectOverCDP(endpoint ?? ws);
 // Attach mode: a context of playwright's own, with its recordHar, so that the same
@@ -100,6 +108,9 @@ if (mode === 'kill9') {
   h.child.kill('SIGTERM');
   const { code } = await h.exited;
   if (code !== 0) throw new Error('hark capture exited ' + code);
+  const left = fs.readdirSync(tmp);
+  if (left.length) throw new Error('hark left temporary files: ' + left.join(', '));
+  console.log('temporary profile removed: yes');
 }
 if (browserProc) {
   // Attach mode: the browser must still run after hark went.

@@ -206,6 +206,11 @@ fn assert_complete(r: &Run) {
 fn launch_mode_records_a_sign_in_with_every_redirect_cookie_and_body() {
     let r = drive("launch");
     assert_complete(&r);
+    assert!(
+        r.done.stdout().contains("temporary profile removed: yes"),
+        "{}",
+        r.done
+    );
     // Standard error is no terminal here: no line per request.
     assert!(!r.done.stderr().contains("/static/app.css"), "{}", r.done);
     // The capture printed the verdict of what it wrote.
