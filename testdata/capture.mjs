@@ -1,6 +1,6 @@
 // Drives `hark capture` for crates/cli/tests/capture.rs: the Acme site (site/server.mjs)
 // signed in through its OAuth-style redirects, then its live page (JSON, binary, a
-// WebSocket, server-sent events, a refused request), clicked by playwright-core's
+// WebSocket, server-sent events, a refused request) and its CORS failures, clicked by playwright-core's
 // connectOverCDP in the very browser hark records, as a person would.
 //
 //   node capture.mjs launch HARK OUT.har LOG.json   hark starts Chromium (headless)
@@ -53,6 +53,8 @@ async function flow(page, site) {
   await page.click('#login-submit');
   await page.waitForURL('**/app');
   await page.waitForSelector('body[data-ready]', { state: 'attached' });
+  await page.goto(site.url + '/scenarios/cors');
+  await page.waitForSelector('body[data-done]', { state: 'attached' });
   await page.goto(site.url + '/scenarios/live');
   await page.waitForSelector('body[data-done]', { state: 'attached' });
   await page.waitForLoadState('load');

@@ -1,6 +1,6 @@
 //! `hark capture` with Debian's Chromium (headless) against the Acme site
 //! (testdata/site): its sign-in through OAuth-style redirects and its live page (JSON,
-//! binary, WebSocket, server-sent events, a refused request), clicked by playwright-core
+//! binary, WebSocket, server-sent events, a refused request) and CORS failures, clicked by playwright-core
 //! over CDP in the browser hark records (testdata/capture.mjs). Every exchange of the
 //! site's own request log must be in the HAR, with what DevTools would show of it.
 
@@ -187,9 +187,25 @@ fn assert_complete(r: &Run) {
         .as_str()
         .unwrap()
         .contains("ERR_CONNECTION_REFUSED"));
+    // CORS failures say so (the partner API sends no CORS headers); the preflight is
+    // an entry of its own.
+    let quotes = har::one(&r.har, "GET", "/v1/quotes?symbol=ACME");
+    assert!(quotes["response"]["_error"]
+        .as_str()
+        .unwrap()
+        .contains("CORS error: MissingAllowOriginHeader"));
+    let orders = har::one(&r.har, "POST", "/v1/orders");
+    assert!(orders["response"]["_error"]
+        .as_str()
+        .unwrap()
+        .contains("CORS error: Preflight"));
+    assert_eq!(
+        har::one(&r.har, "OPTIONS", "/v1/orders")["_resourceType"],
+        "preflight"
+    );
     // Pages: one per navigation (the redirect chain is one), each timed.
     let pages = r.har["log"]["pages"].as_array().unwrap();
-    assert_eq!(pages.len(), 5, "{pages:?}");
+    assert_eq!(pages.len(), 6, "{pages:?}");
     for p in pages {
         let t = &p["pageTimings"];
         assert!(t["onContentLoad"].as_f64().unwrap() > 0.0, "{p}");
