@@ -322,3 +322,48 @@ fn clear_errors_for_no_browser_and_no_endpoint() {
     );
     assert!(!Path::new(o).exists());
 }
+
+#[test]
+fn a_live_line_per_request_on_a_terminal() {
+    need("script", &["--version"]);
+    let chromium = chromium();
+    let mut site = Cmd::new("node")
+        .arg(testdata("site/server.mjs"))
+        .named("site")
+        .spawn();
+    let port = loop {
+        let l = site.stdout_line();
+        if let Some(p) = l.strip_prefix("PORT=") {
+            break p.trim().to_string();
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // On a pseudo-terminal (script), headless, until 1 s without a request.
+    let command = format!(
+        "exec {HARK} capture http://127.0.0.1:{port}/scenarios/live --headless --browser {chromium} \
+         --until-idle 1s -o {}",
+        dir.path().join("tty.har").display()
+    );
+    let done = Cmd::new("script")
+        .args(["-q", "-c", &command, "/dev/null"])
+        .named("script")
+        .run();
+    done.assert_success();
+    let tty = done.stdout();
+    let line_of = |needle: &str| -> String {
+        tty.split(['\r', '\n'])
+            .find(|l| l.contains(needle))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no line with {needle:?} in {tty:?}"))
+    };
+    let ok = line_of(&format!("127.0.0.1:{port}/api/status"));
+    assert!(ok.contains("GET") && ok.contains(" 200 "), "{ok:?}");
+    let bad = line_of("/refused");
+    assert!(
+        bad.contains("ERR") && bad.contains("net::ERR_CONNECTION_REFUSED"),
+        "{bad:?}"
+    );
+    assert!(bad.contains("\x1b[31m"), "red: {bad:?}");
+    assert!(tty.contains("usable"), "the check verdict: {tty:?}");
+    drop(site);
+}

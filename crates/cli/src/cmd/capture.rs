@@ -209,9 +209,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         capture::remove_journal(&journal);
     }
     eprintln!(
-        "hark capture: {} entries, {} pages written to {raw}{}{}",
+        "hark capture: {} entries, {} page{} written to {raw}{}{}",
         scan.entries,
         done.pages,
+        if done.pages == 1 { "" } else { "s" },
         match done.stopped {
             capture::Stop::Idle => " (idle)",
             capture::Stop::BrowserGone => " (the browser went away)",
