@@ -3,7 +3,8 @@
 // WebSocket, server-sent events, a refused request) and its CORS failures, clicked by playwright-core's
 // connectOverCDP in the very browser hark records, as a person would.
 //
-//   node capture.mjs launch HARK OUT.har LOG.json   hark starts Chromium (headless)
+//   node capture.mjs launch HARK OUT.har LOG.json   hark starts Chromium (headless); the
+//                                                   browser is closed at the end (hark stops)
 //   node capture.mjs attach HARK OUT.har LOG.json   Chromium is started here with
 //                                                   --remote-debugging-port; hark --connect;
 //                                                   playwright's recordHar of the same
@@ -98,8 +99,13 @@ const context = mode === 'attach'
 const page = context.pages()[0] ?? (await context.newPage());
 await flow(page, site);
 if (mode === 'attach') await context.close(); // writes playwright's HAR
+if (mode === 'launch') {
+  // As a person closes the window: hark sees its browser go, and stops by itself.
+  const s = await browser.newBrowserCDPSession();
+  await s.send('Browser.close').catch(() => {});
+}
 // Disconnect playwright only: the browser stays (closing it is hark's business, or ours).
-await browser.close();
+await browser.close().catch(() => {});
 
 if (mode === 'kill9') {
   h.child.kill('SIGKILL');
@@ -107,7 +113,7 @@ if (mode === 'kill9') {
   const r = spawnSync(hark, ['capture', '--recover', out + '.journal', '-o', out], { stdio: 'inherit' });
   if (r.status !== 0) throw new Error('recover failed: ' + r.status);
 } else {
-  h.child.kill('SIGTERM');
+  if (mode !== 'launch') h.child.kill('SIGTERM');
   const { code } = await h.exited;
   if (code !== 0) throw new Error('hark capture exited ' + code);
   const left = fs.readdirSync(tmp);

@@ -227,6 +227,12 @@ fn launch_mode_records_a_sign_in_with_every_redirect_cookie_and_body() {
         "{}",
         r.done
     );
+    // The browser was closed (as its window would be): hark stopped by itself.
+    assert!(
+        r.done.stderr().contains("(the browser went away)"),
+        "{}",
+        r.done
+    );
     // Standard error is no terminal here: no line per request.
     assert!(!r.done.stderr().contains("/static/app.css"), "{}", r.done);
     // The capture printed the verdict of what it wrote.
