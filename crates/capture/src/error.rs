@@ -43,6 +43,14 @@ pub enum CaptureError {
         #[source]
         source: std::io::Error,
     },
+    /// A journal with records is where a new one would go (left by a crash?).
+    #[error(
+        "{} exists (left by a crash?): turn it into a HAR with `hark capture --recover {} -o FILE`, \
+         or delete it, or give another --journal",
+        path.display(),
+        path.display()
+    )]
+    JournalExists { path: PathBuf },
     #[error(transparent)]
     Record(#[from] record::RecordError),
     #[error("starting the runtime")]

@@ -132,7 +132,11 @@ pub fn run(
     stop: impl std::future::Future<Output = ()>,
     observer: Option<record::Observer>,
 ) -> Result<Captured, CaptureError> {
-    record::check_journal_free(&opts.journal)?;
+    if let Err(record::RecordError::JournalExists { path }) =
+        record::check_journal_free(&opts.journal)
+    {
+        return Err(CaptureError::JournalExists { path });
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -431,6 +435,9 @@ impl State {
                 }
             }
             "Network.webSocketClosed" => {
+                // The handshake's extra-info events had no request to go with.
+                self.stash_req.remove(&k);
+                self.stash_resp.remove(&k);
                 if let Some(s) = self.sockets.remove(&k) {
                     let (start, e) = s.entry();
                     self.append(start, e);

@@ -327,6 +327,13 @@ fn clear_errors_for_no_browser_and_no_endpoint() {
         "{d}"
     );
     assert!(!Path::new(o).exists());
+    // A journal left by a crash is never started over.
+    let journal = dir.path().join("x.har.journal");
+    std::fs::write(&journal, b"hark-journal-v1\n").unwrap();
+    let d = hark(["capture", "--connect", &url, "-o", o]).run();
+    assert_eq!(d.code(), 2, "{d}");
+    assert!(d.stderr().contains("hark capture --recover"), "{d}");
+    assert_eq!(std::fs::read(&journal).unwrap(), b"hark-journal-v1\n");
 }
 
 #[test]
