@@ -70,7 +70,9 @@ const dirs = [tmp];
 // Whatever happens, nothing started here outlives the script.
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) {
+    try { fs.rmSync(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }); } catch {}
+  }
 });
 const site = await startSite();
 const harkArgs = ['capture', '-o', out];
@@ -125,6 +127,8 @@ if (browserProc) {
   if (browserProc.child.exitCode !== null) throw new Error('the browser exited with hark');
   console.log('browser still running after hark: yes');
   browserProc.child.kill('SIGKILL');
+  await browserProc.exited;
+  await sleep(200); // its helper processes go too
 }
 fs.writeFileSync(logFile, JSON.stringify(site.requests(), null, 1));
 await site.close();
