@@ -16,6 +16,7 @@ import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import fs from 'node:fs';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { wsUpgrade } from '../ws-echo.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Static fake secrets (fixed across recordings). Shapes follow the real vendors' formats.
@@ -603,6 +604,47 @@ export async function startSite({ port = 0, partnerPort = 0, host = '127.0.0.1',
       });
     }
 
+    // ---- live: WebSocket, server-sent events, JSON, binary and a refused request ----------
+    if (req.method === 'GET' && p === '/events') {
+      res.writeHead(200, baseHeaders({ 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' }));
+      let n = 0;
+      const t = setInterval(() => {
+        n++;
+        res.write(`id: ${n}\nevent: tick\ndata: {"n":${n}}\n\n`);
+        if (n === 3) { clearInterval(t); res.end(); }
+      }, 50);
+      return;
+    }
+    if (req.method === 'GET' && p === '/scenarios/live') {
+      return html(res, 200, layout('Live', `<section class="card"><h1>Live</h1><p id="out">…</p></section>
+<script>
+(async () => {
+  const out = [];
+  const status = await fetch('/api/status').then((r) => r.json());
+  out.push('status ' + status.status);
+  const logo = await fetch('/static/logo.png').then((r) => r.arrayBuffer());
+  out.push('logo ' + logo.byteLength);
+  await new Promise((done) => {
+    const ws = new WebSocket('ws://' + location.host + '/ws');
+    ws.onopen = () => ws.send('hello from the page');
+    ws.onmessage = (m) => { out.push(m.data); ws.close(); };
+    ws.onclose = done;
+  });
+  await new Promise((done) => {
+    const es = new EventSource('/events');
+    let n = 0;
+    es.addEventListener('tick', () => { n++; });
+    // The server ends the stream after 3 events: closed then (not before), so the
+    // response is complete rather than aborted.
+    es.onerror = () => { if (n >= 3) { es.close(); done(); } };
+  });
+  await fetch('http://127.0.0.1:${closedPort}/refused').catch((e) => out.push('refused'));
+  document.getElementById('out').textContent = out.join('; ');
+  document.body.dataset.done = '1';
+})();
+</script>`));
+    }
+
     // ---- failure scenarios ---------------------------------------------------------------
     if (p === '/scenarios') {
       const links = ['/boom', '/slow', '/scenarios/timeout', '/loop', '/scenarios/cors', '/scenarios/refused', '/scenarios/cookies', '/scenarios/expired', '/docs/v2/getting-started'];
@@ -696,7 +738,10 @@ fetch('/api/me', { headers: { Authorization: 'Bearer ' + sessionStorage.getItem(
     return html(res, 404, layout('Not found', `<section class="card"><h1>404 — page not found</h1><p>No page at <code>${esc(p)}</code>.</p><p><a href="/">Back home</a></p></section>`));
   }
 
+  // Every request the site answered, in order (what a capture must contain).
+  const requests = [];
   const server = http.createServer((req, res) => {
+    res.on('finish', () => requests.push({ method: req.method, url: `http://${req.headers.host}${req.url}`, status: res.statusCode }));
     if (log) res.on('finish', () => console.error(`${req.method} ${req.url} -> ${res.statusCode}`));
     handle(req, res).catch((e) => {
       console.error(e);
@@ -704,6 +749,10 @@ fetch('/api/me', { headers: { Authorization: 'Bearer ' + sessionStorage.getItem(
     });
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  server.on('upgrade', (req, socket) => {
+    requests.push({ method: req.method, url: `ws://${req.headers.host}${req.url}`, status: 101 });
+    wsUpgrade(req, socket);
+  });
 
   // The partner API (another origin: a different port) answers without any CORS header.
   const partner = http.createServer(async (req, res) => {
@@ -734,6 +783,7 @@ fetch('/api/me', { headers: { Authorization: 'Bearer ' + sessionStorage.getItem(
     port: mainPort,
     partnerPort: pPort,
     closedPort,
+    requests: () => [...requests],
     planted: () => [...planted.values()].map((e) => ({ name: e.name, kind: e.kind, value: e.value, where: [...e.where].join('; ') })),
     async close() {
       for (const s of sockets) s.destroy();

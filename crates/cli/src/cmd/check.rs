@@ -72,7 +72,7 @@ struct Report {
 }
 
 /// Check one file (its progress shown while it is read).
-fn check_file(name: &str, opts: &check::Options, ctx: &Ctx) -> FileReport {
+pub(crate) fn check_file(name: &str, opts: &check::Options, ctx: &Ctx) -> FileReport {
     match input::reader(name) {
         Ok(reader) => {
             let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
@@ -129,7 +129,7 @@ fn label(s: Severity) -> String {
     paint(severity_style(s), &format!("{:<8}", s.as_str()))
 }
 
-fn print_human(r: &FileReport, verbose: bool) -> Result<()> {
+pub(crate) fn print_human(r: &FileReport, verbose: bool) -> Result<()> {
     // Collected, then printed at once: a full or closed stdout is an error, not a panic.
     let mut out = String::new();
     macro_rules! println {

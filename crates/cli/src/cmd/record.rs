@@ -80,7 +80,7 @@ fn style(a: &Args) -> har::Style {
 }
 
 /// A live count of recorded exchanges on a terminal (nothing when piped or --quiet).
-fn live_count(
+pub(crate) fn live_count(
     ctx: &Ctx,
     counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> Option<indicatif::ProgressBar> {
@@ -165,7 +165,7 @@ fn log_line(e: &record::Event, colour: bool) -> String {
 
 /// The live log: lines above the running count on a terminal, and into --log-file.
 /// Events come from the proxy's threads through a channel; this thread writes.
-fn live_log(
+pub(crate) fn live_log(
     bar: Option<indicatif::ProgressBar>,
     file: Option<std::fs::File>,
 ) -> Option<(record::Observer, LogWriter)> {
@@ -196,7 +196,7 @@ fn live_log(
 }
 
 /// The live log's writer thread, and how to tell it recording stopped.
-struct LogWriter {
+pub(crate) struct LogWriter {
     stop: std::sync::mpsc::Sender<Option<record::Event>>,
     writer: std::thread::JoinHandle<()>,
 }
@@ -312,7 +312,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
 
 /// The live count, cleared when recording stops, and the live log's writer, which
 /// writes what is queued and ends then.
-struct LiveCount(Option<indicatif::ProgressBar>, Option<LogWriter>);
+pub(crate) struct LiveCount(
+    pub(crate) Option<indicatif::ProgressBar>,
+    pub(crate) Option<LogWriter>,
+);
 
 impl Drop for LiveCount {
     fn drop(&mut self) {

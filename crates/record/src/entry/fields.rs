@@ -24,9 +24,7 @@ fn headers_named<'a>(
 }
 
 /// Name/value pairs as a HAR array (`headers`, `queryString`, `params`).
-pub(super) fn pairs_json<K: AsRef<str>, V: AsRef<str>>(
-    pairs: impl Iterator<Item = (K, V)>,
-) -> Value {
+pub fn pairs_json<K: AsRef<str>, V: AsRef<str>>(pairs: impl Iterator<Item = (K, V)>) -> Value {
     Value::Array(
         pairs
             .map(|(n, v)| json!({"name": n.as_ref(), "value": v.as_ref()}))
@@ -34,11 +32,11 @@ pub(super) fn pairs_json<K: AsRef<str>, V: AsRef<str>>(
     )
 }
 
-pub(super) fn headers_json(h: &[(String, String)]) -> Value {
+pub fn headers_json(h: &[(String, String)]) -> Value {
     pairs_json(h.iter().map(|(n, v)| (n, v)))
 }
 
-pub(super) fn query_string(url: &str) -> Value {
+pub fn query_string(url: &str) -> Value {
     let q = url
         .split_once('?')
         .map(|(_, q)| q.split('#').next().unwrap_or(""))
@@ -47,14 +45,14 @@ pub(super) fn query_string(url: &str) -> Value {
 }
 
 /// The request's `Cookie` headers as HAR cookies.
-pub(super) fn request_cookies(h: &[(String, String)]) -> Value {
+pub fn request_cookies(h: &[(String, String)]) -> Value {
     pairs_json(headers_named(h, "cookie").flat_map(har::http::cookie_pairs))
 }
 
 /// The response's `Set-Cookie` headers as HAR cookies: `name`, `value`, then `path`,
 /// `domain`, `expires` (ISO 8601, when it is a date), `_maxAge`, `httpOnly`, `secure`
 /// and `sameSite` when the header has them.
-pub(super) fn response_cookies(h: &[(String, String)]) -> Value {
+pub fn response_cookies(h: &[(String, String)]) -> Value {
     Value::Array(
         headers_named(h, "set-cookie")
             .map(|v| set_cookie_json(&SetCookie::parse(v)))

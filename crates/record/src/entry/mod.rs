@@ -3,7 +3,7 @@
 //! base64, decoded size and `compression`), timings, failures as status-0 entries.
 
 mod content;
-mod fields;
+pub mod fields;
 
 pub use fields::header;
 
