@@ -88,6 +88,7 @@ pub(crate) fn scrub(
     t.report.merge(&scratch.report);
     t.report.entries -= scratch.report.entries;
     t.found.append(&mut scratch.found);
+    t.seen.append(&mut scratch.seen);
     if p.last == 0 {
         return Ok(None);
     }

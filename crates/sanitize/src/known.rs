@@ -132,6 +132,7 @@ impl Sanitizer {
     /// Arm the second pass: every value in `secrets` (and its URL-encoded, form-encoded
     /// and base64 forms) is replaced wherever it occurs.
     pub fn set_secrets(&mut self, secrets: &Secrets) -> Result<(), Error> {
+        self.numbers = secrets.numbers.clone();
         let mut pats: HashMap<String, (String, &'static str)> = HashMap::new();
         let mut add = |p: String, r: String, k: &'static str| {
             if !p.is_empty() {

@@ -75,6 +75,9 @@ pub(crate) fn collect(
                 secrets.detected.insert(index);
             }
             report.merge(&et.report);
+            for (d, k) in et.seen {
+                secrets.numbers.assign(d, k);
+            }
             for (v, k) in et.found {
                 secrets.add(v, k);
             }
@@ -83,6 +86,9 @@ pub(crate) fn collect(
     )?;
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
+    for (d, k) in t.seen {
+        secrets.numbers.assign(d, k);
+    }
     for (v, k) in t.found {
         secrets.add(v, k);
     }

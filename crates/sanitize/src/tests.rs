@@ -91,7 +91,7 @@ fn every_copy_second_pass() {
     .unwrap();
     assert_eq!(
         text,
-        "var p = \"[redacted: password]\"; // and encoded [redacted: password]"
+        "var p = \"[redacted: password #1]\"; // and encoded [redacted: password #1]"
     );
 }
 
@@ -190,6 +190,89 @@ fn two_passes(har: &str, threads: usize) -> (Value, Value) {
     (out(&secrets), out(&slow))
 }
 
+/// A log of entries that each only have a request URL.
+fn har_of_urls(urls: &[&str]) -> String {
+    let entries: Vec<String> = urls
+        .iter()
+        .map(|u| {
+            format!(
+                r#"{{"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+  "request": {{"method": "GET", "url": "{u}", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0}},
+  "response": {{"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+    "content": {{"size": 0, "mimeType": "text/plain"}}, "redirectURL": "", "headersSize": -1, "bodySize": 0}},
+  "cache": {{}}, "timings": {{"send": 0, "wait": 1, "receive": 0}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"log": {{"version": "1.2", "creator": {{"name": "t", "version": "1"}}, "entries": [{}]}}}}"#,
+        entries.join(",\n")
+    )
+}
+
+#[test]
+fn distinct_values_get_distinct_numbers() {
+    let har = har_of_urls(&[
+        "https://id.test/authorize?state=Aa11bb22cc33dd44&code=xyzCODE12345",
+        "https://app.test/cb?state=Zz99yy88xx77ww66&code=xyzCODE12345",
+        "https://app.test/again?state=Aa11bb22cc33dd44",
+        "https://app.test/x?access_token=tok_0123456789abcdefXYZ",
+    ]);
+    for threads in [1, 2] {
+        let (fast, slow) = two_passes(&har, threads);
+        assert_eq!(fast, slow);
+        let url = |i: usize| {
+            fast["log"]["entries"][i]["request"]["url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let dec = |i: usize| crate::text::pct_decode(&url(i), false).unwrap();
+        assert_eq!(
+            dec(0),
+            "https://id.test/authorize?state=[redacted: oauth state #1]&code=[redacted: oauth code #1]"
+        );
+        assert_eq!(
+            dec(1),
+            "https://app.test/cb?state=[redacted: oauth state #2]&code=[redacted: oauth code #1]"
+        );
+        assert_eq!(
+            dec(2),
+            "https://app.test/again?state=[redacted: oauth state #1]"
+        );
+        assert_eq!(
+            dec(3),
+            "https://app.test/x?access_token=[redacted: token #1]"
+        );
+    }
+}
+
+#[test]
+fn markers_in_the_input_are_not_trusted() {
+    let s = san();
+    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"u1","email":"a@b.test"}"#);
+    let fake = format!("{h}.{p}.redacted");
+    let (v, _) = run(
+        &s,
+        &format!(
+            r#"{{"request": {{"headers": [{{"name": "X-Token", "value": "[redacted: x] sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}, {{"name": "Authorization", "value": "Bearer {fake}"}}], "queryString": [{{"name": "password", "value": "[redacted: hunter2]"}}]}}}}"#
+        ),
+    );
+    let out = serde_json::to_string(&v).unwrap();
+    assert!(!out.contains("4eC39HqLyjWDarjtT1zdp7dc"), "{out}");
+    assert!(!out.contains(&p), "{out}");
+    assert!(!out.contains("hunter2"), "{out}");
+    // A placeholder itself is kept.
+    assert!(crate::sanitizer::is_placeholder(
+        "[redacted: oauth state #2]"
+    ));
+    assert!(crate::sanitizer::is_placeholder(
+        "[redacted: cookie #3fa9c0d1e2b3a4f5]"
+    ));
+    assert!(!crate::sanitizer::is_placeholder("[redacted: hunter2]"));
+}
+
 #[test]
 fn fast_path_misses_no_copy() {
     let secret = "tok_ABCdef123456789XYZ";
@@ -228,7 +311,7 @@ fn fast_path_misses_no_copy() {
             .as_str()
             .unwrap();
         let body = String::from_utf8(STANDARD.decode(body).unwrap()).unwrap();
-        assert_eq!(body, "xx [redacted: token] yy");
+        assert_eq!(body, "xx [redacted: token #1] yy");
         assert_eq!(
             fast["log"]["entries"][6]["response"]["content"]["text"],
             "an ordinary body, 12345"
