@@ -180,7 +180,7 @@ fn value(
         }
         b'"' => {
             let (s, e, v) = p.string()?;
-            let new = match key.and_then(|k| z.classify(k, &v)) {
+            let new = match key.and_then(|k| z.classify(k, &v, location, t)) {
                 Some(kind) => z.redact(kind, &v, location, t),
                 None => z.auto(&v, location, t, depth),
             };
@@ -207,7 +207,15 @@ fn value(
             }
             let num = &p.s[s..p.i];
             let kind = match key.and_then(|k| z.names.classify(k)) {
-                Some((kind, crate::rules::Strength::Strong)) => Some(kind),
+                Some((kind, crate::rules::Strength::Strong))
+                    if crate::sanitizer::could_be_credential(kind, num) =>
+                {
+                    Some(kind)
+                }
+                Some((_, crate::rules::Strength::Strong)) => {
+                    t.report.kept(key.unwrap_or(""), location);
+                    None
+                }
                 _ if num.len() >= 13 && secrets::luhn_card(num) => Some("card"),
                 _ => None,
             };

@@ -213,23 +213,43 @@ impl Sanitizer {
             && v.bytes()
                 .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
         let small_number = v.len() <= 4 && v.bytes().all(|b| b.is_ascii_digit());
-        if (word || small_number) && self.names.classify(name).is_none() {
-            return self.text(v, location, t, false, false);
+        match self.names.classify(name) {
+            None if word || small_number => return self.text(v, location, t, false, false),
+            Some((kind, _)) if !v.is_empty() && !could_be_credential(kind, v) => {
+                t.report.kept(name, location);
+                return self.text(v, location, t, false, false);
+            }
+            _ => {}
         }
         self.redact("cookie", v, location, t)
     }
 
-    /// Whether a value under a name of `strength` is to be redacted.
-    pub(crate) fn applies(&self, strength: Strength, v: &str) -> bool {
+    /// Whether a value of `kind` under a name of `strength` is to be redacted.
+    pub(crate) fn applies(&self, kind: &str, strength: Strength, v: &str) -> bool {
         match strength {
-            Strength::Strong => !v.is_empty(),
+            Strength::Strong => could_be_credential(kind, v),
             Strength::Weak => looks_random(v),
         }
     }
 
-    pub(crate) fn classify(&self, name: &str, value: &str) -> Option<&'static str> {
+    /// The kind to redact `value` of a field called `name` as, if any. A credential-like
+    /// name whose value cannot be a credential (`token_ready=1`, `"secret": false`) is
+    /// kept, and listed in the report by name and location.
+    pub(crate) fn classify(
+        &self,
+        name: &str,
+        value: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<&'static str> {
         let (kind, strength) = self.names.classify(name)?;
-        self.applies(strength, value).then_some(kind)
+        if self.applies(kind, strength, value) {
+            return Some(kind);
+        }
+        if strength == Strength::Strong && !value.trim().is_empty() {
+            t.report.kept(name, location);
+        }
+        None
     }
 }
 
@@ -239,6 +259,29 @@ pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
     if distinctive(value) {
         t.found.push((value.to_string(), kind));
     }
+}
+
+/// Whether `v`, found under a credential-like name for `kind`, could be a credential:
+/// not empty, a boolean or `null`; for kinds other than passwords, cards and personal
+/// data, not a small integer (up to 4 digits) or a short enum-like word (lower-case
+/// letters, `_`, `-`, up to 12: `ready`, `required`, `bearer`).
+pub(crate) fn could_be_credential(kind: &str, v: &str) -> bool {
+    let t = v.trim();
+    if t.is_empty()
+        || ["true", "false", "null", "undefined", "none", "nil"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+    {
+        return false;
+    }
+    if matches!(kind, "password" | "card" | "pii" | "email" | "custom") {
+        return true;
+    }
+    let small_int = t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit());
+    let word = t.len() <= 12
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-');
+    !(small_int || word)
 }
 
 /// Exactly one of hark's placeholders (`[redacted: oauth state #2]`,

@@ -59,7 +59,7 @@ impl Sanitizer {
             Lite::Object(o) => {
                 for (k, x) in pairs(o) {
                     if let Lite::String(s) = x {
-                        if let Some(kind) = self.classify(k, s) {
+                        if let Some(kind) = self.classify(k, s, location, t) {
                             self.redact(kind, s, location, t);
                             continue;
                         }
@@ -138,7 +138,7 @@ impl Sanitizer {
 
     fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            let name = name.to_ascii_lowercase();
+            let name = name.trim().to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             match name.as_str() {
                 _ if kept => {
@@ -156,7 +156,7 @@ impl Sanitizer {
                 "location" | "referer" | "content-location" | "origin" | "refresh" => {
                     self.url(val, location, t);
                 }
-                _ => match self.classify(&name, val) {
+                _ => match self.classify(&name, val, location, t) {
                     Some(kind) => {
                         self.redact(kind, val, location, t);
                     }
@@ -180,7 +180,7 @@ impl Sanitizer {
 
     fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            match self.classify(name, val) {
+            match self.classify(name, val, location, t) {
                 Some(kind) => {
                     self.redact(kind, val, location, t);
                 }

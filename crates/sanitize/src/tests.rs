@@ -248,6 +248,43 @@ fn distinct_values_get_distinct_numbers() {
 }
 
 #[test]
+fn names_decide_with_the_value() {
+    let s = san();
+    let (v, t) = run(
+        &s,
+        r#"{"request": {"url": "https://a.test/p?token_ready=1&user_token=Ab12Cd34Ef56", "headers": [{"name": "X-Auth-Key", "value": "k3y-Ab12Cd34Ef56"}, {"name": "Ocp-Apim-Subscription-Key", "value": "0123abcd4567ef89"}, {"name": "X-Functions-Key", "value": "fnKey_0123456789"}, {"name": "X-Token-Mode", "value": "ready"}],
+          "postData": {"mimeType": "application/json", "text": "{\"hashedPassword\": \"abcdefabcdef\", \"userPassword\": \"letmein\", \"has_password\": true, \"secret\": false, \"token\": null, \"tokenCount\": 3, \"api_key\": 7, \"cvc\": 123, \"password\": \"\"}"}}}"#,
+    );
+    let out = serde_json::to_string(&v).unwrap();
+    for leak in [
+        "Ab12Cd34Ef56",
+        "0123abcd4567ef89",
+        "fnKey_0123456789",
+        "abcdefabcdef",
+        "letmein",
+    ] {
+        assert!(!out.contains(leak), "{leak}: {out}");
+    }
+    assert!(out.contains("token_ready=1"), "{out}");
+    let body: Value =
+        serde_json::from_str(v["request"]["postData"]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["has_password"], true);
+    assert_eq!(body["secret"], false);
+    assert_eq!(body["token"], Value::Null);
+    assert_eq!(body["api_key"], 7);
+    assert!(body["cvc"].as_str().unwrap().starts_with("[redacted: card"));
+    assert_eq!(body["password"], "");
+    assert_eq!(v["request"]["headers"][3]["value"], "ready");
+    let kept: Vec<&str> = t.report.kept.keys().map(|(n, _)| n.as_str()).collect();
+    for n in ["token_ready", "X-Token-Mode", "api_key"] {
+        assert!(
+            kept.iter().any(|k| k.eq_ignore_ascii_case(n)),
+            "{n} not in {kept:?}"
+        );
+    }
+}
+
+#[test]
 fn markers_in_the_input_are_not_trusted() {
     let s = san();
     let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);

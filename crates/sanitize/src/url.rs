@@ -92,7 +92,7 @@ impl Sanitizer {
             };
             let name = text::pct_decode(k, true).unwrap_or_else(|| k.to_string());
             let val = text::pct_decode(v, true).unwrap_or_else(|| v.to_string());
-            let new = match self.classify(&name, &val) {
+            let new = match self.classify(&name, &val, location, t) {
                 Some(kind) => match self.redact(kind, &val, location, t) {
                     Some(_) if remove => {
                         changed = true;

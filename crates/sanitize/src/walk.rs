@@ -78,13 +78,13 @@ impl Sanitizer {
             Value::Array(a) => a.iter_mut().for_each(|x| self.walk(x, location, t)),
             Value::Object(o) => {
                 for (k, x) in o.iter_mut() {
-                    if let (Value::String(s), Some(kind)) =
-                        (&*x, x.as_str().and_then(|s| self.classify(k, s)))
-                    {
-                        if let Some(n) = self.redact(kind, s, location, t) {
-                            *x = Value::String(n);
+                    if let Value::String(s) = &*x {
+                        if let Some(kind) = self.classify(k, s, location, t) {
+                            if let Some(n) = self.redact(kind, s, location, t) {
+                                *x = Value::String(n);
+                            }
+                            continue;
                         }
-                        continue;
                     }
                     self.walk(x, location, t);
                 }
@@ -213,7 +213,7 @@ impl Sanitizer {
     pub(crate) fn headers(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
         let remove = matches!(self.mode, Mode::Remove);
         self.name_values_with(v, location, t, |name, val, t| {
-            let name = name.to_ascii_lowercase();
+            let name = name.trim().to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             let (new, sensitive) = match name.as_str() {
                 _ if kept => (self.text(val, location, t, false, false), false),
@@ -223,7 +223,7 @@ impl Sanitizer {
                 "location" | "referer" | "content-location" | "origin" | "refresh" => {
                     (self.url(val, location, t), false)
                 }
-                _ => match self.classify(&name, val) {
+                _ => match self.classify(&name, val, location, t) {
                     Some(kind) => (self.redact(kind, val, location, t), true),
                     None => (self.text(val, location, t, false, false), false),
                 },
@@ -347,7 +347,7 @@ impl Sanitizer {
     pub(crate) fn name_values(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
         let remove = matches!(self.mode, Mode::Remove);
         self.name_values_with(v, location, t, |name, val, t| {
-            let (new, sensitive) = match self.classify(name, val) {
+            let (new, sensitive) = match self.classify(name, val, location, t) {
                 Some(kind) => (self.redact(kind, val, location, t), true),
                 None => (self.auto(val, location, t, 0), false),
             };

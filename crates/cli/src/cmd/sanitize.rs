@@ -27,7 +27,8 @@ pub struct Args {
     /// Where to write (`-`, the default, is standard output).
     #[arg(short, long, default_value = "-")]
     output: String,
-    /// Audit only: write nothing, report what would be redacted, exit 1 if anything.
+    /// Audit only: write nothing, report what would be redacted (kinds, locations,
+    /// counts, never values), exit 1 if anything.
     #[arg(long)]
     check: bool,
     /// Replace values with a keyed hash (HMAC-SHA256) instead of a plain placeholder:
@@ -161,11 +162,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
 fn human(name: &str, r: &Report, check: bool) -> String {
     let mut s = String::new();
     let total = r.total();
-    let verb = if check {
-        "sensitive values found"
-    } else {
-        "values redacted"
-    };
     if total == 0 {
         s += &format!(
             "{}: {} ({} entries)\n",
@@ -173,10 +169,16 @@ fn human(name: &str, r: &Report, check: bool) -> String {
             paint(GREEN, "nothing sensitive found"),
             r.entries
         );
+        s += &kept(r);
         return s;
     }
+    let (verb, copies) = if check {
+        ("values would be redacted", "every copy would be replaced")
+    } else {
+        ("values redacted", "every copy replaced")
+    };
     s += &format!(
-        "{}: {} {verb} in {} entries ({} distinct values, every copy replaced)\n",
+        "{}: {} {verb} in {} entries ({} distinct values, {copies})\n",
         paint(BOLD, name),
         paint(if check { YELLOW } else { GREEN }, &total.to_string()),
         r.entries,
@@ -192,6 +194,30 @@ fn human(name: &str, r: &Report, check: bool) -> String {
             .map(|((_, l), n)| format!("{l} {n}"))
             .collect();
         s += &format!("  {n:>6}  {kind:<18} {}\n", paint(DIM, &places.join(", ")));
+    }
+    s += &kept(r);
+    s
+}
+
+/// What was kept under a credential-like name (by name and location), so a user can
+/// add a rule for it.
+fn kept(r: &Report) -> String {
+    if r.kept.is_empty() {
+        return String::new();
+    }
+    let mut by_name: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for ((n, l), c) in &r.kept {
+        by_name.entry(n).or_default().push(format!("{l} {c}"));
+    }
+    let mut s = format!(
+        "  {}\n",
+        paint(
+            DIM,
+            "kept under credential-like names (values that cannot be credentials; `[names] redact` in --rules redacts them):"
+        )
+    );
+    for (n, places) in by_name {
+        s += &format!("          {n:<18} {}\n", paint(DIM, &places.join(", ")));
     }
     s
 }
