@@ -484,3 +484,45 @@ fn diagnose_finds_the_same_after_sanitizing() {
         "no state-mismatch recording among the files"
     );
 }
+
+/// The output keeps the input's layout: a compact input comes back compact (the same
+/// bytes as `hark fmt --compact` of the pretty result: key order and number text kept),
+/// a pretty one pretty; `--pretty` / `--compact` override.
+#[test]
+fn layout_of_the_input_is_kept() {
+    // Playwright writes compact HARs; `hark fmt` makes the pretty copy.
+    let compact = fixture("failures.chromium.har");
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.pretty.har");
+    hark(["fmt"])
+        .arg(&compact)
+        .arg("-o")
+        .arg(&input)
+        .run()
+        .assert_code(0);
+    let (_d1, from_pretty, _) = sanitize(&input, &[]);
+    let (_d2, from_compact, _) = sanitize(&compact, &[]);
+    let pretty_text = std::fs::read(&from_pretty).unwrap();
+    let compact_text = std::fs::read(&from_compact).unwrap();
+    assert!(pretty_text.iter().filter(|&&b| b == b'\n').count() > 1000);
+    assert!(compact_text.iter().filter(|&&b| b == b'\n').count() <= 1);
+    let refmt = dir.path().join("refmt.har");
+    hark(["fmt", "--compact"])
+        .arg(&from_pretty)
+        .arg("-o")
+        .arg(&refmt)
+        .run()
+        .assert_code(0);
+    assert_eq!(std::fs::read(&refmt).unwrap(), compact_text);
+    // A compact input is not much bigger once sanitized (placeholders only).
+    let n_in = std::fs::metadata(&compact).unwrap().len() as f64;
+    assert!(
+        (compact_text.len() as f64) < n_in * 1.05,
+        "{} vs {n_in}",
+        compact_text.len()
+    );
+    let (_d3, forced, _) = sanitize(&compact, &["--pretty"]);
+    assert_eq!(std::fs::read(&forced).unwrap(), pretty_text);
+    let (_d4, forced, _) = sanitize(&input, &["--compact"]);
+    assert_eq!(std::fs::read(&forced).unwrap(), compact_text);
+}

@@ -43,6 +43,24 @@ where
     Ok(report)
 }
 
+/// The layout of the HAR `reader` reads, for an output that keeps it: compact when its
+/// first entry (or, with none, its log fields) holds no line break, else pretty. Reads
+/// the first entry only.
+pub fn layout(mut reader: HarReader) -> Result<Style, Error> {
+    let pretty = match reader.next_raw()? {
+        Some(raw) => memchr::memchr(b'\n', raw.bytes).is_some(),
+        None => reader
+            .raw_fields()
+            .iter()
+            .any(|f| memchr::memchr(b'\n', &f.bytes).is_some()),
+    };
+    Ok(if pretty {
+        Style::Pretty
+    } else {
+        Style::Compact
+    })
+}
+
 /// First pass: every sensitive value in the file, and what a sanitized copy would count.
 pub(crate) fn collect(
     s: Arc<Sanitizer>,

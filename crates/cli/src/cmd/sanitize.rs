@@ -49,9 +49,13 @@ pub struct Args {
     /// The report as JSON.
     #[arg(long)]
     json: bool,
-    /// Write the HAR without white space (default: indented like browser exports).
-    #[arg(long)]
+    /// Write the HAR without white space (default: the input's layout, compact or
+    /// indented; key order and number text are always kept).
+    #[arg(long, conflicts_with = "pretty")]
     compact: bool,
+    /// Write the HAR indented like browser exports (default: the input's layout).
+    #[arg(long)]
+    pretty: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -76,11 +80,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         (None, false) => Mode::Placeholder,
     };
     let threads = a.threads.unwrap_or_else(har::default_threads);
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
     crate::term::remove_temp_files_on_signal()?;
     let mut reports = Vec::new();
     for name in &a.input {
@@ -91,6 +90,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
                     .context("copying standard input to a temporary file")?,
             ),
             _ => None,
+        };
+        let style = match (a.compact, a.pretty) {
+            (true, _) => Style::Compact,
+            (_, true) => Style::Pretty,
+            _ => pipeline::layout(match &spool {
+                Some(s) => s.reader_with(input::limited)?,
+                None => input::reader(name)?,
+            })?,
         };
         let mut progress = None;
         let open = |pass: Pass| -> Result<har::HarReader> {
