@@ -144,6 +144,12 @@ impl Sanitizer {
             let enc = text::pct_encode(v);
             if enc != *v {
                 add(enc.clone(), text::pct_encode(&r), kind);
+                // Encoded twice (`%253D`).
+                add(
+                    text::pct_encode(&enc),
+                    text::pct_encode(&text::pct_encode(&r)),
+                    kind,
+                );
                 if v.contains(' ') {
                     add(text::form_encode(v), text::pct_encode(&r), kind);
                 }
@@ -233,7 +239,10 @@ impl Sanitizer {
         if k.may_occur(bytes) {
             return false;
         }
-        memchr::memmem::find(bytes, b"\"base64\"").is_none() || base64_content_clear(k, bytes)
+        if memchr::memmem::find(bytes, b"_webSocketMessages").is_some() {
+            return false; // binary frames are decoded
+        }
+        !has_base64_marker(bytes) || base64_content_clear(k, bytes)
     }
 }
 
@@ -260,7 +269,15 @@ pub(crate) fn runs(p: &str) -> Vec<&[u8]> {
 /// `\/`, a percent escape of an unreserved character or of `%` itself, or base64
 /// content.
 pub(crate) fn raw_needs_decoding(b: &[u8]) -> bool {
-    escapes_need_decoding(b) || memchr::memmem::find(b, b"\"base64\"").is_some()
+    escapes_need_decoding(b) || has_base64_marker(b)
+}
+
+/// Whether raw bytes may hold base64 the sanitizer decodes: an `encoding` of `"base64"`
+/// in any case (`"Base64"`, `"BASE64"`), or WebSocket messages (binary frames).
+pub(crate) fn has_base64_marker(b: &[u8]) -> bool {
+    memchr::memmem::find(b, b"_webSocketMessages").is_some()
+        || memchr::memmem::find_iter(b, b"64\"")
+            .any(|i| i >= 5 && b[i - 5] == b'"' && b[i - 4..i].eq_ignore_ascii_case(b"base"))
 }
 
 /// [`raw_needs_decoding`] without the base64 content: escapes only.
@@ -307,7 +324,11 @@ pub(crate) fn base64_content_clear(k: &Known, bytes: &[u8]) -> bool {
     let Some(c) = content.as_object() else {
         return true;
     };
-    if c.get("encoding").and_then(|e| e.as_str()) != Some("base64") {
+    if !c
+        .get("encoding")
+        .and_then(|e| e.as_str())
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
+    {
         return true;
     }
     let Some(text) = c.get("text") else {

@@ -102,6 +102,9 @@ pub(crate) fn collect(
             Ok(())
         },
     )?;
+    if reader.header().outer.contains_key("log") {
+        return Err(Error::DuplicateLog(reader.name().to_string()));
+    }
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     for (d, k) in t.seen {
