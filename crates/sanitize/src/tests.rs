@@ -1,5 +1,5 @@
 use super::*;
-use crate::known::{raw_needs_decoding, runs, Anchors};
+use crate::known::{raw_needs_decoding, Form, Known};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use har::{HarReader, HarWriter, Style};
@@ -357,17 +357,33 @@ fn fast_path_misses_no_copy() {
 }
 
 #[test]
-fn anchors_and_raw_decoding() {
-    assert_eq!(runs("s%3Aabc123def456"), [&b"s"[..], b"3Aabc123def456"]);
-    assert_eq!(runs("a+b/cdef=="), [&b"a"[..], b"b", b"cdef"]);
-    let a = Anchors::new(["jane.doe@example.com", "{\"uk\":0,\"ck\":1}"].into_iter())
-        .unwrap()
-        .unwrap();
-    assert!(!a.may_occur(b"see example.com"));
-    assert!(a.may_occur(b"see example.com, jane.doe"));
-    assert!(!a.may_occur(b"uk only"));
-    assert!(a.may_occur(br#"{\"uk\":0,\"ck\":1}"#));
-    assert!(Anchors::new(["a+b/c"].into_iter()).unwrap().is_none());
+fn windows_and_raw_decoding() {
+    let known = |pats: &[&str]| {
+        let list = pats
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), i as u32, Form::Plain))
+            .collect();
+        let values = pats
+            .iter()
+            .map(|_| ("[redacted: x]".to_string(), "x"))
+            .collect();
+        Known::build(list, values).unwrap()
+    };
+    // The window is the last six bytes of the last run of unreserved ones: `le.com`.
+    let a = known(&["jane.doe@example.com", "tok_ABCdef123456"]);
+    assert!(a.anchored());
+    assert!(!a.may_occur(b"see jane.doe"));
+    assert!(a.may_occur(b"see ample.com"));
+    assert!(!a.may_occur(b"see example.org"));
+    assert!(a.may_occur(b"x tok_ABCdef123456"));
+    let hits = a.find(b"mail jane.doe@example.com and tok_ABCdef1234567 or tok_ABCdef12345");
+    let ranges: Vec<_> = hits.iter().map(|h| h.0.clone()).collect();
+    assert_eq!(ranges, [5..25, 30..46]);
+    // Without a run of six: searched exactly, never ruled out by the raw check.
+    let b = known(&["a+b/c d:e"]);
+    assert!(!b.anchored());
+    assert_eq!(b.find(b"xx a+b/c d:e").len(), 1);
     assert!(raw_needs_decoding(br#""x": "\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\/b""#));

@@ -185,15 +185,13 @@ impl Sanitizer {
             return None;
         }
         enum Hit {
-            Known(usize),
+            Known(u32, crate::known::Form),
             Found(&'static str, secrets::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
-        if let Some(k) =
-            (self.known.as_ref()).filter(|k| !t.known_absent && k.may_occur(s.as_bytes()))
-        {
-            for m in k.ac.find_iter(s) {
-                hits.push((m.range(), Hit::Known(m.pattern().as_usize())));
+        if let Some(k) = self.known.as_ref().filter(|_| !t.known_absent) {
+            for (r, value, form) in k.find(s.as_bytes()) {
+                hits.push((r, Hit::Known(value, form)));
             }
         }
         if !no_detect && !t.detected_nothing {
@@ -217,14 +215,14 @@ impl Sanitizer {
             }
             let value = &s[r.clone()];
             let rep = match hit {
-                Hit::Known(i) => {
+                Hit::Known(v, form) => {
                     let k = self.known.as_ref().expect("known");
-                    let (rep, kind) = &k.repl[i];
                     if self.keep_value(value) {
                         continue;
                     }
+                    let (rep, kind) = k.replacement(v, form);
                     t.report.add(kind, location);
-                    rep.clone()
+                    rep
                 }
                 Hit::Found(kind, check) => {
                     if check == secrets::Check::Basic {
