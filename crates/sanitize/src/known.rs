@@ -9,7 +9,6 @@ use crate::{EntrySet, Error, Sanitizer, Secrets};
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 use std::ops::Range;
 
@@ -30,7 +29,7 @@ pub(crate) enum Form {
 /// One pattern: a value or one of its encoded forms, known by its digest only.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pat {
-    digest: u128,
+    digest: u64,
     len: u32,
     /// Index in [`Known::values`].
     value: u32,
@@ -69,46 +68,80 @@ fn filter_index(w: u64, bits: u32) -> usize {
     (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
 }
 
-pub(crate) fn digest_bytes(b: &[u8]) -> u128 {
-    let half = |seed: u8| {
-        let mut h = DefaultHasher::new();
-        h.write_u8(seed);
-        h.write(b);
-        h.finish()
-    };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+/// A 64-bit digest of a pattern's bytes (a candidate must also have its length and its
+/// window where the pattern has them).
+pub(crate) fn digest_bytes(b: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(b);
+    h.finish()
 }
 
 impl Known {
+    /// `list`'s patterns (pattern, value, form), the first of equal ones kept.
+    #[cfg(test)]
     pub(crate) fn build(
         list: Vec<(String, u32, Form)>,
         values: Vec<(String, &'static str)>,
     ) -> Result<Known, Error> {
-        let mut pats = Vec::with_capacity(list.len());
-        let mut windows = Vec::with_capacity(list.len());
-        let mut loose_pats = Vec::new();
-        let mut loose_ids = Vec::new();
+        let mut b = Builder::default();
         for (p, value, form) in list {
-            let b = p.as_bytes();
-            let off = (0..=b.len().saturating_sub(W))
-                .rev()
-                .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)));
-            let id = pats.len() as u32;
-            pats.push(Pat {
-                digest: digest_bytes(b),
-                len: b.len() as u32,
-                value,
-                form,
-                off: off.unwrap_or(0).min(u16::MAX as usize) as u16,
-            });
-            match off.filter(|&o| o <= u16::MAX as usize) {
-                Some(o) => windows.push((window_at(b, o), id)),
-                None => {
-                    loose_pats.push(p);
-                    loose_ids.push(id);
-                }
+            b.add(&p, value, form);
+        }
+        b.finish(values)
+    }
+}
+
+/// Patterns gathered one at a time, their text not kept (only where a pattern has no
+/// window). A pattern added twice is found twice, and the first added wins (see
+/// [`Known::find`]).
+#[derive(Default)]
+pub(crate) struct Builder {
+    pats: Vec<Pat>,
+    windows: Vec<(u64, u32)>,
+    loose_pats: Vec<String>,
+    loose_ids: Vec<u32>,
+}
+
+impl Builder {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pats.is_empty()
+    }
+
+    pub(crate) fn add(&mut self, p: &str, value: u32, form: Form) {
+        let b = p.as_bytes();
+        if b.is_empty() {
+            return;
+        }
+        let off = (0..=b.len().saturating_sub(W))
+            .rev()
+            .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
+            .filter(|&o| o <= u16::MAX as usize);
+        let id = self.pats.len() as u32;
+        match off {
+            Some(o) => self.windows.push((window_at(b, o), id)),
+            None => {
+                self.loose_pats.push(p.to_string());
+                self.loose_ids.push(id);
             }
         }
+        self.pats.push(Pat {
+            digest: digest_bytes(b),
+            len: b.len() as u32,
+            value,
+            form,
+            off: off.unwrap_or(0) as u16,
+        });
+    }
+
+    pub(crate) fn finish(self, values: Vec<(String, &'static str)>) -> Result<Known, Error> {
+        let Builder {
+            mut pats,
+            mut windows,
+            loose_pats,
+            loose_ids,
+        } = self;
+        pats.shrink_to_fit();
+        windows.shrink_to_fit();
         windows.sort_unstable();
         let filter_bits = (windows.len().max(1) * 32)
             .next_power_of_two()
@@ -137,7 +170,9 @@ impl Known {
             loose,
         })
     }
+}
 
+impl Known {
     /// The patterns whose window is `w`.
     fn with_window(&self, w: u64) -> &[(u64, u32)] {
         let i = filter_index(w, self.filter_bits);
@@ -232,63 +267,55 @@ impl Sanitizer {
     pub fn set_secrets(&mut self, secrets: &Secrets) -> Result<(), Error> {
         self.numbers = secrets.numbers.clone();
         let mut values: Vec<(String, &'static str)> = Vec::with_capacity(secrets.values.len());
-        let mut pats: HashMap<u128, (String, u32, Form)> = HashMap::new();
+        let mut b = Builder::default();
         // In a fixed order: the first value to claim a pattern keeps it.
         let mut sorted: Vec<(&String, &&'static str)> = secrets.values.iter().collect();
         sorted.sort();
         for (v, kind) in sorted {
             let id = values.len() as u32;
             values.push((self.render(kind, v), kind));
-            let mut add = |p: String, form: Form| {
-                if !p.is_empty() {
-                    pats.entry(digest_bytes(p.as_bytes()))
-                        .or_insert((p, id, form));
-                }
-            };
             let enc = text::pct_encode(v);
             if enc != *v {
-                add(enc.clone(), Form::Pct);
+                b.add(&enc, id, Form::Pct);
                 // Encoded twice (`%253D`).
-                add(text::pct_encode(&enc), Form::DoublePct);
+                b.add(&text::pct_encode(&enc), id, Form::DoublePct);
                 if v.contains(' ') {
-                    add(text::form_encode(v), Form::Pct);
+                    b.add(&text::form_encode(v), id, Form::Pct);
                 }
                 // Lower-case hex, as some encoders write it.
                 let lower = text::pct_lower(&enc);
                 if lower != enc {
-                    add(lower, Form::Pct);
+                    b.add(&lower, id, Form::Pct);
                 }
             }
             if v.contains('%') {
                 if let Some(d) = text::pct_decode(v, false) {
                     if d != *v && d.len() >= 6 {
-                        add(d, Form::Plain);
+                        b.add(&d, id, Form::Plain);
                     }
                 }
             }
             if v.len() >= 8 {
-                add(STANDARD_NO_PAD.encode(v), Form::B64Std);
-                add(URL_SAFE_NO_PAD.encode(v), Form::B64Url);
+                b.add(&STANDARD_NO_PAD.encode(v), id, Form::B64Std);
+                b.add(&URL_SAFE_NO_PAD.encode(v), id, Form::B64Url);
             }
             // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
             let esc = serde_json::to_string(v).unwrap_or_default();
             let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
             if esc != v {
-                add(esc.to_string(), Form::Plain);
+                b.add(esc, id, Form::Plain);
             }
-            add(v.clone(), Form::Plain);
+            b.add(v, id, Form::Plain);
         }
         self.fast = secrets.touched.as_ref().map(|touched| FastPath {
             touched: touched.clone(),
             detected: secrets.detected.clone(),
         });
-        if pats.is_empty() {
+        if b.is_empty() {
             self.known = None;
             return Ok(());
         }
-        let mut list: Vec<(String, u32, Form)> = pats.into_values().collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        self.known = Some(Known::build(list, values)?);
+        self.known = Some(b.finish(values)?);
         Ok(())
     }
 
