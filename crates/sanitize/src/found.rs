@@ -101,7 +101,7 @@ impl Secrets {
 pub struct Tally {
     pub report: Report,
     pub found: Vec<(String, &'static str)>,
-    /// Every value redacted, as its [`digest`] and kind, in the order met (numbered
+    /// Every value redacted, as a 128-bit digest and its kind, in the order met (numbered
     /// in that order by the first pass).
     pub seen: Vec<(u128, &'static str)>,
     /// No known value occurs in this entry (see [`Sanitizer::known_absent`](crate::Sanitizer::known_absent)): its

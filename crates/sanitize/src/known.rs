@@ -266,6 +266,18 @@ impl Sanitizer {
     /// and base64 forms) is replaced wherever it occurs.
     pub fn set_secrets(&mut self, secrets: &Secrets) -> Result<(), Error> {
         self.numbers = secrets.numbers.clone();
+        self.arm_values(secrets)
+    }
+
+    /// [`Sanitizer::set_secrets`] taking the first pass's result, whose numbering is
+    /// moved, not copied.
+    pub(crate) fn arm(&mut self, mut secrets: Secrets) -> Result<(), Error> {
+        self.numbers = std::mem::take(&mut secrets.numbers);
+        self.arm_values(&secrets)
+    }
+
+    /// The values of `secrets` (numbered by `self.numbers`) armed for the second pass.
+    fn arm_values(&mut self, secrets: &Secrets) -> Result<(), Error> {
         let mut values: Vec<(String, &'static str)> = Vec::with_capacity(secrets.values.len());
         let mut b = Builder::default();
         // In a fixed order: the first value to claim a pattern keeps it.

@@ -29,7 +29,7 @@ mod url;
 mod walk;
 
 pub use error::Error;
-pub use found::{EntrySet, Secrets, Tally};
+pub use found::{EntrySet, Numbers, Secrets, Tally};
 pub use options::{parse_rules, Mode, Options};
 #[cfg(test)]
 use pipeline::{collect, rewrite};

@@ -37,8 +37,7 @@ where
     let mut s = Sanitizer::new(opts.clone())?;
     let first = Arc::new(Sanitizer::new(opts.clone())?);
     let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
-    s.set_secrets(&secrets)?;
-    drop(secrets);
+    s.arm(secrets)?;
     let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;
     report.distinct_values = found.distinct_values;
     Ok(report)
