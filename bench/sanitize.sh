@@ -9,6 +9,9 @@
 # /usr/bin/time -v, hark HARK_RUNS times (default 3) and the peers PEER_RUNS times
 # (default 1); prints the best wall time and throughput (input MB / wall second), the
 # least CPU time (user + sys), the highest peak RSS, and ratios.
+# Then a HAR of TOKENS (default 100000) distinct secrets (bench/gen-tokens.py: each entry
+# its own bearer token and session id, as in long captures with rotating tokens), for
+# hark's peak RSS with that many values known; ONLY_TOKENS=1 runs that part alone.
 # Files go to ${BENCH_DIR:-/tmp/hark-bench}. Peers are installed if missing:
 # `npm install --prefix bench/node har-cleaner`, `pip install 'har-capture[cli]'`.
 set -euo pipefail
@@ -74,7 +77,16 @@ measure() {
   done
 }
 
+tokens=${TOKENS:-100000}
+tokens_har="$dir/tokens-${tokens}.har"
+[ -s "$tokens_har" ] || python3 "$here/gen-tokens.py" "$tokens_har" "$tokens"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+measure hark-tokens "$tokens_har" 1 "$hark" sanitize -q "$tokens_har" -o "$dir/tokens.sanitized.har"
+left=$(grep -c 'tk_\|"session=s' "$dir/tokens.sanitized.har" || true)
+awk -F'\t' -v n="$tokens" -v left="$left" '$1 == "hark-tokens" {
+  printf "hark on %d distinct tokens (%.0f MB): %.2f s wall, peak RSS %.1f MB, lines with a token left: %d\n", n, $2, $3, $5 / 1024, left }' \
+  "$results"
+[ "${ONLY_TOKENS:-0}" = 1 ] && exit 0
 measure hark-big "$big" "$hark_runs" "$hark" sanitize -q "$big" -o "$dir/big.sanitized.har"
 measure hark-big-j1 "$big" "$hark_runs" "$hark" sanitize -q -j1 "$big" -o "$dir/big.sanitized.har"
 measure hark-slice "$slice" "$hark_runs" "$hark" sanitize -q "$slice" -o "$dir/slice.hark.har"
@@ -97,6 +109,8 @@ for line in open(sys.argv[1]):
         rows[name] = (mb, wall, cpu, rss, 1)
 print(f"{'tool':<14}{'input':>10}{'runs':>6}{'wall s':>10}{'MB/s':>10}{'cpu s':>10}{'peak RSS MB':>14}")
 for name, (mb, wall, cpu, rss, n) in rows.items():
+    if name == "hark-tokens":
+        continue
     print(f"{name:<14}{mb:>9.0f}M{n:>6}{wall:>10.2f}{mb / wall:>10.1f}{cpu:>10.2f}{rss:>14.1f}")
 h = rows["hark-slice"]
 if "hark-big-j1" in rows:

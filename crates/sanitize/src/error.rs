@@ -16,6 +16,8 @@ pub enum Error {
     Output(#[from] har::OutputError),
     #[error("writing: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}: the file has more than one \"log\" member (readers disagree on which one counts); refusing to sanitize only one of them — keep one and try again")]
+    DuplicateLog(String),
     #[error("building the search automaton: {0}")]
     Automaton(String),
 }

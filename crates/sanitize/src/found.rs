@@ -3,6 +3,50 @@
 
 use crate::Report;
 use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+/// A 128-bit digest of a value of a kind (two SipHash runs): what the numbering keeps
+/// instead of the value itself.
+pub(crate) fn digest(kind: &str, value: &str) -> u128 {
+    let half = |seed: u8| {
+        let mut h = DefaultHasher::new();
+        seed.hash(&mut h);
+        kind.hash(&mut h);
+        value.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// The number each distinct value of each kind gets in the placeholders
+/// (`[redacted: oauth state #2]`), in the order the first pass met them: a digest per
+/// value (never the value), a counter per kind.
+#[derive(Clone, Debug, Default)]
+pub struct Numbers {
+    of: HashMap<u128, u32>,
+    next: HashMap<&'static str, u32>,
+}
+
+impl Numbers {
+    /// Number the value with this [`digest`] of `kind`, if it has none yet.
+    pub(crate) fn assign(&mut self, digest: u128, kind: &'static str) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.of.entry(digest) {
+            let n = self.next.entry(kind).or_insert(0);
+            *n += 1;
+            e.insert(*n);
+        }
+    }
+    /// The number of `value` as a `kind`, if the first pass met it.
+    pub fn get(&self, kind: &str, value: &str) -> Option<u32> {
+        self.of.get(&digest(kind, value)).copied()
+    }
+    pub fn len(&self) -> usize {
+        self.of.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.of.is_empty()
+    }
+}
 
 /// Values found by the first pass, each with its kind. Grows with distinct secrets only
 /// (and one bit per entry).
@@ -18,6 +62,8 @@ pub struct Secrets {
     /// runs the detectors only there (elsewhere they would match nothing again: they
     /// see the same strings).
     pub detected: EntrySet,
+    /// The number of every value redacted, per kind (see [`Numbers`]).
+    pub numbers: Numbers,
 }
 
 /// A set of entry indexes (one bit each).
@@ -45,6 +91,7 @@ impl Secrets {
         self.values.is_empty()
     }
     pub fn add(&mut self, value: String, kind: &'static str) {
+        self.numbers.assign(digest(kind, &value), kind);
         self.values.entry(value).or_insert(kind);
     }
 }
@@ -54,6 +101,9 @@ impl Secrets {
 pub struct Tally {
     pub report: Report,
     pub found: Vec<(String, &'static str)>,
+    /// Every value redacted, as a 128-bit digest and its kind, in the order met (numbered
+    /// in that order by the first pass).
+    pub seen: Vec<(u128, &'static str)>,
     /// No known value occurs in this entry (see [`Sanitizer::known_absent`](crate::Sanitizer::known_absent)): its
     /// strings need not be searched for them.
     pub known_absent: bool,

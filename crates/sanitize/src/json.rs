@@ -88,6 +88,7 @@ pub(crate) fn scrub(
     t.report.merge(&scratch.report);
     t.report.entries -= scratch.report.entries;
     t.found.append(&mut scratch.found);
+    t.seen.append(&mut scratch.seen);
     if p.last == 0 {
         return Ok(None);
     }
@@ -179,7 +180,7 @@ fn value(
         }
         b'"' => {
             let (s, e, v) = p.string()?;
-            let new = match key.and_then(|k| z.classify(k, &v)) {
+            let new = match key.and_then(|k| z.classify(k, &v, location, t)) {
                 Some(kind) => z.redact(kind, &v, location, t),
                 None => z.auto(&v, location, t, depth),
             };
@@ -206,7 +207,15 @@ fn value(
             }
             let num = &p.s[s..p.i];
             let kind = match key.and_then(|k| z.names.classify(k)) {
-                Some((kind, crate::rules::Strength::Strong)) => Some(kind),
+                Some((kind, crate::rules::Strength::Strong))
+                    if crate::sanitizer::could_be_credential(kind, num) =>
+                {
+                    Some(kind)
+                }
+                Some((_, crate::rules::Strength::Strong)) => {
+                    t.report.kept(key.unwrap_or(""), location);
+                    None
+                }
                 _ if num.len() >= 13 && secrets::luhn_card(num) => Some("card"),
                 _ => None,
             };

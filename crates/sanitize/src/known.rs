@@ -1,122 +1,255 @@
-//! The second pass's search for the values the first pass found: one Aho-Corasick
-//! automaton over every value and its encoded forms ([`Sanitizer::set_secrets`]), and
-//! the prefilters that let most entries be copied through without being parsed
-//! (anchors in the raw bytes, escapes that could hide one, base64 content decoded).
+//! The second pass's search for the values the first pass found: every value and its
+//! encoded forms ([`Sanitizer::set_secrets`]) as digests behind six-byte windows
+//! ([`Known`]: memory per value fixed, whatever its length), and the prefilters that let
+//! most entries be copied through without being parsed (windows in the raw bytes,
+//! escapes that could hide one, base64 content decoded).
 
 use crate::text::{self, decode_base64, unreserved};
 use crate::{EntrySet, Error, Sanitizer, Secrets};
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hasher};
+use std::ops::Range;
 
+/// The bytes of a window: six URL-unreserved characters of a pattern.
+const W: usize = 6;
+
+/// How a pattern's replacement is spelled: the value's placeholder as is, or encoded
+/// like the pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Form {
+    Plain,
+    Pct,
+    DoublePct,
+    B64Std,
+    B64Url,
+}
+
+/// One pattern: a value or one of its encoded forms, known by its digest only.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pat {
+    digest: u64,
+    len: u32,
+    /// Index in [`Known::values`].
+    value: u32,
+    form: Form,
+    /// Where its window starts.
+    off: u16,
+}
+
+/// The known values, in a structure whose size does not depend on their text: per
+/// pattern a 128-bit digest, its length, and one *window* (its last run of six
+/// URL-unreserved bytes, the most random end of tokens that share a prefix) in a sorted
+/// table behind a bit filter. A text is searched by looking its six-byte windows up;
+/// a candidate is confirmed by the digest of the bytes where the pattern would be.
+/// Patterns without such a window (rare: values with spaces or punctuation every few
+/// characters) go to a small Aho-Corasick automaton.
 pub(crate) struct Known {
-    pub(crate) ac: AhoCorasick,
-    /// Per pattern: replacement and kind.
-    pub(crate) repl: Vec<(String, &'static str)>,
-    /// `None` if a pattern has no anchor (then any text may hold one).
-    pub(crate) anchors: Option<Anchors>,
+    /// Per value: its placeholder (or redacted JWT) and kind.
+    pub(crate) values: Vec<(String, &'static str)>,
+    pats: Vec<Pat>,
+    /// (window as a number, pattern), sorted.
+    windows: Vec<(u64, u32)>,
+    filter: Vec<u64>,
+    /// log2 of the filter's bits: about 32 per window, 64 KiB to 4 MiB.
+    filter_bits: u32,
+    /// The patterns without a window, and theirs.
+    loose: Option<(AhoCorasick, Vec<u32>)>,
+}
+
+fn window_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w[..W].copy_from_slice(&b[i..i + W]);
+    u64::from_le_bytes(w)
+}
+
+fn filter_index(w: u64, bits: u32) -> usize {
+    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+}
+
+/// A 64-bit digest of a pattern's bytes (a candidate must also have its length and its
+/// window where the pattern has them).
+pub(crate) fn digest_bytes(b: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    h.write(b);
+    h.finish()
 }
 
 impl Known {
-    /// Whether a pattern may occur in `text` (`false`: certainly not).
-    pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
-        self.anchors.as_ref().is_none_or(|a| a.may_occur(text))
+    /// `list`'s patterns (pattern, value, form), the first of equal ones kept.
+    #[cfg(test)]
+    pub(crate) fn build(
+        list: Vec<(String, u32, Form)>,
+        values: Vec<(String, &'static str)>,
+    ) -> Result<Known, Error> {
+        let mut b = Builder::default();
+        for (p, value, form) in list {
+            b.add(&p, value, form);
+        }
+        b.finish(values)
     }
 }
 
-/// The patterns' *anchors*: their runs of URL-unreserved characters (`A-Za-z0-9-._~`,
-/// at least three (two if a pattern has no longer run), at most the last 16 of a run,
-/// the three longest of a pattern). A text
-/// that lacks one of a pattern's anchors does not hold the pattern. Those characters
-/// are written as they are by JSON (at any nesting depth) and by percent- and
-/// form-encoding, so a pattern found in any decoded string of an entry leaves its
-/// anchors in the entry's raw bytes too — unless the bytes spell such a character
-/// otherwise (`\u0041`, `%41`, double `%25` encoding) or hold base64 content, which
-/// [`raw_needs_decoding`] reports.
-pub(crate) struct Anchors {
-    /// The distinct anchors (a small DFA).
-    pub(crate) ac: AhoCorasick,
-    /// Per anchor: the patterns that need it.
-    pub(crate) users: Vec<Vec<u32>>,
-    /// Per pattern: its anchors.
-    pub(crate) needs: Vec<Vec<u32>>,
+/// Patterns gathered one at a time, their text not kept (only where a pattern has no
+/// window). A pattern added twice is found twice, and the first added wins (see
+/// [`Known::find`]).
+#[derive(Default)]
+pub(crate) struct Builder {
+    pats: Vec<Pat>,
+    windows: Vec<(u64, u32)>,
+    loose_pats: Vec<String>,
+    loose_ids: Vec<u32>,
 }
 
-impl Anchors {
-    /// `None` when a pattern has no run of two unreserved characters.
-    pub(crate) fn new<'a>(
-        patterns: impl Iterator<Item = &'a str>,
-    ) -> Result<Option<Anchors>, Error> {
-        let mut ids: HashMap<&[u8], u32> = HashMap::new();
-        let mut runs_of: Vec<&[u8]> = Vec::new();
-        let mut needs = Vec::new();
-        for p in patterns {
-            let mut runs = runs(p);
-            // Short anchors match often: three characters or more where there are.
-            let min = if runs.iter().any(|r| r.len() >= 3) {
-                3
-            } else {
-                2
-            };
-            runs.retain(|r| r.len() >= min);
-            if runs.is_empty() {
-                return Ok(None);
-            }
-            for r in runs.iter_mut() {
-                *r = &r[r.len().saturating_sub(16)..];
-            }
-            runs.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
-            runs.dedup();
-            runs.truncate(3);
-            let need: Vec<u32> = runs
-                .into_iter()
-                .map(|r| {
-                    *ids.entry(r).or_insert_with(|| {
-                        runs_of.push(r);
-                        runs_of.len() as u32 - 1
-                    })
-                })
-                .collect();
-            needs.push(need);
-        }
-        let mut users = vec![Vec::new(); runs_of.len()];
-        for (p, need) in needs.iter().enumerate() {
-            for &r in need {
-                users[r as usize].push(p as u32);
-            }
-        }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&runs_of)
-            .map_err(|e| Error::Automaton(e.to_string()))?;
-        Ok(Some(Anchors { ac, users, needs }))
+impl Builder {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.pats.is_empty()
     }
 
-    /// Whether every anchor of some pattern occurs in `text`.
-    pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
-        let mut seen: Vec<u64> = Vec::new();
-        let has = |seen: &Vec<u64>, r: u32| {
-            seen.get(r as usize / 64)
-                .is_some_and(|w| w & (1 << (r % 64)) != 0)
+    pub(crate) fn add(&mut self, p: &str, value: u32, form: Form) {
+        let b = p.as_bytes();
+        if b.is_empty() {
+            return;
+        }
+        let off = (0..=b.len().saturating_sub(W))
+            .rev()
+            .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
+            .filter(|&o| o <= u16::MAX as usize);
+        let id = self.pats.len() as u32;
+        match off {
+            Some(o) => self.windows.push((window_at(b, o), id)),
+            None => {
+                self.loose_pats.push(p.to_string());
+                self.loose_ids.push(id);
+            }
+        }
+        self.pats.push(Pat {
+            digest: digest_bytes(b),
+            len: b.len() as u32,
+            value,
+            form,
+            off: off.unwrap_or(0) as u16,
+        });
+    }
+
+    pub(crate) fn finish(self, values: Vec<(String, &'static str)>) -> Result<Known, Error> {
+        let Builder {
+            mut pats,
+            mut windows,
+            loose_pats,
+            loose_ids,
+        } = self;
+        pats.shrink_to_fit();
+        windows.shrink_to_fit();
+        windows.sort_unstable();
+        let filter_bits = (windows.len().max(1) * 32)
+            .next_power_of_two()
+            .trailing_zeros()
+            .clamp(19, 25);
+        let mut filter = vec![0u64; (1usize << filter_bits) / 64];
+        for &(w, _) in &windows {
+            let i = filter_index(w, filter_bits);
+            filter[i / 64] |= 1 << (i % 64);
+        }
+        let loose = if loose_pats.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&loose_pats)
+                .map_err(|e| Error::Automaton(e.to_string()))?;
+            Some((ac, loose_ids))
         };
-        for m in self.ac.find_overlapping_iter(text) {
-            let r = m.pattern().as_u32();
-            if has(&seen, r) {
-                continue;
-            }
-            if seen.is_empty() {
-                seen.resize(self.users.len().div_ceil(64), 0);
-            }
-            seen[r as usize / 64] |= 1 << (r % 64);
-            for &p in &self.users[r as usize] {
-                if self.needs[p as usize].iter().all(|&n| has(&seen, n)) {
-                    return true;
+        Ok(Known {
+            values,
+            pats,
+            windows,
+            filter,
+            filter_bits,
+            loose,
+        })
+    }
+}
+
+impl Known {
+    /// The patterns whose window is `w`.
+    fn with_window(&self, w: u64) -> &[(u64, u32)] {
+        let i = filter_index(w, self.filter_bits);
+        if self.filter[i / 64] & (1 << (i % 64)) == 0 {
+            return &[];
+        }
+        let lo = self.windows.partition_point(|&(x, _)| x < w);
+        let hi = lo + self.windows[lo..].partition_point(|&(x, _)| x == w);
+        &self.windows[lo..hi]
+    }
+
+    /// Whether a pattern may occur in `text` (`false`: certainly not): one of the
+    /// windows is there. Every pattern's window is made of characters that JSON (at any
+    /// depth) and percent- or form-encoding write as they are, so a pattern in any
+    /// decoded string of an entry leaves its window in the entry's raw bytes too —
+    /// unless the bytes spell such a character otherwise (`\u0041`, `%41`) or hold
+    /// base64 content, which [`raw_needs_decoding`] reports. With patterns that have no
+    /// window, always `true` unless `text` is searched exactly.
+    pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
+        if self.loose.is_some() {
+            return true;
+        }
+        (0..(text.len() + 1).saturating_sub(W))
+            .any(|i| !self.with_window(window_at(text, i)).is_empty())
+    }
+
+    /// Whether [`Known::may_occur`] can rule anything out.
+    pub(crate) fn anchored(&self) -> bool {
+        self.loose.is_none()
+    }
+
+    /// Every occurrence of a pattern in `text`, leftmost first, the longest at one
+    /// start, none overlapping: (range, value, form).
+    pub(crate) fn find(&self, text: &[u8]) -> Vec<(Range<usize>, u32, Form)> {
+        let mut hits: Vec<(Range<usize>, u32)> = Vec::new();
+        for i in 0..(text.len() + 1).saturating_sub(W) {
+            for &(_, id) in self.with_window(window_at(text, i)) {
+                let p = &self.pats[id as usize];
+                let Some(start) = i.checked_sub(p.off as usize) else {
+                    continue;
+                };
+                let end = start + p.len as usize;
+                if end <= text.len() && digest_bytes(&text[start..end]) == p.digest {
+                    hits.push((start..end, id));
                 }
             }
         }
-        false
+        if let Some((ac, ids)) = &self.loose {
+            for m in ac.find_iter(text) {
+                hits.push((m.range(), ids[m.pattern().as_usize()]));
+            }
+        }
+        hits.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
+        let mut out = Vec::new();
+        let mut last = 0;
+        for (r, id) in hits {
+            if r.start < last {
+                continue;
+            }
+            last = r.end;
+            let p = &self.pats[id as usize];
+            out.push((r, p.value, p.form));
+        }
+        out
+    }
+
+    /// The replacement of a match of `value` in `form`, and the value's kind.
+    pub(crate) fn replacement(&self, value: u32, form: Form) -> (String, &'static str) {
+        let (r, kind) = &self.values[value as usize];
+        let rep = match form {
+            Form::Plain => r.clone(),
+            Form::Pct => text::pct_encode(r),
+            Form::DoublePct => text::pct_encode(&text::pct_encode(r)),
+            Form::B64Std => STANDARD_NO_PAD.encode(r),
+            Form::B64Url => URL_SAFE_NO_PAD.encode(r),
+        };
+        (rep, kind)
     }
 }
 
@@ -132,68 +265,69 @@ impl Sanitizer {
     /// Arm the second pass: every value in `secrets` (and its URL-encoded, form-encoded
     /// and base64 forms) is replaced wherever it occurs.
     pub fn set_secrets(&mut self, secrets: &Secrets) -> Result<(), Error> {
-        let mut pats: HashMap<String, (String, &'static str)> = HashMap::new();
-        let mut add = |p: String, r: String, k: &'static str| {
-            if !p.is_empty() {
-                pats.entry(p).or_insert((r, k));
-            }
-        };
-        for (v, kind) in &secrets.values {
-            let r = self.render(kind, v);
+        self.numbers = secrets.numbers.clone();
+        self.arm_values(secrets)
+    }
+
+    /// [`Sanitizer::set_secrets`] taking the first pass's result, whose numbering is
+    /// moved, not copied.
+    pub(crate) fn arm(&mut self, mut secrets: Secrets) -> Result<(), Error> {
+        self.numbers = std::mem::take(&mut secrets.numbers);
+        self.arm_values(&secrets)
+    }
+
+    /// The values of `secrets` (numbered by `self.numbers`) armed for the second pass.
+    fn arm_values(&mut self, secrets: &Secrets) -> Result<(), Error> {
+        let mut values: Vec<(String, &'static str)> = Vec::with_capacity(secrets.values.len());
+        let mut b = Builder::default();
+        // In a fixed order: the first value to claim a pattern keeps it.
+        let mut sorted: Vec<(&String, &&'static str)> = secrets.values.iter().collect();
+        sorted.sort();
+        for (v, kind) in sorted {
+            let id = values.len() as u32;
+            values.push((self.render(kind, v), kind));
             let enc = text::pct_encode(v);
             if enc != *v {
-                add(enc.clone(), text::pct_encode(&r), kind);
+                b.add(&enc, id, Form::Pct);
+                // Encoded twice (`%253D`).
+                b.add(&text::pct_encode(&enc), id, Form::DoublePct);
                 if v.contains(' ') {
-                    add(text::form_encode(v), text::pct_encode(&r), kind);
+                    b.add(&text::form_encode(v), id, Form::Pct);
                 }
                 // Lower-case hex, as some encoders write it.
                 let lower = text::pct_lower(&enc);
                 if lower != enc {
-                    add(lower, text::pct_encode(&r), kind);
+                    b.add(&lower, id, Form::Pct);
                 }
             }
             if v.contains('%') {
                 if let Some(d) = text::pct_decode(v, false) {
                     if d != *v && d.len() >= 6 {
-                        add(d, r.clone(), kind);
+                        b.add(&d, id, Form::Plain);
                     }
                 }
             }
             if v.len() >= 8 {
-                add(STANDARD_NO_PAD.encode(v), STANDARD_NO_PAD.encode(&r), kind);
-                add(URL_SAFE_NO_PAD.encode(v), URL_SAFE_NO_PAD.encode(&r), kind);
+                b.add(&STANDARD_NO_PAD.encode(v), id, Form::B64Std);
+                b.add(&URL_SAFE_NO_PAD.encode(v), id, Form::B64Url);
             }
             // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
             let esc = serde_json::to_string(v).unwrap_or_default();
             let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
             if esc != v {
-                add(esc.to_string(), r.clone(), kind);
+                b.add(esc, id, Form::Plain);
             }
-            add(v.clone(), r, kind);
+            b.add(v, id, Form::Plain);
         }
         self.fast = secrets.touched.as_ref().map(|touched| FastPath {
             touched: touched.clone(),
             detected: secrets.detected.clone(),
         });
-        if pats.is_empty() {
+        if b.is_empty() {
             self.known = None;
             return Ok(());
         }
-        let mut list: Vec<(String, (String, &'static str))> = pats.into_iter().collect();
-        list.sort_by(|a, b| a.0.cmp(&b.0));
-        // Any part of a run is an anchor too: the last 16 bytes (the most random end
-        // of tokens that share a prefix, such as JWTs) keep the automaton small
-        // enough for a DFA.
-        let anchors = Anchors::new(list.iter().map(|(p, _)| p.as_str()))?;
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(list.iter().map(|(p, _)| p.as_bytes()))
-            .map_err(|e| Error::Automaton(e.to_string()))?;
-        self.known = Some(Known {
-            ac,
-            repl: list.into_iter().map(|(_, r)| r).collect(),
-            anchors,
-        });
+        self.known = Some(b.finish(values)?);
         Ok(())
     }
 
@@ -226,32 +360,17 @@ impl Sanitizer {
         let Some(k) = &self.known else {
             return true;
         };
-        if !self.raw_prefilter || k.anchors.is_none() || escapes_need_decoding(bytes) {
+        if !self.raw_prefilter || !k.anchored() || escapes_need_decoding(bytes) {
             return false;
         }
         if k.may_occur(bytes) {
             return false;
         }
-        memchr::memmem::find(bytes, b"\"base64\"").is_none() || base64_content_clear(k, bytes)
-    }
-}
-
-/// The maximal runs of URL-unreserved characters in `p`.
-pub(crate) fn runs(p: &str) -> Vec<&[u8]> {
-    let b = p.as_bytes();
-    let mut out = Vec::new();
-    let mut start = None;
-    for i in 0..=b.len() {
-        match (b.get(i).is_some_and(|&c| unreserved(c)), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                out.push(&b[s..i]);
-                start = None;
-            }
-            _ => {}
+        if memchr::memmem::find(bytes, b"_webSocketMessages").is_some() {
+            return false; // binary frames are decoded
         }
+        !has_base64_marker(bytes) || base64_content_clear(k, bytes)
     }
-    out
 }
 
 /// Whether raw entry bytes may hide an unreserved character behind an encoding the
@@ -259,7 +378,15 @@ pub(crate) fn runs(p: &str) -> Vec<&[u8]> {
 /// `\/`, a percent escape of an unreserved character or of `%` itself, or base64
 /// content.
 pub(crate) fn raw_needs_decoding(b: &[u8]) -> bool {
-    escapes_need_decoding(b) || memchr::memmem::find(b, b"\"base64\"").is_some()
+    escapes_need_decoding(b) || has_base64_marker(b)
+}
+
+/// Whether raw bytes may hold base64 the sanitizer decodes: an `encoding` of `"base64"`
+/// in any case (`"Base64"`, `"BASE64"`), or WebSocket messages (binary frames).
+pub(crate) fn has_base64_marker(b: &[u8]) -> bool {
+    memchr::memmem::find(b, b"_webSocketMessages").is_some()
+        || memchr::memmem::find_iter(b, b"64\"")
+            .any(|i| i >= 5 && b[i - 5] == b'"' && b[i - 4..i].eq_ignore_ascii_case(b"base"))
 }
 
 /// [`raw_needs_decoding`] without the base64 content: escapes only.
@@ -306,7 +433,11 @@ pub(crate) fn base64_content_clear(k: &Known, bytes: &[u8]) -> bool {
     let Some(c) = content.as_object() else {
         return true;
     };
-    if c.get("encoding").and_then(|e| e.as_str()) != Some("base64") {
+    if !c
+        .get("encoding")
+        .and_then(|e| e.as_str())
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"))
+    {
         return true;
     }
     let Some(text) = c.get("text") else {

@@ -5,9 +5,9 @@
 //! Sensitive values are found by name (headers, cookies, query, form fields, JSON keys
 //! at any depth), by shape ([`secrets::detect`]: vendor keys, JWTs, PEM keys, cards, e-mail) and
 //! then replaced **everywhere** they occur, also URL-encoded or base64-encoded: a first
-//! pass gathers the values, a second replaces every copy ([`pipeline::run`]) with
-//! one Aho-Corasick automaton. Both passes stream; memory grows with the number of
-//! distinct secrets, not with the file.
+//! pass gathers the values, a second replaces every copy ([`pipeline::run`]). Both
+//! passes stream; the values are kept between them as digests behind six-byte windows,
+//! a fixed size per distinct value whatever its length.
 //!
 //! Structured bodies are parsed, not regexed: JSON is rewritten token by token (the rest
 //! of the text is kept byte for byte), form bodies and query strings pair by pair, base64
@@ -29,7 +29,7 @@ mod url;
 mod walk;
 
 pub use error::Error;
-pub use found::{EntrySet, Secrets, Tally};
+pub use found::{EntrySet, Numbers, Secrets, Tally};
 pub use options::{parse_rules, Mode, Options};
 #[cfg(test)]
 use pipeline::{collect, rewrite};

@@ -37,10 +37,28 @@ where
     let mut s = Sanitizer::new(opts.clone())?;
     let first = Arc::new(Sanitizer::new(opts.clone())?);
     let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
-    s.set_secrets(&secrets)?;
+    s.arm(secrets)?;
     let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;
     report.distinct_values = found.distinct_values;
     Ok(report)
+}
+
+/// The layout of the HAR `reader` reads, for an output that keeps it: compact when its
+/// first entry (or, with none, its log fields) holds no line break, else pretty. Reads
+/// the first entry only.
+pub fn layout(mut reader: HarReader) -> Result<Style, Error> {
+    let pretty = match reader.next_raw()? {
+        Some(raw) => memchr::memchr(b'\n', raw.bytes).is_some(),
+        None => reader
+            .raw_fields()
+            .iter()
+            .any(|f| memchr::memchr(b'\n', &f.bytes).is_some()),
+    };
+    Ok(if pretty {
+        Style::Pretty
+    } else {
+        Style::Compact
+    })
 }
 
 /// First pass: every sensitive value in the file, and what a sanitized copy would count.
@@ -75,14 +93,23 @@ pub(crate) fn collect(
                 secrets.detected.insert(index);
             }
             report.merge(&et.report);
+            for (d, k) in et.seen {
+                secrets.numbers.assign(d, k);
+            }
             for (v, k) in et.found {
                 secrets.add(v, k);
             }
             Ok(())
         },
     )?;
+    if reader.header().outer.contains_key("log") {
+        return Err(Error::DuplicateLog(reader.name().to_string()));
+    }
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
+    for (d, k) in t.seen {
+        secrets.numbers.assign(d, k);
+    }
     for (v, k) in t.found {
         secrets.add(v, k);
     }

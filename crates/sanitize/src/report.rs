@@ -11,16 +11,41 @@ pub struct Report {
     pub entries: u64,
     /// Distinct sensitive values found in the first pass (replaced wherever they occur).
     pub distinct_values: u64,
+    /// (name, location) → values kept under a credential-like name because they cannot
+    /// be a credential (`token_ready=1`, `"secret": false`); at most [`MAX_KEPT_NAMES`]
+    /// names, the rest counted under `…`.
+    pub kept: BTreeMap<(String, &'static str), u64>,
 }
+
+/// How many distinct names [`Report::kept`] lists.
+pub const MAX_KEPT_NAMES: usize = 200;
 
 impl Report {
     pub fn add(&mut self, kind: &'static str, location: &'static str) {
         *self.counts.entry((kind, location)).or_insert(0) += 1;
     }
 
+    /// A value kept under the credential-like name `name` at `location`.
+    pub fn kept(&mut self, name: &str, location: &'static str) {
+        self.kept_n(name, location, 1);
+    }
+
+    fn kept_n(&mut self, name: &str, location: &'static str, n: u64) {
+        let key = (name.to_string(), location);
+        let key = if self.kept.contains_key(&key) || self.kept.len() < MAX_KEPT_NAMES {
+            key
+        } else {
+            ("…".to_string(), location)
+        };
+        *self.kept.entry(key).or_insert(0) += n;
+    }
+
     pub fn merge(&mut self, other: &Report) {
         for (k, n) in &other.counts {
             *self.counts.entry(*k).or_insert(0) += n;
+        }
+        for ((name, l), n) in &other.kept {
+            self.kept_n(name, l, *n);
         }
         self.entries += other.entries;
     }
@@ -59,7 +84,13 @@ impl Report {
             .iter()
             .map(|((k, l), n)| json!({"kind": k, "location": l, "count": n}))
             .collect();
+        let kept: Vec<Value> = self
+            .kept
+            .iter()
+            .map(|((name, l), n)| json!({"name": name, "location": l, "count": n}))
+            .collect();
         json!({
+            "kept": kept,
             "total": self.total(),
             "entries": self.entries,
             "distinct_values": self.distinct_values,

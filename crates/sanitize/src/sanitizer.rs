@@ -3,7 +3,7 @@
 //! placeholder, a keyed hash, a JWT with its safe claims), and which values are
 //! remembered for the second pass.
 
-use crate::found::Tally;
+use crate::found::{digest, Numbers, Tally};
 use crate::known::{FastPath, Known};
 use crate::rules::{self, Names, Strength};
 use crate::{Error, Mode, Options};
@@ -46,6 +46,8 @@ pub struct Sanitizer {
     pub(crate) skip: Vec<String>,
     pub(crate) known: Option<Known>,
     pub(crate) fast: Option<FastPath>,
+    /// The first pass's numbering of the values (armed by [`Sanitizer::set_secrets`]).
+    pub(crate) numbers: Numbers,
     /// Whether [`Sanitizer::known_absent`] may answer `true` (the raw-bytes
     /// prefilter); off only in tests, as the reference it is compared with.
     pub(crate) raw_prefilter: bool,
@@ -94,6 +96,7 @@ impl Sanitizer {
             skip: r.content.skip,
             known: None,
             fast: None,
+            numbers: Numbers::default(),
             raw_prefilter: true,
         })
     }
@@ -114,7 +117,10 @@ impl Sanitizer {
             return j;
         }
         match &self.mode {
-            Mode::Placeholder => format!("[redacted: {kind}]"),
+            Mode::Placeholder => match self.numbers.get(kind, value) {
+                Some(n) => format!("[redacted: {kind} #{n}]"),
+                None => format!("[redacted: {kind}]"),
+            },
             Mode::Hash(key) => format!("[redacted: {kind} #{}]", Self::hmac_hex(key, value)),
             Mode::Remove => String::new(),
         }
@@ -125,11 +131,8 @@ impl Sanitizer {
     pub(crate) fn redact_jwt(&self, v: &str) -> Option<String> {
         let (h, rest) = v.split_once('.')?;
         let (_, sig) = rest.split_once('.')?;
-        if !h.starts_with("eyJ") {
+        if !h.starts_with("eyJ") || sig.contains('.') {
             return None;
-        }
-        if sig.starts_with("redacted") {
-            return Some(v.to_string());
         }
         let jwt = jwt::decode(v).ok()?;
         let kept: Map<String, Value> = jwt
@@ -141,15 +144,34 @@ impl Sanitizer {
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&kept).unwrap_or_default());
         let sig = match &self.mode {
             Mode::Hash(key) => format!("redacted{}", Self::hmac_hex(key, v)),
-            _ => "redacted".to_string(),
+            _ => match self.numbers.get("jwt", v) {
+                Some(n) => format!("redacted{n}"),
+                None => "redacted".to_string(),
+            },
         };
         Some(format!("{h}.{payload}.{sig}"))
     }
 
     pub(crate) fn keep_value(&self, v: &str) -> bool {
         v.is_empty()
-            || v.starts_with("[redacted")
+            || is_placeholder(v)
             || self.keep_values.as_ref().is_some_and(|k| k.is_match(v))
+    }
+
+    /// A JWT as [`Sanitizer::redact_jwt`] leaves one: only [`SAFE_CLAIMS`] and a
+    /// signature `redacted` (and a number or hash). Anything else that merely says
+    /// `redacted` is checked like any JWT.
+    pub(crate) fn sanitized_jwt(v: &str) -> bool {
+        let Some(sig) = v.rsplit('.').next() else {
+            return false;
+        };
+        let Some(tail) = sig.strip_prefix("redacted") else {
+            return false;
+        };
+        if !tail.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        jwt::decode(v).is_ok_and(|j| j.claims.keys().all(|k| SAFE_CLAIMS.contains(&k.as_str())))
     }
 
     /// Redact `value` found as `kind` at `location`: count it, remember it for the
@@ -164,10 +186,15 @@ impl Sanitizer {
         if self.keep_value(value) {
             return None;
         }
-        if value.contains(".redacted") && self.redact_jwt(value).as_deref() == Some(value) {
+        if value.contains(".redacted") && Self::sanitized_jwt(value) {
             return None;
         }
         t.report.add(kind, location);
+        t.seen.push((digest(kind, value), kind));
+        if secrets::jwt_like(value) {
+            // A JWT's signature carries the number (as a `jwt`, whatever it was found as).
+            t.seen.push((digest("jwt", value), "jwt"));
+        }
         remember(value, kind, t);
         Some(self.render(kind, value))
     }
@@ -186,23 +213,43 @@ impl Sanitizer {
             && v.bytes()
                 .all(|b| b.is_ascii_alphabetic() || b == b'-' || b == b'_');
         let small_number = v.len() <= 4 && v.bytes().all(|b| b.is_ascii_digit());
-        if (word || small_number) && self.names.classify(name).is_none() {
-            return self.text(v, location, t, false, false);
+        match self.names.classify(name) {
+            None if word || small_number => return self.text(v, location, t, false, false),
+            Some((kind, _)) if !v.is_empty() && !could_be_credential(kind, v) => {
+                t.report.kept(name, location);
+                return self.text(v, location, t, false, false);
+            }
+            _ => {}
         }
         self.redact("cookie", v, location, t)
     }
 
-    /// Whether a value under a name of `strength` is to be redacted.
-    pub(crate) fn applies(&self, strength: Strength, v: &str) -> bool {
+    /// Whether a value of `kind` under a name of `strength` is to be redacted.
+    pub(crate) fn applies(&self, kind: &str, strength: Strength, v: &str) -> bool {
         match strength {
-            Strength::Strong => !v.is_empty(),
+            Strength::Strong => could_be_credential(kind, v),
             Strength::Weak => looks_random(v),
         }
     }
 
-    pub(crate) fn classify(&self, name: &str, value: &str) -> Option<&'static str> {
+    /// The kind to redact `value` of a field called `name` as, if any. A credential-like
+    /// name whose value cannot be a credential (`token_ready=1`, `"secret": false`) is
+    /// kept, and listed in the report by name and location.
+    pub(crate) fn classify(
+        &self,
+        name: &str,
+        value: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<&'static str> {
         let (kind, strength) = self.names.classify(name)?;
-        self.applies(strength, value).then_some(kind)
+        if self.applies(kind, strength, value) {
+            return Some(kind);
+        }
+        if strength == Strength::Strong && !value.trim().is_empty() {
+            t.report.kept(name, location);
+        }
+        None
     }
 }
 
@@ -214,9 +261,56 @@ pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
     }
 }
 
+/// Whether `v`, found under a credential-like name for `kind`, could be a credential:
+/// not empty, a boolean or `null`; for kinds other than passwords, cards and personal
+/// data, not a small integer (up to 4 digits) or a short enum-like word (lower-case
+/// letters, `_`, `-`, up to 12: `ready`, `required`, `bearer`).
+pub(crate) fn could_be_credential(kind: &str, v: &str) -> bool {
+    let t = v.trim();
+    if t.is_empty()
+        || ["true", "false", "null", "undefined", "none", "nil"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+    {
+        return false;
+    }
+    if matches!(kind, "password" | "card" | "pii" | "email" | "custom") {
+        return true;
+    }
+    let small_int = t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit());
+    let word = t.len() <= 12
+        && t.bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-');
+    !(small_int || word)
+}
+
+/// Exactly one of hark's placeholders (`[redacted: oauth state #2]`,
+/// `[redacted: cookie #3fa9c0d1e2b3a4f5]`): a kind of lower-case letters, spaces and
+/// dashes, an optional number. A value that merely starts like one is not.
+pub(crate) fn is_placeholder(v: &str) -> bool {
+    let Some(inner) = v
+        .strip_prefix("[redacted: ")
+        .and_then(|r| r.strip_suffix(']'))
+    else {
+        return false;
+    };
+    let (kind, num) = match inner.split_once(" #") {
+        Some((k, n)) => (k, Some(n)),
+        None => (inner, None),
+    };
+    !kind.is_empty()
+        && kind.len() <= 40
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'-')
+        && num.is_none_or(|n| {
+            !n.is_empty() && n.len() <= 16 && n.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+}
+
 pub(crate) fn distinctive(v: &str) -> bool {
     let n = v.chars().count();
-    if !(6..=64 * 1024).contains(&n) || v.starts_with("[redacted") {
+    if !(6..=64 * 1024).contains(&n) || is_placeholder(v) {
         return false;
     }
     let digit = v.bytes().any(|b| b.is_ascii_digit());
@@ -234,7 +328,7 @@ pub(crate) fn distinctive(v: &str) -> bool {
 /// A value that looks generated: long enough, no spaces, letters and digits.
 pub(crate) fn looks_random(v: &str) -> bool {
     let n = v.len();
-    if n < 8 || v.contains(char::is_whitespace) || v.starts_with("[redacted") {
+    if n < 8 || v.contains(char::is_whitespace) || is_placeholder(v) {
         return false;
     }
     let digit = v.bytes().any(|b| b.is_ascii_digit());

@@ -44,7 +44,7 @@ impl Sanitizer {
             match k {
                 "request" => self.scan_request(v, t),
                 "response" => self.scan_response(v, t),
-                "startedDateTime" | "time" | "timings" => {}
+                "startedDateTime" | "time" => {}
                 _ => self.scan_walk(v, loc::OTHER, t),
             }
         }
@@ -57,9 +57,17 @@ impl Sanitizer {
             }
             Lite::Array(a) => a.iter().for_each(|x| self.scan_walk(x, location, t)),
             Lite::Object(o) => {
+                let frame =
+                    matches!(get(o, "opcode"), Some(Lite::Number(n)) if n.parse::<u64>() == Ok(2));
+                if let (true, Some(data)) = (frame, get_str(o, "data")) {
+                    self.binary_frame(data, location, t);
+                }
                 for (k, x) in pairs(o) {
+                    if frame && k == "data" {
+                        continue;
+                    }
                     if let Lite::String(s) = x {
-                        if let Some(kind) = self.classify(k, s) {
+                        if let Some(kind) = self.classify(k, s, location, t) {
                             self.redact(kind, s, location, t);
                             continue;
                         }
@@ -106,7 +114,7 @@ impl Sanitizer {
                         self.url(s, loc::REDIRECT, t);
                     }
                 }
-                "status" | "statusText" | "httpVersion" | "headersSize" | "bodySize" => {}
+                "status" | "httpVersion" | "headersSize" | "bodySize" => {}
                 _ => self.scan_walk(x, loc::OTHER, t),
             }
         }
@@ -128,6 +136,11 @@ impl Sanitizer {
             let Lite::Object(o) = x else {
                 continue;
             };
+            for (k, x) in pairs(o) {
+                if k != "name" && k != "value" {
+                    self.scan_walk(x, location, t);
+                }
+            }
             let name = get_str(o, "name").unwrap_or("");
             let Some(val) = get_str(o, "value") else {
                 continue;
@@ -138,7 +151,7 @@ impl Sanitizer {
 
     fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            let name = name.to_ascii_lowercase();
+            let name = name.trim().to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             match name.as_str() {
                 _ if kept => {
@@ -156,7 +169,7 @@ impl Sanitizer {
                 "location" | "referer" | "content-location" | "origin" | "refresh" => {
                     self.url(val, location, t);
                 }
-                _ => match self.classify(&name, val) {
+                _ => match self.classify(&name, val, location, t) {
                     Some(kind) => {
                         self.redact(kind, val, location, t);
                     }
@@ -180,7 +193,7 @@ impl Sanitizer {
 
     fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            match self.classify(name, val) {
+            match self.classify(name, val, location, t) {
                 Some(kind) => {
                     self.redact(kind, val, location, t);
                 }
@@ -219,7 +232,8 @@ impl Sanitizer {
             t.report.add("dropped content", loc::CONTENT);
             return;
         }
-        let base64 = get_str(o, "encoding") == Some("base64");
+        let base64 =
+            get_str(o, "encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
         let skip = mime_matches(mime, &self.skip);
         if let Some(s) = get_str(o, "text") {
             if !base64 {
@@ -230,9 +244,11 @@ impl Sanitizer {
                         self.body_skip(&text, mime, loc::CONTENT, t, skip);
                     }
                     Err(e) => {
-                        self.binary(&e.into_bytes(), t);
+                        self.binary(&e.into_bytes(), loc::CONTENT, t);
                     }
                 }
+            } else {
+                self.body_skip(s, mime, loc::CONTENT, t, skip);
             }
         }
         for (k, x) in pairs(o) {

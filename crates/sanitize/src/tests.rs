@@ -1,5 +1,5 @@
 use super::*;
-use crate::known::{raw_needs_decoding, runs, Anchors};
+use crate::known::{raw_needs_decoding, Form, Known};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use har::{HarReader, HarWriter, Style};
@@ -91,7 +91,7 @@ fn every_copy_second_pass() {
     .unwrap();
     assert_eq!(
         text,
-        "var p = \"[redacted: password]\"; // and encoded [redacted: password]"
+        "var p = \"[redacted: password #1]\"; // and encoded [redacted: password #1]"
     );
 }
 
@@ -190,6 +190,126 @@ fn two_passes(har: &str, threads: usize) -> (Value, Value) {
     (out(&secrets), out(&slow))
 }
 
+/// A log of entries that each only have a request URL.
+fn har_of_urls(urls: &[&str]) -> String {
+    let entries: Vec<String> = urls
+        .iter()
+        .map(|u| {
+            format!(
+                r#"{{"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 1,
+  "request": {{"method": "GET", "url": "{u}", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [], "queryString": [], "headersSize": -1, "bodySize": 0}},
+  "response": {{"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+    "content": {{"size": 0, "mimeType": "text/plain"}}, "redirectURL": "", "headersSize": -1, "bodySize": 0}},
+  "cache": {{}}, "timings": {{"send": 0, "wait": 1, "receive": 0}}}}"#
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"log": {{"version": "1.2", "creator": {{"name": "t", "version": "1"}}, "entries": [{}]}}}}"#,
+        entries.join(",\n")
+    )
+}
+
+#[test]
+fn distinct_values_get_distinct_numbers() {
+    let har = har_of_urls(&[
+        "https://id.test/authorize?state=Aa11bb22cc33dd44&code=xyzCODE12345",
+        "https://app.test/cb?state=Zz99yy88xx77ww66&code=xyzCODE12345",
+        "https://app.test/again?state=Aa11bb22cc33dd44",
+        "https://app.test/x?access_token=tok_0123456789abcdefXYZ",
+    ]);
+    for threads in [1, 2] {
+        let (fast, slow) = two_passes(&har, threads);
+        assert_eq!(fast, slow);
+        let url = |i: usize| {
+            fast["log"]["entries"][i]["request"]["url"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let dec = |i: usize| crate::text::pct_decode(&url(i), false).unwrap();
+        assert_eq!(
+            dec(0),
+            "https://id.test/authorize?state=[redacted: oauth state #1]&code=[redacted: oauth code #1]"
+        );
+        assert_eq!(
+            dec(1),
+            "https://app.test/cb?state=[redacted: oauth state #2]&code=[redacted: oauth code #1]"
+        );
+        assert_eq!(
+            dec(2),
+            "https://app.test/again?state=[redacted: oauth state #1]"
+        );
+        assert_eq!(
+            dec(3),
+            "https://app.test/x?access_token=[redacted: token #1]"
+        );
+    }
+}
+
+#[test]
+fn names_decide_with_the_value() {
+    let s = san();
+    let (v, t) = run(
+        &s,
+        r#"{"request": {"url": "https://a.test/p?token_ready=1&user_token=Ab12Cd34Ef56", "headers": [{"name": "X-Auth-Key", "value": "k3y-Ab12Cd34Ef56"}, {"name": "Ocp-Apim-Subscription-Key", "value": "0123abcd4567ef89"}, {"name": "X-Functions-Key", "value": "fnKey_0123456789"}, {"name": "X-Token-Mode", "value": "ready"}],
+          "postData": {"mimeType": "application/json", "text": "{\"hashedPassword\": \"abcdefabcdef\", \"userPassword\": \"letmein\", \"has_password\": true, \"secret\": false, \"token\": null, \"tokenCount\": 3, \"api_key\": 7, \"cvc\": 123, \"password\": \"\"}"}}}"#,
+    );
+    let out = serde_json::to_string(&v).unwrap();
+    for leak in [
+        "Ab12Cd34Ef56",
+        "0123abcd4567ef89",
+        "fnKey_0123456789",
+        "abcdefabcdef",
+        "letmein",
+    ] {
+        assert!(!out.contains(leak), "{leak}: {out}");
+    }
+    assert!(out.contains("token_ready=1"), "{out}");
+    let body: Value =
+        serde_json::from_str(v["request"]["postData"]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(body["has_password"], true);
+    assert_eq!(body["secret"], false);
+    assert_eq!(body["token"], Value::Null);
+    assert_eq!(body["api_key"], 7);
+    assert!(body["cvc"].as_str().unwrap().starts_with("[redacted: card"));
+    assert_eq!(body["password"], "");
+    assert_eq!(v["request"]["headers"][3]["value"], "ready");
+    let kept: Vec<&str> = t.report.kept.keys().map(|(n, _)| n.as_str()).collect();
+    for n in ["token_ready", "X-Token-Mode", "api_key"] {
+        assert!(
+            kept.iter().any(|k| k.eq_ignore_ascii_case(n)),
+            "{n} not in {kept:?}"
+        );
+    }
+}
+
+#[test]
+fn markers_in_the_input_are_not_trusted() {
+    let s = san();
+    let h = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+    let p = URL_SAFE_NO_PAD.encode(r#"{"sub":"u1","email":"a@b.test"}"#);
+    let fake = format!("{h}.{p}.redacted");
+    let (v, _) = run(
+        &s,
+        &format!(
+            r#"{{"request": {{"headers": [{{"name": "X-Token", "value": "[redacted: x] sk_live_4eC39HqLyjWDarjtT1zdp7dc"}}, {{"name": "Authorization", "value": "Bearer {fake}"}}], "queryString": [{{"name": "password", "value": "[redacted: hunter2]"}}]}}}}"#
+        ),
+    );
+    let out = serde_json::to_string(&v).unwrap();
+    assert!(!out.contains("4eC39HqLyjWDarjtT1zdp7dc"), "{out}");
+    assert!(!out.contains(&p), "{out}");
+    assert!(!out.contains("hunter2"), "{out}");
+    // A placeholder itself is kept.
+    assert!(crate::sanitizer::is_placeholder(
+        "[redacted: oauth state #2]"
+    ));
+    assert!(crate::sanitizer::is_placeholder(
+        "[redacted: cookie #3fa9c0d1e2b3a4f5]"
+    ));
+    assert!(!crate::sanitizer::is_placeholder("[redacted: hunter2]"));
+}
+
 #[test]
 fn fast_path_misses_no_copy() {
     let secret = "tok_ABCdef123456789XYZ";
@@ -228,7 +348,7 @@ fn fast_path_misses_no_copy() {
             .as_str()
             .unwrap();
         let body = String::from_utf8(STANDARD.decode(body).unwrap()).unwrap();
-        assert_eq!(body, "xx [redacted: token] yy");
+        assert_eq!(body, "xx [redacted: token #1] yy");
         assert_eq!(
             fast["log"]["entries"][6]["response"]["content"]["text"],
             "an ordinary body, 12345"
@@ -237,17 +357,33 @@ fn fast_path_misses_no_copy() {
 }
 
 #[test]
-fn anchors_and_raw_decoding() {
-    assert_eq!(runs("s%3Aabc123def456"), [&b"s"[..], b"3Aabc123def456"]);
-    assert_eq!(runs("a+b/cdef=="), [&b"a"[..], b"b", b"cdef"]);
-    let a = Anchors::new(["jane.doe@example.com", "{\"uk\":0,\"ck\":1}"].into_iter())
-        .unwrap()
-        .unwrap();
-    assert!(!a.may_occur(b"see example.com"));
-    assert!(a.may_occur(b"see example.com, jane.doe"));
-    assert!(!a.may_occur(b"uk only"));
-    assert!(a.may_occur(br#"{\"uk\":0,\"ck\":1}"#));
-    assert!(Anchors::new(["a+b/c"].into_iter()).unwrap().is_none());
+fn windows_and_raw_decoding() {
+    let known = |pats: &[&str]| {
+        let list = pats
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.to_string(), i as u32, Form::Plain))
+            .collect();
+        let values = pats
+            .iter()
+            .map(|_| ("[redacted: x]".to_string(), "x"))
+            .collect();
+        Known::build(list, values).unwrap()
+    };
+    // The window is the last six bytes of the last run of unreserved ones: `le.com`.
+    let a = known(&["jane.doe@example.com", "tok_ABCdef123456"]);
+    assert!(a.anchored());
+    assert!(!a.may_occur(b"see jane.doe"));
+    assert!(a.may_occur(b"see ample.com"));
+    assert!(!a.may_occur(b"see example.org"));
+    assert!(a.may_occur(b"x tok_ABCdef123456"));
+    let hits = a.find(b"mail jane.doe@example.com and tok_ABCdef1234567 or tok_ABCdef12345");
+    let ranges: Vec<_> = hits.iter().map(|h| h.0.clone()).collect();
+    assert_eq!(ranges, [5..25, 30..46]);
+    // Without a run of six: searched exactly, never ruled out by the raw check.
+    let b = known(&["a+b/c d:e"]);
+    assert!(!b.anchored());
+    assert_eq!(b.find(b"xx a+b/c d:e").len(), 1);
     assert!(raw_needs_decoding(br#""x": "\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\/b""#));

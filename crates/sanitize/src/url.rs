@@ -31,7 +31,10 @@ impl Sanitizer {
             if let Some(at) = authority.rfind('@') {
                 let ui = &authority[..at];
                 let dec = text::pct_decode(ui, false).unwrap_or_else(|| ui.to_string());
-                if let Some((user, pass)) = dec.split_once(':') {
+                let split = dec
+                    .split_once(':')
+                    .filter(|_| !crate::sanitizer::is_placeholder(&dec));
+                if let Some((user, pass)) = split {
                     remember(user, "pii", t);
                     remember(pass, "password", t);
                 }
@@ -73,26 +76,42 @@ impl Sanitizer {
         changed.then_some(out)
     }
 
-    /// `a=1&b=2` (query strings and form bodies): sensitive names by name, every value
-    /// scanned; only changed pairs are re-encoded.
+    /// `a=1&b=2` (query strings and form bodies; `;` separates pairs too): sensitive
+    /// names by name, every value scanned (a URL or query inside, also encoded twice);
+    /// only changed pairs are re-encoded.
     pub(crate) fn query(&self, q: &str, location: &'static str, t: &mut Tally) -> Option<String> {
+        self.query_at(q, location, t, 0)
+    }
+
+    fn query_at(
+        &self,
+        q: &str,
+        location: &'static str,
+        t: &mut Tally,
+        depth: usize,
+    ) -> Option<String> {
         let mut changed = false;
         let remove = matches!(self.mode, Mode::Remove);
         let mut parts: Vec<String> = Vec::new();
-        for pair in q.split('&') {
+        for piece in q.split_inclusive(['&', ';']) {
+            let (pair, sep) = match piece.strip_suffix(['&', ';']) {
+                Some(p) => (p, &piece[p.len()..]),
+                None => (piece, ""),
+            };
+            let pair_out = |parts: &mut Vec<String>, p: String| parts.push(p + sep);
             let Some((k, v)) = pair.split_once('=') else {
                 match self.text(pair, location, t, true, false) {
                     Some(r) => {
                         changed = true;
-                        parts.push(r);
+                        pair_out(&mut parts, r);
                     }
-                    None => parts.push(pair.to_string()),
+                    None => pair_out(&mut parts, pair.to_string()),
                 }
                 continue;
             };
             let name = text::pct_decode(k, true).unwrap_or_else(|| k.to_string());
             let val = text::pct_decode(v, true).unwrap_or_else(|| v.to_string());
-            let new = match self.classify(&name, &val) {
+            let new = match self.classify(&name, &val, location, t) {
                 Some(kind) => match self.redact(kind, &val, location, t) {
                     Some(_) if remove => {
                         changed = true;
@@ -101,24 +120,55 @@ impl Sanitizer {
                     Some(r) => Some(text::pct_encode(&r)),
                     None => None,
                 },
-                None => {
-                    let r = if val.starts_with("http://") || val.starts_with("https://") {
-                        self.url(&val, location, t)
-                    } else {
-                        self.text(&val, location, t, false, false)
-                    };
-                    r.map(|r| text::form_encode(&r))
-                }
+                None => self
+                    .nested(&val, location, t, depth)
+                    .map(|r| text::form_encode(&r)),
             };
             match new {
                 Some(n) => {
                     changed = true;
-                    parts.push(format!("{k}={n}"));
+                    pair_out(&mut parts, format!("{k}={n}"));
                 }
-                None => parts.push(pair.to_string()),
+                None => pair_out(&mut parts, pair.to_string()),
             }
         }
-        changed.then(|| parts.join("&"))
+        changed.then(|| parts.concat())
+    }
+
+    /// A decoded query value: a URL, a query (`a=1&b=2`), a value encoded once more
+    /// (decoded and re-encoded, up to three times), or text.
+    fn nested(
+        &self,
+        val: &str,
+        location: &'static str,
+        t: &mut Tally,
+        depth: usize,
+    ) -> Option<String> {
+        if val.starts_with("http://") || val.starts_with("https://") {
+            return self.url(val, location, t);
+        }
+        if depth < 3 && val.contains('%') && text::pct_decode(val, false).is_some_and(|d| d != val)
+        {
+            // The text as it is first (the detectors see it encoded), then decoded.
+            let cur = self.text(val, location, t, false, false);
+            let base = cur.as_deref().unwrap_or(val);
+            let Some(d2) = text::pct_decode(base, false) else {
+                return cur;
+            };
+            return match self.nested(&d2, location, t, depth + 1) {
+                Some(r) => Some(text::pct_encode(&r)),
+                None => cur,
+            };
+        }
+
+        if depth < 3
+            && val.contains('=')
+            && (val.contains('&') || depth > 0)
+            && !val.contains(char::is_whitespace)
+        {
+            return self.query_at(val, location, t, depth + 1);
+        }
+        self.text(val, location, t, false, false)
     }
 
     /// Free text: known values (second pass) and detector matches are replaced.
@@ -135,15 +185,13 @@ impl Sanitizer {
             return None;
         }
         enum Hit {
-            Known(usize),
+            Known(u32, crate::known::Form),
             Found(&'static str, secrets::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
-        if let Some(k) =
-            (self.known.as_ref()).filter(|k| !t.known_absent && k.may_occur(s.as_bytes()))
-        {
-            for m in k.ac.find_iter(s) {
-                hits.push((m.range(), Hit::Known(m.pattern().as_usize())));
+        if let Some(k) = self.known.as_ref().filter(|_| !t.known_absent) {
+            for (r, value, form) in k.find(s.as_bytes()) {
+                hits.push((r, Hit::Known(value, form)));
             }
         }
         if !no_detect && !t.detected_nothing {
@@ -167,14 +215,14 @@ impl Sanitizer {
             }
             let value = &s[r.clone()];
             let rep = match hit {
-                Hit::Known(i) => {
+                Hit::Known(v, form) => {
                     let k = self.known.as_ref().expect("known");
-                    let (rep, kind) = &k.repl[i];
                     if self.keep_value(value) {
                         continue;
                     }
+                    let (rep, kind) = k.replacement(v, form);
                     t.report.add(kind, location);
-                    rep.clone()
+                    rep
                 }
                 Hit::Found(kind, check) => {
                     if check == secrets::Check::Basic {

@@ -20,6 +20,40 @@ fn mime_type(o: &Map<String, Value>) -> String {
         .to_string()
 }
 
+/// How deep JSON inside JSON strings is followed.
+const MAX_NESTING: usize = 32;
+
+/// An anti-XSSI guard before a JSON body (`)]}'`, `)]}',`, `while(1);`, `for(;;);`) and
+/// the rest.
+fn xssi_split(s: &str) -> (&str, &str) {
+    for g in [")]}',", ")]}'", "while(1);", "for(;;);"] {
+        if let Some(rest) = s.strip_prefix(g) {
+            return (g, rest);
+        }
+    }
+    ("", s)
+}
+
+/// The value of `key="…"` (or `key=…`) in a header such as `Content-Disposition`.
+fn header_param<'a>(h: &'a str, key: &str) -> Option<&'a str> {
+    let lower = h.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find(key) {
+        let at = from + i;
+        from = at + key.len();
+        let before_ok = at == 0 || matches!(lower.as_bytes()[at - 1], b' ' | b';' | b'\t');
+        let rest = &h[at + key.len()..];
+        let Some(rest) = rest.strip_prefix('=').filter(|_| before_ok) else {
+            continue;
+        };
+        return Some(match rest.strip_prefix('"') {
+            Some(q) => &q[..q.find('"').unwrap_or(q.len())],
+            None => rest.split([';', '\r', '\n']).next().unwrap_or("").trim(),
+        });
+    }
+    None
+}
+
 /// What becomes of one `{name, value}` item.
 enum Item {
     Keep,
@@ -49,7 +83,7 @@ impl Sanitizer {
             match k.as_str() {
                 "request" => self.request(v, t),
                 "response" => self.response(v, t),
-                "startedDateTime" | "time" | "timings" => {}
+                "startedDateTime" | "time" => {}
                 _ => self.walk(v, loc::OTHER, t),
             }
         }
@@ -58,7 +92,7 @@ impl Sanitizer {
     /// Sanitize the log's fields other than entries (pages, comments, …).
     pub fn header(&self, header: &mut Header, t: &mut Tally) {
         for (k, v) in header.log.iter_mut() {
-            if k != "version" && k != "creator" && k != "browser" {
+            if k != "version" {
                 self.walk(v, loc::LOG, t);
             }
         }
@@ -77,14 +111,23 @@ impl Sanitizer {
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.walk(x, location, t)),
             Value::Object(o) => {
+                let frame = o.get("opcode").and_then(Value::as_u64) == Some(2);
+                if let (true, Some(Value::String(data))) = (frame, o.get("data")) {
+                    if let Some(n) = self.binary_frame(data, location, t) {
+                        o.insert("data".into(), Value::String(n));
+                    }
+                }
                 for (k, x) in o.iter_mut() {
-                    if let (Value::String(s), Some(kind)) =
-                        (&*x, x.as_str().and_then(|s| self.classify(k, s)))
-                    {
-                        if let Some(n) = self.redact(kind, s, location, t) {
-                            *x = Value::String(n);
-                        }
+                    if frame && k == "data" {
                         continue;
+                    }
+                    if let Value::String(s) = &*x {
+                        if let Some(kind) = self.classify(k, s, location, t) {
+                            if let Some(n) = self.redact(kind, s, location, t) {
+                                *x = Value::String(n);
+                            }
+                            continue;
+                        }
                     }
                     self.walk(x, location, t);
                 }
@@ -110,7 +153,7 @@ impl Sanitizer {
         {
             return self.url(s, location, t);
         }
-        if depth < 4 && (trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        if depth < MAX_NESTING && (trimmed.starts_with('{') || trimmed.starts_with('[')) {
             if let Ok(r) = json::scrub(self, s, location, t, depth + 1) {
                 return r;
             }
@@ -170,7 +213,7 @@ impl Sanitizer {
                         }
                     }
                 }
-                "status" | "statusText" | "httpVersion" | "headersSize" | "bodySize" => {}
+                "status" | "httpVersion" | "headersSize" | "bodySize" => {}
                 _ => self.walk(x, loc::OTHER, t),
             }
         }
@@ -192,6 +235,12 @@ impl Sanitizer {
             let Some(o) = x.as_object_mut() else {
                 return true;
             };
+            // The item's other fields (`comment`, `path`, `domain`, `fileName` …).
+            for (k, x) in o.iter_mut() {
+                if k != "name" && k != "value" {
+                    self.walk(x, location, t);
+                }
+            }
             let item = {
                 let name = o.get("name").and_then(Value::as_str).unwrap_or("");
                 let Some(Value::String(val)) = o.get("value") else {
@@ -213,7 +262,7 @@ impl Sanitizer {
     pub(crate) fn headers(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
         let remove = matches!(self.mode, Mode::Remove);
         self.name_values_with(v, location, t, |name, val, t| {
-            let name = name.to_ascii_lowercase();
+            let name = name.trim().to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             let (new, sensitive) = match name.as_str() {
                 _ if kept => (self.text(val, location, t, false, false), false),
@@ -223,7 +272,7 @@ impl Sanitizer {
                 "location" | "referer" | "content-location" | "origin" | "refresh" => {
                     (self.url(val, location, t), false)
                 }
-                _ => match self.classify(&name, val) {
+                _ => match self.classify(&name, val, location, t) {
                     Some(kind) => (self.redact(kind, val, location, t), true),
                     None => (self.text(val, location, t, false, false), false),
                 },
@@ -347,7 +396,7 @@ impl Sanitizer {
     pub(crate) fn name_values(&self, v: &mut Value, location: &'static str, t: &mut Tally) {
         let remove = matches!(self.mode, Mode::Remove);
         self.name_values_with(v, location, t, |name, val, t| {
-            let (new, sensitive) = match self.classify(name, val) {
+            let (new, sensitive) = match self.classify(name, val, location, t) {
                 Some(kind) => (self.redact(kind, val, location, t), true),
                 None => (self.auto(val, location, t, 0), false),
             };
@@ -391,20 +440,27 @@ impl Sanitizer {
             t.report.add("dropped content", loc::CONTENT);
             return;
         }
-        let base64 = o.get("encoding").and_then(Value::as_str) == Some("base64");
+        let base64 = o
+            .get("encoding")
+            .and_then(Value::as_str)
+            .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
         let skip = mime_matches(&mime, &self.skip);
         self.string_field(o, "text", |s| {
             if !base64 {
                 return self.body_skip(s, &mime, loc::CONTENT, t, skip);
             }
-            let bytes = decode_base64(s)?;
+            // Invalid base64 is scanned as it is.
+            let Some(bytes) = decode_base64(s) else {
+                return self.body_skip(s, &mime, loc::CONTENT, t, skip);
+            };
             match String::from_utf8(bytes) {
                 Ok(text) => self
                     .body_skip(&text, &mime, loc::CONTENT, t, skip)
                     .map(|n| STANDARD.encode(n)),
                 Err(e) => {
                     let bytes = e.into_bytes();
-                    self.binary(&bytes, t).map(|n| STANDARD.encode(n))
+                    self.binary(&bytes, loc::CONTENT, t)
+                        .map(|n| STANDARD.encode(n))
                 }
             }
         });
@@ -418,26 +474,56 @@ impl Sanitizer {
         }
     }
 
-    /// Binary content: only values already known are replaced.
-    pub(crate) fn binary(&self, b: &[u8], t: &mut Tally) -> Option<Vec<u8>> {
-        if t.known_absent {
-            return None;
-        }
-        let k = self.known.as_ref().filter(|k| k.may_occur(b))?;
+    /// Binary content (protobuf, gRPC, binary frames): scanned as bytes, each run of
+    /// at least 8 printable ASCII characters as text (known values and detectors).
+    pub(crate) fn binary(
+        &self,
+        b: &[u8],
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<Vec<u8>> {
+        let printable = |c: u8| (0x20..0x7f).contains(&c) || c == b'\t';
         let mut out = Vec::new();
         let mut last = 0;
-        for m in k.ac.find_iter(b) {
-            out.extend_from_slice(&b[last..m.start()]);
-            let (r, kind) = &k.repl[m.pattern().as_usize()];
-            out.extend_from_slice(r.as_bytes());
-            t.report.add(kind, loc::CONTENT);
-            last = m.end();
+        let mut i = 0;
+        while i < b.len() {
+            if !printable(b[i]) {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < b.len() && printable(b[i]) {
+                i += 1;
+            }
+            if i - start < 8 {
+                continue;
+            }
+            let run = std::str::from_utf8(&b[start..i]).expect("ASCII");
+            if let Some(n) = self.text(run, location, t, false, false) {
+                out.extend_from_slice(&b[last..start]);
+                out.extend_from_slice(n.as_bytes());
+                last = i;
+            }
         }
         if last == 0 {
             return None;
         }
         out.extend_from_slice(&b[last..]);
         Some(out)
+    }
+
+    /// A WebSocket message (`_webSocketMessages[]`): a binary frame (`opcode` 2) holds
+    /// base64, decoded and scanned as bytes. Text frames are walked as any string.
+    pub(crate) fn binary_frame(
+        &self,
+        data: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<String> {
+        match decode_base64(data) {
+            Some(bytes) => self.binary(&bytes, location, t).map(|n| STANDARD.encode(n)),
+            None => self.text(data, location, t, false, false),
+        }
     }
 
     pub(crate) fn body(
@@ -461,15 +547,149 @@ impl Sanitizer {
         skip: bool,
     ) -> Option<String> {
         let m = mime.to_ascii_lowercase();
-        let trimmed = s.trim_start();
+        let (guard, rest) = xssi_split(s);
+        let trimmed = rest.trim_start();
         if !skip && (m.contains("json") || trimmed.starts_with('{') || trimmed.starts_with('[')) {
-            if let Ok(r) = json::scrub(self, s, location, t, 1) {
+            if let Ok(r) = json::scrub(self, rest, location, t, 1) {
+                return r.map(|r| format!("{guard}{r}"));
+            }
+        }
+        if !skip && m.contains("multipart/") {
+            if let Some(r) = self.multipart(s, mime, location, t) {
                 return r;
             }
         }
-        if !skip && m.contains("x-www-form-urlencoded") && !s.contains('\n') {
-            return self.query(s, location, t);
+        if !skip && m.contains("x-www-form-urlencoded") {
+            let body = s.trim_end_matches(['\r', '\n']);
+            if !body.contains('\n') {
+                return self.query(body, location, t).map(|r| r + &s[body.len()..]);
+            }
+        }
+        if !skip && (m.contains("xml") || trimmed.starts_with("<?xml")) {
+            let elems = self.xml(s, location, t);
+            let cur = elems.as_deref().unwrap_or(s);
+            return self.text(cur, location, t, false, false).or(elems);
         }
         self.text(s, location, t, false, skip)
+    }
+
+    /// A `multipart/*` body (Chromium exports it with empty `params`): each part's
+    /// value by its `name` (or as a body of its own type), its headers (file name) as
+    /// text. `None` when it is not multipart after all.
+    pub(crate) fn multipart(
+        &self,
+        s: &str,
+        mime: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<Option<String>> {
+        let boundary = header_param(mime, "boundary")
+            .map(str::to_string)
+            .or_else(|| {
+                let first = s.trim_start().lines().next()?;
+                first.strip_prefix("--").map(|b| b.trim_end().to_string())
+            })
+            .filter(|b| !b.is_empty())?;
+        let delim = format!("--{boundary}");
+        if !s.contains(&delim) {
+            return None;
+        }
+        let mut changed = false;
+        let mut out = String::with_capacity(s.len());
+        for (i, seg) in s.split(delim.as_str()).enumerate() {
+            if i > 0 {
+                out.push_str(&delim);
+            }
+            // The preamble and the closing `--`.
+            if i == 0 || seg.starts_with("--") {
+                out.push_str(seg);
+                continue;
+            }
+            let split = seg
+                .find("\r\n\r\n")
+                .map(|j| (j, 4))
+                .or_else(|| seg.find("\n\n").map(|j| (j, 2)));
+            let Some((j, sep)) = split else {
+                match self.text(seg, location, t, false, false) {
+                    Some(r) => {
+                        changed = true;
+                        out.push_str(&r);
+                    }
+                    None => out.push_str(seg),
+                }
+                continue;
+            };
+            let (heads, rest) = (&seg[..j + sep], &seg[j + sep..]);
+            let value = rest
+                .strip_suffix("\r\n")
+                .or_else(|| rest.strip_suffix('\n'))
+                .unwrap_or(rest);
+            let tail = &rest[value.len()..];
+            let name = header_param(heads, "name").unwrap_or("").to_string();
+            let ctype = heads
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.trim()
+                        .eq_ignore_ascii_case("content-type")
+                        .then(|| v.trim())
+                })
+                .unwrap_or("text/plain")
+                .to_string();
+            let new_heads = self.text(heads, location, t, false, false);
+            let new_value = match self.classify(&name, value, location, t) {
+                Some(kind) => self.redact(kind, value, location, t),
+                None => self.body(value, &ctype, location, t),
+            };
+            changed |= new_heads.is_some() || new_value.is_some();
+            out.push_str(new_heads.as_deref().unwrap_or(heads));
+            out.push_str(new_value.as_deref().unwrap_or(value));
+            out.push_str(tail);
+        }
+        Some(changed.then_some(out))
+    }
+
+    /// XML: the text of each element whose (local) name is credential-like
+    /// (`<Password>…</Password>`, `<ns:ClientSecret>…`), by the name rules. `None`
+    /// when nothing changed.
+    pub(crate) fn xml(&self, s: &str, location: &'static str, t: &mut Tally) -> Option<String> {
+        let mut out = String::new();
+        let mut last = 0;
+        let mut from = 0;
+        while let Some(i) = s[from..].find('<') {
+            let open = from + i;
+            from = open + 1;
+            let Some(close) = s[open..].find('>').map(|j| open + j) else {
+                break;
+            };
+            let tag = &s[open + 1..close];
+            if tag.starts_with(['/', '?', '!']) || tag.ends_with('/') {
+                continue;
+            }
+            let qname = tag.split_whitespace().next().unwrap_or("");
+            let local = qname.rsplit(':').next().unwrap_or(qname);
+            let body_start = close + 1;
+            let end_tag = format!("</{qname}>");
+            let Some(end) = s[body_start..].find(&end_tag).map(|j| body_start + j) else {
+                continue;
+            };
+            let value = &s[body_start..end];
+            if value.contains('<') {
+                continue;
+            }
+            if let Some(kind) = self.classify(local, value.trim(), location, t) {
+                if let Some(r) = self.redact(kind, value.trim(), location, t) {
+                    out.push_str(&s[last..body_start]);
+                    out.push_str(&r);
+                    last = end;
+                }
+            }
+            from = end;
+        }
+        if last == 0 {
+            return None;
+        }
+        out.push_str(&s[last..]);
+        Some(out)
     }
 }

@@ -100,6 +100,7 @@ const EXACT: &[(&str, &str, Strength)] = &[
     ("xamzcredential", "api key", Strength::Strong),
     ("xamzsecuritytoken", "token", Strength::Strong),
     ("xgoogapikey", "api key", Strength::Strong),
+    ("xfunctionskey", "api key", Strength::Strong),
     ("privatekey", "private key", Strength::Strong),
     ("cvc", "card", Strength::Strong),
     ("cvv", "card", Strength::Strong),
@@ -128,6 +129,8 @@ const CONTAINS: &[(&str, &str)] = &[
     ("apikey", "api key"),
     ("privatekey", "private key"),
     ("accesskey", "api key"),
+    ("authkey", "api key"),
+    ("subscriptionkey", "api key"),
     ("credential", "credential"),
     ("csrf", "csrf token"),
     ("xsrf", "csrf token"),
@@ -169,7 +172,12 @@ const NOT_SUFFIX: &[&str] = &[
 
 /// `Access-Control-Allow-Credentials`, `Access-Control-Allow-Headers: X-Api-Key` … say
 /// which credentials may be sent, not what they are.
-const NOT_PREFIX: &[&str] = &["accesscontrol", "www", "is", "has", "show", "use"];
+const NOT_PREFIX: &[&str] = &["accesscontrol", "www"];
+
+/// Words that make a flag of a credential part they are directly followed by
+/// (`isTokenValid`, `hasPassword`, `showPassword`, `usePassword`) — but not of a longer
+/// word that merely starts with them (`userPassword`, `hashedPassword`, `user_token`).
+const NOT_FLAG: &[&str] = &["is", "has", "show", "use"];
 
 static EXACT_MAP: LazyLock<HashMap<&'static str, (&'static str, Strength)>> = LazyLock::new(|| {
     let mut m = HashMap::new();
@@ -206,11 +214,13 @@ impl Names {
             return Some((kind, s));
         }
         // The first part of CONTAINS (in list order) that occurs in the name.
-        let first = CONTAINS_AC
+        let (first, at) = CONTAINS_AC
             .find_overlapping_iter(n)
-            .map(|m| m.pattern().as_usize())
+            .map(|m| (m.pattern().as_usize(), m.start()))
             .min()?;
-        if NOT_SUFFIX.iter().any(|s| n.ends_with(s)) || NOT_PREFIX.iter().any(|p| n.starts_with(p))
+        if NOT_SUFFIX.iter().any(|s| n.ends_with(s))
+            || NOT_PREFIX.iter().any(|p| n.starts_with(p))
+            || NOT_FLAG.iter().any(|p| at == p.len() && n.starts_with(p))
         {
             return None;
         }
@@ -240,6 +250,21 @@ mod tests {
         assert!(n.classify("accept").is_none());
         assert!(n.classify("client_id").is_none());
         assert!(n.classify("code_challenge").is_none());
+        for name in [
+            "userPassword",
+            "user_password",
+            "user_token",
+            "hashedPassword",
+            "X-Auth-Key",
+            "Ocp-Apim-Subscription-Key",
+            "X-Functions-Key",
+            "X-Api-Key ",
+        ] {
+            assert!(n.classify(name).is_some(), "{name}");
+        }
+        for name in ["isTokenValid", "hasPassword", "showPassword", "use_token"] {
+            assert!(n.classify(name).is_none(), "{name}");
+        }
         let mut k = Names::default();
         k.keep.insert("csrf".into());
         assert!(k.classify("csrf").is_none());

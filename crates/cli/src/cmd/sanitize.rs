@@ -27,7 +27,8 @@ pub struct Args {
     /// Where to write (`-`, the default, is standard output).
     #[arg(short, long, default_value = "-")]
     output: String,
-    /// Audit only: write nothing, report what would be redacted, exit 1 if anything.
+    /// Audit only: write nothing, report what would be redacted (kinds, locations,
+    /// counts, never values), exit 1 if anything.
     #[arg(long)]
     check: bool,
     /// Replace values with a keyed hash (HMAC-SHA256) instead of a plain placeholder:
@@ -48,9 +49,13 @@ pub struct Args {
     /// The report as JSON.
     #[arg(long)]
     json: bool,
-    /// Write the HAR without white space (default: indented like browser exports).
-    #[arg(long)]
+    /// Write the HAR without white space (default: the input's layout, compact or
+    /// indented; key order and number text are always kept).
+    #[arg(long, conflicts_with = "pretty")]
     compact: bool,
+    /// Write the HAR indented like browser exports (default: the input's layout).
+    #[arg(long)]
+    pretty: bool,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -75,11 +80,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         (None, false) => Mode::Placeholder,
     };
     let threads = a.threads.unwrap_or_else(har::default_threads);
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
     crate::term::remove_temp_files_on_signal()?;
     let mut reports = Vec::new();
     for name in &a.input {
@@ -90,6 +90,14 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
                     .context("copying standard input to a temporary file")?,
             ),
             _ => None,
+        };
+        let style = match (a.compact, a.pretty) {
+            (true, _) => Style::Compact,
+            (_, true) => Style::Pretty,
+            _ => pipeline::layout(match &spool {
+                Some(s) => s.reader_with(input::limited)?,
+                None => input::reader(name)?,
+            })?,
         };
         let mut progress = None;
         let open = |pass: Pass| -> Result<har::HarReader> {
@@ -161,11 +169,6 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
 fn human(name: &str, r: &Report, check: bool) -> String {
     let mut s = String::new();
     let total = r.total();
-    let verb = if check {
-        "sensitive values found"
-    } else {
-        "values redacted"
-    };
     if total == 0 {
         s += &format!(
             "{}: {} ({} entries)\n",
@@ -173,10 +176,16 @@ fn human(name: &str, r: &Report, check: bool) -> String {
             paint(GREEN, "nothing sensitive found"),
             r.entries
         );
+        s += &kept(r);
         return s;
     }
+    let (verb, copies) = if check {
+        ("values would be redacted", "every copy would be replaced")
+    } else {
+        ("values redacted", "every copy replaced")
+    };
     s += &format!(
-        "{}: {} {verb} in {} entries ({} distinct values, every copy replaced)\n",
+        "{}: {} {verb} in {} entries ({} distinct values, {copies})\n",
         paint(BOLD, name),
         paint(if check { YELLOW } else { GREEN }, &total.to_string()),
         r.entries,
@@ -192,6 +201,30 @@ fn human(name: &str, r: &Report, check: bool) -> String {
             .map(|((_, l), n)| format!("{l} {n}"))
             .collect();
         s += &format!("  {n:>6}  {kind:<18} {}\n", paint(DIM, &places.join(", ")));
+    }
+    s += &kept(r);
+    s
+}
+
+/// What was kept under a credential-like name (by name and location), so a user can
+/// add a rule for it.
+fn kept(r: &Report) -> String {
+    if r.kept.is_empty() {
+        return String::new();
+    }
+    let mut by_name: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for ((n, l), c) in &r.kept {
+        by_name.entry(n).or_default().push(format!("{l} {c}"));
+    }
+    let mut s = format!(
+        "  {}\n",
+        paint(
+            DIM,
+            "kept under credential-like names (values that cannot be credentials; `[names] redact` in --rules redacts them):"
+        )
+    );
+    for (n, places) in by_name {
+        s += &format!("          {n:<18} {}\n", paint(DIM, &places.join(", ")));
     }
     s
 }
