@@ -2,6 +2,7 @@ pub mod ca;
 pub mod check;
 pub mod completions;
 pub mod diagnose;
+pub mod diff;
 pub mod example;
 pub mod fmt;
 pub mod record;
