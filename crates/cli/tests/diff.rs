@@ -9,29 +9,12 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 
-/// `node testdata/flow-site/server.mjs PORT` (VARIANT=1 for the changed site).
 fn site(port: u16, variant: bool) -> Running {
-    let mut p = Cmd::new("node")
-        .arg(testdata("flow-site/server.mjs"))
-        .arg(port.to_string())
-        .env("VARIANT", if variant { "1" } else { "0" })
-        .named("flow-site")
-        .spawn();
-    let line = p.stdout_line();
-    assert!(line.contains("listening"), "{line}");
-    p
+    flow_site(port, variant)
 }
 
-/// Chromium runs the flow against `port`, recording `har`.
 fn record(port: u16, har: &Path) {
-    Cmd::new("node")
-        .arg(testdata("flow.mjs"))
-        .arg(format!("http://127.0.0.1:{port}/"))
-        .arg("--har")
-        .arg(har)
-        .env("CHROMIUM", chromium())
-        .run()
-        .assert_success();
+    flow_run(&format!("http://127.0.0.1:{port}/"), Some(har), None);
 }
 
 /// Every change of a `--json` report as (endpoint, what, a, b).

@@ -1,5 +1,5 @@
 //! `hark diff`: pair the entries of two HAR files (method + templated path, in order of
-//! occurrence: [`pair`]) and say what changed — endpoints that appeared or disappeared,
+//! occurrence: [`pair()`]) and say what changed — endpoints that appeared or disappeared,
 //! statuses, response headers (volatile ones ignored), JSON bodies by path (values that
 //! look like timestamps, ids or tokens on both sides *vary*, they do not change), and
 //! timings per endpoint (median, p95) beyond a threshold.

@@ -5,6 +5,7 @@ pub mod diagnose;
 pub mod diff;
 pub mod example;
 pub mod fmt;
+pub mod mock;
 pub mod record;
 pub mod sanitize;
 pub mod serve;
