@@ -57,6 +57,25 @@ pub struct Args {
     threads: Option<usize>,
 }
 
+impl Args {
+    /// `hark diff A B` with the defaults (`--json` when `json`).
+    pub fn pair(a: &str, b: &str, json: bool) -> Args {
+        Args {
+            a: a.to_string(),
+            b: b.to_string(),
+            json,
+            markdown: false,
+            ignore_header: Vec::new(),
+            strict_headers: false,
+            ignore_field: Vec::new(),
+            text_bodies: false,
+            by_host: false,
+            timing_threshold: 500.0,
+            threads: None,
+        }
+    }
+}
+
 pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     if a.a == "-" {
         anyhow::bail!("the first file is read twice: it cannot be standard input");

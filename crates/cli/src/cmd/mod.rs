@@ -7,6 +7,7 @@ pub mod example;
 pub mod fmt;
 pub mod mock;
 pub mod record;
+pub mod replay;
 pub mod sanitize;
 pub mod serve;
 pub mod summary;
