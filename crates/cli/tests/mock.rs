@@ -234,3 +234,49 @@ fn bad_input_is_named() {
         .run();
     r.assert_code(2);
 }
+
+#[test]
+fn passthrough_forwards_misses_and_records_them() {
+    need("node", &["--version"]);
+    need("curl", &["--version"]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca");
+    let rec = dir.path().join("rec.har");
+    std::fs::copy(fixture("example-login.chromium.har"), &rec).unwrap();
+    let port = free_port();
+    let _site = flow_site(port, false);
+    let out = dir.path().join("forwarded.har");
+    let host = format!("127.0.0.1:{port}");
+    let (mock, addr) = start(
+        &[&rec],
+        &[
+            "--passthrough",
+            "--host",
+            &host,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &ca,
+    );
+    // Origin-form: not recorded for that host, forwarded to it.
+    let r = curl(format!("http://{addr}/api/health")).send();
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.json()["error"], "login first");
+    // Proxied: forwarded to the request's host.
+    let page = curl(format!("http://{host}/"))
+        .proxy(format!("http://{addr}"))
+        .send();
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("<title>flow</title>"));
+    let done = mock.stop();
+    assert!(done.stdout().contains("(2 forwarded)"), "{done}");
+    let har = read_json(&out);
+    assert_eq!(
+        urls(&har),
+        vec![
+            format!("http://{host}/api/health"),
+            format!("http://{host}/")
+        ]
+    );
+    assert_valid_har(&out);
+}

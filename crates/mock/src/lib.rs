@@ -34,8 +34,8 @@ pub enum Error {
     NotPlain(String),
     #[error("{file}: {msg}")]
     Rules { file: String, msg: String },
-    #[error("entry {0}: not a JSON object: {1}")]
-    Entry(usize, String),
+    #[error(transparent)]
+    Client(#[from] replay::Error),
 }
 
 /// How long to wait before answering.
@@ -71,6 +71,9 @@ pub struct Options {
     /// Last resort: templated paths.
     pub loose: bool,
     pub delay: Delay,
+    /// Forward misses to the real server (proxied requests: their host; origin-form
+    /// ones: `host`, `http://` unless it names a scheme).
+    pub passthrough: bool,
 }
 
 impl Default for Options {
@@ -80,6 +83,7 @@ impl Default for Options {
             host: None,
             loose: false,
             delay: Delay::None,
+            passthrough: false,
         }
     }
 }
@@ -187,6 +191,9 @@ pub struct Mock {
     next: Mutex<std::collections::HashMap<u32, u32>>,
     misses: AtomicU64,
     miss_list: Mutex<Vec<Miss>>,
+    /// `passthrough`: the client, and the exchanges forwarded (HAR entries).
+    pub(crate) client: Option<replay::Client>,
+    forwarded: Mutex<Vec<serde_json::Value>>,
 }
 
 /// One recorded entry and how often it was served.
@@ -207,6 +214,8 @@ pub struct Summary {
     pub hits: u64,
     pub misses: u64,
     pub never_used: usize,
+    /// Misses forwarded to the real server (`passthrough`).
+    pub forwarded: usize,
     pub miss_examples: Vec<Miss>,
     pub skipped: Vec<Skipped>,
 }
@@ -215,19 +224,39 @@ impl Mock {
     /// Load `files` and get ready to answer.
     pub fn load(files: &[String], opts: Options, threads: usize) -> Result<Mock, Error> {
         let index = Index::load(files, &opts.rules, threads)?;
-        Ok(Mock::new(index, opts))
+        Mock::new(index, opts)
     }
 
-    pub fn new(index: Index, opts: Options) -> Mock {
+    pub fn new(index: Index, opts: Options) -> Result<Mock, Error> {
         let hits = (0..index.recs.len()).map(|_| AtomicU32::new(0)).collect();
-        Mock {
+        let client = if opts.passthrough {
+            Some(replay::Client::new(
+                false,
+                std::time::Duration::from_secs(30),
+                false,
+            )?)
+        } else {
+            None
+        };
+        Ok(Mock {
             index,
             opts,
             hits,
             next: Mutex::new(Default::default()),
             misses: AtomicU64::new(0),
             miss_list: Mutex::new(Vec::new()),
-        }
+            client,
+            forwarded: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn keep_forwarded(&self, entry: serde_json::Value) {
+        self.forwarded.lock().unwrap().push(entry);
+    }
+
+    /// The exchanges `passthrough` forwarded, as HAR entries, in the order they ended.
+    pub fn forwarded(&self) -> Vec<serde_json::Value> {
+        self.forwarded.lock().unwrap().clone()
     }
 
     fn host_ok(&self, rec: &Rec, host: &Option<String>) -> bool {
@@ -429,6 +458,7 @@ impl Mock {
             never_used: entries.iter().filter(|e| e.hits == 0).count(),
             entries,
             misses: self.misses.load(Ordering::Relaxed),
+            forwarded: self.forwarded.lock().unwrap().len(),
             miss_examples: self.miss_list.lock().unwrap().clone(),
             skipped: self.index.skipped.clone(),
         }

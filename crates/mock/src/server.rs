@@ -27,6 +27,8 @@ struct Conn {
     ca: Option<Arc<Ca>>,
     /// Inside a CONNECT tunnel: the normalised target host.
     tunnel: Option<String>,
+    /// Inside a CONNECT tunnel whose TLS was terminated.
+    tls: bool,
 }
 
 /// Serve `listener` until `stop` resolves. `ca` intercepts CONNECT tunnels' TLS (without
@@ -54,6 +56,7 @@ pub async fn serve(
             mock: mock.clone(),
             ca: ca.clone(),
             tunnel: None,
+            tls: false,
         };
         tokio::spawn(serve_h1(tcp, conn));
     }
@@ -106,6 +109,7 @@ async fn handle(
         )),
         None => conn.tunnel.clone(),
     };
+    let https = req.uri().scheme_str() == Some("https") || conn.tls;
     let method = req.method().as_str().to_string();
     let target = req
         .uri()
@@ -150,6 +154,9 @@ async fn handle(
                 Ok(bytes) => answer(&bytes, &method),
                 Err(e) => text(StatusCode::BAD_GATEWAY, format!("hark mock: {e}\n")),
             })
+        }
+        Outcome::Miss(_) if mock.client.is_some() => {
+            Ok(forward(mock, https, &incoming, &parts.headers).await)
         }
         Outcome::Miss(miss) => {
             let mut body = serde_json::to_vec_pretty(&serde_json::json!({
@@ -207,6 +214,7 @@ where
     }
     let Some(ca) = conn.ca.clone() else { return };
     conn.tunnel = Some(normal_host(true, &auth));
+    conn.tls = true;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let Ok(builder) =
         rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
@@ -229,4 +237,74 @@ where
     } else {
         serve_h1(tls, conn).await;
     }
+}
+
+/// `--passthrough`: send a miss to the real server, answer with what it said, keep the
+/// exchange.
+async fn forward(
+    mock: &Mock,
+    https: bool,
+    req: &Incoming<'_>,
+    headers: &http::HeaderMap,
+) -> Response<Full<Bytes>> {
+    let base = match (&req.host, &mock.opts.host) {
+        (Some(h), _) => format!("{}://{h}", if https { "https" } else { "http" }),
+        (None, Some(h)) if h.contains("://") => h.trim_end_matches('/').to_string(),
+        (None, Some(h)) => format!("http://{h}"),
+        (None, None) => {
+            return text(
+                StatusCode::BAD_GATEWAY,
+                "hark mock: no recorded answer, and no host to forward an origin-form request to (--host)\n".into(),
+            )
+        }
+    };
+    let Ok(url) = url::Url::parse(&format!("{base}{}", req.target)) else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "hark mock: bad request target\n".into(),
+        );
+    };
+    let job = replay::Job {
+        method: req.method.to_string(),
+        url,
+        headers: headers
+            .iter()
+            .filter(|(n, _)| !replay::dropped_header(n.as_str()))
+            .filter_map(|(n, v)| Some((n.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect(),
+        cookie: headers
+            .get(http::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        body: req.body.to_vec(),
+    };
+    let Some(client) = &mock.client else {
+        return text(
+            StatusCode::BAD_GATEWAY,
+            "hark mock: no passthrough\n".into(),
+        );
+    };
+    let ex = client.send(job).await;
+    mock.keep_forwarded(ex.to_json());
+    let Some(resp) = ex.response.as_ref().filter(|_| ex.error.is_none()) else {
+        return text(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "hark mock: forwarding failed: {}\n",
+                ex.error.as_deref().unwrap_or("no response")
+            ),
+        );
+    };
+    let mut out = Response::builder().status(resp.status);
+    for (n, v) in &resp.headers {
+        let l = n.to_ascii_lowercase();
+        if replay::dropped_header(&l) && l != "cookie" {
+            continue;
+        }
+        out = out.header(n.as_str(), v.as_str());
+    }
+    let body = ex.response_body.bytes.clone();
+    out = out.header(http::header::CONTENT_LENGTH, body.len());
+    out.body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|e| text(StatusCode::BAD_GATEWAY, format!("hark mock: {e}\n")))
 }

@@ -155,12 +155,20 @@ impl Jar {
 }
 
 /// One request to send.
-struct Job {
-    method: String,
-    url: url::Url,
-    headers: Vec<(String, String)>,
-    cookie: Option<String>,
-    body: Vec<u8>,
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub method: String,
+    pub url: url::Url,
+    /// Headers as sent (no `Host`, `Content-Length` or `Cookie`: those are added).
+    pub headers: Vec<(String, String)>,
+    pub cookie: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// Headers a request never forwards (hop-by-hop ones, and those the client sets).
+pub fn dropped_header(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    l.starts_with(':') || DROPPED.contains(&l.as_str())
 }
 
 fn glob_any(globs: &[String], s: &str) -> bool {
@@ -185,10 +193,7 @@ fn build(e: &har::Entry, opts: &Options) -> Result<Job, String> {
     let mut headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .filter(|(n, _)| {
-            let l = n.to_ascii_lowercase();
-            !l.starts_with(':') && !DROPPED.contains(&l.as_str())
-        })
+        .filter(|(n, _)| !dropped_header(n))
         .filter(|(n, _)| !opts.headers.iter().any(|(o, _)| o.eq_ignore_ascii_case(n)))
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
@@ -222,13 +227,43 @@ fn now_us() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
-async fn send(
-    job: Job,
-    jar: Arc<Mutex<Jar>>,
-    pool: Arc<Pool>,
-    tls: Arc<Tls>,
+/// Sends requests upstream through `record`'s connections and measures them as
+/// `hark record` does; shared by `hark replay` and `hark mock --passthrough`.
+pub struct Client {
+    pool: Pool,
+    tls: Tls,
     timeout: Duration,
-) -> Exchange {
+    jar: Option<Mutex<Jar>>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("timeout", &self.timeout)
+            .field("cookies", &self.jar.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client; with `cookies`, a jar carries the cookies answers set.
+    pub fn new(insecure: bool, timeout: Duration, cookies: bool) -> Result<Client, Error> {
+        Ok(Client {
+            pool: Pool::default(),
+            tls: record::upstream::tls_config(&[], insecure)?,
+            timeout,
+            jar: cookies.then(|| Mutex::new(Jar::default())),
+        })
+    }
+
+    /// Send one request; the exchange as `hark record` would have recorded it.
+    pub async fn send(&self, job: Job) -> Exchange {
+        send_inner(self, job).await
+    }
+}
+
+async fn send_inner(c: &Client, job: Job) -> Exchange {
+    let (pool, tls, timeout) = (&c.pool, &c.tls, c.timeout);
     let https = job.url.scheme() == "https";
     let host = job.url.host_str().unwrap_or("").to_string();
     let port = job.url.port_or_known_default().unwrap_or(80);
@@ -238,8 +273,12 @@ async fn send(
     };
     let mut headers = job.headers.clone();
     headers.insert(0, ("Host".into(), authority.clone()));
-    if let Some(c) = jar.lock().unwrap().header(&host, job.cookie.as_deref()) {
-        headers.push(("Cookie".into(), c));
+    let cookie = match &c.jar {
+        Some(jar) => jar.lock().unwrap().header(&host, job.cookie.as_deref()),
+        None => job.cookie.clone(),
+    };
+    if let Some(cookie) = cookie {
+        headers.push(("Cookie".into(), cookie));
     }
     if !job.body.is_empty() {
         headers.push(("Content-Length".into(), job.body.len().to_string()));
@@ -258,7 +297,7 @@ async fn send(
         host: host.clone(),
         port,
     };
-    let (mut up, setup) = match pool.get(&key, &tls, false, timeout).await {
+    let (mut up, setup) = match pool.get(&key, tls, false, timeout).await {
         Ok(x) => x,
         Err(f) => {
             ex.error = Some(f.text());
@@ -320,7 +359,9 @@ async fn send(
             )
         })
         .collect();
-    jar.lock().unwrap().take(&host, &rheaders);
+    if let Some(jar) = &c.jar {
+        jar.lock().unwrap().take(&host, &rheaders);
+    }
     ex.response = Some(ResponseInfo {
         status: status.as_u16(),
         status_text: status.canonical_reason().unwrap_or("").to_string(),
@@ -347,9 +388,7 @@ pub async fn replay(
     opts: &Options,
     mut out: impl FnMut(serde_json::Value) -> Result<(), Error>,
 ) -> Result<Stats, Error> {
-    let tls = Arc::new(record::upstream::tls_config(&[], opts.insecure)?);
-    let pool = Arc::new(Pool::default());
-    let jar = Arc::new(Mutex::new(Jar::default()));
+    let client = Arc::new(Client::new(opts.insecure, opts.timeout, true)?);
     let mut stats = Stats::default();
     let mut window: std::collections::VecDeque<tokio::task::JoinHandle<Exchange>> =
         std::collections::VecDeque::new();
@@ -380,13 +419,8 @@ pub async fn replay(
             finish(ex, &mut stats, &mut out)?;
         }
         stats.sent += 1;
-        window.push_back(tokio::spawn(send(
-            job,
-            jar.clone(),
-            pool.clone(),
-            tls.clone(),
-            opts.timeout,
-        )));
+        let c = client.clone();
+        window.push_back(tokio::spawn(async move { c.send(job).await }));
         if concurrency == 1 {
             // In order: the next request sees this one's cookies.
             let ex = window.pop_front().expect("a task").await;
@@ -415,5 +449,33 @@ fn finish(
             stats.failed += 1;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Jar;
+
+    #[test]
+    fn the_jar_replaces_recorded_values_and_adds_its_own() {
+        let mut jar = Jar::default();
+        jar.take(
+            "app.example.com",
+            &[
+                ("Set-Cookie".into(), "sid=new; Path=/; HttpOnly".into()),
+                ("set-cookie".into(), "pref=1; Domain=.example.com".into()),
+                ("X-Other".into(), "a=b".into()),
+            ],
+        );
+        assert_eq!(
+            jar.header("app.example.com", Some("sid=old; theme=dark"))
+                .as_deref(),
+            Some("sid=new; theme=dark; pref=1")
+        );
+        assert_eq!(
+            jar.header("api.example.com", None).as_deref(),
+            Some("pref=1")
+        );
+        assert_eq!(jar.header("other.org", None), None);
     }
 }

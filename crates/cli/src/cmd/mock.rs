@@ -55,6 +55,13 @@ pub struct Args {
     /// delay, host), added to the command line's.
     #[arg(long, value_name = "FILE")]
     rules: Option<String>,
+    /// Forward misses to the real server (a proxied request to its host, an origin-form
+    /// one to --host) and answer with what it says; nothing else is ever sent anywhere.
+    #[arg(long)]
+    passthrough: bool,
+    /// With --passthrough: write the forwarded exchanges to this HAR at exit.
+    #[arg(short, long, value_name = "FILE", requires = "passthrough")]
+    output: Option<String>,
     /// The CA that signs the leaves of CONNECT tunnels (default: hark's, as `hark ca`).
     #[arg(long, value_name = "DIR")]
     ca_dir: Option<std::path::PathBuf>,
@@ -80,6 +87,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         host: a.host.clone(),
         loose: a.loose,
         delay: a.delay,
+        passthrough: a.passthrough,
     };
     if let Some(path) = &a.rules {
         mock::RulesFile::read(path)?.merge_into(&mut opts, path)?;
@@ -114,6 +122,9 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         listener,
         super::stop_signal(),
     ));
+    if let Some(path) = &a.output {
+        write_har(path, &a.files, &m.forwarded())?;
+    }
     let summary = m.summary();
     if a.json {
         crate::term::print_json(&summary)?;
@@ -123,12 +134,37 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
     Ok(crate::exit::OK)
 }
 
+/// The forwarded exchanges as a HAR, replaced only once complete, never over an input.
+fn write_har(path: &str, inputs: &[String], entries: &[serde_json::Value]) -> Result<()> {
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let mut out = har::Output::create(path, &inputs)?;
+    {
+        let header = record::journal::header(
+            Vec::new(),
+            Some("requests hark mock --passthrough forwarded"),
+        );
+        let mut w = har::HarWriter::new(&mut out, har::Style::Pretty);
+        w.begin(&header)?;
+        for e in entries {
+            w.raw_entry(e)?;
+        }
+        w.end(&header)?;
+    }
+    out.commit()?;
+    Ok(())
+}
+
 fn human(s: &mock::Summary) -> String {
     let mut out = format!(
-        "\n{} {} answers, {} misses, {} of {} entries never used\n",
+        "\n{} {} answers, {} misses{}, {} of {} entries never used\n",
         paint(BOLD, "hark mock:"),
         s.hits,
         s.misses,
+        if s.forwarded > 0 {
+            format!(" ({} forwarded)", s.forwarded)
+        } else {
+            String::new()
+        },
         s.never_used,
         s.entries.len()
     );
