@@ -74,6 +74,9 @@ fn replay_against_a_fresh_instance_gets_the_same_statuses() {
         .arg(&rec)
         .run();
     assert!(r.stderr().contains("2 not sent"), "{r}");
+    // What was not sent did not disappear: the diff covers the sent entries only.
+    r.assert_code(0);
+    assert!(r.stdout().contains("3 entries of"), "{r}");
     let got = calls(&read_json(&safe));
     assert!(
         got.iter()

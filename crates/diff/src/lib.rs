@@ -38,6 +38,9 @@ pub struct Options {
     /// Pairs compared in detail per endpoint (the others are counted).
     pub max_details: usize,
     pub threads: usize,
+    /// Only these entries of the first file (by index) take part (`hark replay`: the
+    /// ones it sent); `None`: all.
+    pub a_only: Option<Arc<HashSet<usize>>>,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             timing_threshold_ms: 500.0,
             max_details: 20,
             threads: 2,
+            a_only: None,
         }
     }
 }
@@ -64,6 +68,8 @@ pub struct Side {
     pub file: String,
     pub entries: usize,
     pub skipped: Vec<Skipped>,
+    /// Entries left out by [`Options::a_only`].
+    pub left_out: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -226,6 +232,11 @@ pub fn diff(
         move |raw| Ok(read_item(&raw, &s, false)),
         |item| -> Result<(), Error> {
             side_a.entries += 1;
+            if opts.a_only.as_ref().is_some_and(|o| !o.contains(&a.len())) {
+                side_a.left_out += 1;
+                a.push(None);
+                return Ok(());
+            }
             match item {
                 Item::Entry(c, _) => {
                     let k = keys.id(&c.key);

@@ -357,10 +357,12 @@ impl Mock {
             let near = other.or_else(|| {
                 (0..recs.len()).max_by_key(|&i| {
                     let p = recs[i].path.as_bytes();
-                    p.iter()
+                    let common = p
+                        .iter()
                         .zip(path.as_bytes())
                         .take_while(|(a, b)| a == b)
-                        .count()
+                        .count();
+                    (common, std::cmp::Reverse(i))
                 })
             });
             if let Some(i) = near {

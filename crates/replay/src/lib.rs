@@ -78,6 +78,9 @@ pub struct Stats {
     pub filtered: usize,
     /// Entries that could not be read.
     pub unreadable: usize,
+    /// The recorded entries sent (their indexes), in order.
+    #[serde(skip)]
+    pub sent_entries: Vec<usize>,
 }
 
 /// Headers never copied from the recording.
@@ -395,6 +398,7 @@ pub async fn replay(
     let started = Instant::now();
     let concurrency = opts.concurrency.max(1);
     while let Some(e) = reader.next_entry()? {
+        let index = e.index;
         let Ok(job) = build(&e, opts) else {
             stats.unreadable += 1;
             continue;
@@ -419,6 +423,7 @@ pub async fn replay(
             finish(ex, &mut stats, &mut out)?;
         }
         stats.sent += 1;
+        stats.sent_entries.push(index);
         let c = client.clone();
         window.push_back(tokio::spawn(async move { c.send(job).await }));
         if concurrency == 1 {

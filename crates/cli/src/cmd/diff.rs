@@ -76,7 +76,17 @@ impl Args {
     }
 }
 
-pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
+pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
+    run_only(a, None, ctx)
+}
+
+/// `hark diff`, only `a_only`'s entries of the first file taking part (`hark replay`:
+/// those it sent).
+pub fn run_only(
+    a: Args,
+    a_only: Option<std::sync::Arc<std::collections::HashSet<usize>>>,
+    _ctx: &Ctx,
+) -> Result<u8> {
     if a.a == "-" {
         anyhow::bail!("the first file is read twice: it cannot be standard input");
     }
@@ -92,6 +102,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         },
         timing_threshold_ms: a.timing_threshold,
         threads: a.threads.unwrap_or_else(har::default_threads),
+        a_only,
         ..diff::Options::default()
     };
     let name_a = a.a.clone();
@@ -182,6 +193,12 @@ fn headline(r: &Report) -> (String, usize, u32) {
         .map(|e| e.varying_pairs + e.varies.len() as u32)
         .sum();
     let mut skipped = String::new();
+    if r.a.left_out > 0 {
+        skipped.push_str(&format!(
+            "; {} entries of {} not compared",
+            r.a.left_out, r.a.file
+        ));
+    }
     for s in [&r.a, &r.b] {
         if !s.skipped.is_empty() {
             skipped.push_str(&format!(

@@ -136,6 +136,12 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             .unwrap_or_default()
     );
     // The diff, as `hark diff FILE NEW --json|…` prints it.
-    let code = crate::cmd::diff::run(crate::cmd::diff::Args::pair(&a.file, &path, a.json), ctx)?;
+    // Only the entries sent take part: one not sent did not disappear.
+    let sent: std::collections::HashSet<usize> = stats.sent_entries.iter().copied().collect();
+    let code = crate::cmd::diff::run_only(
+        crate::cmd::diff::Args::pair(&a.file, &path, a.json),
+        Some(std::sync::Arc::new(sent)),
+        ctx,
+    )?;
     Ok(code)
 }
