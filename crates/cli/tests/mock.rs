@@ -280,3 +280,31 @@ fn passthrough_forwards_misses_and_records_them() {
     );
     assert_valid_har(&out);
 }
+
+#[test]
+fn loose_answers_a_templated_path() {
+    need("curl", &["--version"]);
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec.har");
+    std::fs::copy(fixture("example-login.chromium.har"), &rec).unwrap();
+    let har = read_json(&rec);
+    let project = recorded(&har, "GET", "/api/projects/123");
+    // Recorded: /api/projects/123; asked: /api/projects/456.
+    let (strict, addr) = start(&[&rec], &[], &dir.path().join("ca"));
+    let r = curl(format!("http://{addr}/api/projects/456")).send();
+    assert_eq!(r.status, 404);
+    assert!(
+        r.json()["closest"]
+            .as_str()
+            .unwrap()
+            .contains("/api/projects/123"),
+        "{}",
+        r.text()
+    );
+    drop(strict);
+    let (loose, addr) = start(&[&rec], &["--loose"], &dir.path().join("ca"));
+    let r = curl(format!("http://{addr}/api/projects/456")).send();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), project[0].1);
+    drop(loose);
+}

@@ -20,7 +20,8 @@ pub struct Rec {
     pub method: Box<str>,
     pub host: Box<str>,
     pub path: Box<str>,
-    /// `diff::template_path` of the path (for `--loose`).
+    /// The path templated (for `--loose`): as `hark surface` names the endpoint
+    /// ([`surface::Report::template_for`]), else `diff::template_path`.
     pub template: Box<str>,
     pub query: u64,
     pub body: u64,
@@ -55,6 +56,10 @@ pub struct Index {
     /// "METHOD template" → entries (for `--loose`).
     pub by_template: HashMap<String, Vec<u32>>,
     pub skipped: Vec<Skipped>,
+    /// `hark surface`'s report of each file (with `loose`): its endpoints' templates.
+    pub reports: Vec<surface::Report>,
+    /// The recorded hosts, sorted.
+    pub hosts: Vec<Box<str>>,
 }
 
 pub fn path_key(method: &str, path: &str) -> String {
@@ -109,9 +114,30 @@ fn rec_of<J: Json>(e: EntryView<'_, J>, rules: &Rules) -> Option<Rec> {
 
 impl Index {
     /// Index `paths` (plain HAR files: answers are read back at their offsets).
-    pub fn load(paths: &[String], rules: &Rules, threads: usize) -> Result<Index, Error> {
+    pub fn load(
+        paths: &[String],
+        rules: &Rules,
+        loose: bool,
+        threads: usize,
+    ) -> Result<Index, Error> {
         let mut idx = Index::default();
         for (fi, name) in paths.iter().enumerate() {
+            if loose {
+                let every_host = surface::Scope {
+                    patterns: vec!["*".into()],
+                };
+                let reader = har::HarReader::new(har::Source::open(name)?)?;
+                idx.reports
+                    .push(
+                        surface::analyze(reader, threads, every_host).map_err(|e| match e {
+                            surface::Error::Read(r) => Error::Read(r),
+                            other => Error::Rules {
+                                file: name.clone(),
+                                msg: other.to_string(),
+                            },
+                        })?,
+                    );
+            }
             let source = har::Source::open(name)?;
             if source.gzip {
                 return Err(Error::NotPlain(name.clone()));
@@ -169,6 +195,18 @@ impl Index {
                 file,
             });
         }
+        let mut hosts: Vec<Box<str>> = idx.recs.iter().map(|r| r.host.clone()).collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        idx.hosts = hosts;
+        if loose {
+            for r in &mut idx.recs {
+                let url = format!("http://{}{}", r.host, r.path);
+                if let Some(t) = idx.reports[r.file as usize].template_for(&r.method, &url) {
+                    r.template = t.into();
+                }
+            }
+        }
         for (i, r) in idx.recs.iter().enumerate() {
             idx.by_path
                 .entry(path_key(&r.method, &r.path))
@@ -180,6 +218,23 @@ impl Index {
                 .push(i as u32);
         }
         Ok(idx)
+    }
+
+    /// The template of a request's path for `--loose`: the endpoint's as `hark surface`
+    /// names it on `host` (or, for an origin-form request, on any recorded host), else
+    /// `diff::template_path`.
+    pub fn template_for(&self, method: &str, host: Option<&str>, path: &str) -> String {
+        let try_host = |h: &str| {
+            let url = format!("http://{h}{path}");
+            self.reports
+                .iter()
+                .find_map(|r| r.template_for(method, &url))
+        };
+        let found = match host {
+            Some(h) => try_host(h),
+            None => self.hosts.iter().find_map(|h| try_host(h)),
+        };
+        found.unwrap_or_else(|| diff::template_path(path))
     }
 
     /// The JSON bytes of recorded entry `i`, read back from its file.

@@ -223,7 +223,7 @@ pub struct Summary {
 impl Mock {
     /// Load `files` and get ready to answer.
     pub fn load(files: &[String], opts: Options, threads: usize) -> Result<Mock, Error> {
-        let index = Index::load(files, &opts.rules, threads)?;
+        let index = Index::load(files, &opts.rules, opts.loose, threads)?;
         Mock::new(index, opts)
     }
 
@@ -303,7 +303,8 @@ impl Mock {
             return Outcome::Hit(i);
         }
         if self.opts.loose {
-            let t = diff::template_path(path);
+            let host = req.host.as_deref().or(self.opts.host.as_deref());
+            let t = self.index.template_for(&method, host, path);
             if let Some(list) = self.index.by_template.get(&index::path_key(&method, &t)) {
                 let best = list
                     .iter()
