@@ -308,3 +308,32 @@ fn loose_answers_a_templated_path() {
     assert_eq!(r.text(), project[0].1);
     drop(loose);
 }
+
+#[test]
+fn websocket_messages_are_replayed_on_an_upgrade() {
+    need("node", &["--version"]);
+    need_node_module("playwright-core");
+    // Chromium's recording of a WebSocket echo: send "hello", receive "hello".
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("ws.har");
+    std::fs::copy(testdata("truth/har/websocket.chromium.har"), &rec).unwrap();
+    let har = read_json(&rec);
+    let ws = entries(&har)
+        .iter()
+        .find(|e| e.get("_webSocketMessages").is_some())
+        .expect("a WebSocket entry");
+    let url = ws["request"]["url"].as_str().unwrap();
+    let (mock, addr) = start(&[&rec], &[], &dir.path().join("ca"));
+    let done = Cmd::new("node")
+        .arg(testdata("mock-ws.mjs"))
+        .args([addr.as_str(), url, "hello"])
+        .env("CHROMIUM", chromium())
+        .run();
+    done.assert_success();
+    assert_eq!(done.stdout().trim(), "hello", "{done}");
+    let summary = mock.stop();
+    assert!(
+        summary.stdout().contains("1 answers, 0 misses"),
+        "{summary}"
+    );
+}

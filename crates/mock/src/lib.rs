@@ -16,6 +16,7 @@ pub mod answer;
 pub mod index;
 pub mod matcher;
 pub mod server;
+pub mod ws;
 
 pub use index::{Index, Rec, Skipped};
 pub use matcher::Rules;

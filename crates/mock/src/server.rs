@@ -86,7 +86,7 @@ where
 
 async fn handle(
     conn: Conn,
-    req: Request<hyper::body::Incoming>,
+    mut req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     if req.method() == Method::CONNECT {
         let Some(auth) = req.uri().authority().map(|a| a.as_str().to_string()) else {
@@ -115,6 +115,18 @@ async fn handle(
         .uri()
         .path_and_query()
         .map_or("/".to_string(), |p| p.as_str().to_string());
+    let ws_key = req
+        .headers()
+        .get(http::header::SEC_WEBSOCKET_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .filter(|_| {
+            req.headers()
+                .get(http::header::UPGRADE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+        });
+    let upgrade = ws_key.as_ref().map(|_| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
@@ -151,7 +163,11 @@ async fn handle(
                 tokio::time::sleep(Duration::from_micros((ms * 1000.0) as u64)).await;
             }
             Ok(match mock.index.entry_bytes(i) {
-                Ok(bytes) => answer(&bytes, &method),
+                Ok(bytes) => match (ws_key, upgrade) {
+                    (Some(key), Some(on)) => crate::ws::accept(&bytes, &key, on)
+                        .unwrap_or_else(|| answer(&bytes, &method)),
+                    _ => answer(&bytes, &method),
+                },
                 Err(e) => text(StatusCode::BAD_GATEWAY, format!("hark mock: {e}\n")),
             })
         }
