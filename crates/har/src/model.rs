@@ -450,6 +450,20 @@ impl<'a, J: Json + 'a> Content<'a, J> {
     pub fn comment(&self) -> Option<&'a str> {
         self.0.str("comment")
     }
+    /// The body's bytes: `text` as written, or decoded when `encoding` is base64
+    /// (`None`: no text, or base64 that does not decode).
+    pub fn bytes(&self) -> Option<std::borrow::Cow<'a, [u8]>> {
+        let t = self.text()?;
+        if self.is_base64() {
+            use base64::Engine;
+            let clean: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+            return base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .ok()
+                .map(std::borrow::Cow::Owned);
+        }
+        Some(std::borrow::Cow::Borrowed(t.as_bytes()))
+    }
 }
 
 /// The seven timing phases in milliseconds; `None` where missing, `-1` kept as written.

@@ -223,7 +223,7 @@ fn create(dir: &Path) -> Result<(), RecordError> {
 
 /// Picks the leaf by SNI, falling back to the CONNECT host (clients send no SNI for IPs).
 #[derive(Debug)]
-pub(crate) struct Resolver {
+pub struct Resolver {
     pub ca: Arc<Ca>,
     pub fallback: String,
 }

@@ -19,7 +19,7 @@ pub mod pages;
 mod proxy;
 mod session;
 mod tap;
-mod tunnel;
+pub mod tunnel;
 pub mod upstream;
 pub mod ws;
 

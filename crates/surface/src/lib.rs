@@ -80,3 +80,49 @@ fn pretty(v: &serde_json::Value) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+// Added for `hark mock --loose` (issue #21) while #16's version (with an index, in
+// report.rs) is not on main; the lead keeps #16's and drops this one.
+impl Report {
+    /// The templated path of the endpoint that a request of `method` to `url` belongs
+    /// to (`/api/users/{userId}`); `None` when no endpoint of that method, host and
+    /// path was recorded (or the URL does not parse). The most literal match wins
+    /// (`/articles/trending` over `/articles/{article}`).
+    pub fn template_for(&self, method: &str, url: &str) -> Option<String> {
+        use shape::{Seg, Shape};
+        let u = url::Url::parse(url).ok()?;
+        let host = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => return None,
+        };
+        let segs: Vec<String> = u
+            .path()
+            .split('/')
+            .filter(|x| !x.is_empty())
+            .map(|x| har::pct::decode_lossy(x, true))
+            .collect();
+        let method = method.to_ascii_uppercase();
+        let mut best: Option<(Vec<bool>, &Endpoint)> = None;
+        for e in &self.endpoints {
+            if e.host != host || e.method != method || e.segs.len() != segs.len() {
+                continue;
+            }
+            let mut lits = Vec::with_capacity(segs.len());
+            let fits = e.segs.iter().zip(&segs).all(|(t, v)| match t {
+                Seg::Lit(w) => {
+                    lits.push(true);
+                    w == v
+                }
+                Seg::Param(sh) => {
+                    lits.push(false);
+                    *sh == Shape::Word || shape::shape(v) == Some(*sh)
+                }
+            });
+            if fits && best.as_ref().is_none_or(|(b, _)| lits > *b) {
+                best = Some((lits, e));
+            }
+        }
+        best.map(|(_, e)| e.path.clone())
+    }
+}

@@ -313,3 +313,52 @@ fn path_examples_are_sanitized() {
     let tok = ex("/api/sessions/{sessionId}").unwrap();
     assert!(tok.starts_with("[redacted: "), "{tok}");
 }
+
+#[test]
+fn template_for_maps_requests_to_their_endpoint() {
+    let mut s = Surface::new(Scope {
+        patterns: vec!["*".into()],
+    });
+    for name in [
+        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+    ] {
+        s.add(entry(
+            "GET",
+            &format!("https://a.test/u/{name}/posts"),
+            &[],
+            None,
+            200,
+            Some("{}"),
+        ));
+    }
+    s.add(entry(
+        "GET",
+        "https://a.test/u/me/settings",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    s.add(entry(
+        "GET",
+        "https://a.test/items/42",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    let r = s.finish();
+    assert_eq!(
+        r.template_for("get", "https://a.test/u/zoe/posts")
+            .as_deref(),
+        Some("/u/{u}/posts"),
+        "{:?}",
+        paths(&r)
+    );
+    assert_eq!(
+        r.template_for("GET", "https://a.test/items/7").as_deref(),
+        Some("/items/{itemId}")
+    );
+    assert_eq!(r.template_for("POST", "https://a.test/items/7"), None);
+    assert_eq!(r.template_for("GET", "https://b.test/items/7"), None);
+}

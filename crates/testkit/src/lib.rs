@@ -20,11 +20,13 @@
 //! `hark(args)` on top of [`Cmd`].
 
 mod cmd;
+mod flow;
 pub mod har;
 mod http;
 mod tls;
 
 pub use cmd::{Cmd, Done, Running};
+pub use flow::{flow_run, flow_site};
 pub use har::{
     assert_timings_add_up, assert_valid_har, assert_valid_har_value, canonical, entries, find,
     har_validator, indexes, json, names, one, read_json, sarif_schema, swagger_parser, url_path,
