@@ -486,3 +486,186 @@ fn a_gzip_bomb_stops_at_the_entry_limit_with_little_memory() {
     let o = hark(["fmt", "--max-entry", "3M"]).arg(&small).run();
     o.assert_success();
 }
+
+/// testdata/hostile/upstream.mjs on a free port (killed on drop), and that port.
+fn hostile_upstream() -> (Running, u16) {
+    let (p, v) = node_server("hostile/upstream.mjs", std::iter::empty::<&str>());
+    (p, v["port"].as_u64().unwrap() as u16)
+}
+
+/// The peak resident set of a running process, from `VmHWM` in /proc/PID/status.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"));
+    kb * 1024
+}
+
+/// Fetch the upstream's gzip and brotli bombs through `proxy` (curl leaves the body
+/// compressed: it is what went over the wire).
+fn fetch_bombs(proxy: &str, upstream: u16) {
+    for path in ["/gzip", "/br"] {
+        let r = curl(format!("http://127.0.0.1:{upstream}{path}"))
+            .proxy(proxy)
+            .max_time(60)
+            .send();
+        assert_eq!(r.status, 200, "{path}: {}", r.error());
+    }
+}
+
+/// Both bombs in `har`: cut at 1 MiB of decoded text and marked.
+fn assert_bombs_cut(har: &serde_json::Value, upstream: u16) {
+    for path in ["/gzip", "/br"] {
+        let e = one(har, "GET", &format!("127.0.0.1:{upstream}{path}"));
+        let c = &e["response"]["content"];
+        assert_eq!(c["_truncated"], true, "{path}: {c}");
+        assert_eq!(c["size"], 1 << 20, "{path}");
+        assert_eq!(c["text"].as_str().unwrap().len(), 1 << 20, "{path}");
+        let comment = c["comment"].as_str().unwrap();
+        assert!(
+            comment.contains("decoded") && comment.contains("--max-body"),
+            "{path}: {comment}"
+        );
+        assert!(
+            e["response"]["bodySize"].as_u64().unwrap() < 1 << 20,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn decompression_bombs_through_record_are_cut_at_max_body_with_little_memory() {
+    let (_up, port) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bombs.har");
+    let mut rec = hark([
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-body",
+        "1M",
+        "-o",
+    ])
+    .arg(&out)
+    .named("hark record")
+    .spawn();
+    let proxy = format!("http://127.0.0.1:{}", loopback_port(&rec.stderr_line()));
+    fetch_bombs(&proxy, port);
+    // Each exchange is in the journal before its last byte reaches the client.
+    let rss = peak_rss(rec.id());
+    eprintln!("hark record: peak RSS {} MB after both bombs", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    rec.stop().assert_success();
+    assert_bombs_cut(&read_json(&out), port);
+}
+
+#[test]
+fn decompression_bombs_through_a_serve_job_are_cut_at_max_body_with_little_memory() {
+    let (_up, port) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = hark([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-body",
+        "1M",
+        "--data",
+    ])
+    .arg(&data)
+    .arg("--ca-dir")
+    .arg(data.join("ca"))
+    .named("hark serve")
+    .spawn();
+    let api = format!("http://127.0.0.1:{}", loopback_port(&s.stderr_line()));
+    let job = curl(format!("{api}/v1/jobs"))
+        .method("POST")
+        .header("Content-Type: application/json")
+        .data(r#"{"name":"bombs"}"#)
+        .send();
+    assert_eq!(job.status, 201, "{}", job.text());
+    let job = job.json();
+    fetch_bombs(job["proxy"].as_str().unwrap(), port);
+    let rss = peak_rss(s.id());
+    eprintln!("hark serve: peak RSS {} MB after both bombs", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    let id = job["id"].as_str().unwrap();
+    let har = curl(format!("{api}/v1/jobs/{id}/network.har")).send();
+    assert_eq!(har.status, 200);
+    assert_bombs_cut(&har.json(), port);
+    drop(s.stop());
+}
+
+#[test]
+fn a_viewer_upload_is_capped_at_its_inflated_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.har.gz");
+    gzip_bomb(&bomb);
+    let small = dir.path().join("small.har.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&small).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(br#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}"#)
+        .unwrap();
+    e.finish().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut view = hark([
+        "view",
+        "--no-open",
+        "--port",
+        "0",
+        "--quiet",
+        "--max-upload",
+        "10M",
+    ])
+    .arg(&small)
+    .env("TMPDIR", &tmp)
+    .spawn();
+    let url = view.stdout_line().trim().to_string();
+    // The compressed file (about 2 MB) is under the cap; what it inflates to is not.
+    let r = curl(format!("{url}api/upload?name=bomb.har.gz"))
+        .header("X-Hark-Upload: 1")
+        .data(format!("@{}", bomb.display()))
+        .max_time(60)
+        .send();
+    assert!(
+        r.status == 413 && r.text().contains("inflates to more than"),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let rss = peak_rss(view.id());
+    eprintln!("hark view: peak RSS {} MB after the upload", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    // Nothing inflated was left behind (the upload and its spool are removed).
+    let left: u64 = walk(&tmp)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(left < 1 << 20, "{left} bytes left in {}", tmp.display());
+    // A file under the cap, compressed, still goes in.
+    let r = curl(format!("{url}api/upload?name=small.har.gz"))
+        .header("X-Hark-Upload: 1")
+        .data(format!("@{}", small.display()))
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
