@@ -2,6 +2,7 @@
 //! JSON body `{"error": "..."}` with a 4xx (the request) or 5xx (the disk) status.
 
 mod bmp;
+mod guard;
 mod har_stream;
 mod page;
 mod v1;
@@ -107,6 +108,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(svc.clone(), auth))
+        .layer(middleware::from_fn(guard::guard))
         .with_state(svc)
 }
 
