@@ -459,6 +459,9 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 2);
 }
 
+/// (method, path, headers, extra curl arguments, the status wanted)
+type CrossSite<'a> = (&'a str, String, Vec<String>, Vec<&'a str>, u16);
+
 #[test]
 fn cross_site_requests_cannot_change_the_service() {
     let dir = tempfile::tempdir().unwrap();
@@ -481,7 +484,7 @@ fn cross_site_requests_cannot_change_the_service() {
     let form = "Content-Type: application/x-www-form-urlencoded";
     let json = "Content-Type: application/json";
     // What a page on another site can send without a preflight, and a few it cannot.
-    let cases: Vec<(&str, String, Vec<String>, Vec<&str>, u16)> = vec![
+    let cases: Vec<CrossSite> = vec![
         // (method, path, headers, extra curl args, status)
         (
             "POST",
