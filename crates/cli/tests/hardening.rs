@@ -669,3 +669,140 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A client that sends its request headers a line at a time, every 200 ms, never
+/// ending them: how long until `port` drops it (read gives end of file or an error).
+fn slow_headers_dropped_after(port: u16) -> Duration {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    let mut w = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for i in 0..100 {
+            std::thread::sleep(Duration::from_millis(200));
+            if w.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            // A 408 or 400 before closing is fine; the close is what counts.
+            Ok(_) => continue,
+        }
+    }
+    let took = start.elapsed();
+    drop(s);
+    trickle.join().unwrap();
+    took
+}
+
+#[track_caller]
+fn assert_dropped_in_time(what: &str, took: Duration) {
+    eprintln!("{what}: a slow-headers client dropped after {took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
+        "{what}: {took:?}"
+    );
+}
+
+#[test]
+fn slow_header_clients_are_dropped_on_every_listener() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    // hark record's proxy.
+    let mut rec = hark([
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        "--header-timeout",
+        "1",
+        "-o",
+    ])
+    .arg(dir.path().join("r.har"))
+    .arg("--ca-dir")
+    .arg(dir.path().join("ca"))
+    .named("hark record")
+    .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    assert_dropped_in_time("hark record", slow_headers_dropped_after(port));
+    let r = curl(format!("http://127.0.0.1:{up}/ok"))
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .send();
+    assert_eq!(r.status, 200, "{}", r.error());
+    // A CONNECT tunnel whose client never starts TLS.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"),
+        "{got:?}"
+    );
+    assert_dropped_in_time("hark record, a silent tunnel", start.elapsed());
+    drop(rec.stop());
+
+    // hark serve: its API and a job's proxy.
+    let data = dir.path().join("data");
+    let mut s = hark([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--header-timeout",
+        "1",
+        "--data",
+    ])
+    .arg(&data)
+    .arg("--ca-dir")
+    .arg(data.join("ca"))
+    .named("hark serve")
+    .spawn();
+    let api = loopback_port(&s.stderr_line());
+    assert_dropped_in_time("hark serve API", slow_headers_dropped_after(api));
+    let job = curl(format!("http://127.0.0.1:{api}/v1/jobs"))
+        .arg("--json")
+        .arg("{}")
+        .send();
+    assert_eq!(job.status, 201, "{}", job.text());
+    let proxy = job.json()["proxy"].as_str().unwrap().to_string();
+    let pport: u16 = proxy.rsplit(':').next().unwrap().parse().unwrap();
+    assert_dropped_in_time("hark serve job proxy", slow_headers_dropped_after(pport));
+    let r = curl(format!("http://127.0.0.1:{up}/ok"))
+        .proxy(&proxy)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.error());
+    drop(s.stop());
+
+    // hark view.
+    let har = dir.path().join("v.har");
+    std::fs::write(
+        &har,
+        r#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}"#,
+    )
+    .unwrap();
+    let mut view = hark([
+        "view",
+        "--no-open",
+        "--port",
+        "0",
+        "--quiet",
+        "--header-timeout",
+        "1",
+    ])
+    .arg(&har)
+    .spawn();
+    let url = view.stdout_line().trim().to_string();
+    let vport = loopback_port(&url);
+    assert_dropped_in_time("hark view", slow_headers_dropped_after(vport));
+    let r = curl(format!("{url}api/files")).send();
+    assert_eq!(r.status, 200, "{}", r.error());
+}

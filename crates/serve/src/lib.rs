@@ -39,6 +39,9 @@ pub struct Options {
     /// Default body cap per job (a job may set its own).
     pub max_body: usize,
     pub upstream_timeout: Duration,
+    /// How long a client of the API, the viewer or a job's proxy may take to send a
+    /// request's headers (also how long an idle keep-alive connection stays open).
+    pub header_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -62,6 +62,11 @@ pub struct Args {
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
+    /// Seconds a client may take to send a request's headers, counted from when hark starts
+    /// waiting for them (so also how long an idle keep-alive connection stays open); slower
+    /// clients are disconnected.
+    #[arg(long, default_value = "30", value_parser = super::parse_secs, value_name = "SECS")]
+    header_timeout: Duration,
     /// Compact HAR (no white space).
     #[arg(long)]
     compact: bool,
@@ -256,6 +261,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             passthrough: a.passthrough.clone(),
             max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
             upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+            header_timeout: a.header_timeout,
         },
         journal: a
             .journal

@@ -249,9 +249,7 @@ async fn serve_app(
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await;
+    let r = view::serve(listener, app, svc.opts.header_timeout, stop).await;
     retention.abort();
     svc.shutdown().await;
     r

@@ -133,8 +133,9 @@ pub fn spawn_viewer(
 ) {
     let hosts = view::HostCheck::for_addr(addr);
     let app = viewer_router(svc, hosts, &opts, format!("http://{addr}"));
+    let header_timeout = svc.opts.header_timeout;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = view::serve(listener, app, header_timeout, std::future::pending()).await;
     });
 }
 

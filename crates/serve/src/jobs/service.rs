@@ -335,6 +335,7 @@ impl Service {
             passthrough: Vec::new(),
             max_body,
             upstream_timeout: self.opts.upstream_timeout,
+            header_timeout: self.opts.header_timeout,
         };
         record::spawn_proxy(
             listener,
