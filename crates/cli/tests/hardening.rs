@@ -806,3 +806,75 @@ fn slow_header_clients_are_dropped_on_every_listener() {
     let r = curl(format!("{url}api/files")).send();
     assert_eq!(r.status, 200, "{}", r.error());
 }
+
+#[test]
+fn a_flipped_byte_mid_journal_loses_only_that_record() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.journal");
+    let mut rec = hark(["record", "--listen", "127.0.0.1:0", "--keep-journal", "-o"])
+        .arg(dir.path().join("run.har"))
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--ca-dir")
+        .arg(dir.path().join("ca"))
+        .named("hark record")
+        .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    // One client, one request after the other: the journal holds them in order.
+    let urls: Vec<String> = (0..30)
+        .map(|i| format!("http://127.0.0.1:{up}/ok?i={i}"))
+        .collect();
+    let done = curl(&urls[0])
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .args(&urls[1..])
+        .run();
+    done.assert_success();
+    assert_eq!(done.stdout().matches("ok").count(), 30, "{done}");
+    rec.stop().assert_success();
+    // Walk the records ([len u32][crc u32][start u64][JSON]) to the 15th and flip a
+    // byte inside its JSON.
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let mut pos = 16;
+    let mut at = Vec::new();
+    while pos + 8 <= bytes.len() {
+        at.push(pos);
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += 8 + len;
+    }
+    assert_eq!(at.len(), 30, "one record per request");
+    let victim = at[15];
+    let json: serde_json::Value = serde_json::from_slice(&bytes[victim + 16..at[16]]).unwrap();
+    let lost_url = json["request"]["url"].as_str().unwrap().to_string();
+    bytes[victim + 40] ^= 0x20;
+    std::fs::write(&journal, &bytes).unwrap();
+    let out = dir.path().join("recovered.har");
+    let o = hark(["record", "--recover"])
+        .arg(&journal)
+        .arg("-o")
+        .arg(&out)
+        .run();
+    o.assert_success();
+    let want = format!(
+        "1 damaged record skipped, {} bytes; the entries after it are kept",
+        at[16] - at[15]
+    );
+    assert!(o.stderr().contains("29 entries recovered"), "{o}");
+    assert!(o.stderr().contains(&want), "{want:?}: {o}");
+    let har = read_json(&out);
+    let got = urls_of(&har);
+    assert_eq!(got.len(), 29);
+    assert!(!got.contains(&lost_url), "{lost_url}");
+    assert!(har["log"]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("1 damaged record(s)"));
+    assert_valid_har(&out);
+}
+
+fn urls_of(har: &serde_json::Value) -> Vec<String> {
+    entries(har)
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap().to_string())
+        .collect()
+}

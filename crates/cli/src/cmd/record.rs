@@ -206,21 +206,44 @@ struct LogWriter {
     writer: std::thread::JoinHandle<()>,
 }
 
+/// `one` for 1, `many` otherwise.
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(j) = &a.recover {
         let scan = record::journal::finish(j, &a.output, style(&a))?;
+        let mut lost = Vec::new();
+        if scan.damaged > 0 {
+            lost.push(format!(
+                "{} damaged {} skipped, {} bytes; the entries after {} are kept",
+                scan.damaged,
+                plural(scan.damaged, "record", "records"),
+                scan.damaged_bytes,
+                if scan.damaged == 1 { "it" } else { "them" }
+            ));
+        }
+        if scan.dropped_bytes > 0 {
+            lost.push(format!(
+                "{} bytes of a torn last record dropped",
+                scan.dropped_bytes
+            ));
+        }
         eprintln!(
-            "hark record: {} entries recovered from {} into {}{}",
+            "hark record: {} {} recovered from {} into {}{}",
             scan.entries,
+            plural(scan.entries, "entry", "entries"),
             j.display(),
             a.output,
-            if scan.dropped_bytes > 0 {
-                format!(
-                    " ({} bytes of a torn last record dropped)",
-                    scan.dropped_bytes
-                )
-            } else {
+            if lost.is_empty() {
                 String::new()
+            } else {
+                format!(" ({})", lost.join("; "))
             }
         );
         return Ok(crate::exit::OK);
@@ -301,13 +324,20 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     };
     let done = session.run(started, super::stop_signal())?;
     eprintln!(
-        "hark record: {} entries written to {}{}",
+        "hark record: {} {} written to {}{}",
         done.scan.entries,
+        plural(done.scan.entries, "entry", "entries"),
         a.output,
         if done.stats.unfinished > 0 {
             format!(
-                " ({} exchanges still open at the stop were not recorded)",
-                done.stats.unfinished
+                " ({} {} still open at the stop {} not recorded)",
+                done.stats.unfinished,
+                plural(done.stats.unfinished as u64, "exchange", "exchanges"),
+                if done.stats.unfinished == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
             )
         } else {
             String::new()
