@@ -878,3 +878,52 @@ fn urls_of(har: &serde_json::Value) -> Vec<String> {
         .map(|e| e["request"]["url"].as_str().unwrap().to_string())
         .collect()
 }
+
+#[test]
+fn an_absolute_form_request_goes_upstream_with_the_targets_host() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("host.har");
+    let mut rec = hark(["record", "--listen", "127.0.0.1:0", "-o"])
+        .arg(&out)
+        .arg("--ca-dir")
+        .arg(dir.path().join("ca"))
+        .named("hark record")
+        .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    let ask = |host_line: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            s,
+            "GET http://127.0.0.1:{up}/host HTTP/1.1\r\n{host_line}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        let body = got.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|e| panic!("{e}: {got}"))
+            ["host"]
+            .clone()
+    };
+    let target = format!("127.0.0.1:{up}");
+    // A Host that differs from the target, and none at all: the target's goes upstream.
+    assert_eq!(ask("Host: evil.example\r\n"), target.as_str());
+    assert_eq!(ask(""), target.as_str());
+    assert_eq!(ask(&format!("Host: {target}\r\n")), target.as_str());
+    rec.stop().assert_success();
+    // The entries record the Host as sent.
+    let har = read_json(&out);
+    let es = entries(&har);
+    assert_eq!(es.len(), 3);
+    for e in es {
+        let hosts: Vec<&str> = e["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["name"].as_str().unwrap().eq_ignore_ascii_case("host"))
+            .map(|h| h["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(hosts, vec![target.as_str()], "{e}");
+    }
+}
