@@ -110,7 +110,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         .clone()
         .or_else(|| std::env::var("HARK_SERVE_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    let (token, made) = serve::token_for(listen, a.view, given);
+    let (token, made) = serve::token_for(listen, a.view, given)?;
     if let (true, Some(t)) = (made, &token) {
         eprintln!("hark serve: listening beyond loopback: token (API: Authorization: Bearer <token>; job proxies: http://hark:<token>@ADDR:PORT):\n{t}");
     }

@@ -64,6 +64,16 @@ impl IntoResponse for ApiError {
 type Res = Result<Response, ApiError>;
 type Svc = AxState<Arc<Service>>;
 
+/// A response from a builder; a header the builder refused is a 500, never a panic.
+fn built(r: Result<Response, axum::http::Error>) -> Res {
+    r.map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("building the response: {e}"),
+        )
+    })
+}
+
 fn json_ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
@@ -137,10 +147,13 @@ async fn auth(AxState(svc): Svc, req: Request, next: Next) -> Response {
             };
             let mut r = ApiError(StatusCode::UNAUTHORIZED, msg.into()).into_response();
             let h = r.headers_mut();
-            h.insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             h.append(
                 header::WWW_AUTHENTICATE,
-                "Basic realm=\"hark serve\"".parse().unwrap(),
+                header::HeaderValue::from_static("Basic realm=\"hark serve\""),
             );
             return r;
         }

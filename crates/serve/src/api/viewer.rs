@@ -171,7 +171,12 @@ async fn view_slash(mut req: Request, next: Next) -> Response {
             .status(StatusCode::PERMANENT_REDIRECT)
             .header(header::LOCATION, format!("/view/{q}"))
             .body(Body::empty())
-            .unwrap();
+            .unwrap_or_else(|e| {
+                axum::response::IntoResponse::into_response(super::ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    e.to_string(),
+                ))
+            });
     }
     next.run(req).await
 }
