@@ -70,7 +70,7 @@ wait_port "$aport"
 api="http://127.0.0.1:$aport"
 : > "$work/jobs.txt"
 for i in $(seq "$JOBS"); do
-  j=$(curl -sf -X POST "$api/v1/jobs" -d "{\"name\":\"bench $i\"}")
+  j=$(curl -sf "$api/v1/jobs" --json "{\"name\":\"bench $i\"}")
   echo "$(echo "$j" | jget id) $(echo "$j" | jget proxy)" >> "$work/jobs.txt"
 done
 rss0=$(awk '/VmRSS/ {print $2}' "/proc/$spid/status")
@@ -95,7 +95,7 @@ PY
 )
 
 echo "== one job of $ENTRIES exchanges"
-job=$(curl -sf -X POST "$api/v1/jobs" -d '{"name":"big"}')
+job=$(curl -sf "$api/v1/jobs" --json '{"name":"big"}')
 jid=$(echo "$job" | jget id)
 jproxy=$(echo "$job" | jget proxy)
 # Drive it in 1 s rounds until it holds ENTRIES exchanges.

@@ -486,3 +486,444 @@ fn a_gzip_bomb_stops_at_the_entry_limit_with_little_memory() {
     let o = hark(["fmt", "--max-entry", "3M"]).arg(&small).run();
     o.assert_success();
 }
+
+/// testdata/hostile/upstream.mjs on a free port (killed on drop), and that port.
+fn hostile_upstream() -> (Running, u16) {
+    let (p, v) = node_server("hostile/upstream.mjs", std::iter::empty::<&str>());
+    (p, v["port"].as_u64().unwrap() as u16)
+}
+
+/// The peak resident set of a running process, from `VmHWM` in /proc/PID/status.
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM in {status}"));
+    kb * 1024
+}
+
+/// Fetch the upstream's gzip and brotli bombs through `proxy` (curl leaves the body
+/// compressed: it is what went over the wire).
+fn fetch_bombs(proxy: &str, upstream: u16) {
+    for path in ["/gzip", "/br"] {
+        let r = curl(format!("http://127.0.0.1:{upstream}{path}"))
+            .proxy(proxy)
+            .max_time(60)
+            .send();
+        assert_eq!(r.status, 200, "{path}: {}", r.error());
+    }
+}
+
+/// Both bombs in `har`: cut at 1 MiB of decoded text and marked.
+fn assert_bombs_cut(har: &serde_json::Value, upstream: u16) {
+    for path in ["/gzip", "/br"] {
+        let e = one(har, "GET", &format!("127.0.0.1:{upstream}{path}"));
+        let c = &e["response"]["content"];
+        assert_eq!(c["_truncated"], true, "{path}: {c}");
+        assert_eq!(c["size"], 1 << 20, "{path}");
+        assert_eq!(c["text"].as_str().unwrap().len(), 1 << 20, "{path}");
+        let comment = c["comment"].as_str().unwrap();
+        assert!(
+            comment.contains("decoded") && comment.contains("--max-body"),
+            "{path}: {comment}"
+        );
+        assert!(
+            e["response"]["bodySize"].as_u64().unwrap() < 1 << 20,
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn decompression_bombs_through_record_are_cut_at_max_body_with_little_memory() {
+    let (_up, port) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("bombs.har");
+    let mut rec = hark([
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-body",
+        "1M",
+        "-o",
+    ])
+    .arg(&out)
+    .named("hark record")
+    .spawn();
+    let proxy = format!("http://127.0.0.1:{}", loopback_port(&rec.stderr_line()));
+    fetch_bombs(&proxy, port);
+    // Each exchange is in the journal before its last byte reaches the client.
+    let rss = peak_rss(rec.id());
+    eprintln!("hark record: peak RSS {} MB after both bombs", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    rec.stop().assert_success();
+    assert_bombs_cut(&read_json(&out), port);
+}
+
+#[test]
+fn decompression_bombs_through_a_serve_job_are_cut_at_max_body_with_little_memory() {
+    let (_up, port) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = hark([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--max-body",
+        "1M",
+        "--data",
+    ])
+    .arg(&data)
+    .arg("--ca-dir")
+    .arg(data.join("ca"))
+    .named("hark serve")
+    .spawn();
+    let api = format!("http://127.0.0.1:{}", loopback_port(&s.stderr_line()));
+    let job = curl(format!("{api}/v1/jobs"))
+        .method("POST")
+        .header("Content-Type: application/json")
+        .data(r#"{"name":"bombs"}"#)
+        .send();
+    assert_eq!(job.status, 201, "{}", job.text());
+    let job = job.json();
+    fetch_bombs(job["proxy"].as_str().unwrap(), port);
+    let rss = peak_rss(s.id());
+    eprintln!("hark serve: peak RSS {} MB after both bombs", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    let id = job["id"].as_str().unwrap();
+    let har = curl(format!("{api}/v1/jobs/{id}/network.har")).send();
+    assert_eq!(har.status, 200);
+    assert_bombs_cut(&har.json(), port);
+    drop(s.stop());
+}
+
+#[test]
+fn a_viewer_upload_is_capped_at_its_inflated_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = dir.path().join("bomb.har.gz");
+    gzip_bomb(&bomb);
+    let small = dir.path().join("small.har.gz");
+    let mut e = flate2::write::GzEncoder::new(
+        std::fs::File::create(&small).unwrap(),
+        flate2::Compression::fast(),
+    );
+    e.write_all(br#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}"#)
+        .unwrap();
+    e.finish().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let mut view = hark([
+        "view",
+        "--no-open",
+        "--port",
+        "0",
+        "--quiet",
+        "--max-upload",
+        "10M",
+    ])
+    .arg(&small)
+    .env("TMPDIR", &tmp)
+    .spawn();
+    let url = view.stdout_line().trim().to_string();
+    // The compressed file (about 2 MB) is under the cap; what it inflates to is not.
+    let r = curl(format!("{url}api/upload?name=bomb.har.gz"))
+        .header("X-Hark-Upload: 1")
+        .data(format!("@{}", bomb.display()))
+        .max_time(60)
+        .send();
+    assert!(
+        r.status == 413 && r.text().contains("inflates to more than"),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let rss = peak_rss(view.id());
+    eprintln!("hark view: peak RSS {} MB after the upload", rss >> 20);
+    assert!(rss < 256 << 20, "peak RSS {} MB", rss >> 20);
+    // Nothing inflated was left behind (the upload and its spool are removed).
+    let left: u64 = walk(&tmp)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(left < 1 << 20, "{left} bytes left in {}", tmp.display());
+    // A file under the cap, compressed, still goes in.
+    let r = curl(format!("{url}api/upload?name=small.har.gz"))
+        .header("X-Hark-Upload: 1")
+        .data(format!("@{}", small.display()))
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A client that sends its request headers a line at a time, every 200 ms, never
+/// ending them: how long until `port` drops it (read gives end of file or an error).
+fn slow_headers_dropped_after(port: u16) -> Duration {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"GET http://127.0.0.1/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .unwrap();
+    let mut w = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for i in 0..100 {
+            std::thread::sleep(Duration::from_millis(200));
+            if w.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            // A 408 or 400 before closing is fine; the close is what counts.
+            Ok(_) => continue,
+        }
+    }
+    let took = start.elapsed();
+    drop(s);
+    trickle.join().unwrap();
+    took
+}
+
+#[track_caller]
+fn assert_dropped_in_time(what: &str, took: Duration) {
+    eprintln!("{what}: a slow-headers client dropped after {took:?}");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(8),
+        "{what}: {took:?}"
+    );
+}
+
+#[test]
+fn slow_header_clients_are_dropped_on_every_listener() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    // hark record's proxy.
+    let mut rec = hark([
+        "record",
+        "--listen",
+        "127.0.0.1:0",
+        "--header-timeout",
+        "1",
+        "-o",
+    ])
+    .arg(dir.path().join("r.har"))
+    .arg("--ca-dir")
+    .arg(dir.path().join("ca"))
+    .named("hark record")
+    .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    assert_dropped_in_time("hark record", slow_headers_dropped_after(port));
+    let r = curl(format!("http://127.0.0.1:{up}/ok"))
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .send();
+    assert_eq!(r.status, 200, "{}", r.error());
+    // A CONNECT tunnel whose client never starts TLS.
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let start = Instant::now();
+    s.write_all(b"CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert!(
+        String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"),
+        "{got:?}"
+    );
+    assert_dropped_in_time("hark record, a silent tunnel", start.elapsed());
+    drop(rec.stop());
+
+    // hark serve: its API and a job's proxy.
+    let data = dir.path().join("data");
+    let mut s = hark([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--header-timeout",
+        "1",
+        "--data",
+    ])
+    .arg(&data)
+    .arg("--ca-dir")
+    .arg(data.join("ca"))
+    .named("hark serve")
+    .spawn();
+    let api = loopback_port(&s.stderr_line());
+    assert_dropped_in_time("hark serve API", slow_headers_dropped_after(api));
+    let job = curl(format!("http://127.0.0.1:{api}/v1/jobs"))
+        .arg("--json")
+        .arg("{}")
+        .send();
+    assert_eq!(job.status, 201, "{}", job.text());
+    let proxy = job.json()["proxy"].as_str().unwrap().to_string();
+    let pport: u16 = proxy.rsplit(':').next().unwrap().parse().unwrap();
+    assert_dropped_in_time("hark serve job proxy", slow_headers_dropped_after(pport));
+    let r = curl(format!("http://127.0.0.1:{up}/ok"))
+        .proxy(&proxy)
+        .send();
+    assert_eq!(r.status, 200, "{}", r.error());
+    drop(s.stop());
+
+    // hark view.
+    let har = dir.path().join("v.har");
+    std::fs::write(
+        &har,
+        r#"{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}"#,
+    )
+    .unwrap();
+    let mut view = hark([
+        "view",
+        "--no-open",
+        "--port",
+        "0",
+        "--quiet",
+        "--header-timeout",
+        "1",
+    ])
+    .arg(&har)
+    .spawn();
+    let url = view.stdout_line().trim().to_string();
+    let vport = loopback_port(&url);
+    assert_dropped_in_time("hark view", slow_headers_dropped_after(vport));
+    let r = curl(format!("{url}api/files")).send();
+    assert_eq!(r.status, 200, "{}", r.error());
+}
+
+#[test]
+fn a_flipped_byte_mid_journal_loses_only_that_record() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("run.journal");
+    let mut rec = hark(["record", "--listen", "127.0.0.1:0", "--keep-journal", "-o"])
+        .arg(dir.path().join("run.har"))
+        .arg("--journal")
+        .arg(&journal)
+        .arg("--ca-dir")
+        .arg(dir.path().join("ca"))
+        .named("hark record")
+        .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    // One client, one request after the other: the journal holds them in order.
+    let urls: Vec<String> = (0..30)
+        .map(|i| format!("http://127.0.0.1:{up}/ok?i={i}"))
+        .collect();
+    let done = curl(&urls[0])
+        .proxy(format!("http://127.0.0.1:{port}"))
+        .args(&urls[1..])
+        .run();
+    done.assert_success();
+    assert_eq!(done.stdout().matches("ok").count(), 30, "{done}");
+    rec.stop().assert_success();
+    // Walk the records ([len u32][crc u32][start u64][JSON]) to the 15th and flip a
+    // byte inside its JSON.
+    let mut bytes = std::fs::read(&journal).unwrap();
+    let mut pos = 16;
+    let mut at = Vec::new();
+    while pos + 8 <= bytes.len() {
+        at.push(pos);
+        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
+        pos += 8 + len;
+    }
+    assert_eq!(at.len(), 30, "one record per request");
+    let victim = at[15];
+    let json: serde_json::Value = serde_json::from_slice(&bytes[victim + 16..at[16]]).unwrap();
+    let lost_url = json["request"]["url"].as_str().unwrap().to_string();
+    bytes[victim + 40] ^= 0x20;
+    std::fs::write(&journal, &bytes).unwrap();
+    let out = dir.path().join("recovered.har");
+    let o = hark(["record", "--recover"])
+        .arg(&journal)
+        .arg("-o")
+        .arg(&out)
+        .run();
+    o.assert_success();
+    let want = format!(
+        "1 damaged record skipped, {} bytes; the entries after it are kept",
+        at[16] - at[15]
+    );
+    assert!(o.stderr().contains("29 entries recovered"), "{o}");
+    assert!(o.stderr().contains(&want), "{want:?}: {o}");
+    let har = read_json(&out);
+    let got = urls_of(&har);
+    assert_eq!(got.len(), 29);
+    assert!(!got.contains(&lost_url), "{lost_url}");
+    assert!(har["log"]["comment"]
+        .as_str()
+        .unwrap()
+        .contains("1 damaged record(s)"));
+    assert_valid_har(&out);
+}
+
+fn urls_of(har: &serde_json::Value) -> Vec<String> {
+    entries(har)
+        .iter()
+        .map(|e| e["request"]["url"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_absolute_form_request_goes_upstream_with_the_targets_host() {
+    let (_up, up) = hostile_upstream();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("host.har");
+    let mut rec = hark(["record", "--listen", "127.0.0.1:0", "-o"])
+        .arg(&out)
+        .arg("--ca-dir")
+        .arg(dir.path().join("ca"))
+        .named("hark record")
+        .spawn();
+    let port = loopback_port(&rec.stderr_line());
+    let ask = |host_line: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        write!(
+            s,
+            "GET http://127.0.0.1:{up}/host HTTP/1.1\r\n{host_line}Connection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).unwrap();
+        let body = got.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap_or_else(|e| panic!("{e}: {got}"))
+            ["host"]
+            .clone()
+    };
+    let target = format!("127.0.0.1:{up}");
+    // A Host that differs from the target, and none at all: the target's goes upstream.
+    assert_eq!(ask("Host: evil.example\r\n"), target.as_str());
+    assert_eq!(ask(""), target.as_str());
+    assert_eq!(ask(&format!("Host: {target}\r\n")), target.as_str());
+    rec.stop().assert_success();
+    // The entries record the Host as sent.
+    let har = read_json(&out);
+    let es = entries(&har);
+    assert_eq!(es.len(), 3);
+    for e in es {
+        let hosts: Vec<&str> = e["request"]["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["name"].as_str().unwrap().eq_ignore_ascii_case("host"))
+            .map(|h| h["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(hosts, vec![target.as_str()], "{e}");
+    }
+}

@@ -146,9 +146,15 @@ impl Proxy {
     fn stop(self) -> Value {
         let done = self.proc.stop();
         assert!(done.success(), "hark record failed: {done}");
-        assert!(done.stderr().contains("entries written to"), "{done}");
         assert_valid_har(&self.out);
-        read_json(&self.out)
+        let har = read_json(&self.out);
+        let n = entries(&har).len();
+        let said = format!(
+            "{n} {} written to",
+            if n == 1 { "entry" } else { "entries" }
+        );
+        assert!(done.stderr().contains(&said), "{said:?}: {done}");
+        har
     }
 }
 

@@ -54,6 +54,10 @@ impl Serve {
             c = c.header(format!("Authorization: Bearer {t}"));
         }
         if let Some(b) = body {
+            // JSON as JSON; BrowserMob's form fields as curl sends them (a form).
+            if b.starts_with(['{', '[']) {
+                c = c.header("Content-Type: application/json");
+            }
             c = c.data(b);
         }
         c.send()
@@ -391,7 +395,7 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
         .as_u64()
         .unwrap();
     let bmp = |path: &str| format!("/proxy/{port}{path}");
-    let in_use = format!("port={port}");
+    let in_use = format!("/proxy?port={port}");
     let cases: &[(&str, String, &str, u16, Option<&str>)] = &[
         (
             "PUT",
@@ -409,10 +413,10 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
         ("PUT", bmp("/limit"), "downstreamMaxKB=100", 501, None),
         ("PUT", bmp("/limit"), "downstreamKbps=fast", 400, None),
         // The port is in use.
-        ("POST", "/proxy".into(), &in_use, 409, None),
+        ("POST", in_use, "", 409, None),
     ];
     for (method, path, body, status, says) in cases {
-        let r = s.call(method, path, Some(body));
+        let r = s.call(method, path, Some(*body).filter(|b| !b.is_empty()));
         assert_eq!(r.status, *status, "{method} {path} {body}: {}", r.text());
         if let Some(says) = says {
             assert!(
@@ -453,6 +457,165 @@ fn bad_requests_get_clear_4xx_and_the_service_keeps_running() {
     std::fs::rename(data.join("jobs.away"), data.join("jobs")).unwrap();
     assert_eq!(s.call("POST", "/v1/jobs", None).status, 201);
     assert_eq!(std::fs::read_dir(data.join("jobs")).unwrap().count(), 2);
+}
+
+/// (method, path, headers, extra curl arguments, the status wanted)
+type CrossSite<'a> = (&'a str, String, Vec<String>, Vec<&'a str>, u16);
+
+#[test]
+fn cross_site_requests_cannot_change_the_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(&dir.path().join("data"), &[]);
+    let job = s.call("POST", "/v1/jobs", Some(r#"{"name":"kept"}"#));
+    assert_eq!(job.status, 201, "{}", job.text());
+    let id = job.json()["id"].as_str().unwrap().to_string();
+    let port = s.call("POST", "/proxy", None).json()["port"]
+        .as_u64()
+        .unwrap();
+    let count = || {
+        let jobs = s.call("GET", "/v1/jobs", None).json();
+        jobs["jobs"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or_else(|| panic!("{jobs}"))
+    };
+    let before = count();
+    let evil = "Origin: https://evil.example";
+    let form = "Content-Type: application/x-www-form-urlencoded";
+    let json = "Content-Type: application/json";
+    // What a page on another site can send without a preflight, and a few it cannot.
+    let cases: Vec<CrossSite> = vec![
+        // (method, path, headers, extra curl args, status)
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec![evil.into(), "Content-Type: text/plain".into()],
+            vec!["--data-binary", r#"{"name":"x"}"#],
+            403,
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec![evil.into(), json.into()],
+            vec!["--data-binary", r#"{"name":"x"}"#],
+            403,
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec!["Origin: null".into(), json.into()],
+            vec!["--data-binary", "{}"],
+            403,
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec!["Sec-Fetch-Site: cross-site".into(), json.into()],
+            vec!["--data-binary", "{}"],
+            403,
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec!["Content-Type: text/plain".into()],
+            vec!["--data-binary", r#"{"name":"x"}"#],
+            415,
+        ),
+        (
+            "POST",
+            "/v1/jobs".into(),
+            vec![],
+            vec!["--data-binary", "name=x"],
+            415,
+        ),
+        ("POST", "/v1/jobs".into(), vec![], vec!["-F", "name=x"], 415),
+        (
+            "POST",
+            "/proxy".into(),
+            vec![form.into()],
+            vec!["--data-binary", "port=0"],
+            415,
+        ),
+        ("POST", "/proxy".into(), vec![evil.into()], vec![], 403),
+        (
+            "POST",
+            format!("/proxy/{port}/headers"),
+            vec!["Content-Type: text/plain".into()],
+            vec!["--data-binary", r#"{"X-Evil":"1"}"#],
+            415,
+        ),
+        (
+            "PUT",
+            format!("/proxy/{port}/har"),
+            vec![evil.into(), form.into()],
+            vec!["--data-binary", "captureContent=true"],
+            403,
+        ),
+        (
+            "PUT",
+            format!("/proxy/{port}/har"),
+            vec!["Content-Type: text/plain".into()],
+            vec!["--data-binary", "captureContent=true"],
+            415,
+        ),
+        (
+            "POST",
+            format!("/v1/jobs/{id}/stop"),
+            vec!["Sec-Fetch-Site: same-site".into()],
+            vec![],
+            403,
+        ),
+        (
+            "DELETE",
+            format!("/v1/jobs/{id}"),
+            vec![evil.into()],
+            vec![],
+            403,
+        ),
+        (
+            "DELETE",
+            format!("/proxy/{port}"),
+            vec![evil.into()],
+            vec![],
+            403,
+        ),
+    ];
+    for (method, path, headers, args, status) in &cases {
+        let mut c = curl(s.url(path)).method(method).args(args);
+        for h in headers {
+            c = c.header(h);
+        }
+        let r = c.send();
+        assert_eq!(
+            r.status,
+            *status,
+            "{method} {path} {headers:?}: {}",
+            r.text()
+        );
+        assert!(r.error().starts_with("refused: "), "{}", r.text());
+    }
+    assert_eq!(count(), before, "no job made or deleted");
+    let job = s.call("GET", &format!("/v1/jobs/{id}"), None).json();
+    assert_eq!(job["state"], "running", "{job}");
+    // The same calls from this service's own origin, or from a script, go through.
+    let r = curl(s.url("/v1/jobs"))
+        .header(format!("Origin: http://127.0.0.1:{}", s.port))
+        .header("Sec-Fetch-Site: same-origin")
+        .header(json)
+        .data(r#"{"name":"same origin"}"#)
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = curl(s.url("/v1/jobs"))
+        .arg("--json")
+        .arg(r#"{"name":"curl --json"}"#)
+        .send();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = curl(s.url(&format!("/proxy/{port}/har")))
+        .method("PUT")
+        .data("captureContent=true")
+        .send();
+    assert!(r.status == 204 || r.status == 200, "{}", r.text());
+    assert_eq!(count(), before + 2);
 }
 
 #[test]
@@ -1161,7 +1324,7 @@ fn browsermob_bandwidth_limits_slow_bodies_down() {
     let dir = tempfile::tempdir().unwrap();
     let (_site, site_port) = site();
     let s = serve(&dir.path().join("data"), &[]);
-    let r = s.call("POST", "/proxy", Some(""));
+    let r = s.call("POST", "/proxy", None);
     let port = r.json()["port"].as_u64().unwrap();
     assert_eq!(
         s.call("PUT", &format!("/proxy/{port}/har"), Some(""))

@@ -12,7 +12,7 @@ use crate::error::RecordError;
 use har::{HarWriter, Output, Style};
 use serde_json::{json, Map, Value};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 pub const MAGIC: &[u8; 16] = b"hark-journal-v1\n";
@@ -101,7 +101,13 @@ pub struct Scan {
     /// Bytes at the end (within the snapshot) that did not form a complete, checked
     /// record (a torn write).
     pub dropped_bytes: u64,
-    /// Bytes of whole records (and the magic).
+    /// Damaged stretches before the end (a flipped byte, a bad sector) skipped: reading
+    /// went on at the next checked record after each. One damaged record each when its
+    /// length was intact.
+    pub damaged: u64,
+    /// Bytes in those damaged stretches.
+    pub damaged_bytes: u64,
+    /// Bytes of whole records (and the magic), up to the last checked record.
     pub good_len: u64,
 }
 
@@ -114,64 +120,153 @@ pub struct Index {
 }
 
 /// Read the checked records in the first `limit` bytes of the journal (all of it for
-/// `None`); a torn or corrupt record ends the scan.
+/// `None`). A record that fails its length or checksum is skipped: reading resumes at
+/// the next place where a checked record starts (a header whose length fits, whose entry
+/// begins with `{` and whose CRC matches), so one damaged record loses only itself. A
+/// damaged stretch with no checked record after it is a torn tail.
 pub fn scan(path: &Path, limit: Option<u64>) -> Result<(Vec<Index>, Scan), RecordError> {
     let file = File::open(path).map_err(RecordError::io(path))?;
     let size = file.metadata().map_err(RecordError::io(path))?.len();
     let total = limit.map_or(size, |l| l.min(size));
-    let mut r = BufReader::with_capacity(1 << 20, file.take(total));
-    let mut magic = [0u8; 16];
-    if r.read_exact(&mut magic).is_err() || &magic != MAGIC {
-        return Err(RecordError::NotJournal {
+    scan_file(&file, total).map_err(|e| match e {
+        ScanError::NotJournal => RecordError::NotJournal {
             path: path.to_path_buf(),
-        });
+        },
+        ScanError::Io(e) => RecordError::io(path)(e),
+    })
+}
+
+#[doc(hidden)]
+pub enum ScanError {
+    NotJournal,
+    Io(io::Error),
+}
+
+/// [`scan`] over the first `total` bytes of any reader with positional reads (the
+/// journal fuzz target drives it on memory).
+#[doc(hidden)]
+pub fn scan_file<F: ReadAt + ?Sized>(
+    file: &F,
+    total: u64,
+) -> Result<(Vec<Index>, Scan), ScanError> {
+    let mut magic = [0u8; 16];
+    if total < MAGIC.len() as u64 || file.pread(&mut magic, 0).is_err() || &magic != MAGIC {
+        return Err(ScanError::NotJournal);
     }
     let mut index = Vec::new();
+    let mut scan = Scan::default();
     let mut pos = MAGIC.len() as u64;
     let mut buf = Vec::new();
-    loop {
-        let mut head = [0u8; 8];
-        if read_full(&mut r, &mut head).map_err(RecordError::io(path))? < 8 {
-            break;
+    while pos < total {
+        if let Some(i) = record_at(file, pos, total, &mut buf).map_err(ScanError::Io)? {
+            pos = i.offset + u64::from(i.len);
+            index.push(i);
+            continue;
         }
-        let len = u32::from_le_bytes(head[..4].try_into().unwrap());
-        let crc = u32::from_le_bytes(head[4..].try_into().unwrap());
-        if len < 8 || pos + 8 + u64::from(len) > total {
-            break;
+        match resync(file, pos + 1, total, &mut buf).map_err(ScanError::Io)? {
+            Some(next) => {
+                scan.damaged += 1;
+                scan.damaged_bytes += next - pos;
+                pos = next;
+            }
+            None => {
+                scan.dropped_bytes = total - pos;
+                break;
+            }
         }
-        buf.resize(len as usize, 0);
-        if read_full(&mut r, &mut buf).map_err(RecordError::io(path))? < buf.len() {
-            break;
-        }
-        if crc32fast::hash(&buf) != crc {
-            break;
-        }
-        index.push(Index {
-            start_us: u64::from_le_bytes(buf[..8].try_into().unwrap()),
-            offset: pos + 8 + 8,
-            len: len - 8,
-        });
-        pos += 8 + u64::from(len);
     }
-    let scan = Scan {
-        entries: index.len() as u64,
-        dropped_bytes: total - pos,
-        good_len: pos,
-    };
+    scan.entries = index.len() as u64;
+    scan.good_len = total - scan.dropped_bytes;
     Ok((index, scan))
 }
 
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// The checked record at `pos`, if there is one.
+fn record_at<F: ReadAt + ?Sized>(
+    file: &F,
+    pos: u64,
+    total: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<Index>> {
+    let mut head = [0u8; 8];
+    if pos + 8 > total {
+        return Ok(None);
+    }
+    file.pread(&mut head, pos)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+    let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    if len < 9 || pos + 8 + u64::from(len) > total {
+        return Ok(None);
+    }
+    buf.resize(len as usize, 0);
+    file.pread(buf, pos + 8)?;
+    if buf[8] != b'{' || crc32fast::hash(buf) != crc {
+        return Ok(None);
+    }
+    let mut start = [0u8; 8];
+    start.copy_from_slice(&buf[..8]);
+    Ok(Some(Index {
+        start_us: u64::from_le_bytes(start),
+        offset: pos + 16,
+        len: len - 8,
+    }))
+}
+
+/// The first place at or after `from` where a checked record starts, looking at 64 KiB
+/// at a time (a candidate needs a `{` where its entry would begin before its CRC is
+/// checked).
+fn resync<F: ReadAt + ?Sized>(
+    file: &F,
+    from: u64,
+    total: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<Option<u64>> {
+    const WINDOW: u64 = 64 * 1024;
+    let mut win = vec![0u8; WINDOW as usize + 17];
+    let mut at = from;
+    while at + 17 <= total {
+        let n = (total - at).min(WINDOW + 17) as usize;
+        file.pread(&mut win[..n], at)?;
+        for k in 0..n.saturating_sub(16) {
+            if win[k + 16] != b'{' {
+                continue;
+            }
+            let len = u32::from_le_bytes([win[k], win[k + 1], win[k + 2], win[k + 3]]);
+            let p = at + k as u64;
+            if len < 9 || p + 8 + u64::from(len) > total {
+                continue;
+            }
+            if record_at(file, p, total, buf)?.is_some() {
+                return Ok(Some(p));
+            }
+        }
+        at += (n as u64).saturating_sub(16).max(1);
+    }
+    Ok(None)
+}
+
+/// Positional reads: a file, or bytes in memory.
+#[doc(hidden)]
+pub trait ReadAt {
+    fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+}
+
+impl ReadAt for File {
+    fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        read_at(self, buf, offset)
+    }
+}
+
+impl ReadAt for [u8] {
+    fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        match self.get(start..).and_then(|r| r.get(..buf.len())) {
+            Some(src) => {
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+            None => Err(io::ErrorKind::UnexpectedEof.into()),
         }
     }
-    Ok(n)
 }
 
 /// The `log` header hark writes: `pages` as given, and an optional comment.
@@ -223,6 +318,14 @@ fn write<W: Write>(
     let (mut index, scan) = scan(path, limit)?;
     index.sort_by_key(|i| i.start_us);
     let mut notes: Vec<String> = comment.into_iter().collect();
+    if scan.damaged > 0 {
+        notes.push(format!(
+            "{} damaged record(s) of {} skipped ({} bytes): the entries after them are kept",
+            scan.damaged,
+            path.display(),
+            scan.damaged_bytes
+        ));
+    }
     if scan.dropped_bytes > 0 {
         notes.push(format!(
             "{} bytes of a torn last record of {} dropped",
@@ -367,6 +470,43 @@ mod tests {
         assert_eq!(idx.len(), 1);
         assert_eq!(s.entries, 1);
         assert!(s.dropped_bytes > 0);
+    }
+
+    #[test]
+    fn a_damaged_record_mid_journal_loses_only_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("j");
+        let mut w = JournalWriter::create(&p).unwrap();
+        let mut at = Vec::new();
+        for n in 0..50u64 {
+            at.push(w.bytes());
+            w.append(
+                n,
+                format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(n as usize)).as_bytes(),
+            )
+            .unwrap();
+        }
+        drop(w);
+        let clean = std::fs::read(&p).unwrap();
+        // A flipped byte in the body of record 20, then in the length of record 30.
+        for (rec, off) in [(20usize, 20u64), (30, 0)] {
+            let mut bytes = clean.clone();
+            bytes[(at[rec] + off) as usize] ^= 0x40;
+            std::fs::write(&p, &bytes).unwrap();
+            let (idx, s) = scan(&p, None).unwrap();
+            assert_eq!(s.entries, 49, "record {rec}");
+            assert_eq!(s.damaged, 1);
+            assert_eq!(s.damaged_bytes, at[rec + 1] - at[rec]);
+            assert_eq!(s.dropped_bytes, 0);
+            assert!(idx.iter().all(|i| i.start_us != rec as u64));
+        }
+        // The magic is the one thing that must be intact.
+        assert!(matches!(
+            scan_file(&clean[..10], 10),
+            Err(ScanError::NotJournal)
+        ));
+        let (idx, _) = scan_file(&clean[..], clean.len() as u64).ok().unwrap();
+        assert_eq!(idx.len(), 50);
     }
 
     #[test]

@@ -38,12 +38,12 @@ pub fn token_for(
     listen: SocketAddr,
     view: Option<SocketAddr>,
     given: Option<String>,
-) -> (Option<String>, bool) {
+) -> Result<(Option<String>, bool), ServeError> {
     let view_beyond_loopback = view.is_some_and(|v| !v.ip().is_loopback());
     if (!listen.ip().is_loopback() || view_beyond_loopback) && given.is_none() {
-        return (Some(crate::random_id(32)), true);
+        return Ok((Some(crate::random_id(32)?), true));
     }
-    (given, false)
+    Ok((given, false))
 }
 
 /// The data directory when none is given: `$XDG_DATA_HOME/hark/serve` or
@@ -124,13 +124,13 @@ mod tests {
     fn a_token_is_made_only_beyond_loopback_and_when_none_is_given() {
         let lo: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let any: SocketAddr = "0.0.0.0:1".parse().unwrap();
-        assert_eq!(token_for(lo, None, None), (None, false));
-        assert_eq!(token_for(lo, Some(lo), None), (None, false));
-        let (t, made) = token_for(lo, Some(any), None);
+        assert_eq!(token_for(lo, None, None).unwrap(), (None, false));
+        assert_eq!(token_for(lo, Some(lo), None).unwrap(), (None, false));
+        let (t, made) = token_for(lo, Some(any), None).unwrap();
         assert!(made && t.is_some_and(|t| t.len() == 32));
-        assert!(token_for(any, None, None).1);
+        assert!(token_for(any, None, None).unwrap().1);
         assert_eq!(
-            token_for(any, None, Some("x".into())),
+            token_for(any, None, Some("x".into())).unwrap(),
             (Some("x".into()), false)
         );
     }

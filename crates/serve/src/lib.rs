@@ -39,6 +39,9 @@ pub struct Options {
     /// Default body cap per job (a job may set its own).
     pub max_body: usize,
     pub upstream_timeout: Duration,
+    /// How long a client of the API, the viewer or a job's proxy may take to send a
+    /// request's headers (also how long an idle keep-alive connection stays open).
+    pub header_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,9 @@ pub enum ServeError {
     Sanitize(#[from] sanitize::Error),
     #[error("{0}")]
     Listen(String),
+    /// The operating system gave no randomness for an id or a token.
+    #[error("no randomness from the operating system for an id or a token: {0}")]
+    Random(String),
     #[error("opening {}", data.display())]
     Open {
         data: PathBuf,
@@ -100,32 +106,20 @@ impl ServeError {
     }
 }
 
-/// A random id of `n` characters `[a-z0-9]` (from the OS's random source).
-pub fn random_id(n: usize) -> String {
-    use std::io::Read;
+/// `n` random characters from `[a-z0-9]`, from the operating system's randomness
+/// (job ids, temporary names, the API token). Fails rather than make a guessable value
+/// when the system has none to give.
+pub fn random_id(n: usize) -> Result<String, ServeError> {
     const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     let mut bytes = vec![0u8; n * 2];
-    let ok = std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .is_ok();
-    if !ok {
-        // No /dev/urandom: hash the time and the process id.
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0)
-            ^ u128::from(std::process::id());
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = (seed.rotate_left((i * 7) as u32) as u8) ^ (i as u8).wrapping_mul(31);
-        }
-    }
+    getrandom::getrandom(&mut bytes).map_err(|e| ServeError::Random(e.to_string()))?;
     let mut out = String::with_capacity(n);
     for pair in bytes.chunks(2) {
         // 36 does not divide 65536: reject nothing, the bias (< 0.1%) is harmless for ids.
         let v = u16::from_le_bytes([pair[0], pair[1]]) as usize;
         out.push(ALPHA[v % ALPHA.len()] as char);
     }
-    out
+    Ok(out)
 }
 
 /// Job ids as the service makes them: what a URL may name before the disk is touched.
@@ -169,7 +163,7 @@ mod tests {
     #[test]
     fn ids_are_valid_and_traversal_is_not() {
         for _ in 0..100 {
-            assert!(valid_id(&random_id(12)));
+            assert!(valid_id(&random_id(12).unwrap()));
         }
         for bad in ["", "..", "../x", "a/b", "A", "a.b", "a%2f", &"a".repeat(65)] {
             assert!(!valid_id(bad), "{bad}");

@@ -335,8 +335,9 @@ fn page_infos(header: &har::model::Header) -> Vec<PageInfo> {
         .collect()
 }
 
-/// Copy standard input or a gzip file to a temporary file that can be seeked.
-fn spool(path: &str) -> Result<Option<tempfile::TempPath>, ViewError> {
+/// Copy standard input or a gzip file to a temporary file that can be seeked; with
+/// `max`, refuse (413) once the copy, inflated, would pass `max` bytes.
+fn spool(path: &str, max: Option<u64>) -> Result<Option<tempfile::TempPath>, ViewError> {
     let io = |e: std::io::Error| ViewError::Io {
         file: path.to_string(),
         error: e,
@@ -364,13 +365,22 @@ fn spool(path: &str) -> Result<Option<tempfile::TempPath>, ViewError> {
         got += n;
     }
     let chained = std::io::Cursor::new(head[..got].to_vec()).chain(input);
-    let mut reader: Box<dyn Read> = if got == 2 && head == [0x1f, 0x8b] {
+    let reader: Box<dyn Read> = if got == 2 && head == [0x1f, 0x8b] {
         Box::new(flate2::read::MultiGzDecoder::new(chained))
     } else {
         Box::new(chained)
     };
     let mut tmp = tempfile::NamedTempFile::new().map_err(io)?;
-    std::io::copy(&mut reader, tmp.as_file_mut()).map_err(io)?;
+    let limit = max.map_or(u64::MAX, |m| m.saturating_add(1));
+    let n = std::io::copy(&mut reader.take(limit), tmp.as_file_mut()).map_err(io)?;
+    if let Some(m) = max.filter(|m| n > *m) {
+        return Err(ViewError::Upload(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the file inflates to more than this viewer accepts ({m} bytes; see --max-upload)"
+            ),
+        ));
+    }
     Ok(Some(tmp.into_temp_path()))
 }
 
@@ -386,7 +396,19 @@ impl Index {
 
     /// [`Index::open`], with `name` shown (in the viewer and in errors) for the file.
     pub fn open_named(path: &str, name: &str, threads: usize) -> Result<Arc<Index>, ViewError> {
-        let spooled = spool(path)?;
+        Index::open_limited(path, name, threads, None)
+    }
+
+    /// [`Index::open_named`], refusing a gzip file (or standard input) that inflates
+    /// past `max_inflated` bytes (the viewer's upload cap applies to what is indexed,
+    /// not to the compressed bytes received).
+    pub fn open_limited(
+        path: &str,
+        name: &str,
+        threads: usize,
+        max_inflated: Option<u64>,
+    ) -> Result<Arc<Index>, ViewError> {
+        let spooled = spool(path, max_inflated)?;
         let real: PathBuf = match &spooled {
             Some(t) => t.to_path_buf(),
             None => PathBuf::from(path),

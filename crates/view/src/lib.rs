@@ -18,7 +18,7 @@ pub use index::{Index, Kind, Row};
 pub use query::{Item, Matched, Query};
 pub use server::{
     bind, router, router_with, serve, url_for, Catalog, CatalogItem, Config, HostCheck, CSP,
-    DEFAULT_PORT,
+    DEFAULT_HEADER_TIMEOUT, DEFAULT_PORT,
 };
 
 use std::sync::{Arc, RwLock};

@@ -19,7 +19,7 @@ fn start(cfg: impl FnOnce(u16) -> view::Config) -> String {
         rt.block_on(async move {
             let l = tokio::net::TcpListener::from_std(std_listener).unwrap();
             let app = view::router_with(Arc::new(view::Library::new()), cfg);
-            let _ = view::serve(l, app, std::future::pending()).await;
+            let _ = view::serve(l, app, view::DEFAULT_HEADER_TIMEOUT, std::future::pending()).await;
         });
     });
     format!("http://127.0.0.1:{port}")

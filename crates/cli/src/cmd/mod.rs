@@ -30,6 +30,18 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("{t}: too large"))
 }
 
+/// A positive number of seconds (fractions allowed), for clap.
+pub fn parse_secs(s: &str) -> Result<std::time::Duration, String> {
+    let n: f64 = s
+        .trim()
+        .parse()
+        .map_err(|e| format!("{s}: {e} (seconds, e.g. 30 or 0.5)"))?;
+    if !n.is_finite() || n <= 0.0 || n > 1e9 {
+        return Err(format!("{s}: expected a positive number of seconds"));
+    }
+    Ok(std::time::Duration::from_secs_f64(n))
+}
+
 /// Resolves on Ctrl-C or SIGTERM (what stops `hark record`, `serve` and `view`).
 pub async fn stop_signal() {
     #[cfg(unix)]

@@ -62,6 +62,11 @@ pub struct Args {
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
+    /// Seconds a client may take to send a request's headers, counted from when hark starts
+    /// waiting for them (so also how long an idle keep-alive connection stays open); slower
+    /// clients are disconnected.
+    #[arg(long, default_value = "30", value_parser = super::parse_secs, value_name = "SECS")]
+    header_timeout: Duration,
     /// Compact HAR (no white space).
     #[arg(long)]
     compact: bool,
@@ -201,21 +206,44 @@ pub(crate) struct LogWriter {
     writer: std::thread::JoinHandle<()>,
 }
 
+/// `one` for 1, `many` otherwise.
+fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(j) = &a.recover {
         let scan = record::journal::finish(j, &a.output, style(&a))?;
+        let mut lost = Vec::new();
+        if scan.damaged > 0 {
+            lost.push(format!(
+                "{} damaged {} skipped, {} bytes; the entries after {} are kept",
+                scan.damaged,
+                plural(scan.damaged, "record", "records"),
+                scan.damaged_bytes,
+                if scan.damaged == 1 { "it" } else { "them" }
+            ));
+        }
+        if scan.dropped_bytes > 0 {
+            lost.push(format!(
+                "{} bytes of a torn last record dropped",
+                scan.dropped_bytes
+            ));
+        }
         eprintln!(
-            "hark record: {} entries recovered from {} into {}{}",
+            "hark record: {} {} recovered from {} into {}{}",
             scan.entries,
+            plural(scan.entries, "entry", "entries"),
             j.display(),
             a.output,
-            if scan.dropped_bytes > 0 {
-                format!(
-                    " ({} bytes of a torn last record dropped)",
-                    scan.dropped_bytes
-                )
-            } else {
+            if lost.is_empty() {
                 String::new()
+            } else {
+                format!(" ({})", lost.join("; "))
             }
         );
         return Ok(crate::exit::OK);
@@ -256,6 +284,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             passthrough: a.passthrough.clone(),
             max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
             upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+            header_timeout: a.header_timeout,
         },
         journal: a
             .journal
@@ -295,13 +324,20 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     };
     let done = session.run(started, super::stop_signal())?;
     eprintln!(
-        "hark record: {} entries written to {}{}",
+        "hark record: {} {} written to {}{}",
         done.scan.entries,
+        plural(done.scan.entries, "entry", "entries"),
         a.output,
         if done.stats.unfinished > 0 {
             format!(
-                " ({} exchanges still open at the stop were not recorded)",
-                done.stats.unfinished
+                " ({} {} still open at the stop {} not recorded)",
+                done.stats.unfinished,
+                plural(done.stats.unfinished as u64, "exchange", "exchanges"),
+                if done.stats.unfinished == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
             )
         } else {
             String::new()

@@ -76,6 +76,11 @@ pub struct Args {
     /// Seconds to wait for an upstream connection, for response headers, and between body chunks.
     #[arg(long, default_value_t = 30.0)]
     upstream_timeout: f64,
+    /// Seconds a client may take to send a request's headers, counted from when hark starts
+    /// waiting for them (so also how long an idle keep-alive connection stays open); slower
+    /// clients are disconnected.
+    #[arg(long, default_value = "30", value_parser = super::parse_secs, value_name = "SECS")]
+    header_timeout: Duration,
 }
 
 fn parse_age(s: &str) -> Result<Duration, String> {
@@ -105,7 +110,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
         .clone()
         .or_else(|| std::env::var("HARK_SERVE_TOKEN").ok())
         .filter(|t| !t.is_empty());
-    let (token, made) = serve::token_for(listen, a.view, given);
+    let (token, made) = serve::token_for(listen, a.view, given)?;
     if let (true, Some(t)) = (made, &token) {
         eprintln!("hark serve: listening beyond loopback: token (API: Authorization: Bearer <token>; job proxies: http://hark:<token>@ADDR:PORT):\n{t}");
     }
@@ -122,6 +127,7 @@ pub fn run(a: Args, _ctx: &Ctx) -> Result<u8> {
             insecure_upstream: a.insecure_upstream,
             max_body: usize::try_from(a.max_body).unwrap_or(usize::MAX),
             upstream_timeout: Duration::from_secs_f64(a.upstream_timeout),
+            header_timeout: a.header_timeout,
         },
         shared_proxy: a.shared_proxy,
         view: a.view,

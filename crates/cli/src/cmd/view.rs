@@ -50,6 +50,11 @@ pub struct Args {
     /// Largest HAR the page accepts as an upload (K/M/G suffixes; 0: no uploads).
     #[arg(long, default_value = "2G", value_parser = super::parse_size, value_name = "SIZE")]
     max_upload: u64,
+    /// Seconds a client may take to send a request's headers, counted from when hark starts
+    /// waiting for them (so also how long an idle keep-alive connection stays open); slower
+    /// clients are disconnected.
+    #[arg(long, default_value = "30", value_parser = super::parse_secs, value_name = "SECS")]
+    header_timeout: std::time::Duration,
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
@@ -161,8 +166,13 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     cfg.max_upload = a.max_upload;
     cfg.token = token;
     let app = view::router_with(lib.clone(), cfg);
-    rt.block_on(view::serve(listener, app, super::stop_signal()))
-        .context("serving the viewer")?;
+    rt.block_on(view::serve(
+        listener,
+        app,
+        a.header_timeout,
+        super::stop_signal(),
+    ))
+    .context("serving the viewer")?;
     // Temporary copies (stdin, gzip) go now, even while an index is still being built.
     for f in lib.files() {
         f.close();

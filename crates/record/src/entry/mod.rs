@@ -415,6 +415,50 @@ mod tests {
     }
 
     #[test]
+    fn a_decoded_body_stops_at_the_cap_and_is_marked() {
+        use std::io::Write;
+        for enc in ["gzip", "deflate"] {
+            let zeros = vec![0u8; 1 << 20];
+            let wire = if enc == "gzip" {
+                let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                z.write_all(&zeros).unwrap();
+                z.finish().unwrap()
+            } else {
+                let mut z =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+                z.write_all(&zeros).unwrap();
+                z.finish().unwrap()
+            };
+            let mut e = ex();
+            e.response_body = Captured::new(4096);
+            e.response_body.push(&wire);
+            assert!(!e.response_body.truncated(), "the wire bytes fit the cap");
+            e.response = Some(ResponseInfo {
+                status: 200,
+                status_text: "OK".into(),
+                http_version: "HTTP/1.1",
+                headers: vec![
+                    ("content-type".into(), "application/octet-stream".into()),
+                    ("content-encoding".into(), enc.into()),
+                ],
+                headers_size: 10,
+            });
+            let v = e.to_json();
+            let c = &v["response"]["content"];
+            assert_eq!(c["size"], 4096, "{enc}");
+            assert_eq!(c["_truncated"], true, "{enc}");
+            assert!(c.get("compression").is_none(), "{enc}");
+            assert!(
+                c["comment"]
+                    .as_str()
+                    .unwrap()
+                    .contains("4096 bytes decoded"),
+                "{enc}"
+            );
+        }
+    }
+
+    #[test]
     fn failure_is_status_zero_with_error_and_time_skips_ssl() {
         let mut e = ex();
         e.error = Some("net::ERR_CONNECTION_REFUSED".into());

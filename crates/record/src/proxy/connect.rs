@@ -67,9 +67,10 @@ where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let mut buf = vec![0u8; 4096];
-    let n = match io.read(&mut buf).await {
-        Ok(0) | Err(_) => return,
-        Ok(n) => n,
+    let timeout = conn.shared.cfg.header_timeout;
+    let n = match tokio::time::timeout(timeout, io.read(&mut buf)).await {
+        Ok(Ok(0) | Err(_)) | Err(_) => return,
+        Ok(Ok(n)) => n,
     };
     buf.truncate(n);
     let is_tls = buf[0] == 0x16;
@@ -97,10 +98,16 @@ where
     sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let start_us = now_us();
     let t = Instant::now();
-    let tls = match tokio_rustls::TlsAcceptor::from(Arc::new(sc))
-        .accept(io)
+    let accept = tokio_rustls::TlsAcceptor::from(Arc::new(sc)).accept(io);
+    let handshake = tokio::time::timeout(timeout, accept)
         .await
-    {
+        .unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no handshake within {timeout:?} (--header-timeout)"),
+            ))
+        });
+    let tls = match handshake {
         Ok(s) => s,
         Err(e) => {
             // The client refused hark's certificate (CA not trusted, pinning) or spoke

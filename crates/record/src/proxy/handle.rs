@@ -167,6 +167,19 @@ fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Answer> {
     Ok(r)
 }
 
+/// The target's `host[:port]` when an absolute-form request's `Host` header says
+/// something else (or is missing); `None` inside a tunnel, where `Host` is the authority.
+fn absolute_form_host<'a>(conn: &Conn, req: &'a Request<Incoming>) -> Option<&'a str> {
+    if conn.tunnel.is_some() || req.version() == Version::HTTP_2 {
+        return None;
+    }
+    let target = req.uri().authority()?.as_str();
+    // Credentials in the URL are not part of Host.
+    let target = target.rsplit('@').next().unwrap_or(target);
+    let given = req.headers().get(header::HOST).map(|v| v.as_bytes());
+    (given.is_none_or(|g| !g.eq_ignore_ascii_case(target.as_bytes()))).then_some(target)
+}
+
 /// Ask the policy (if any) about the request and apply its header edits; a refusal is
 /// the answer to send.
 fn apply_policy(conn: &Conn, req: &mut Request<Incoming>, url: &str) -> Result<Rules, Answer> {
@@ -174,6 +187,13 @@ fn apply_policy(conn: &Conn, req: &mut Request<Incoming>, url: &str) -> Result<R
         tag: conn.tag.clone(),
         ..Rules::default()
     };
+    // RFC 9112 §3.2.2: for an absolute-form target the proxy ignores the client's `Host`
+    // and sends the target's (the policy's own edits still win).
+    if let Some(target) = absolute_form_host(conn, req) {
+        if let Ok(v) = HeaderValue::from_str(target) {
+            rules.edits.push((header::HOST, Some(v)));
+        }
+    }
     if let Some(p) = &conn.shared.policy {
         let d = p.request(conn.tag.as_ref(), req.method(), url, req.headers());
         if let Some(status) = d.answer {
@@ -183,7 +203,7 @@ fn apply_policy(conn: &Conn, req: &mut Request<Incoming>, url: &str) -> Result<R
         if d.tag.is_some() {
             rules.tag = d.tag;
         }
-        rules.edits = d.headers;
+        rules.edits.extend(d.headers);
         rules.up_limit = d.upstream;
         rules.down_limit = d.downstream;
     }

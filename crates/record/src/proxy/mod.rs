@@ -36,6 +36,10 @@ pub struct Config {
     pub max_body: usize,
     /// Connecting, waiting for response headers, and silence between body chunks.
     pub upstream_timeout: Duration,
+    /// How long a client may take to send a request's headers, counted from when the
+    /// proxy starts waiting for them (also an idle keep-alive connection's life, the
+    /// first bytes and TLS handshake in a CONNECT tunnel, and HTTP/2's keep-alive ping).
+    pub header_timeout: Duration,
 }
 
 pub(crate) struct Shared {
@@ -239,10 +243,13 @@ where
 {
     let (io, tap) = crate::tap::Tap::new(io);
     conn.tap = Some(tap);
+    let timeout = conn.shared.cfg.header_timeout;
     let svc = service_fn(move |req| handle::handle(conn.clone(), req));
     let _ = hyper::server::conn::http1::Builder::new()
         .preserve_header_case(true)
         .keep_alive(true)
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout)
         .serve_connection(TokioIo::new(io), svc)
         .with_upgrades()
         .await;
@@ -252,8 +259,12 @@ async fn serve_h2<I>(io: I, conn: Conn)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let timeout = conn.shared.cfg.header_timeout;
     let svc = service_fn(move |req| handle::handle(conn.clone(), req));
     let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout)
         .serve_connection(TokioIo::new(io), svc)
         .await;
 }

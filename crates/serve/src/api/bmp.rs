@@ -116,7 +116,16 @@ pub(super) async fn bmp_create(AxState(svc): Svc, Form(f): Form) -> Res {
         port,
         ..NewJob::default()
     })?;
-    let addr: std::net::SocketAddr = job.meta().proxy.unwrap().parse().unwrap();
+    let proxy = job.meta().proxy;
+    let addr = proxy
+        .as_deref()
+        .and_then(|p| p.parse::<std::net::SocketAddr>().ok())
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the new proxy has no address ({proxy:?})"),
+            )
+        })?;
     Ok(json_ok(json!({"port": addr.port()})))
 }
 
@@ -130,7 +139,9 @@ pub(super) async fn bmp_list(AxState(svc): Svc) -> Res {
 }
 
 pub(super) async fn bmp_delete(Proxy { job, svc, port }: Proxy) -> Res {
-    let p: u16 = port.parse().unwrap();
+    let p: u16 = port
+        .parse()
+        .map_err(|_| ApiError::bad(format!("invalid proxy port {port:?}")))?;
     svc.close_bmp(p).await?;
     let _ = job;
     let _ = svc.enforce_retention().await;

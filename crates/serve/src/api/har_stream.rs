@@ -58,7 +58,8 @@ pub(super) fn stream_har(
     if gzip {
         r = r.header(header::CONTENT_ENCODING, "gzip");
     }
-    Ok(r.body(Body::new(ChanBody(rx))).unwrap())
+    r.body(Body::new(ChanBody(rx)))
+        .map_err(|e| ServeError::Stream(std::io::Error::other(e)))
 }
 
 /// Whether the request's `Accept-Encoding` takes gzip.

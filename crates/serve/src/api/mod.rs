@@ -2,6 +2,7 @@
 //! JSON body `{"error": "..."}` with a 4xx (the request) or 5xx (the disk) status.
 
 mod bmp;
+mod guard;
 mod har_stream;
 mod page;
 mod v1;
@@ -63,6 +64,16 @@ impl IntoResponse for ApiError {
 type Res = Result<Response, ApiError>;
 type Svc = AxState<Arc<Service>>;
 
+/// A response from a builder; a header the builder refused is a 500, never a panic.
+fn built(r: Result<Response, axum::http::Error>) -> Res {
+    r.map_err(|e| {
+        ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("building the response: {e}"),
+        )
+    })
+}
+
 fn json_ok(v: Value) -> Response {
     axum::Json(v).into_response()
 }
@@ -107,6 +118,7 @@ pub fn router(svc: Arc<Service>) -> Router {
         .fallback(fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(svc.clone(), auth))
+        .layer(middleware::from_fn(guard::guard))
         .with_state(svc)
 }
 
@@ -135,10 +147,13 @@ async fn auth(AxState(svc): Svc, req: Request, next: Next) -> Response {
             };
             let mut r = ApiError(StatusCode::UNAUTHORIZED, msg.into()).into_response();
             let h = r.headers_mut();
-            h.insert(header::WWW_AUTHENTICATE, "Bearer".parse().unwrap());
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
             h.append(
                 header::WWW_AUTHENTICATE,
-                "Basic realm=\"hark serve\"".parse().unwrap(),
+                header::HeaderValue::from_static("Basic realm=\"hark serve\""),
             );
             return r;
         }
@@ -247,9 +262,7 @@ async fn serve_app(
             tokio::time::sleep(std::time::Duration::from_secs(60)).await;
         }
     });
-    let r = axum::serve(listener, app)
-        .with_graceful_shutdown(stop)
-        .await;
+    let r = view::serve(listener, app, svc.opts.header_timeout, stop).await;
     retention.abort();
     svc.shutdown().await;
     r

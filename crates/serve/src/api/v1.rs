@@ -141,12 +141,13 @@ pub(super) async fn job_view(AxState(svc): Svc, Path(id): Path<String>) -> Res {
             "no viewer: start hark serve with --view ADDR (e.g. --view 127.0.0.1:7172)",
         ));
     };
-    Ok(Response::builder()
-        .status(StatusCode::SEE_OTHER)
-        .header(header::LOCATION, &url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from(json!({"url": url}).to_string()))
-        .unwrap())
+    super::built(
+        Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header(header::LOCATION, &url)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(json!({"url": url}).to_string())),
+    )
 }
 
 #[derive(Deserialize, Default)]

@@ -133,8 +133,9 @@ pub fn spawn_viewer(
 ) {
     let hosts = view::HostCheck::for_addr(addr);
     let app = viewer_router(svc, hosts, &opts, format!("http://{addr}"));
+    let header_timeout = svc.opts.header_timeout;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = view::serve(listener, app, header_timeout, std::future::pending()).await;
     });
 }
 
@@ -170,7 +171,12 @@ async fn view_slash(mut req: Request, next: Next) -> Response {
             .status(StatusCode::PERMANENT_REDIRECT)
             .header(header::LOCATION, format!("/view/{q}"))
             .body(Body::empty())
-            .unwrap();
+            .unwrap_or_else(|e| {
+                axum::response::IntoResponse::into_response(super::ApiError(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    e.to_string(),
+                ))
+            });
     }
     next.run(req).await
 }

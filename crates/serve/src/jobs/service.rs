@@ -188,7 +188,7 @@ impl Service {
             .data
             .join("tmp")
             .join("view")
-            .join(crate::random_id(12));
+            .join(crate::random_id(12)?);
         std::fs::create_dir_all(&dir).map_err(ServeError::io(&dir))?;
         let m = job.meta();
         let name: String = m
@@ -294,7 +294,7 @@ impl Service {
     fn make_dir(&self, meta: &mut Meta) -> Result<(PathBuf, JournalWriter), ServeError> {
         let jobs_dir = self.opts.data.join("jobs");
         let (id, dir) = loop {
-            let id = crate::random_id(12);
+            let id = crate::random_id(12)?;
             let dir = jobs_dir.join(&id);
             match std::fs::create_dir(&dir) {
                 Ok(()) => break (id, dir),
@@ -335,6 +335,7 @@ impl Service {
             passthrough: Vec::new(),
             max_body,
             upstream_timeout: self.opts.upstream_timeout,
+            header_timeout: self.opts.header_timeout,
         };
         record::spawn_proxy(
             listener,

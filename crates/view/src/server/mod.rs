@@ -242,15 +242,51 @@ pub fn url_for(addr: std::net::SocketAddr) -> String {
     format!("http://{shown}:{}/", addr.port())
 }
 
-/// Serve `app` on `listener` until `shutdown` completes.
+/// How long a connection may take to send a request's headers (`--header-timeout`),
+/// counted from when the server starts waiting for them: a client that connects and
+/// sends nothing, or its headers a byte at a time, is dropped, and so is a keep-alive
+/// connection idle that long between requests.
+pub const DEFAULT_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serve `app` on `listener` until `shutdown` completes (then let the requests in
+/// progress finish), dropping connections that do not send a request's headers within
+/// `header_timeout` (see [`DEFAULT_HEADER_TIMEOUT`]). Every hark listener built on axum
+/// (the viewer, `hark serve`'s API) is served here.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
+    header_timeout: std::time::Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off, keep serving.
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = tcp.set_nodelay(true);
+        let svc = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(tcp), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {

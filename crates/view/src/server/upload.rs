@@ -98,14 +98,16 @@ pub(super) async fn upload(
     }
     let p = path.to_string_lossy().into_owned();
     let shown = name.clone();
-    let idx = tokio::task::spawn_blocking(move || index_upload(&p, &shown))
+    let max = app.max_upload;
+    let idx = tokio::task::spawn_blocking(move || index_upload(&p, &shown, max))
         .await
         .map_err(|e| ViewError::Index(e.to_string()))?
-        .map_err(|e| {
-            ViewError::Upload(
+        .map_err(|e| match e {
+            ViewError::Upload(..) => e,
+            e => ViewError::Upload(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 format!("not a HAR file: {e}"),
-            )
+            ),
         })?;
     // The file stays while the viewer runs (the index reads entries from it).
     let _ = guard.keep();
@@ -174,8 +176,8 @@ async fn receive(
 
 /// Index an uploaded file, waiting for its first entry (or its end) so that a file that
 /// is not a HAR is refused to the uploader.
-fn index_upload(p: &str, shown: &str) -> Result<Arc<Index>, ViewError> {
-    let idx = Index::open_named(p, shown, 2)?;
+fn index_upload(p: &str, shown: &str, max: u64) -> Result<Arc<Index>, ViewError> {
+    let idx = Index::open_limited(p, shown, 2, Some(max))?;
     // A file that is not a HAR past its header fails at its first entry: wait for
     // that (or the end) so the error goes back to the uploader.
     for _ in 0..400 {
