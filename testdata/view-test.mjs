@@ -4,7 +4,7 @@
 //   node testdata/view-test.mjs URL FILES_JSON [SCREENSHOT.png]
 //
 // URL is what `hark view --no-open --port 0 …` printed; FILES_JSON maps roles to file
-// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}.
+// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5}.
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
@@ -255,6 +255,81 @@ try {
     console.log('  screenshot ' + SHOT);
   }
 
+  // ---------------------------------------------------------------- findings
+  console.log('findings of the failures recording (file ' + FILES.failures + ')');
+  await open(FILES.failures, { findings: '1' });
+  await page.waitForSelector('#findings[data-state="done"]', { timeout: 30000 });
+  const report = await (await fetch(`${BASE}api/files/${FILES.failures}/findings`)).json();
+  const byCode = (c) => report.findings.findIndex((f) => f.code === c);
+  ok(report.state === 'done' && byCode('server-error') >= 0 && byCode('redirect-loop') >= 0 && byCode('oauth-state-mismatch') >= 0,
+    'diagnose findings listed: ' + report.findings.map((f) => f.code).join(' '));
+  ok(report.findings.some((f) => f.from === 'check'), 'check\'s lint findings listed too');
+  ok((await page.$$('#findings-list .finding')).length === report.findings.length, 'one panel entry per finding');
+  const panelText = await page.textContent('#findings-list');
+  const boom = report.findings[byCode('server-error')];
+  ok(panelText.includes(boom.title) && panelText.includes(boom.advice) && panelText.includes('error'), 'severity, title and advice shown');
+  await page.click('#findings-list .finding[data-code="server-error"]');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 1 && rows[0].i === boom.entries[0] && rows[0].status === '500', 'the 500 finding selects its row: ' + JSON.stringify(rows.map((r) => [r.i, r.status])));
+  await page.waitForSelector('#details .d-body');
+  ok((await page.textContent('#details .d-url')).includes('/boom'), 'and shows it in the details');
+  ok(page.url().includes('finding=' + byCode('server-error')), 'the chosen finding is in the URL');
+  await page.click('#findings-list .finding[data-code="redirect-loop"]');
+  await settle();
+  rows = await visibleRows();
+  const loop = report.findings[byCode('redirect-loop')];
+  ok(rows.length === loop.entries.length && rows.every((r) => loop.entries.includes(r.i)) && rows.filter((r) => r.status === '302').length === rows.length - 1,
+    `the redirect loop selects its ${loop.entries.length} requests, its redirects and the one that broke it (${rows.map((r) => r.status).join(' ')})`);
+  await page.click('#only-clear');
+  await settle();
+  ok((await matched()) === sum.requests, 'Show all requests');
+  const markTitle = await page.$eval(`#rows .row[data-i="${boom.entries[0]}"] .mark`, (m) => m.title).catch(() => '');
+  ok(markTitle.includes(boom.title), 'the row carries a marker with the finding\'s title: ' + markTitle);
+  ok(!(await page.$(`#rows .row[data-i="0"] .mark`)) || report.findings.some((f) => f.entries.includes(0)), 'rows without findings carry no marker');
+  const flowK = report.flows.findIndex((f) => f.steps.some((s) => s.kind === 'token'));
+  ok(flowK >= 0, 'a sign-in flow with a token step');
+  const tokenStep = report.flows[flowK].steps.find((s) => s.kind === 'token');
+  await page.click(`#flows .flow[data-k="${flowK}"] li.step[data-kind="token"]`);
+  await settle();
+  await page.waitForFunction((i) => document.querySelector('#details .d-url') && location.hash.includes('sel=' + i), tokenStep.index);
+  rows = await visibleRows();
+  const stepIds = report.flows[flowK].steps.map((s) => s.index);
+  ok(rows.length === new Set(stepIds).size && rows.every((r) => stepIds.includes(r.i)), 'the flow\'s steps are its rows');
+  ok((await page.textContent('#details .d-url')).includes('/token'), 'a step selects its entry');
+  await page.click('#only-clear');
+
+  // ---------------------------------------------------------------- search everything
+  console.log('search (file ' + FILES.search + ')');
+  const searchFor = async (text, regex = false) => {
+    await open(FILES.search, { search: text, ...(regex ? { search_regex: '1' } : {}) });
+    await page.waitForSelector('#search-count[data-done="1"]', { timeout: 20000 });
+    await settle();
+    return visibleRows();
+  };
+  rows = await searchFor('zebra-body-token');
+  ok(rows.length === 1 && rows[0].path === '/api/orders', 'a text only in one response body finds that request alone: ' + rows.map((r) => r.path));
+  ok((await page.$eval('#search-count', (c) => c.dataset.count)) === '1' && (await page.inputValue('#search')) === 'zebra-body-token', 'count shown, search field from the URL');
+  await page.click(`#rows .row[data-i="${rows[0].i}"]`);
+  await page.waitForSelector('#details .d-body[data-tab="response"] mark.hit');
+  ok((await page.$eval('#details mark.hit', (m) => m.textContent)) === 'zebra-body-token', 'the match is highlighted in the response');
+  rows = await searchFor('HEADER-only-token-42');
+  ok(rows.length === 1 && rows[0].path === '/api/profile', 'a text only in one request header finds that request alone: ' + rows.map((r) => r.path));
+  await page.click(`#rows .row[data-i="${rows[0].i}"]`);
+  await page.waitForSelector('#details .d-body[data-tab="headers"] mark.hit');
+  ok((await page.textContent('#details .found')).includes('request header'), 'the details say where it matched');
+  rows = await searchFor('gz-body-token');
+  ok(rows.length === 1 && rows[0].path === '/api/blob', 'a gzip body in base64 is searched decoded');
+  rows = await searchFor('user');
+  ok(rows.length === 1 && rows[0].path === '/api/login', 'form parameters are searched');
+  rows = await searchFor('zebra-(body|head)-tok.n', true);
+  ok(rows.length === 1 && rows[0].path === '/api/orders', 'a regex search');
+  rows = await searchFor('no-such-text-anywhere');
+  ok(rows.length === 0 && (await matched()) === 0, 'a text found nowhere: no rows');
+  await page.fill('#search', '');
+  await settle();
+  ok((await matched()) === 6 && !page.url().includes('search='), 'clearing the search shows all requests');
+
   // ---------------------------------------------------------------- WebSocket
   console.log('websocket (file ' + FILES.websocket + ')');
   await open(FILES.websocket);
@@ -308,7 +383,7 @@ try {
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|entries\/\d+(\/raw|\/image)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|entries\/\d+(\/raw|\/image)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));

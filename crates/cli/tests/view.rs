@@ -229,7 +229,8 @@ fn the_viewer_in_headless_chromium() {
     let login = fixture("example-login.chromium.har");
     let failures = fixture("failures.chromium.har");
     let ws = corpus_file("mitmproxy-export-websocket.har");
-    let server = start(&[&login, &failures, &hostile, &big, &ws]);
+    let search = fixture("search.har");
+    let server = start(&[&login, &failures, &hostile, &big, &ws, &search]);
     let url = &server.url;
 
     // Headers, as curl sees them: the policy on every answer, the Host check.
@@ -277,14 +278,14 @@ fn the_viewer_in_headless_chromium() {
     );
     // Files listed for a viewer over several HARs.
     let files = server.get_json("api/files");
-    assert_eq!(files.as_array().unwrap().len(), 5);
+    assert_eq!(files.as_array().unwrap().len(), 6);
 
     let shot = std::env::var("HARK_VIEW_SCREENSHOT").unwrap_or_default();
     let mut cmd = Cmd::new("node")
         .current_dir(testdata(""))
         .arg("view-test.mjs")
         .arg(url)
-        .arg(r#"{"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}"#);
+        .arg(r#"{"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5}"#);
     if !shot.is_empty() {
         cmd = cmd.arg(&shot);
     }

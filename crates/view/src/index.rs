@@ -212,6 +212,10 @@ pub struct Index {
     pub file_size: u64,
     pub state: RwLock<State>,
     pub(crate) cache: Mutex<Option<crate::query::Cached>>,
+    /// `diagnose`'s findings and flows, once the pass after indexing has run.
+    pub findings: RwLock<crate::findings::Findings>,
+    /// Recent searches over the file's entries ([`crate::search`]).
+    pub(crate) searches: Mutex<Vec<Arc<crate::search::Search>>>,
     bytes_read: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -402,6 +406,8 @@ impl Index {
             file_size,
             state: RwLock::new(State::default()),
             cache: Mutex::new(None),
+            findings: RwLock::new(Default::default()),
+            searches: Mutex::new(Vec::new()),
             bytes_read,
         });
         {
@@ -471,6 +477,11 @@ impl Index {
         st.error = error;
         st.done = true;
         st.seconds = Some(t0.elapsed().as_secs_f64());
+        drop(st);
+        // The findings: a second pass, right after the first (the file is in the page
+        // cache now), on the same thread.
+        let found = crate::findings::analyze(&self.path, &self.name, threads);
+        *self.findings.write().unwrap() = found;
     }
 
     fn publish(&self, batch: &mut Vec<Pre>) {

@@ -35,6 +35,13 @@ pub struct Query {
     pub desc: bool,
     /// Rows under a header per page.
     pub group: bool,
+    /// Only the entries where a search of every field ([`crate::search`]) found this
+    /// text (as far as the search has come).
+    pub search: String,
+    /// `search` is a regex.
+    pub search_regex: bool,
+    /// Only these entries (comma-separated numbers: a finding's).
+    pub ids: String,
 }
 
 /// One line of the table: a request, or a page header when grouping.
@@ -56,6 +63,8 @@ pub struct Matched {
 pub(crate) struct Cached {
     query: Query,
     indexed: usize,
+    /// Search hits when computed.
+    hits: usize,
     result: Arc<Matched>,
 }
 
@@ -239,14 +248,21 @@ fn sorter<'s>(
     })
 }
 
-/// Run `q` over the rows indexed so far.
-pub fn run(st: &State, q: &Query) -> Result<Matched, ViewError> {
+/// Run `q` over the rows indexed so far; with `only`, over those entries (sorted) only.
+pub fn run(st: &State, q: &Query, only: Option<&[u32]>) -> Result<Matched, ViewError> {
     let f = Filter::new(q, st)?;
     let domains = f.domain_ok(st);
     let mut ids: Vec<u32> = Vec::new();
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    for (i, r) in st.rows.iter().enumerate() {
+    let all: Box<dyn Iterator<Item = (usize, &Row)>> = match only {
+        None => Box::new(st.rows.iter().enumerate()),
+        Some(o) => Box::new(
+            o.iter()
+                .filter_map(|&i| st.rows.get(i as usize).map(|r| (i as usize, r))),
+        ),
+    };
+    for (i, r) in all {
         if f.accepts(r, &domains) {
             ids.push(i as u32);
             if !r.start.is_nan() {
@@ -304,18 +320,48 @@ fn group(st: &State, ids: Vec<u32>) -> Vec<Item> {
 impl Index {
     /// `q` over the rows indexed so far; the last result is cached, so that scrolling
     /// (the same query, other windows) costs nothing.
-    pub fn query(&self, q: &Query) -> Result<Arc<Matched>, ViewError> {
+    pub fn query(self: &Arc<Index>, q: &Query) -> Result<Arc<Matched>, ViewError> {
+        let mut only: Option<Vec<u32>> = None;
+        if !q.ids.trim().is_empty() {
+            let mut v = Vec::new();
+            for s in q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                v.push(
+                    s.parse::<u32>()
+                        .map_err(|_| ViewError::BadQuery(format!("ids: not a number: {s:?}")))?,
+                );
+            }
+            v.sort_unstable();
+            v.dedup();
+            only = Some(v);
+        }
+        let mut hits = 0;
+        if !q.search.is_empty() {
+            let s = self.search(&crate::search::Needle {
+                text: q.search.clone(),
+                regex: q.search_regex,
+            })?;
+            let found = s.entries();
+            hits = found.len();
+            only = Some(match only {
+                None => found,
+                Some(o) => o
+                    .into_iter()
+                    .filter(|i| found.binary_search(i).is_ok())
+                    .collect(),
+            });
+        }
         let st = self.state.read().unwrap();
         let mut cache = self.cache.lock().unwrap();
         if let Some(c) = cache.as_ref() {
-            if c.query == *q && c.indexed == st.rows.len() {
+            if c.query == *q && c.indexed == st.rows.len() && c.hits == hits {
                 return Ok(c.result.clone());
             }
         }
-        let result = Arc::new(run(&st, q)?);
+        let result = Arc::new(run(&st, q, only.as_deref())?);
         *cache = Some(Cached {
             query: q.clone(),
             indexed: st.rows.len(),
+            hits,
             result: result.clone(),
         });
         Ok(result)

@@ -10,9 +10,11 @@ const TAB_LABEL = { headers: 'Headers', payload: 'Payload', response: 'Response'
 const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'];
 
 export class Details {
-  constructor(pane, { onClose }) {
+  constructor(pane, { onClose, highlight, hitFields }) {
     this.pane = pane;
     this.onClose = onClose;
+    this.highlight = highlight || (() => null);
+    this.hitFields = hitFields || (() => null);
     this.tab = 'headers';
     this.seq = 0;
   }
@@ -33,6 +35,12 @@ export class Details {
     }
     if (seq !== this.seq) return;
     this.d = d;
+    // A search hit: open the tab where the text was found.
+    const fields = this.hitFields(i);
+    if (fields && fields.length) {
+      const f = fields[0];
+      this.tab = f === 'response body' ? 'response' : (f === 'query' || f === 'form' || f === 'request body') ? 'payload' : f === 'cookie' ? 'cookies' : 'headers';
+    }
     this.draw();
   }
 
@@ -68,7 +76,10 @@ export class Details {
     const body = el('div', { class: 'd-body', role: 'tabpanel' });
     body.dataset.tab = this.tab;
     this['tab_' + this.tab](body, d);
-    clear(this.pane).append(head, el('pre', { class: 'curl-out', id: 'curl-out', hidden: true }), tabs, body);
+    const fields = this.hitFields(d.index);
+    const found = fields ? el('div', { class: 'found dim', text: 'Search matched in: ' + fields.join(', ') }) : null;
+    clear(this.pane).append(head, el('pre', { class: 'curl-out', id: 'curl-out', hidden: true }), found, tabs, body);
+    markMatches(body, this.highlight());
   }
 
   async copyCurl() {
@@ -114,7 +125,7 @@ export class Details {
     if (pd) {
       any = true;
       if (pd.params.length) b.appendChild(section('Form data', table(['Name', 'Value'], pd.params.map((p) => [p.name, p.value]))));
-      if (pd.text) b.appendChild(section(`Request body (${pd.mimeType || 'no type'}, ${bytes(new TextEncoder().encode(pd.text).length)})`, bodyView(pd.kind, pd.text)));
+      if (pd.text) b.appendChild(section(`Request body (${pd.mimeType || 'no type'}, ${bytes(new TextEncoder().encode(pd.text).length)})`, bodyView(pd.kind, pd.text, this.highlight())));
     }
     if (!any) b.appendChild(el('p', { class: 'dim', text: 'No query string or request body.' }));
   }
@@ -142,7 +153,7 @@ export class Details {
       default:
         if (body.truncated) b.appendChild(el('p', { class: 'warn', text: `Body cut at ${bytes(body.text.length)} (it is ${bytes(body.bytes)}); the Raw tab has all of it.` }));
         if (body.kind === 'html' || body.kind === 'xml') b.appendChild(el('p', { class: 'dim', text: 'Shown as source: HTML and SVG from a HAR are never rendered.' }));
-        b.appendChild(bodyView(body.kind, body.text));
+        b.appendChild(bodyView(body.kind, body.text, this.highlight()));
     }
   }
 
@@ -213,8 +224,46 @@ export class Details {
     b.appendChild(pre);
     const r = await fetch(`${this.base}/entries/${d.index}/raw`);
     const text = await r.text();
-    if (this.d === d) pre.textContent = text;
+    if (this.d === d) { pre.textContent = text; markMatches(pre, this.highlight()); }
   }
+}
+
+/** Wrap what the search matches in the text of `root` in <mark class="hit"> (DOM
+ * only: text nodes are split, nothing is parsed as HTML). */
+export function markMatches(root, needle) {
+  if (!needle || !needle.text) return 0;
+  let re;
+  try {
+    re = new RegExp(needle.regex ? needle.text : needle.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+  } catch (_) { return 0; }
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+  let count = 0;
+  for (const node of nodes) {
+    const text = node.nodeValue;
+    re.lastIndex = 0;
+    let m;
+    let at = 0;
+    const parts = [];
+    while ((m = re.exec(text)) && count < 2000) {
+      if (m[0].length === 0) { re.lastIndex++; continue; }
+      parts.push([m.index, m.index + m[0].length]);
+      count++;
+    }
+    if (!parts.length) continue;
+    const frag = document.createDocumentFragment();
+    for (const [a, b] of parts) {
+      if (a > at) frag.appendChild(document.createTextNode(text.slice(at, a)));
+      frag.appendChild(el('mark', { class: 'hit', text: text.slice(a, b) }));
+      at = b;
+    }
+    if (at < text.length) frag.appendChild(document.createTextNode(text.slice(at)));
+    node.parentNode.replaceChild(frag, node);
+  }
+  const first = root.querySelector('mark.hit');
+  if (first) first.classList.add('first');
+  return count;
 }
 
 function section(title, ...content) {
@@ -254,10 +303,21 @@ function headerSection(title, headers, raw) {
   return s;
 }
 
-function bodyView(kind, text) {
+/** A predicate opening the JSON nodes that hold a match of `needle` (small bodies). */
+function wants(needle, text) {
+  if (!needle || !needle.text || text.length > 2_000_000) return null;
+  let re;
+  try {
+    re = new RegExp(needle.regex ? needle.text : needle.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+  } catch (_) { return null; }
+  if (!re.test(text)) return null;
+  return (v) => re.test(JSON.stringify(v));
+}
+
+function bodyView(kind, text, needle = null) {
   if (kind === 'json') {
     try {
-      if (text.length < 20_000_000) return jsonTree(JSON.parse(text), 2);
+      if (text.length < 20_000_000) return jsonTree(JSON.parse(text), 2, wants(needle, text));
     } catch (_) { /* not valid JSON after all: show it as text */ }
     return source(text, 'text');
   }

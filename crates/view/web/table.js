@@ -147,7 +147,9 @@ export class Table {
     if (this.selected === item.i) r.classList.add('selected');
     const status = item.failed ? (item.blocked ? '(blocked)' : '(failed)') : (item.status > 0 ? String(item.status) : '–');
     r.append(
-      el('div', { class: 'cell c-status', title: item.error || undefined, text: status }),
+      el('div', { class: 'cell c-status', title: item.error || undefined },
+        item.marks ? el('span', { class: 'mark ' + (item.markSeverity || ''), title: item.marks.join('\n'), 'aria-label': 'findings: ' + item.marks.join('; ') }) : null,
+        status),
       el('div', { class: 'cell c-method', text: item.method }),
       el('div', { class: 'cell c-domain', title: item.domain, text: item.domain }),
       el('div', { class: 'cell c-path', title: item.url, text: item.path }),

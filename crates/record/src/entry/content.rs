@@ -3,7 +3,6 @@
 
 use super::{b64, header, Exchange};
 use serde_json::{json, Map, Value};
-use std::io::Read;
 
 impl Exchange {
     pub(super) fn content_json(&self, headers: &[(String, String)]) -> Value {
@@ -15,10 +14,12 @@ impl Exchange {
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty() && e != "identity");
         let (decoded, decode_note) = match &encoding {
-            Some(enc) if !body.bytes.is_empty() => match decode(enc, &body.bytes) {
-                Ok(d) => (Some(d), None),
-                Err(msg) => (None, Some(msg)),
-            },
+            Some(enc) if !body.bytes.is_empty() => {
+                match har::http::decode_content(enc, &body.bytes, u64::MAX) {
+                    Ok(d) => (Some(d), None),
+                    Err(msg) => (None, Some(msg)),
+                }
+            }
             _ => (None, None),
         };
         let data: &[u8] = decoded.as_deref().unwrap_or(&body.bytes);
@@ -62,38 +63,4 @@ impl Exchange {
         }
         Value::Object(c)
     }
-}
-
-/// Undo `Content-Encoding` (a list, applied in order). A cut body decodes as far as it
-/// goes.
-fn decode(encodings: &str, data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut cur = data.to_vec();
-    for enc in encodings.split(',').rev() {
-        let enc = enc.trim();
-        let mut out = Vec::new();
-        let res = match enc {
-            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&cur[..]).read_to_end(&mut out),
-            "deflate" => {
-                // Servers send zlib-wrapped or raw deflate under this name.
-                let r = flate2::read::ZlibDecoder::new(&cur[..]).read_to_end(&mut out);
-                if r.is_err() {
-                    out.clear();
-                    flate2::read::DeflateDecoder::new(&cur[..]).read_to_end(&mut out)
-                } else {
-                    r
-                }
-            }
-            "br" => {
-                brotli_decompressor::Decompressor::new(&cur[..], 64 * 1024).read_to_end(&mut out)
-            }
-            other => return Err(format!("content-encoding {other} is not decoded by hark")),
-        };
-        if let Err(e) = res {
-            if out.is_empty() {
-                return Err(format!("{enc} body does not decode: {e}"));
-            }
-        }
-        cur = out;
-    }
-    Ok(cur)
 }

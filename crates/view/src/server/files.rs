@@ -140,6 +140,9 @@ impl Query {
             sort: s("sort"),
             desc: flag(m, "desc"),
             group: flag(m, "group"),
+            search: s("search"),
+            search_regex: flag(m, "search_regex"),
+            ids: s("ids"),
         })
     }
 }
@@ -179,6 +182,19 @@ pub(super) async fn rows(
     let t0 = std::time::Instant::now();
     let m = f.query(&q)?;
     let took = t0.elapsed().as_secs_f64() * 1000.0;
+    let report = match &*f.findings.read().unwrap() {
+        crate::findings::Findings::Done(r) => Some(r.clone()),
+        _ => None,
+    };
+    let search = (!q.search.is_empty())
+        .then(|| {
+            f.find_search(&crate::search::Needle {
+                text: q.search.clone(),
+                regex: q.search_regex,
+            })
+        })
+        .flatten()
+        .map(|s| s.progress());
     let st = f.state.read().unwrap();
     let items: Vec<Value> = m
         .items
@@ -187,7 +203,17 @@ pub(super) async fn rows(
         .take(limit)
         .map(|it| match *it {
             Item::Row(i) => match st.rows.get(i as usize) {
-                Some(r) => row_json(&st, i, r),
+                Some(r) => {
+                    let mut v = row_json(&st, i, r);
+                    if let Some(rep) = &report {
+                        let titles = rep.titles_of(i);
+                        if !titles.is_empty() {
+                            v["marks"] = json!(titles);
+                            v["markSeverity"] = json!(rep.severity_of(i));
+                        }
+                    }
+                    v
+                }
                 None => Value::Null,
             },
             Item::Page(p) => {
@@ -212,6 +238,8 @@ pub(super) async fn rows(
         "offset": offset,
         "items": items,
         "ms": took,
+        "search": search,
+        "findings": report.is_some(),
     }))
     .into_response())
 }

@@ -9,10 +9,12 @@
 //! | `/` , `/app.js`, `/style.css`, … | the viewer (embedded) |
 //! | `/api/files` | the files: id, name, entries, indexing state |
 //! | `/api/files/{id}/summary` | counts, bytes, page timings, status classes, types |
-//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group` | one window of the filtered, sorted table |
+//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group&search&search_regex&ids` | one window of the filtered, sorted table |
 //! | `/api/files/{id}/entries/{n}` | one entry's details |
 //! | `/api/files/{id}/entries/{n}/raw` | the entry's JSON as written in the file |
 //! | `/api/files/{id}/entries/{n}/image` | the response body, for PNG/JPEG/GIF/WebP/AVIF/ICO only |
+//! | `/api/files/{id}/findings` | `diagnose`'s findings and sign-in flows and `check`'s lint: `{"state": "pending" \| "done" \| "failed", "findings", "flows"}` |
+//! | `/api/files/{id}/search?text&regex` | a search of every field, streamed as newline-delimited JSON (see docs/view.md) |
 //! | `/api/config` | what this viewer offers: `{"catalog": title or null, "maxUpload": bytes (0: no upload)}` |
 //! | `GET /api/catalog` | the host's items (a capture service's jobs), when it gave a [`Catalog`] |
 //! | `POST /api/catalog/{id}/open` | add the item's HAR (as far as it has come) to the library: `{"file": id}` |
@@ -24,6 +26,7 @@
 mod assets;
 mod catalog;
 mod files;
+mod search;
 mod upload;
 
 pub use files::{row_json, summary_json};
@@ -195,6 +198,8 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .route("/api/files/{id}/entries/{n}", get(entry))
         .route("/api/files/{id}/entries/{n}/raw", get(raw))
         .route("/api/files/{id}/entries/{n}/image", get(image))
+        .route("/api/files/{id}/findings", get(search::findings))
+        .route("/api/files/{id}/search", get(search::search))
         .route("/api/config", get(config))
         .route("/api/catalog", get(catalog_list))
         .route("/api/catalog/{id}/open", post(catalog_open))
