@@ -4,10 +4,12 @@
 //   node testdata/view-test.mjs URL FILES_JSON [SCREENSHOT.png]
 //
 // URL is what `hark view --no-open --port 0 …` printed; FILES_JSON maps roles to file
-// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5}.
+// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5,
+// "bbc":6,"chrome":7}, with "bbcPath" (the BBC file) and "summaryTypes" (hark summary's counts).
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 import { checker, viewerPage } from './chromium.mjs';
 
 const [BASE, FILES_JSON, SHOT] = process.argv.slice(2);
@@ -119,7 +121,8 @@ try {
   await page.click('#thead .cell[data-sort="status"]');
   await settle();
   rows = await visibleRows();
-  ok(rows[0].status === '200' && rows[rows.length - 1].status === '302', 'sorted by status');
+  const sts = rows.map((r) => Number(r.status));
+  ok(rows[0].status === '200' && sts.every((x, k) => k === 0 || sts[k - 1] <= x), 'sorted by status');
   await page.click('#thead .cell[data-sort="start"]');
   await settle();
 
@@ -158,7 +161,7 @@ try {
   await page.click('#type-xhr');
   await settle();
   rows = await visibleRows();
-  ok(rows.length === 7 && rows.every((r) => r.type === 'xhr'), 'type Fetch/XHR');
+  ok(rows.length === FILES.summaryTypes.fetch && rows.every((r) => r.type === 'fetch'), `type Fetch/XHR: named fetch, as hark summary does (${FILES.summaryTypes.fetch})`);
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   await settle();
@@ -330,6 +333,64 @@ try {
   await settle();
   ok((await matched()) === 6 && !page.url().includes('search='), 'clearing the search shows all requests');
 
+  // ---------------------------------------------------------------- timeline
+  console.log('timeline (BBC, file ' + FILES.bbc + ')');
+  await open(FILES.bbc);
+  await page.waitForFunction(() => Number(document.querySelector('#overview').dataset.bins) > 0);
+  const bbc = JSON.parse(readFileSync(FILES.bbcPath, 'utf8'));
+  const spans = bbc.log.entries.map((e) => [Date.parse(e.startedDateTime), Math.max(e.time, 0)]);
+  const t0 = Math.min(...spans.map((x) => x[0]));
+  ok((await page.$$('#ov-bars .ob')).length > 10, 'the overview strip has its bars');
+  const loads = bbc.log.pages.filter((p) => p.pageTimings.onLoad > 0).length;
+  ok((await page.$$('#ov-marks .marker.load')).length === loads, `a load line per page in the overview (${loads})`);
+  const lastTick = () => page.$eval('#thead .tick.last', (t) => t.textContent);
+  const whole = await lastTick();
+  const urlCount = new Map();
+  for (const e of bbc.log.entries) urlCount.set(e.request.url, (urlCount.get(e.request.url) || 0) + 1);
+  const lone = bbc.log.entries.find((e) => urlCount.get(e.request.url) === 1 && e.time > 100 && !bbc.log.entries.some((o) => o !== e && o.request.url.includes(e.request.url)));
+  await page.fill('#q', lone.request.url);
+  await settle();
+  const barWidth = () => page.$eval('#rows .row[data-i] .wbar', (b) => parseFloat(b.style.width));
+  ok((await matched()) === 1 && (await lastTick()) === whole && (await barWidth()) < 20,
+    `filtering keeps the whole capture's time axis (${whole}; the one bar ${(await barWidth()).toFixed(1)}% wide)`);
+  await page.check('#fit');
+  await settle();
+  ok((await barWidth()) > 95 && page.url().includes('fit=1'), `Fit scales the waterfall to the rows shown (the bar ${(await barWidth()).toFixed(1)}% wide)`);
+  await page.click('#clear');
+  await settle();
+  const box = await page.$eval('#overview', (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  await page.mouse.move(box.x + 2, box.y + box.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.w * 0.04, box.y + box.h / 2, { steps: 5 });
+  await page.mouse.up();
+  await settle();
+  const rg = /range=(\d+)-(\d+)/.exec(decodeURIComponent(page.url()));
+  ok(!!rg, 'the brushed range is in the URL: ' + page.url().split('#')[1]);
+  const [ra, rb] = [Number(rg[1]), Number(rg[2])];
+  const inRange = spans.filter(([s, t]) => s - t0 <= rb && s + t - t0 >= ra).length;
+  const zoomed = await matched();
+  ok(zoomed === inRange && inRange > 0 && inRange < spans.length, `brush zoom: the ${inRange} requests running in ${ra}-${rb} ms (shown ${zoomed} of ${spans.length})`);
+  ok(await page.isVisible('#ov-brush'), 'the brush is drawn');
+  const zoomTick = await lastTick();
+  ok(msOf(zoomTick) <= rb + 1 && msOf(zoomTick) >= rb * 0.9 - 1, `the waterfall's axis is the range (ends at ${zoomTick})`);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await settle();
+  ok((await matched()) === zoomed, 'the range survives a reload');
+  await page.dblclick('#overview');
+  await settle();
+  ok((await matched()) === spans.length && !page.url().includes('range='), 'double-click shows the whole capture again');
+
+  console.log('initiator and priority (file ' + FILES.chrome + ')');
+  await open(FILES.chrome);
+  const cells = await page.$$eval('#rows .row[data-i]', (rs) => rs.map((r) => [r.querySelector('.c-initiator').textContent, r.querySelector('.c-priority').textContent, r.querySelector('.c-type').textContent]));
+  ok(JSON.stringify(cells) === JSON.stringify([['other', 'VeryHigh', 'document'], ['other', 'VeryHigh', 'document'], ['www.google.com:114', 'High', 'image']]),
+    'Initiator, Priority and Type columns: ' + JSON.stringify(cells));
+  await page.click('#rows .row[data-i="2"]');
+  await page.waitForSelector('#details .d-body');
+  text = await detailsText();
+  ok(text.includes('parser · https://www.google.com/:114') && text.includes('High'), 'initiator and priority in the details');
+
   // ---------------------------------------------------------------- WebSocket
   console.log('websocket (file ' + FILES.websocket + ')');
   await open(FILES.websocket);
@@ -383,7 +444,7 @@ try {
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|entries\/\d+(\/raw|\/image)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));

@@ -230,7 +230,26 @@ fn the_viewer_in_headless_chromium() {
     let failures = fixture("failures.chromium.har");
     let ws = corpus_file("mitmproxy-export-websocket.har");
     let search = fixture("search.har");
-    let server = start(&[&login, &failures, &hostile, &big, &ws, &search]);
+    let bbc = corpus_file("perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
+    let chrome = corpus_file("mitmproxy-import-chrome.har");
+    let server = start(&[
+        &login, &failures, &hostile, &big, &ws, &search, &bbc, &chrome,
+    ]);
+    // Types as `hark summary` names them: the viewer's column must agree.
+    let summary = hark(["summary", "--json"]).arg(&login).run();
+    assert!(summary.success(), "{summary}");
+    let summary: Value = serde_json::from_str(&summary.stdout()).unwrap();
+    let types: serde_json::Map<String, Value> = summary["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap().to_string(),
+                t["requests"].clone(),
+            )
+        })
+        .collect();
     let url = &server.url;
 
     // Headers, as curl sees them: the policy on every answer, the Host check.
@@ -278,14 +297,18 @@ fn the_viewer_in_headless_chromium() {
     );
     // Files listed for a viewer over several HARs.
     let files = server.get_json("api/files");
-    assert_eq!(files.as_array().unwrap().len(), 6);
+    assert_eq!(files.as_array().unwrap().len(), 8);
 
     let shot = std::env::var("HARK_VIEW_SCREENSHOT").unwrap_or_default();
     let mut cmd = Cmd::new("node")
         .current_dir(testdata(""))
         .arg("view-test.mjs")
         .arg(url)
-        .arg(r#"{"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5}"#);
+        .arg(
+            json!({"login": 0, "failures": 1, "hostile": 2, "big": 3, "websocket": 4, "search": 5,
+                   "bbc": 6, "chrome": 7, "bbcPath": bbc, "summaryTypes": types})
+            .to_string(),
+        );
     if !shot.is_empty() {
         cmd = cmd.arg(&shot);
     }

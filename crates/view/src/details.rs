@@ -365,6 +365,8 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         "serverIPAddress": e.server_ip_address(),
         "connection": e.fields().str("connection"),
         "resourceType": har::http::resource_type(e),
+        "priority": e.fields().str("_priority"),
+        "initiator": initiator_json(e.fields().obj("_initiator")),
         "failure": har::http::failure(e),
         "request": {
             "method": req.method(),
@@ -402,6 +404,47 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         "websocket": ws,
         "curl": curl(e),
     }))
+}
+
+/// Chrome's `_initiator`: its type, URL and line, and the call stack (frames of the
+/// stack and its async parents, at most 100).
+fn initiator_json<J: Json>(o: Obj<'_, J>) -> Value {
+    if o.get("type").is_none() && o.get("url").is_none() && o.get("stack").is_none() {
+        return Value::Null;
+    }
+    let mut frames = Vec::new();
+    let mut stack = o.obj("stack");
+    let mut depth = 0;
+    while depth < 20 && frames.len() < 100 {
+        if let Some(d) = stack.str("description").filter(|d| !d.is_empty()) {
+            frames.push(json!({"async": d}));
+        }
+        for f in stack
+            .arr("callFrames")
+            .iter()
+            .take(100 - frames.len().min(100))
+        {
+            let f = Obj::of(Some(f));
+            frames.push(json!({
+                "function": f.str("functionName").unwrap_or(""),
+                "url": f.str("url").unwrap_or(""),
+                "line": f.num("lineNumber").map(|l| l + 1.0),
+                "column": f.num("columnNumber").map(|c| c + 1.0),
+            }));
+        }
+        match stack.get("parent") {
+            Some(_) => stack = stack.obj("parent"),
+            None => break,
+        }
+        depth += 1;
+    }
+    json!({
+        "type": o.str("type"),
+        "url": o.str("url"),
+        "line": o.num("lineNumber").map(|l| l + 1.0),
+        "short": crate::index::initiator_short(o),
+        "stack": frames,
+    })
 }
 
 /// The image bytes of entry's response, when it is one of [`IMAGE_TYPES`].

@@ -42,6 +42,10 @@ pub struct Query {
     pub search_regex: bool,
     /// Only these entries (comma-separated numbers: a finding's).
     pub ids: String,
+    /// Only requests running at some time between `from` and `to` (ms since the epoch):
+    /// the overview's brush.
+    pub from: Option<f64>,
+    pub to: Option<f64>,
 }
 
 /// One line of the table: a request, or a page header when grouping.
@@ -79,6 +83,8 @@ struct Filter {
     min_time: Option<f64>,
     min_size: Option<i64>,
     errors: bool,
+    from: Option<f64>,
+    to: Option<f64>,
 }
 
 impl Filter {
@@ -136,6 +142,8 @@ impl Filter {
             min_time: q.min_time.filter(|t| *t > 0.0),
             min_size: q.min_size.filter(|s| *s > 0),
             errors: q.errors,
+            from: q.from,
+            to: q.to,
         })
     }
 
@@ -186,6 +194,14 @@ impl Filter {
                 return false;
             }
         }
+        if self.from.is_some() || self.to.is_some() {
+            if r.start.is_nan() {
+                return false;
+            }
+            if self.to.is_some_and(|t| r.start > t) || self.from.is_some_and(|f| r.end() < f) {
+                return false;
+            }
+        }
         if let Some(t) = &self.text {
             if !contains_ci(&r.url, t) {
                 return false;
@@ -214,6 +230,18 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.to_lowercase().contains(needle)
 }
 
+/// Chrome's priorities, lowest first (unknown lowest of all).
+fn priority_rank(p: &str) -> u8 {
+    match p {
+        "VeryLow" => 1,
+        "Low" => 2,
+        "Medium" => 3,
+        "High" => 4,
+        "VeryHigh" => 5,
+        _ => 0,
+    }
+}
+
 fn cmp_f(a: f64, b: f64) -> Ordering {
     // NaN (unknown) last.
     match (a.is_nan(), b.is_nan()) {
@@ -240,7 +268,16 @@ fn sorter<'s>(
         }
         "path" => Box::new(|a: &Row, b: &Row| a.path().cmp(b.path())),
         "url" => Box::new(|a: &Row, b: &Row| a.url.cmp(&b.url)),
-        "type" => Box::new(|a: &Row, b: &Row| a.kind.name().cmp(b.kind.name())),
+        "type" => Box::new(|a: &Row, b: &Row| st.types.get(a.rtype).cmp(st.types.get(b.rtype))),
+        "initiator" => Box::new(|a: &Row, b: &Row| {
+            st.initiators
+                .get(a.initiator)
+                .cmp(st.initiators.get(b.initiator))
+        }),
+        "priority" => Box::new(|a: &Row, b: &Row| {
+            priority_rank(st.priorities.get(a.priority))
+                .cmp(&priority_rank(st.priorities.get(b.priority)))
+        }),
         "size" => Box::new(|a: &Row, b: &Row| a.transferred.cmp(&b.transferred)),
         "decoded" => Box::new(|a: &Row, b: &Row| a.decoded.cmp(&b.decoded)),
         "time" => Box::new(|a: &Row, b: &Row| cmp_f(a.time as f64, b.time as f64)),

@@ -8,11 +8,12 @@ import { Details } from './details.js';
 const TYPES = [['document', 'Doc'], ['xhr', 'Fetch/XHR'], ['script', 'JS'], ['stylesheet', 'CSS'], ['image', 'Img'],
   ['font', 'Font'], ['media', 'Media'], ['websocket', 'WS'], ['other', 'Other']];
 const STATUSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'failed'];
-const FIELDS = ['q', 'regex', 'domain', 'method', 'min_time', 'min_size', 'errors', 'group', 'search', 'search_regex'];
+const FIELDS = ['q', 'regex', 'domain', 'method', 'min_time', 'min_size', 'errors', 'group', 'fit', 'search', 'search_regex'];
 
 const $ = (id) => document.getElementById(id);
 const state = { file: 0, item: null, types: new Set(), statuses: new Set(), sort: 'start', desc: false, sel: null,
-  finding: null, flow: null, panel: false };
+  finding: null, flow: null, panel: false, range: null /* [from, to] ms after the capture's start */ };
+let overview = null;
 let findings = null; // the file's findings report, once computed
 let findingsTimer = null;
 let searchRun = null; // the search being followed: {key, ctrl, hits: Map(entry -> fields), progress}
@@ -81,7 +82,102 @@ function params() {
   if (state.desc) p.set('desc', '1');
   const only = onlyEntries();
   if (only) p.set('ids', only.entries.join(','));
+  if (state.range && summary && summary.origin != null) {
+    p.set('from', String(summary.origin + state.range[0]));
+    p.set('to', String(summary.origin + state.range[1]));
+  }
   return p;
+}
+
+/** The waterfall's axis: the brushed range, else the whole capture (absolute time kept
+ * when filtering), else — with Fit — the rows shown. */
+function setAxis() {
+  const whole = summary && summary.origin != null ? { origin: summary.origin, end: summary.origin + Math.max(summary.finish, 1) } : null;
+  table.zero = whole ? whole.origin : null;
+  if (whole && state.range) table.viewAxis = { origin: whole.origin + state.range[0], end: whole.origin + state.range[1] };
+  else if (whole && !$('fit').checked) table.viewAxis = whole;
+  else table.viewAxis = null;
+}
+
+// ---------------------------------------------------------------- overview strip
+async function loadOverview() {
+  if (!nfiles) return;
+  const file = state.file;
+  const bins = Math.max(20, Math.min(400, Math.floor(($('overview').clientWidth || 800) / 4)));
+  let o;
+  try { o = await getJSON(`${base()}/overview?bins=${bins}`); } catch (_) { return; }
+  if (file !== state.file) return;
+  overview = o;
+  drawOverview();
+}
+
+function drawOverview() {
+  const o = overview;
+  const bars = clear($('ov-bars'));
+  const marks = clear($('ov-marks'));
+  if (!o || o.origin == null) return;
+  const max = Math.max(1, ...o.bins);
+  o.bins.forEach((n, k) => {
+    const b = el('div', { class: 'ob' + (o.errors[k] ? ' err' : ''), title: `${n} requests${o.errors[k] ? `, ${o.errors[k]} errors` : ''}` });
+    b.style.height = (n ? Math.max(8, n / max * 100) : 0) + '%';
+    bars.appendChild(b);
+  });
+  const span = Math.max(o.end - o.origin, 1);
+  for (const p of (o.pages || []).slice(0, 200)) {
+    if (p.start == null) continue;
+    for (const [cls, t] of [['dcl', p.onContentLoad], ['load', p.onLoad]]) {
+      if (t == null) continue;
+      const m = el('div', { class: 'marker ' + cls });
+      m.style.left = ((p.start + t - o.origin) / span * 100) + '%';
+      marks.appendChild(m);
+    }
+  }
+  $('overview').dataset.bins = String(o.bins.length);
+  drawBrush();
+}
+
+function drawBrush() {
+  const b = $('ov-brush');
+  const o = overview;
+  if (!state.range || !o || o.origin == null || !summary) { b.hidden = true; $('ov-label').textContent = ''; return; }
+  const span = Math.max(o.end - o.origin, 1);
+  const shift = summary.origin - o.origin;
+  b.hidden = false;
+  b.style.left = ((state.range[0] + shift) / span * 100) + '%';
+  b.style.width = Math.max((state.range[1] - state.range[0]) / span * 100, 0.2) + '%';
+  $('ov-label').textContent = `${ms(state.range[0])} – ${ms(state.range[1])} (double-click: all)`;
+}
+
+function setupBrush() {
+  const ov = $('overview');
+  let start = null;
+  const at = (e) => {
+    const r = ov.getBoundingClientRect();
+    const f = Math.max(0, Math.min(1, (e.clientX - r.left) / Math.max(r.width, 1)));
+    const o = overview;
+    return o.origin + f * Math.max(o.end - o.origin, 1) - summary.origin;
+  };
+  ov.addEventListener('mousedown', (e) => {
+    if (!overview || overview.origin == null || !summary) return;
+    e.preventDefault();
+    start = { x: e.clientX, t: at(e) };
+  });
+  window.addEventListener('mousemove', (e) => {
+    if (!start) return;
+    const t = at(e);
+    state.range = [Math.min(start.t, t), Math.max(start.t, t)];
+    drawBrush();
+  });
+  window.addEventListener('mouseup', (e) => {
+    if (!start) return;
+    const moved = Math.abs(e.clientX - start.x) >= 3;
+    const t = at(e);
+    start = null;
+    state.range = moved ? [Math.floor(Math.min(state.range[0], t)), Math.ceil(Math.max(state.range[1], t))] : null;
+    drawBrush();
+    changed({ now: true });
+  });
+  ov.addEventListener('dblclick', () => { state.range = null; drawBrush(); changed({ now: true }); });
 }
 
 /** The entries the table is narrowed to: a finding's, or a sign-in flow's steps. */
@@ -107,6 +203,8 @@ function writeHash() {
   if (state.finding !== null) p.set('finding', String(state.finding));
   if (state.flow !== null) p.set('flow', String(state.flow));
   if (state.panel) p.set('findings', '1');
+  p.delete('from'); p.delete('to');
+  if (state.range) p.set('range', `${state.range[0]}-${state.range[1]}`);
   const h = p.toString();
   const url = location.pathname + location.search + (h ? '#' + h : '');
   if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
@@ -129,6 +227,8 @@ function readHash() {
   state.finding = p.has('finding') ? Number(p.get('finding')) : null;
   state.flow = p.has('flow') ? Number(p.get('flow')) : null;
   state.panel = p.get('findings') === '1';
+  const rg = /^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$/.exec(p.get('range') || '');
+  state.range = rg && Number(rg[2]) > Number(rg[1]) ? [Number(rg[1]), Number(rg[2])] : null;
   table.setSort(state.sort, state.desc);
   syncToggles();
 }
@@ -152,6 +252,8 @@ async function refresh(opts) {
   $('q').classList.remove('invalid');
   syncSearch();
   drawOnly();
+  setAxis();
+  drawBrush();
   try {
     table.base = base();
     await table.reset(params().toString(), opts);
@@ -418,6 +520,7 @@ async function loadSummary() {
   summary = s;
   table.pages = s.pages || [];
   drawSummary(s);
+  if (grew || !overview) loadOverview();
   if (grew) await refresh({ keepScroll: true });
   if (!s.done) pollTimer = setTimeout(loadSummary, 400);
   return s;
@@ -450,7 +553,7 @@ async function switchTo(file, item = null) {
   state.file = file; state.item = item; state.sel = null; details.hide(); summary = null;
   clearTimeout(pollTimer); writeHash();
   await loadFiles();
-  findings = null; state.finding = null; state.flow = null;
+  findings = null; state.finding = null; state.flow = null; state.range = null; overview = null;
   await loadSummary();
   await refresh();
   loadFindings();
@@ -558,14 +661,15 @@ async function start() {
   }
   $('clear').addEventListener('click', () => {
     for (const f of FIELDS) { const e = $(f); if (e.type === 'checkbox') e.checked = false; else e.value = ''; }
-    state.types.clear(); state.statuses.clear(); state.finding = null; state.flow = null; syncPanel(); syncToggles(); changed({ now: true });
+    state.types.clear(); state.statuses.clear(); state.finding = null; state.flow = null; state.range = null; syncPanel(); syncToggles(); changed({ now: true });
   });
   $('search-cancel').addEventListener('click', () => cancelSearch());
+  setupBrush();
   $('findings-toggle').addEventListener('click', () => { state.panel = !state.panel; syncPanel(); writeHash(); });
   $('only-clear').addEventListener('click', () => { state.finding = null; state.flow = null; syncPanel(); changed({ now: true }); });
   $('file').addEventListener('change', (e) => {
     state.file = Number(e.target.value); state.item = null; state.sel = null; details.hide(); summary = null;
-    findings = null; state.finding = null; state.flow = null;
+    findings = null; state.finding = null; state.flow = null; state.range = null; overview = null;
     clearTimeout(pollTimer); writeHash(); syncCatalog(); loadSummary().then(() => refresh()).then(() => loadFindings());
   });
   window.addEventListener('hashchange', () => { readHash(); syncPanel(); refresh(); });

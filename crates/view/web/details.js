@@ -112,7 +112,17 @@ export class Details {
       ['Time', d.time != null ? ms(d.time) : null],
       ['Redirect to', rs.redirectURL || null],
       ['Page', d.pageref],
+      ['Priority', d.priority],
+      ['Initiator', d.initiator ? [d.initiator.type, d.initiator.url ? d.initiator.url + (d.initiator.line ? ':' + d.initiator.line : '') : null].filter(Boolean).join(' · ') : null],
     ])));
+    if (d.initiator && d.initiator.stack.length) {
+      const ol = el('ol', { class: 'stack' });
+      for (const f of d.initiator.stack) {
+        ol.appendChild(f.async !== undefined ? el('li', { class: 'dim', text: `(async ${f.async})` })
+          : el('li', { text: `${f.function || '(anonymous)'} @ ${f.url}${f.line != null ? ':' + f.line : ''}${f.column != null ? ':' + f.column : ''}` }));
+      }
+      b.appendChild(section('Initiator stack', ol));
+    }
     b.appendChild(headerSection('Response headers', rs.headers, rs.raw));
     b.appendChild(headerSection('Request headers', rq.headers, rq.raw));
   }

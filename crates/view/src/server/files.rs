@@ -142,6 +142,8 @@ impl Query {
             group: flag(m, "group"),
             search: s("search"),
             search_regex: flag(m, "search_regex"),
+            from: num(m, "from")?,
+            to: num(m, "to")?,
             ids: s("ids"),
         })
     }
@@ -156,7 +158,10 @@ pub fn row_json(st: &State, i: u32, r: &Row) -> Value {
         "domain": st.domains.get(r.domain),
         "path": r.path(),
         "url": &*r.url,
-        "type": r.kind.name(),
+        "type": st.types.get(r.rtype),
+        "kind": r.kind.name(),
+        "initiator": st.initiators.get(r.initiator),
+        "priority": st.priorities.get(r.priority),
         "mime": st.mimes.get(r.mime),
         "transferred": r.transferred,
         "decoded": r.decoded,
@@ -300,4 +305,47 @@ pub(super) async fn image(
             .into_response()),
         None => Ok(not_found("this response is not an image the viewer shows")),
     }
+}
+
+/// The overview strip: requests started per time bin over the whole capture (and how
+/// many of them are errors), with the pages' load events.
+pub(super) async fn overview(
+    S(app): S<App>,
+    Path(id): Path<usize>,
+    Q(params): Q<HashMap<String, String>>,
+) -> Result<Response, ViewError> {
+    let f = file(&app, id)?;
+    let bins: usize = num(&params, "bins")?.unwrap_or(200).clamp(1, 2000);
+    let st = f.state.read().unwrap();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for r in st.rows.iter().filter(|r| !r.start.is_nan()) {
+        lo = lo.min(r.start);
+        hi = hi.max(r.end());
+    }
+    if lo > hi {
+        return Ok(
+            axum::Json(json!({"origin": null, "end": null, "bins": [], "errors": []}))
+                .into_response(),
+        );
+    }
+    let span = (hi - lo).max(1.0);
+    let mut counts = vec![0u32; bins];
+    let mut errors = vec![0u32; bins];
+    for r in st.rows.iter().filter(|r| !r.start.is_nan()) {
+        let b = (((r.start - lo) / span) * bins as f64).floor() as usize;
+        let b = b.min(bins - 1);
+        counts[b] += 1;
+        if r.is_error() {
+            errors[b] += 1;
+        }
+    }
+    Ok(axum::Json(json!({
+        "origin": lo,
+        "end": hi,
+        "bins": counts,
+        "errors": errors,
+        "pages": st.pages,
+        "done": st.done,
+    }))
+    .into_response())
 }

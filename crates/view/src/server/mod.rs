@@ -9,10 +9,11 @@
 //! | `/` , `/app.js`, `/style.css`, … | the viewer (embedded) |
 //! | `/api/files` | the files: id, name, entries, indexing state |
 //! | `/api/files/{id}/summary` | counts, bytes, page timings, status classes, types |
-//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group&search&search_regex&ids` | one window of the filtered, sorted table |
+//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group&search&search_regex&ids&from&to` | one window of the filtered, sorted table |
 //! | `/api/files/{id}/entries/{n}` | one entry's details |
 //! | `/api/files/{id}/entries/{n}/raw` | the entry's JSON as written in the file |
 //! | `/api/files/{id}/entries/{n}/image` | the response body, for PNG/JPEG/GIF/WebP/AVIF/ICO only |
+//! | `/api/files/{id}/overview?bins` | requests started per time bin over the whole capture, errors per bin, the pages' load events |
 //! | `/api/files/{id}/findings` | `diagnose`'s findings and sign-in flows and `check`'s lint: `{"state": "pending" \| "done" \| "failed", "findings", "flows"}` |
 //! | `/api/files/{id}/search?text&regex` | a search of every field, streamed as newline-delimited JSON (see docs/view.md) |
 //! | `/api/config` | what this viewer offers: `{"catalog": title or null, "maxUpload": bytes (0: no upload)}` |
@@ -41,7 +42,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use catalog::{catalog_list, catalog_open, config};
-use files::{entry, files, image, raw, rows, summary};
+use files::{entry, files, image, overview, raw, rows, summary};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -199,6 +200,7 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .route("/api/files/{id}/entries/{n}/raw", get(raw))
         .route("/api/files/{id}/entries/{n}/image", get(image))
         .route("/api/files/{id}/findings", get(search::findings))
+        .route("/api/files/{id}/overview", get(overview))
         .route("/api/files/{id}/search", get(search::search))
         .route("/api/config", get(config))
         .route("/api/catalog", get(catalog_list))
