@@ -29,7 +29,15 @@ const { browser, context, page } = await viewerPage(chromium);
 const requests = [];
 const dialogs = [];
 const pageErrors = [];
-page.on('request', (r) => requests.push(r.url()));
+// The viewer's own requests (main frame), and those made inside preview frames: a
+// preview may *try* (its sandbox and policy refuse before anything is sent: Chromium
+// reports such a request, then its failure as blocked), never get an answer.
+const previewTries = [];
+const failedWhy = new Map();
+const answered = [];
+page.on('request', (r) => { if (r.frame() === page.mainFrame()) requests.push(r.url()); else previewTries.push(r.url()); });
+page.on('requestfailed', (r) => failedWhy.set(r.url(), (r.failure() || {}).errorText || ''));
+page.on('response', (r) => { if (r.frame() !== page.mainFrame() && !/\/entries\/\d+\/preview$/.test(new URL(r.url()).pathname)) answered.push(r.url()); });
 page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
 page.on('pageerror', (e) => pageErrors.push(e.message));
 
@@ -217,13 +225,24 @@ try {
   // An image shows; the HTML document is shown as source.
   await selectRow((r) => r.path === '/static/logo.png', 'logo.png');
   await tab('response');
-  await page.waitForFunction(() => { const i = document.querySelector('#details img.preview'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+  const imgFrame = await page.waitForSelector('#details iframe.preview-frame.image');
+  ok((await imgFrame.getAttribute('sandbox')) === '' && !(await page.$('#details img')), 'the image is previewed in a sandboxed frame (no scripts, opaque origin), not on the page');
+  const imgDoc = await imgFrame.contentFrame();
+  await imgDoc.waitForSelector('img');
+  await imgDoc.waitForFunction(() => { const i = document.querySelector('img'); return i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+  ok((await imgDoc.evaluate(() => self.origin)) === 'null', 'the preview runs in an opaque origin');
   ok(true, 'image response shown as an image');
   await selectRow((r) => r.path === '/', 'the document');
   await tab('response');
   const src = await page.$eval('#details pre.source', (p) => ({ kind: p.dataset.kind, text: p.textContent, spans: p.querySelectorAll('span.t').length }));
   ok(src.kind === 'html' && /<html|<!doctype/i.test(src.text) && src.spans > 3, 'HTML shown as highlighted source');
-  ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered');
+  ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered until asked');
+  await page.click('#preview-html');
+  const htmlFrame = await page.waitForSelector('#details iframe.preview-frame.html');
+  ok((await htmlFrame.getAttribute('sandbox')) === '', 'HTML previewed in a sandboxed frame');
+  const htmlDoc = await htmlFrame.contentFrame();
+  await htmlDoc.waitForLoadState();
+  ok((await htmlDoc.evaluate(() => document.body.textContent.length)) > 0 && (await htmlDoc.evaluate(() => self.origin)) === 'null', 'the HTML is rendered there, in an opaque origin');
   await page.keyboard.press('Escape');
 
 
@@ -421,12 +440,20 @@ try {
   console.log('hostile HAR (file ' + FILES.hostile + ')');
   await open(FILES.hostile);
   const hostileRows = await visibleRows();
+  let previews = 0;
   ok(hostileRows.length >= 8, `hostile entries listed (${hostileRows.length})`);
   for (const r of hostileRows) {
     await page.click(`#rows .row[data-i="${r.i}"]`);
     await page.waitForSelector('#details .d-body');
     for (const t of ['headers', 'payload', 'response', 'cookies', 'timing', 'raw']) {
       await tab(t);
+      if (t === 'response' && await page.$('#preview-html')) {
+        await page.click('#preview-html');
+        const fr = await (await page.waitForSelector('#details iframe.preview-frame.html')).contentFrame();
+        await fr.waitForLoadState().catch(() => {});
+        previews++;
+      }
+      if (t === 'response') previews += (await page.$$('#details iframe.preview-frame:not(.html)')).length;
       if (t === 'raw') await page.waitForFunction(() => !document.querySelector('#details pre.raw') || document.querySelector('#details pre.raw').textContent !== 'Loading…');
       const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
       ok(wide <= 0, `entry ${r.i} ${t}: nothing breaks the layout (overflow ${wide}px)`);
@@ -435,20 +462,25 @@ try {
     if (await page.$('#details .tab[data-tab="jwt"]')) await tab('jwt');
     await page.click('#copy-curl');
   }
+  ok(previews >= 2, `hostile HTML and images previewed (${previews} frames)`);
   await page.check('#group');
   await settle();
   await page.uncheck('#group');
-  await page.waitForTimeout(500);
+  await page.waitForTimeout(1500); // a <meta refresh> in a preview would have fired by now
   const pwned = await page.evaluate(() => window.__pwned);
   ok(pwned === undefined, 'no script from the HAR ran (window.__pwned is ' + pwned + ')');
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));
   ok(pwnedReq.length === 0, 'no request made by a payload: ' + pwnedReq.slice(0, 3).join(' '));
+  const tries = previewTries.filter((u) => !/^data:|^about:/.test(u) && !(u.startsWith(origin + '/') && /\/entries\/\d+\/preview$/.test(new URL(u).pathname)));
+  ok(answered.length === 0, 'nothing a preview asked for was answered: ' + answered.slice(0, 3).join(' '));
+  const unblocked = tries.filter((u) => !/BLOCKED|CSP/i.test(failedWhy.get(u) || ''));
+  ok(unblocked.length === 0, `every request a preview tried was blocked before it was sent (${tries.length}: ${[...new Set(tries.map((u) => failedWhy.get(u)))].join(', ')}): ` + unblocked.slice(0, 3).join(' '));
   const top = await page.evaluate(() => document.querySelector('#top').getBoundingClientRect().height);
   ok(top < 200, `header intact (${top}px)`);
   ok(pageErrors.length === 0, 'no script errors in the viewer: ' + pageErrors.join(' | '));

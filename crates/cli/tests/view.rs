@@ -184,6 +184,30 @@ fn hostile_har() -> Value {
             &format!("{SCRIPT}\n{IMG}"),
             json!({"serverIPAddress": SCRIPT}),
         ),
+        // For the preview: whatever its sandbox lets through would ask the viewer's own
+        // origin for a /pwned path (the page test sees every request).
+        entry(
+            "http://127.0.0.1:9/refresh.html",
+            200,
+            "text/html",
+            "<html><head><meta http-equiv=\"refresh\" content=\"0;url=/pwned-refresh\">\
+             <link rel=stylesheet href=\"/pwned-css\"><link rel=prefetch href=\"/pwned-prefetch\">\
+             <style>@import url(/pwned-import); body{background:url(/pwned-bg)}</style></head>\
+             <body onload=\"window.__pwned=6;fetch('/pwned-onload')\"><img src=\"/pwned-img2\">\
+             <video src=\"/pwned-video\" autoplay></video><form action=\"/pwned-form\"><input autofocus></form>\
+             <script>window.__pwned=7;fetch('/pwned-script')</script>\
+             <iframe srcdoc=\"<script>parent.__pwned=8</script>\"></iframe></body></html>",
+            json!({}),
+        ),
+        entry(
+            "http://127.0.0.1:9/font.woff2",
+            200,
+            "font/woff2",
+            &b64_encode("wOF2 not really a font"),
+            json!({"response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                "content": {"size": 22, "mimeType": "font/woff2", "encoding": "base64", "text": b64_encode("wOF2 not really a font")},
+                "redirectURL": "", "headersSize": -1, "bodySize": -1}}),
+        ),
     ];
     json!({"log": {
         "version": "1.2",

@@ -150,21 +150,41 @@ export class Details {
       case 'none':
         b.appendChild(el('p', { class: 'dim', text: 'No response body in this HAR (not recorded, or stripped).' }));
         break;
-      case 'image': {
-        const img = el('img', { class: 'preview', alt: 'response image' });
-        img.src = `${this.base}/entries/${d.index}/image`;
-        b.appendChild(img);
+      case 'image':
+        b.appendChild(this.previewFrame(d, 'image'));
         break;
-      }
       case 'binary':
+        if (body.preview === 'font' || body.preview === 'media') b.appendChild(this.previewFrame(d, body.preview));
         b.appendChild(el('p', { class: 'dim', text: `Binary body, ${bytes(body.bytes)}. First bytes:` }));
         b.appendChild(el('pre', { class: 'source hex', text: body.hex }));
         break;
       default:
         if (body.truncated) b.appendChild(el('p', { class: 'warn', text: `Body cut at ${bytes(body.text.length)} (it is ${bytes(body.bytes)}); the Raw tab has all of it.` }));
-        if (body.kind === 'html' || body.kind === 'xml') b.appendChild(el('p', { class: 'dim', text: 'Shown as source: HTML and SVG from a HAR are never rendered.' }));
+        if (body.preview === 'image') b.appendChild(this.previewFrame(d, 'image'));
+        else if (body.preview === 'font' || body.preview === 'media') b.appendChild(this.previewFrame(d, body.preview));
+        else if (body.preview === 'html') {
+          const holder = el('div');
+          const btn = el('button', { type: 'button', id: 'preview-html', title: 'Render it in a sandboxed frame: no scripts, nothing loaded, not on this page\'s origin',
+            onclick: () => { btn.remove(); holder.appendChild(this.previewFrame(d, 'html')); } }, 'Preview (sandboxed)');
+          holder.appendChild(btn);
+          b.appendChild(holder);
+        }
+        if (body.kind === 'html' || body.kind === 'xml') b.appendChild(el('p', { class: 'dim', text: 'Shown as source; a preview renders in a sandboxed frame only (no scripts, nothing loaded).' }));
         b.appendChild(bodyView(body.kind, body.text, this.highlight()));
     }
+  }
+
+  /** A preview of the response in a sandboxed frame: no scripts, an opaque origin, and
+   * a document whose own policy loads nothing (see /entries/{n}/preview). */
+  previewFrame(d, kind) {
+    const f = document.createElement('iframe');
+    f.setAttribute('sandbox', '');
+    f.setAttribute('referrerpolicy', 'no-referrer');
+    f.className = 'preview-frame ' + kind;
+    f.title = 'preview (sandboxed)';
+    f.dataset.kind = kind;
+    f.src = `${this.base}/entries/${d.index}/preview`;
+    return f;
   }
 
   tab_cookies(b, d) {

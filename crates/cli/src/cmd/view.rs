@@ -23,7 +23,8 @@ use std::net::{IpAddr, Ipv4Addr};
 /// and removed on exit.
 ///
 /// The viewer runs nothing from the HAR: a strict Content-Security-Policy, no HTML built
-/// from HAR strings (responses are shown as source, never rendered), every asset built
+/// from HAR strings (responses are shown as source; previews of images, fonts, media and
+/// HTML render only in a sandboxed frame that can run and load nothing), every asset built
 /// into hark (nothing is loaded from the network; the page sends files only to this
 /// viewer, with a header cross-site pages cannot send).
 ///

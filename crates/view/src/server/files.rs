@@ -349,3 +349,25 @@ pub(super) async fn overview(
     }))
     .into_response())
 }
+
+/// The response previewed: a document for a sandboxed frame (see
+/// [`crate::details::preview`]), under its own policy.
+pub(super) async fn preview(
+    S(app): S<App>,
+    Path((id, n)): Path<(usize, usize)>,
+) -> Result<Response, ViewError> {
+    let f = file(&app, id)?;
+    let bytes = f.entry_bytes(n)?;
+    match crate::details::preview(&bytes) {
+        Some((mime, doc)) => Ok((
+            [
+                (header::CONTENT_TYPE, mime.as_str()),
+                (header::CONTENT_SECURITY_POLICY, crate::details::PREVIEW_CSP),
+                (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+            ],
+            Body::from(doc),
+        )
+            .into_response()),
+        None => Ok(not_found("this response has no preview")),
+    }
+}

@@ -13,6 +13,7 @@
 //! | `/api/files/{id}/entries/{n}` | one entry's details |
 //! | `/api/files/{id}/entries/{n}/raw` | the entry's JSON as written in the file |
 //! | `/api/files/{id}/entries/{n}/image` | the response body, for PNG/JPEG/GIF/WebP/AVIF/ICO only |
+//! | `/api/files/{id}/entries/{n}/preview` | a document previewing the response (image, font, audio/video, HTML), for a sandboxed frame only: its own policy (`sandbox`, no scripts, nothing loaded) |
 //! | `/api/files/{id}/overview?bins` | requests started per time bin over the whole capture, errors per bin, the pages' load events |
 //! | `/api/files/{id}/findings` | `diagnose`'s findings and sign-in flows and `check`'s lint: `{"state": "pending" \| "done" \| "failed", "findings", "flows"}` |
 //! | `/api/files/{id}/search?text&regex` | a search of every field, streamed as newline-delimited JSON (see docs/view.md) |
@@ -42,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use catalog::{catalog_list, catalog_open, config};
-use files::{entry, files, image, overview, raw, rows, summary};
+use files::{entry, files, image, overview, preview, raw, rows, summary};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -50,7 +51,8 @@ use upload::{upload, Uploads};
 
 /// The policy on every response: nothing from the HAR can run, nothing loads from
 /// elsewhere.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// Frames: only the viewer's own previews (`/entries/{n}/preview`, sandboxed).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Which `Host` headers are answered.
 #[derive(Clone, Debug)]
@@ -199,6 +201,7 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .route("/api/files/{id}/entries/{n}", get(entry))
         .route("/api/files/{id}/entries/{n}/raw", get(raw))
         .route("/api/files/{id}/entries/{n}/image", get(image))
+        .route("/api/files/{id}/entries/{n}/preview", get(preview))
         .route("/api/files/{id}/findings", get(search::findings))
         .route("/api/files/{id}/overview", get(overview))
         .route("/api/files/{id}/search", get(search::search))
@@ -304,7 +307,10 @@ async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Only previews may be framed (by the viewer itself, sandboxed): they say so.
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         "Cross-Origin-Resource-Policy",
         HeaderValue::from_static("same-origin"),
