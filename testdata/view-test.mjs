@@ -4,10 +4,12 @@
 //   node testdata/view-test.mjs URL FILES_JSON [SCREENSHOT.png]
 //
 // URL is what `hark view --no-open --port 0 …` printed; FILES_JSON maps roles to file
-// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}.
+// ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5,
+// "bbc":6,"chrome":7}, with "bbcPath" (the BBC file) and "summaryTypes" (hark summary's counts).
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
 import { checker, viewerPage } from './chromium.mjs';
 
 const [BASE, FILES_JSON, SHOT] = process.argv.slice(2);
@@ -27,7 +29,15 @@ const { browser, context, page } = await viewerPage(chromium);
 const requests = [];
 const dialogs = [];
 const pageErrors = [];
-page.on('request', (r) => requests.push(r.url()));
+// The viewer's own requests (main frame), and those made inside preview frames: a
+// preview may *try* (its sandbox and policy refuse before anything is sent: Chromium
+// reports such a request, then its failure as blocked), never get an answer.
+const previewTries = [];
+const failedWhy = new Map();
+const answered = [];
+page.on('request', (r) => { if (r.frame() === page.mainFrame()) requests.push(r.url()); else previewTries.push(r.url()); });
+page.on('requestfailed', (r) => failedWhy.set(r.url(), (r.failure() || {}).errorText || ''));
+page.on('response', (r) => { if (r.frame() !== page.mainFrame() && !/\/entries\/\d+\/preview$/.test(new URL(r.url()).pathname)) answered.push(r.url()); });
 page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
 page.on('pageerror', (e) => pageErrors.push(e.message));
 
@@ -119,7 +129,8 @@ try {
   await page.click('#thead .cell[data-sort="status"]');
   await settle();
   rows = await visibleRows();
-  ok(rows[0].status === '200' && rows[rows.length - 1].status === '302', 'sorted by status');
+  const sts = rows.map((r) => Number(r.status));
+  ok(rows[0].status === '200' && sts.every((x, k) => k === 0 || sts[k - 1] <= x), 'sorted by status');
   await page.click('#thead .cell[data-sort="start"]');
   await settle();
 
@@ -158,7 +169,7 @@ try {
   await page.click('#type-xhr');
   await settle();
   rows = await visibleRows();
-  ok(rows.length === 7 && rows.every((r) => r.type === 'xhr'), 'type Fetch/XHR');
+  ok(rows.length === FILES.summaryTypes.fetch && rows.every((r) => r.type === 'fetch'), `type Fetch/XHR: named fetch, as hark summary does (${FILES.summaryTypes.fetch})`);
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   await settle();
@@ -214,13 +225,24 @@ try {
   // An image shows; the HTML document is shown as source.
   await selectRow((r) => r.path === '/static/logo.png', 'logo.png');
   await tab('response');
-  await page.waitForFunction(() => { const i = document.querySelector('#details img.preview'); return i && i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+  const imgFrame = await page.waitForSelector('#details iframe.preview-frame.image');
+  ok((await imgFrame.getAttribute('sandbox')) === '' && !(await page.$('#details img')), 'the image is previewed in a sandboxed frame (no scripts, opaque origin), not on the page');
+  const imgDoc = await imgFrame.contentFrame();
+  await imgDoc.waitForSelector('img');
+  await imgDoc.waitForFunction(() => { const i = document.querySelector('img'); return i.complete && i.naturalWidth > 0; }, null, { timeout: 5000 });
+  ok((await imgDoc.evaluate(() => self.origin)) === 'null', 'the preview runs in an opaque origin');
   ok(true, 'image response shown as an image');
   await selectRow((r) => r.path === '/', 'the document');
   await tab('response');
   const src = await page.$eval('#details pre.source', (p) => ({ kind: p.dataset.kind, text: p.textContent, spans: p.querySelectorAll('span.t').length }));
   ok(src.kind === 'html' && /<html|<!doctype/i.test(src.text) && src.spans > 3, 'HTML shown as highlighted source');
-  ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered');
+  ok((await page.$$('#details iframe, #details object, #details embed')).length === 0, 'HTML not rendered until asked');
+  await page.click('#preview-html');
+  const htmlFrame = await page.waitForSelector('#details iframe.preview-frame.html');
+  ok((await htmlFrame.getAttribute('sandbox')) === '', 'HTML previewed in a sandboxed frame');
+  const htmlDoc = await htmlFrame.contentFrame();
+  await htmlDoc.waitForLoadState();
+  ok((await htmlDoc.evaluate(() => document.body.textContent.length)) > 0 && (await htmlDoc.evaluate(() => self.origin)) === 'null', 'the HTML is rendered there, in an opaque origin');
   await page.keyboard.press('Escape');
 
 
@@ -255,6 +277,139 @@ try {
     console.log('  screenshot ' + SHOT);
   }
 
+  // ---------------------------------------------------------------- findings
+  console.log('findings of the failures recording (file ' + FILES.failures + ')');
+  await open(FILES.failures, { findings: '1' });
+  await page.waitForSelector('#findings[data-state="done"]', { timeout: 30000 });
+  const report = await (await fetch(`${BASE}api/files/${FILES.failures}/findings`)).json();
+  const byCode = (c) => report.findings.findIndex((f) => f.code === c);
+  ok(report.state === 'done' && byCode('server-error') >= 0 && byCode('redirect-loop') >= 0 && byCode('oauth-state-mismatch') >= 0,
+    'diagnose findings listed: ' + report.findings.map((f) => f.code).join(' '));
+  ok(report.findings.some((f) => f.from === 'check'), 'check\'s lint findings listed too');
+  ok((await page.$$('#findings-list .finding')).length === report.findings.length, 'one panel entry per finding');
+  const panelText = await page.textContent('#findings-list');
+  const boom = report.findings[byCode('server-error')];
+  ok(panelText.includes(boom.title) && panelText.includes(boom.advice) && panelText.includes('error'), 'severity, title and advice shown');
+  await page.click('#findings-list .finding[data-code="server-error"]');
+  await settle();
+  rows = await visibleRows();
+  ok(rows.length === 1 && rows[0].i === boom.entries[0] && rows[0].status === '500', 'the 500 finding selects its row: ' + JSON.stringify(rows.map((r) => [r.i, r.status])));
+  await page.waitForSelector('#details .d-body');
+  ok((await page.textContent('#details .d-url')).includes('/boom'), 'and shows it in the details');
+  ok(page.url().includes('finding=' + byCode('server-error')), 'the chosen finding is in the URL');
+  await page.click('#findings-list .finding[data-code="redirect-loop"]');
+  await settle();
+  rows = await visibleRows();
+  const loop = report.findings[byCode('redirect-loop')];
+  ok(rows.length === loop.entries.length && rows.every((r) => loop.entries.includes(r.i)) && rows.filter((r) => r.status === '302').length === rows.length - 1,
+    `the redirect loop selects its ${loop.entries.length} requests, its redirects and the one that broke it (${rows.map((r) => r.status).join(' ')})`);
+  await page.click('#only-clear');
+  await settle();
+  ok((await matched()) === sum.requests, 'Show all requests');
+  const markTitle = await page.$eval(`#rows .row[data-i="${boom.entries[0]}"] .mark`, (m) => m.title).catch(() => '');
+  ok(markTitle.includes(boom.title), 'the row carries a marker with the finding\'s title: ' + markTitle);
+  ok(!(await page.$(`#rows .row[data-i="0"] .mark`)) || report.findings.some((f) => f.entries.includes(0)), 'rows without findings carry no marker');
+  const flowK = report.flows.findIndex((f) => f.steps.some((s) => s.kind === 'token'));
+  ok(flowK >= 0, 'a sign-in flow with a token step');
+  const tokenStep = report.flows[flowK].steps.find((s) => s.kind === 'token');
+  await page.click(`#flows .flow[data-k="${flowK}"] li.step[data-kind="token"]`);
+  await settle();
+  await page.waitForFunction((i) => document.querySelector('#details .d-url') && location.hash.includes('sel=' + i), tokenStep.index);
+  rows = await visibleRows();
+  const stepIds = report.flows[flowK].steps.map((s) => s.index);
+  ok(rows.length === new Set(stepIds).size && rows.every((r) => stepIds.includes(r.i)), 'the flow\'s steps are its rows');
+  ok((await page.textContent('#details .d-url')).includes('/token'), 'a step selects its entry');
+  await page.click('#only-clear');
+
+  // ---------------------------------------------------------------- search everything
+  console.log('search (file ' + FILES.search + ')');
+  const searchFor = async (text, regex = false) => {
+    await open(FILES.search, { search: text, ...(regex ? { search_regex: '1' } : {}) });
+    await page.waitForSelector('#search-count[data-done="1"]', { timeout: 20000 });
+    await settle();
+    return visibleRows();
+  };
+  rows = await searchFor('zebra-body-token');
+  ok(rows.length === 1 && rows[0].path === '/api/orders', 'a text only in one response body finds that request alone: ' + rows.map((r) => r.path));
+  ok((await page.$eval('#search-count', (c) => c.dataset.count)) === '1' && (await page.inputValue('#search')) === 'zebra-body-token', 'count shown, search field from the URL');
+  await page.click(`#rows .row[data-i="${rows[0].i}"]`);
+  await page.waitForSelector('#details .d-body[data-tab="response"] mark.hit');
+  ok((await page.$eval('#details mark.hit', (m) => m.textContent)) === 'zebra-body-token', 'the match is highlighted in the response');
+  rows = await searchFor('HEADER-only-token-42');
+  ok(rows.length === 1 && rows[0].path === '/api/profile', 'a text only in one request header finds that request alone: ' + rows.map((r) => r.path));
+  await page.click(`#rows .row[data-i="${rows[0].i}"]`);
+  await page.waitForSelector('#details .d-body[data-tab="headers"] mark.hit');
+  ok((await page.textContent('#details .found')).includes('request header'), 'the details say where it matched');
+  rows = await searchFor('gz-body-token');
+  ok(rows.length === 1 && rows[0].path === '/api/blob', 'a gzip body in base64 is searched decoded');
+  rows = await searchFor('user');
+  ok(rows.length === 1 && rows[0].path === '/api/login', 'form parameters are searched');
+  rows = await searchFor('zebra-(body|head)-tok.n', true);
+  ok(rows.length === 1 && rows[0].path === '/api/orders', 'a regex search');
+  rows = await searchFor('no-such-text-anywhere');
+  ok(rows.length === 0 && (await matched()) === 0, 'a text found nowhere: no rows');
+  await page.fill('#search', '');
+  await settle();
+  ok((await matched()) === 6 && !page.url().includes('search='), 'clearing the search shows all requests');
+
+  // ---------------------------------------------------------------- timeline
+  console.log('timeline (BBC, file ' + FILES.bbc + ')');
+  await open(FILES.bbc);
+  await page.waitForFunction(() => Number(document.querySelector('#overview').dataset.bins) > 0);
+  const bbc = JSON.parse(readFileSync(FILES.bbcPath, 'utf8'));
+  const spans = bbc.log.entries.map((e) => [Date.parse(e.startedDateTime), Math.max(e.time, 0)]);
+  const t0 = Math.min(...spans.map((x) => x[0]));
+  ok((await page.$$('#ov-bars .ob')).length > 10, 'the overview strip has its bars');
+  const loads = bbc.log.pages.filter((p) => p.pageTimings.onLoad > 0).length;
+  ok((await page.$$('#ov-marks .marker.load')).length === loads, `a load line per page in the overview (${loads})`);
+  const lastTick = () => page.$eval('#thead .tick.last', (t) => t.textContent);
+  const whole = await lastTick();
+  const urlCount = new Map();
+  for (const e of bbc.log.entries) urlCount.set(e.request.url, (urlCount.get(e.request.url) || 0) + 1);
+  const lone = bbc.log.entries.find((e) => urlCount.get(e.request.url) === 1 && e.time > 100 && !bbc.log.entries.some((o) => o !== e && o.request.url.includes(e.request.url)));
+  await page.fill('#q', lone.request.url);
+  await settle();
+  const barWidth = () => page.$eval('#rows .row[data-i] .wbar', (b) => parseFloat(b.style.width));
+  ok((await matched()) === 1 && (await lastTick()) === whole && (await barWidth()) < 20,
+    `filtering keeps the whole capture's time axis (${whole}; the one bar ${(await barWidth()).toFixed(1)}% wide)`);
+  await page.check('#fit');
+  await settle();
+  ok((await barWidth()) > 95 && page.url().includes('fit=1'), `Fit scales the waterfall to the rows shown (the bar ${(await barWidth()).toFixed(1)}% wide)`);
+  await page.click('#clear');
+  await settle();
+  const box = await page.$eval('#overview', (e) => { const r = e.getBoundingClientRect(); return { x: r.x, y: r.y, w: r.width, h: r.height }; });
+  await page.mouse.move(box.x + 2, box.y + box.h / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.w * 0.04, box.y + box.h / 2, { steps: 5 });
+  await page.mouse.up();
+  await settle();
+  const rg = /range=(\d+)-(\d+)/.exec(decodeURIComponent(page.url()));
+  ok(!!rg, 'the brushed range is in the URL: ' + page.url().split('#')[1]);
+  const [ra, rb] = [Number(rg[1]), Number(rg[2])];
+  const inRange = spans.filter(([s, t]) => s - t0 <= rb && s + t - t0 >= ra).length;
+  const zoomed = await matched();
+  ok(zoomed === inRange && inRange > 0 && inRange < spans.length, `brush zoom: the ${inRange} requests running in ${ra}-${rb} ms (shown ${zoomed} of ${spans.length})`);
+  ok(await page.isVisible('#ov-brush'), 'the brush is drawn');
+  const zoomTick = await lastTick();
+  ok(msOf(zoomTick) <= rb + 1 && msOf(zoomTick) >= rb * 0.9 - 1, `the waterfall's axis is the range (ends at ${zoomTick})`);
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]');
+  await settle();
+  ok((await matched()) === zoomed, 'the range survives a reload');
+  await page.dblclick('#overview');
+  await settle();
+  ok((await matched()) === spans.length && !page.url().includes('range='), 'double-click shows the whole capture again');
+
+  console.log('initiator and priority (file ' + FILES.chrome + ')');
+  await open(FILES.chrome);
+  const cells = await page.$$eval('#rows .row[data-i]', (rs) => rs.map((r) => [r.querySelector('.c-initiator').textContent, r.querySelector('.c-priority').textContent, r.querySelector('.c-type').textContent]));
+  ok(JSON.stringify(cells) === JSON.stringify([['other', 'VeryHigh', 'document'], ['other', 'VeryHigh', 'document'], ['www.google.com:114', 'High', 'image']]),
+    'Initiator, Priority and Type columns: ' + JSON.stringify(cells));
+  await page.click('#rows .row[data-i="2"]');
+  await page.waitForSelector('#details .d-body');
+  text = await detailsText();
+  ok(text.includes('parser · https://www.google.com/:114') && text.includes('High'), 'initiator and priority in the details');
+
   // ---------------------------------------------------------------- WebSocket
   console.log('websocket (file ' + FILES.websocket + ')');
   await open(FILES.websocket);
@@ -285,12 +440,20 @@ try {
   console.log('hostile HAR (file ' + FILES.hostile + ')');
   await open(FILES.hostile);
   const hostileRows = await visibleRows();
+  let previews = 0;
   ok(hostileRows.length >= 8, `hostile entries listed (${hostileRows.length})`);
   for (const r of hostileRows) {
     await page.click(`#rows .row[data-i="${r.i}"]`);
     await page.waitForSelector('#details .d-body');
     for (const t of ['headers', 'payload', 'response', 'cookies', 'timing', 'raw']) {
       await tab(t);
+      if (t === 'response' && await page.$('#preview-html')) {
+        await page.click('#preview-html');
+        const fr = await (await page.waitForSelector('#details iframe.preview-frame.html')).contentFrame();
+        await fr.waitForLoadState().catch(() => {});
+        previews++;
+      }
+      if (t === 'response') previews += (await page.$$('#details iframe.preview-frame:not(.html)')).length;
       if (t === 'raw') await page.waitForFunction(() => !document.querySelector('#details pre.raw') || document.querySelector('#details pre.raw').textContent !== 'Loading…');
       const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
       ok(wide <= 0, `entry ${r.i} ${t}: nothing breaks the layout (overflow ${wide}px)`);
@@ -299,20 +462,25 @@ try {
     if (await page.$('#details .tab[data-tab="jwt"]')) await tab('jwt');
     await page.click('#copy-curl');
   }
+  ok(previews >= 2, `hostile HTML and images previewed (${previews} frames)`);
   await page.check('#group');
   await settle();
   await page.uncheck('#group');
-  await page.waitForTimeout(500);
+  await page.waitForTimeout(1500); // a <meta refresh> in a preview would have fired by now
   const pwned = await page.evaluate(() => window.__pwned);
   ok(pwned === undefined, 'no script from the HAR ran (window.__pwned is ' + pwned + ')');
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|entries\/\d+(\/raw|\/image)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));
   ok(pwnedReq.length === 0, 'no request made by a payload: ' + pwnedReq.slice(0, 3).join(' '));
+  const tries = previewTries.filter((u) => !/^data:|^about:/.test(u) && !(u.startsWith(origin + '/') && /\/entries\/\d+\/preview$/.test(new URL(u).pathname)));
+  ok(answered.length === 0, 'nothing a preview asked for was answered: ' + answered.slice(0, 3).join(' '));
+  const unblocked = tries.filter((u) => !/BLOCKED|CSP/i.test(failedWhy.get(u) || ''));
+  ok(unblocked.length === 0, `every request a preview tried was blocked before it was sent (${tries.length}: ${[...new Set(tries.map((u) => failedWhy.get(u)))].join(', ')}): ` + unblocked.slice(0, 3).join(' '));
   const top = await page.evaluate(() => document.querySelector('#top').getBoundingClientRect().height);
   ok(top < 200, `header intact (${top}px)`);
   ok(pageErrors.length === 0, 'no script errors in the viewer: ' + pageErrors.join(' | '));

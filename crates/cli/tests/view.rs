@@ -184,6 +184,30 @@ fn hostile_har() -> Value {
             &format!("{SCRIPT}\n{IMG}"),
             json!({"serverIPAddress": SCRIPT}),
         ),
+        // For the preview: whatever its sandbox lets through would ask the viewer's own
+        // origin for a /pwned path (the page test sees every request).
+        entry(
+            "http://127.0.0.1:9/refresh.html",
+            200,
+            "text/html",
+            "<html><head><meta http-equiv=\"refresh\" content=\"0;url=/pwned-refresh\">\
+             <link rel=stylesheet href=\"/pwned-css\"><link rel=prefetch href=\"/pwned-prefetch\">\
+             <style>@import url(/pwned-import); body{background:url(/pwned-bg)}</style></head>\
+             <body onload=\"window.__pwned=6;fetch('/pwned-onload')\"><img src=\"/pwned-img2\">\
+             <video src=\"/pwned-video\" autoplay></video><form action=\"/pwned-form\"><input autofocus></form>\
+             <script>window.__pwned=7;fetch('/pwned-script')</script>\
+             <iframe srcdoc=\"<script>parent.__pwned=8</script>\"></iframe></body></html>",
+            json!({}),
+        ),
+        entry(
+            "http://127.0.0.1:9/font.woff2",
+            200,
+            "font/woff2",
+            &b64_encode("wOF2 not really a font"),
+            json!({"response": {"status": 200, "statusText": "OK", "httpVersion": "HTTP/1.1", "headers": [], "cookies": [],
+                "content": {"size": 22, "mimeType": "font/woff2", "encoding": "base64", "text": b64_encode("wOF2 not really a font")},
+                "redirectURL": "", "headersSize": -1, "bodySize": -1}}),
+        ),
     ];
     json!({"log": {
         "version": "1.2",
@@ -229,7 +253,27 @@ fn the_viewer_in_headless_chromium() {
     let login = fixture("example-login.chromium.har");
     let failures = fixture("failures.chromium.har");
     let ws = corpus_file("mitmproxy-export-websocket.har");
-    let server = start(&[&login, &failures, &hostile, &big, &ws]);
+    let search = fixture("search.har");
+    let bbc = corpus_file("perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
+    let chrome = corpus_file("mitmproxy-import-chrome.har");
+    let server = start(&[
+        &login, &failures, &hostile, &big, &ws, &search, &bbc, &chrome,
+    ]);
+    // Types as `hark summary` names them: the viewer's column must agree.
+    let summary = hark(["summary", "--json"]).arg(&login).run();
+    assert!(summary.success(), "{summary}");
+    let summary: Value = serde_json::from_str(&summary.stdout()).unwrap();
+    let types: serde_json::Map<String, Value> = summary["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["key"].as_str().unwrap().to_string(),
+                t["requests"].clone(),
+            )
+        })
+        .collect();
     let url = &server.url;
 
     // Headers, as curl sees them: the policy on every answer, the Host check.
@@ -277,14 +321,18 @@ fn the_viewer_in_headless_chromium() {
     );
     // Files listed for a viewer over several HARs.
     let files = server.get_json("api/files");
-    assert_eq!(files.as_array().unwrap().len(), 5);
+    assert_eq!(files.as_array().unwrap().len(), 8);
 
     let shot = std::env::var("HARK_VIEW_SCREENSHOT").unwrap_or_default();
     let mut cmd = Cmd::new("node")
         .current_dir(testdata(""))
         .arg("view-test.mjs")
         .arg(url)
-        .arg(r#"{"login":0,"failures":1,"hostile":2,"big":3,"websocket":4}"#);
+        .arg(
+            json!({"login": 0, "failures": 1, "hostile": 2, "big": 3, "websocket": 4, "search": 5,
+                   "bbc": 6, "chrome": 7, "bbcPath": bbc, "summaryTypes": types})
+            .to_string(),
+        );
     if !shot.is_empty() {
         cmd = cmd.arg(&shot);
     }

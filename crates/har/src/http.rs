@@ -262,6 +262,49 @@ pub fn resource_type<J: Json>(e: EntryView<'_, J>) -> String {
     .to_string()
 }
 
+/// Undo a `Content-Encoding` (a list, applied in order: `gzip`, `x-gzip`, `deflate` —
+/// zlib-wrapped or raw —, `br`; `identity` is skipped), keeping at most `limit` bytes of
+/// the result (a compression bomb stops there). A cut body decodes as far as it goes.
+pub fn decode_content(encodings: &str, data: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut cur = data.to_vec();
+    for enc in encodings.split(',').rev() {
+        let enc = enc.trim().to_ascii_lowercase();
+        let mut out = Vec::new();
+        let res = match enc.as_str() {
+            "" | "identity" => continue,
+            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&cur[..])
+                .take(limit)
+                .read_to_end(&mut out),
+            "deflate" => {
+                // Servers send zlib-wrapped or raw deflate under this name.
+                let r = flate2::read::ZlibDecoder::new(&cur[..])
+                    .take(limit)
+                    .read_to_end(&mut out);
+                if r.is_err() {
+                    out.clear();
+                    flate2::read::DeflateDecoder::new(&cur[..])
+                        .take(limit)
+                        .read_to_end(&mut out)
+                } else {
+                    r
+                }
+            }
+            "br" => brotli_decompressor::Decompressor::new(&cur[..], 64 * 1024)
+                .take(limit)
+                .read_to_end(&mut out),
+            other => return Err(format!("content-encoding {other} is not decoded by hark")),
+        };
+        if let Err(e) = res {
+            if out.is_empty() {
+                return Err(format!("{enc} body does not decode: {e}"));
+            }
+        }
+        cur = out;
+    }
+    Ok(cur)
+}
+
 /// File extensions of static assets: scripts, styles, images, fonts, media, source maps.
 pub const STATIC_EXTENSIONS: &[&str] = &[
     "js", "mjs", "css", "png", "jpg", "jpeg", "gif", "svg", "ico", "webp", "avif", "woff", "woff2",
@@ -313,6 +356,31 @@ pub fn accepts_encoding(accept_encoding: &str, coding: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn content_encodings_are_undone_up_to_a_limit() {
+        use std::io::Write;
+        let text = b"hello hello hello hello".repeat(100);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&text).unwrap();
+        let gz = gz.finish().unwrap();
+        assert_eq!(decode_content("gzip", &gz, u64::MAX).unwrap(), text);
+        assert_eq!(
+            decode_content("identity, GZIP", &gz, u64::MAX).unwrap(),
+            text
+        );
+        assert_eq!(decode_content("gzip", &gz, 10).unwrap(), &text[..10]);
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&text).unwrap();
+        assert_eq!(
+            decode_content("deflate", &z.finish().unwrap(), u64::MAX).unwrap(),
+            text
+        );
+        assert!(decode_content("gzip", b"not gzip", u64::MAX).is_err());
+        assert!(decode_content("zstd", b"x", u64::MAX)
+            .unwrap_err()
+            .contains("zstd"));
+    }
+
     use super::*;
 
     #[test]

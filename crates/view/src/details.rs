@@ -1,7 +1,7 @@
 //! One entry's details, read back from the file on demand and turned into the JSON the
-//! details pane shows: headers (and raw), parameters, cookies, body (as text, never to
-//! be rendered), timings, JWTs found anywhere in the exchange, WebSocket messages, and a
-//! curl command.
+//! details pane shows: headers (and raw), parameters, cookies, body (as text; a
+//! [`preview`] document for a sandboxed frame), timings, JWTs found anywhere in the
+//! exchange, WebSocket messages, and a curl command.
 
 use base64::Engine;
 use har::{EntryView, Json, Lite, Obj};
@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 /// Bodies larger than this are cut in the details (the raw entry is still available).
 pub const MAX_BODY_TEXT: usize = 16 << 20;
 
-/// Image types the viewer shows as images. SVG is not among them: it can carry script,
-/// so it is shown as source.
+/// Image types the `/image` route serves. SVG is not among them: it can carry script (it
+/// is previewed only inside the sandboxed frame, see [`preview`]).
 pub const IMAGE_TYPES: [&str; 6] = [
     "image/png",
     "image/jpeg",
@@ -145,14 +145,14 @@ fn body<J: Json>(content: har::Content<'_, J>) -> Value {
         None
     };
     if image_mime(mime).is_some() {
-        return json!({"kind": "image", "mimeType": mime, "bytes": decoded.as_ref().map_or(text.len(), |d| d.len())});
+        return json!({"kind": "image", "preview": "image", "mimeType": mime, "bytes": decoded.as_ref().map_or(text.len(), |d| d.len())});
     }
     let (s, bytes): (std::borrow::Cow<'_, str>, usize) = match &decoded {
         Some(d) => match std::str::from_utf8(d) {
             Ok(s) => (s.into(), d.len()),
             Err(_) => {
                 let hex: Vec<String> = d.iter().take(512).map(|b| format!("{b:02x}")).collect();
-                return json!({"kind": "binary", "mimeType": mime, "bytes": d.len(), "hex": hex.join(" ")});
+                return json!({"kind": "binary", "preview": preview_kind(mime), "mimeType": mime, "bytes": d.len(), "hex": hex.join(" ")});
             }
         },
         None => (text.into(), text.len()),
@@ -169,6 +169,7 @@ fn body<J: Json>(content: har::Content<'_, J>) -> Value {
     };
     json!({
         "kind": body_kind(mime, shown),
+        "preview": preview_kind(mime),
         "mimeType": mime,
         "bytes": bytes,
         "base64": content.is_base64(),
@@ -365,6 +366,8 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         "serverIPAddress": e.server_ip_address(),
         "connection": e.fields().str("connection"),
         "resourceType": har::http::resource_type(e),
+        "priority": e.fields().str("_priority"),
+        "initiator": initiator_json(e.fields().obj("_initiator")),
         "failure": har::http::failure(e),
         "request": {
             "method": req.method(),
@@ -402,6 +405,47 @@ pub fn details(index: usize, bytes: &[u8]) -> Result<Value, har::transcode::Tran
         "websocket": ws,
         "curl": curl(e),
     }))
+}
+
+/// Chrome's `_initiator`: its type, URL and line, and the call stack (frames of the
+/// stack and its async parents, at most 100).
+fn initiator_json<J: Json>(o: Obj<'_, J>) -> Value {
+    if o.get("type").is_none() && o.get("url").is_none() && o.get("stack").is_none() {
+        return Value::Null;
+    }
+    let mut frames = Vec::new();
+    let mut stack = o.obj("stack");
+    let mut depth = 0;
+    while depth < 20 && frames.len() < 100 {
+        if let Some(d) = stack.str("description").filter(|d| !d.is_empty()) {
+            frames.push(json!({"async": d}));
+        }
+        for f in stack
+            .arr("callFrames")
+            .iter()
+            .take(100 - frames.len().min(100))
+        {
+            let f = Obj::of(Some(f));
+            frames.push(json!({
+                "function": f.str("functionName").unwrap_or(""),
+                "url": f.str("url").unwrap_or(""),
+                "line": f.num("lineNumber").map(|l| l + 1.0),
+                "column": f.num("columnNumber").map(|c| c + 1.0),
+            }));
+        }
+        match stack.get("parent") {
+            Some(_) => stack = stack.obj("parent"),
+            None => break,
+        }
+        depth += 1;
+    }
+    json!({
+        "type": o.str("type"),
+        "url": o.str("url"),
+        "line": o.num("lineNumber").map(|l| l + 1.0),
+        "short": crate::index::initiator_short(o),
+        "stack": frames,
+    })
 }
 
 /// The image bytes of entry's response, when it is one of [`IMAGE_TYPES`].
@@ -492,4 +536,86 @@ fn websocket_json<J: Json>(e: EntryView<'_, J>) -> Vec<Value> {
                 .collect::<Vec<_>>()
         })
         .unwrap_or_default()
+}
+
+/// The policy of a preview document: sandboxed (no scripts, no forms, no plugins, no
+/// navigation of the viewer, an opaque origin) and nothing loaded but the `data:` URLs the
+/// preview itself holds.
+pub const PREVIEW_CSP: &str = "sandbox; default-src 'none'; img-src data:; media-src data:; font-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
+
+/// Bodies larger than this are not previewed.
+pub const MAX_PREVIEW: usize = 16 << 20;
+
+/// What kind of preview a response allows: `image` (raster or SVG), `font`, `media`
+/// (audio, video) or `html`.
+pub fn preview_kind(mime: &str) -> Option<&'static str> {
+    let m = har::http::mime_essence(mime);
+    if image_mime(&m).is_some() || m == "image/svg+xml" {
+        Some("image")
+    } else if m.starts_with("font/")
+        || m.contains("font-woff")
+        || m.contains("x-font")
+        || m == "application/vnd.ms-fontobject"
+    {
+        Some("font")
+    } else if m.starts_with("audio/") || m.starts_with("video/") {
+        Some("media")
+    } else if m == "text/html" || m == "application/xhtml+xml" {
+        Some("html")
+    } else {
+        None
+    }
+}
+
+/// The preview document of an entry's response (served under [`PREVIEW_CSP`] into a
+/// sandboxed frame): an HTML response as it is (it runs nothing there and loads
+/// nothing); an image, font or media file inside a fixed page of ours, as a `data:` URL
+/// of base64 we encode ourselves (no string from the HAR is put into our page).
+pub fn preview(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+    let tree = har::lite::parse(bytes).ok()?;
+    let e = EntryView(Obj::of(Some(&tree)));
+    let c = e.response().content();
+    let mime_raw = c.mime_type()?;
+    let kind = preview_kind(mime_raw)?;
+    let text = c.text()?;
+    let data = if c.is_base64() {
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()?
+    } else {
+        text.as_bytes().to_vec()
+    };
+    if data.len() > MAX_PREVIEW {
+        return None;
+    }
+    if kind == "html" {
+        return Some(("text/html; charset=utf-8".into(), data));
+    }
+    // The type of the data URL: the essence, only when it is a plain token/token.
+    let mime = har::http::mime_essence(mime_raw);
+    let safe = mime.split('/').count() == 2
+        && mime
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b));
+    if !safe {
+        return None;
+    }
+    let url = format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(&data)
+    );
+    let body = match kind {
+        "image" => format!("<img alt=\"\" src=\"{url}\">"),
+        "font" => format!(
+            "<style>@font-face{{font-family:preview;src:url(\"{url}\")}}p{{font-family:preview;font-size:28px;margin:8px 0}}</style>\
+             <p>The quick brown fox jumps over the lazy dog</p><p>ABCDEFGHIJKLMNOPQRSTUVWXYZ</p>\
+             <p>abcdefghijklmnopqrstuvwxyz 0123456789</p>"
+        ),
+        _ if mime.starts_with("audio/") => format!("<audio controls src=\"{url}\"></audio>"),
+        _ => format!("<video controls src=\"{url}\" style=\"max-width:100%\"></video>"),
+    };
+    let doc = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><style>body{{margin:8px;font-family:sans-serif}}img{{max-width:100%;background:repeating-conic-gradient(#eee 0 25%,#fff 0 50%) 0 0/16px 16px}}</style></head><body>{body}</body></html>"
+    );
+    Some(("text/html; charset=utf-8".into(), doc.into_bytes()))
 }

@@ -109,6 +109,13 @@ pub struct Row {
     pub page: u32,
     pub kind: Kind,
     pub flags: u8,
+    /// The resource type as DevTools (and `hark summary`) names it
+    /// ([`har::http::resource_type`]), interned in [`State::types`].
+    pub rtype: u32,
+    /// Who started the request (Chrome's `_initiator`, in short), in [`State::initiators`].
+    pub initiator: u32,
+    /// Chrome's `_priority` (`VeryHigh` … `VeryLow`), in [`State::priorities`].
+    pub priority: u32,
     pub url: Box<str>,
     /// Why it failed (`net::ERR_…`), when it did.
     pub error: Option<Box<str>>,
@@ -195,6 +202,9 @@ pub struct State {
     pub mimes: Strings,
     /// Page ids in the order met (from `log.pages` first, then entries' pagerefs).
     pub page_ids: Strings,
+    pub types: Strings,
+    pub initiators: Strings,
+    pub priorities: Strings,
     pub pages: Vec<PageInfo>,
     pub done: bool,
     pub error: Option<String>,
@@ -212,6 +222,10 @@ pub struct Index {
     pub file_size: u64,
     pub state: RwLock<State>,
     pub(crate) cache: Mutex<Option<crate::query::Cached>>,
+    /// `diagnose`'s findings and flows, once the pass after indexing has run.
+    pub findings: RwLock<crate::findings::Findings>,
+    /// Recent searches over the file's entries ([`crate::search`]).
+    pub(crate) searches: Mutex<Vec<Arc<crate::search::Search>>>,
     bytes_read: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -237,6 +251,9 @@ struct Pre {
     page: Option<String>,
     kind: Kind,
     flags: u8,
+    rtype: String,
+    initiator: String,
+    priority: String,
     url: Box<str>,
     error: Option<Box<str>>,
 }
@@ -284,7 +301,8 @@ fn pre(raw: &har::RawEntry<'_>) -> Result<Pre, har::ReadError> {
     if v.fields().has("_blocked") || resp.0.str("_blockedReason").is_some() {
         flags |= FLAG_BLOCKED;
     }
-    let kind = Kind::of_resource_type(&har::http::resource_type(v));
+    let rtype = har::http::resource_type(v);
+    let kind = Kind::of_resource_type(&rtype);
     let mime = resp.content().mime_type().unwrap_or("");
     let mime = mime.split(';').next().unwrap_or("").trim();
     Ok(Pre {
@@ -313,9 +331,42 @@ fn pre(raw: &har::RawEntry<'_>) -> Result<Pre, har::ReadError> {
         page: v.pageref().map(str::to_string),
         kind,
         flags,
+        rtype,
+        initiator: initiator_short(v.fields().obj("_initiator")),
+        priority: v.fields().str("_priority").unwrap_or("").to_string(),
         url: clip(url, MAX_URL).into(),
         error: failure.map(|f| f.into_boxed_str()),
     })
+}
+
+/// Chrome's `_initiator` as DevTools' Initiator column shows it: the script or document
+/// (its file name and line) that started the request, else its type (`parser`, `other`…).
+pub fn initiator_short<J: har::Json>(o: Obj<'_, J>) -> String {
+    let frame = o
+        .obj("stack")
+        .arr("callFrames")
+        .first()
+        .map(|f| Obj::of(Some(f)));
+    let (url, line) = match o.str("url").filter(|u| !u.is_empty()) {
+        Some(u) => (Some(u), o.num("lineNumber")),
+        None => match frame {
+            Some(f) => (f.str("url").filter(|u| !u.is_empty()), f.num("lineNumber")),
+            None => (None, None),
+        },
+    };
+    match url {
+        Some(u) => {
+            let path = u.split(['?', '#']).next().unwrap_or(u);
+            let name = path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path);
+            let name = clip(name, 200);
+            match line {
+                // Chrome's line numbers count from 0; DevTools shows them from 1.
+                Some(l) if l >= 0.0 => format!("{name}:{}", l as u64 + 1),
+                _ => name.to_string(),
+            }
+        }
+        None => clip(o.str("type").unwrap_or(""), 40).to_string(),
+    }
 }
 
 fn page_infos(header: &har::model::Header) -> Vec<PageInfo> {
@@ -424,6 +475,8 @@ impl Index {
             file_size,
             state: RwLock::new(State::default()),
             cache: Mutex::new(None),
+            findings: RwLock::new(Default::default()),
+            searches: Mutex::new(Vec::new()),
             bytes_read,
         });
         {
@@ -493,6 +546,11 @@ impl Index {
         st.error = error;
         st.done = true;
         st.seconds = Some(t0.elapsed().as_secs_f64());
+        drop(st);
+        // The findings: a second pass, right after the first (the file is in the page
+        // cache now), on the same thread.
+        let found = crate::findings::analyze(&self.path, &self.name, threads);
+        *self.findings.write().unwrap() = found;
     }
 
     fn publish(&self, batch: &mut Vec<Pre>) {
@@ -517,6 +575,9 @@ impl Index {
                 page: p.page.as_deref().map_or(u32::MAX, |id| st.page_ids.id(id)),
                 kind: p.kind,
                 flags: p.flags,
+                rtype: st.types.id(&p.rtype),
+                initiator: st.initiators.id(&p.initiator),
+                priority: st.priorities.id(&p.priority),
                 url: p.url,
                 error: p.error,
             };

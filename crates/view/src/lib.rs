@@ -10,8 +10,10 @@
 //! build step, nothing loaded from the network.
 
 pub mod details;
+pub mod findings;
 pub mod index;
 pub mod query;
+pub mod search;
 pub mod server;
 
 pub use index::{Index, Kind, Row};

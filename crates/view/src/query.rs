@@ -35,6 +35,17 @@ pub struct Query {
     pub desc: bool,
     /// Rows under a header per page.
     pub group: bool,
+    /// Only the entries where a search of every field ([`crate::search`]) found this
+    /// text (as far as the search has come).
+    pub search: String,
+    /// `search` is a regex.
+    pub search_regex: bool,
+    /// Only these entries (comma-separated numbers: a finding's).
+    pub ids: String,
+    /// Only requests running at some time between `from` and `to` (ms since the epoch):
+    /// the overview's brush.
+    pub from: Option<f64>,
+    pub to: Option<f64>,
 }
 
 /// One line of the table: a request, or a page header when grouping.
@@ -56,6 +67,8 @@ pub struct Matched {
 pub(crate) struct Cached {
     query: Query,
     indexed: usize,
+    /// Search hits when computed.
+    hits: usize,
     result: Arc<Matched>,
 }
 
@@ -70,6 +83,8 @@ struct Filter {
     min_time: Option<f64>,
     min_size: Option<i64>,
     errors: bool,
+    from: Option<f64>,
+    to: Option<f64>,
 }
 
 impl Filter {
@@ -127,6 +142,8 @@ impl Filter {
             min_time: q.min_time.filter(|t| *t > 0.0),
             min_size: q.min_size.filter(|s| *s > 0),
             errors: q.errors,
+            from: q.from,
+            to: q.to,
         })
     }
 
@@ -177,6 +194,14 @@ impl Filter {
                 return false;
             }
         }
+        if self.from.is_some() || self.to.is_some() {
+            if r.start.is_nan() {
+                return false;
+            }
+            if self.to.is_some_and(|t| r.start > t) || self.from.is_some_and(|f| r.end() < f) {
+                return false;
+            }
+        }
         if let Some(t) = &self.text {
             if !contains_ci(&r.url, t) {
                 return false;
@@ -205,6 +230,18 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
     hay.to_lowercase().contains(needle)
 }
 
+/// Chrome's priorities, lowest first (unknown lowest of all).
+fn priority_rank(p: &str) -> u8 {
+    match p {
+        "VeryLow" => 1,
+        "Low" => 2,
+        "Medium" => 3,
+        "High" => 4,
+        "VeryHigh" => 5,
+        _ => 0,
+    }
+}
+
 fn cmp_f(a: f64, b: f64) -> Ordering {
     // NaN (unknown) last.
     match (a.is_nan(), b.is_nan()) {
@@ -231,7 +268,16 @@ fn sorter<'s>(
         }
         "path" => Box::new(|a: &Row, b: &Row| a.path().cmp(b.path())),
         "url" => Box::new(|a: &Row, b: &Row| a.url.cmp(&b.url)),
-        "type" => Box::new(|a: &Row, b: &Row| a.kind.name().cmp(b.kind.name())),
+        "type" => Box::new(|a: &Row, b: &Row| st.types.get(a.rtype).cmp(st.types.get(b.rtype))),
+        "initiator" => Box::new(|a: &Row, b: &Row| {
+            st.initiators
+                .get(a.initiator)
+                .cmp(st.initiators.get(b.initiator))
+        }),
+        "priority" => Box::new(|a: &Row, b: &Row| {
+            priority_rank(st.priorities.get(a.priority))
+                .cmp(&priority_rank(st.priorities.get(b.priority)))
+        }),
         "size" => Box::new(|a: &Row, b: &Row| a.transferred.cmp(&b.transferred)),
         "decoded" => Box::new(|a: &Row, b: &Row| a.decoded.cmp(&b.decoded)),
         "time" => Box::new(|a: &Row, b: &Row| cmp_f(a.time as f64, b.time as f64)),
@@ -239,14 +285,21 @@ fn sorter<'s>(
     })
 }
 
-/// Run `q` over the rows indexed so far.
-pub fn run(st: &State, q: &Query) -> Result<Matched, ViewError> {
+/// Run `q` over the rows indexed so far; with `only`, over those entries (sorted) only.
+pub fn run(st: &State, q: &Query, only: Option<&[u32]>) -> Result<Matched, ViewError> {
     let f = Filter::new(q, st)?;
     let domains = f.domain_ok(st);
     let mut ids: Vec<u32> = Vec::new();
     let mut lo = f64::INFINITY;
     let mut hi = f64::NEG_INFINITY;
-    for (i, r) in st.rows.iter().enumerate() {
+    let all: Box<dyn Iterator<Item = (usize, &Row)>> = match only {
+        None => Box::new(st.rows.iter().enumerate()),
+        Some(o) => Box::new(
+            o.iter()
+                .filter_map(|&i| st.rows.get(i as usize).map(|r| (i as usize, r))),
+        ),
+    };
+    for (i, r) in all {
         if f.accepts(r, &domains) {
             ids.push(i as u32);
             if !r.start.is_nan() {
@@ -304,18 +357,48 @@ fn group(st: &State, ids: Vec<u32>) -> Vec<Item> {
 impl Index {
     /// `q` over the rows indexed so far; the last result is cached, so that scrolling
     /// (the same query, other windows) costs nothing.
-    pub fn query(&self, q: &Query) -> Result<Arc<Matched>, ViewError> {
+    pub fn query(self: &Arc<Index>, q: &Query) -> Result<Arc<Matched>, ViewError> {
+        let mut only: Option<Vec<u32>> = None;
+        if !q.ids.trim().is_empty() {
+            let mut v = Vec::new();
+            for s in q.ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                v.push(
+                    s.parse::<u32>()
+                        .map_err(|_| ViewError::BadQuery(format!("ids: not a number: {s:?}")))?,
+                );
+            }
+            v.sort_unstable();
+            v.dedup();
+            only = Some(v);
+        }
+        let mut hits = 0;
+        if !q.search.is_empty() {
+            let s = self.search(&crate::search::Needle {
+                text: q.search.clone(),
+                regex: q.search_regex,
+            })?;
+            let found = s.entries();
+            hits = found.len();
+            only = Some(match only {
+                None => found,
+                Some(o) => o
+                    .into_iter()
+                    .filter(|i| found.binary_search(i).is_ok())
+                    .collect(),
+            });
+        }
         let st = self.state.read().unwrap();
         let mut cache = self.cache.lock().unwrap();
         if let Some(c) = cache.as_ref() {
-            if c.query == *q && c.indexed == st.rows.len() {
+            if c.query == *q && c.indexed == st.rows.len() && c.hits == hits {
                 return Ok(c.result.clone());
             }
         }
-        let result = Arc::new(run(&st, q)?);
+        let result = Arc::new(run(&st, q, only.as_deref())?);
         *cache = Some(Cached {
             query: q.clone(),
             indexed: st.rows.len(),
+            hits,
             result: result.clone(),
         });
         Ok(result)

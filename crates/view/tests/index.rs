@@ -17,7 +17,7 @@ fn entries(path: &str) -> Vec<Value> {
     testkit::entries(&read_json(path)).clone()
 }
 
-fn rows(idx: &Index, q: &Query) -> Vec<u32> {
+fn rows(idx: &std::sync::Arc<Index>, q: &Query) -> Vec<u32> {
     idx.query(q)
         .unwrap()
         .items
@@ -403,4 +403,64 @@ fn host_check_refuses_other_names() {
     assert!(!h.allows(Some("127.0.0.1.nip.io:7172")));
     assert!(!h.allows(None));
     assert!(view::HostCheck::Any.allows(Some("anything")));
+}
+
+/// Wait for a search to finish; its entries.
+fn search(idx: &std::sync::Arc<Index>, text: &str, regex: bool) -> Vec<u32> {
+    let s = idx
+        .search(&view::search::Needle {
+            text: text.into(),
+            regex,
+        })
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !s.is_done() {
+        assert!(
+            t0.elapsed().as_secs() < 20,
+            "search {text:?} did not finish"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(s.progress().error, None);
+    s.entries()
+}
+
+#[test]
+fn search_finds_text_in_every_field_decoded_and_nowhere_else() {
+    let idx = Index::open_blocking(&har("search.har")).unwrap();
+    assert_eq!(search(&idx, "zebra-body-token", false), vec![1]);
+    assert_eq!(search(&idx, "HEADER-ONLY-token-42", false), vec![2]);
+    assert_eq!(
+        search(&idx, "gz-body-token", false),
+        vec![3],
+        "gzip in base64"
+    );
+    assert_eq!(search(&idx, "zebra", false), vec![1, 5]);
+    assert_eq!(
+        search(&idx, "shop\\.example/api/(orders|blob)$", true),
+        vec![1, 3]
+    );
+    assert_eq!(search(&idx, "no-such-text", false), Vec::<u32>::new());
+    // Text written with JSON escapes (a quote, a slash) is found as the reader sees it.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("escaped.har");
+    std::fs::write(
+        &p,
+        r#"{"log":{"version":"1.2","creator":{"name":"t","version":"1"},"entries":[
+{"startedDateTime":"2026-01-01T00:00:00Z","time":1,"request":{"method":"GET","url":"http://a.example/","httpVersion":"HTTP/1.1","headers":[],"queryString":[],"cookies":[],"headersSize":-1,"bodySize":0},"response":{"status":200,"statusText":"","httpVersion":"HTTP/1.1","headers":[],"cookies":[],"content":{"size":9,"mimeType":"text/plain","text":"say \"hi\" \/ \u00e9t\u00e9"},"redirectURL":"","headersSize":-1,"bodySize":-1},"cache":{},"timings":{"send":0,"wait":1,"receive":0}}]}}"#,
+    )
+    .unwrap();
+    let idx = Index::open_blocking(&p.to_string_lossy()).unwrap();
+    assert_eq!(search(&idx, "say \"hi\" / été", false), vec![0]);
+    assert_eq!(
+        search(&idx, "ÉTÉ", false),
+        vec![0],
+        "case-insensitive beyond ASCII"
+    );
+    // The rows of a query with `search` are the search's.
+    let q = Query {
+        search: "ÉTÉ".into(),
+        ..Default::default()
+    };
+    assert_eq!(rows(&idx, &q), vec![0]);
 }

@@ -8,10 +8,15 @@ import { Details } from './details.js';
 const TYPES = [['document', 'Doc'], ['xhr', 'Fetch/XHR'], ['script', 'JS'], ['stylesheet', 'CSS'], ['image', 'Img'],
   ['font', 'Font'], ['media', 'Media'], ['websocket', 'WS'], ['other', 'Other']];
 const STATUSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'failed'];
-const FIELDS = ['q', 'regex', 'domain', 'method', 'min_time', 'min_size', 'errors', 'group'];
+const FIELDS = ['q', 'regex', 'domain', 'method', 'min_time', 'min_size', 'errors', 'group', 'fit', 'search', 'search_regex'];
 
 const $ = (id) => document.getElementById(id);
-const state = { file: 0, item: null, types: new Set(), statuses: new Set(), sort: 'start', desc: false, sel: null };
+const state = { file: 0, item: null, types: new Set(), statuses: new Set(), sort: 'start', desc: false, sel: null,
+  finding: null, flow: null, panel: false, range: null /* [from, to] ms after the capture's start */ };
+let overview = null;
+let findings = null; // the file's findings report, once computed
+let findingsTimer = null;
+let searchRun = null; // the search being followed: {key, ctrl, hits: Map(entry -> fields), progress}
 let config = { catalog: null, maxUpload: 0 };
 let nfiles = 0;
 let summary = null;
@@ -25,6 +30,8 @@ const table = new Table({
 table.onData = (res) => statusLine(res);
 const details = new Details($('details'), {
   onClose: () => { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); },
+  highlight: () => currentNeedle(),
+  hitFields: (i) => (searchRun && searchRun.hits.get(i)) || null,
 });
 
 function base() { return `api/files/${state.file}`; }
@@ -73,7 +80,118 @@ function params() {
   if (state.statuses.size) p.set('status', [...state.statuses].join(','));
   if (state.sort && state.sort !== 'start') p.set('sort', state.sort);
   if (state.desc) p.set('desc', '1');
+  const only = onlyEntries();
+  if (only) p.set('ids', only.entries.join(','));
+  if (state.range && summary && summary.origin != null) {
+    p.set('from', String(summary.origin + state.range[0]));
+    p.set('to', String(summary.origin + state.range[1]));
+  }
   return p;
+}
+
+/** The waterfall's axis: the brushed range, else the whole capture (absolute time kept
+ * when filtering), else — with Fit — the rows shown. */
+function setAxis() {
+  const whole = summary && summary.origin != null ? { origin: summary.origin, end: summary.origin + Math.max(summary.finish, 1) } : null;
+  table.zero = whole ? whole.origin : null;
+  if (whole && state.range) table.viewAxis = { origin: whole.origin + state.range[0], end: whole.origin + state.range[1] };
+  else if (whole && !$('fit').checked) table.viewAxis = whole;
+  else table.viewAxis = null;
+}
+
+// ---------------------------------------------------------------- overview strip
+async function loadOverview() {
+  if (!nfiles) return;
+  const file = state.file;
+  const bins = Math.max(20, Math.min(400, Math.floor(($('overview').clientWidth || 800) / 4)));
+  let o;
+  try { o = await getJSON(`${base()}/overview?bins=${bins}`); } catch (_) { return; }
+  if (file !== state.file) return;
+  overview = o;
+  drawOverview();
+}
+
+function drawOverview() {
+  const o = overview;
+  const bars = clear($('ov-bars'));
+  const marks = clear($('ov-marks'));
+  if (!o || o.origin == null) return;
+  const max = Math.max(1, ...o.bins);
+  o.bins.forEach((n, k) => {
+    const b = el('div', { class: 'ob' + (o.errors[k] ? ' err' : ''), title: `${n} requests${o.errors[k] ? `, ${o.errors[k]} errors` : ''}` });
+    b.style.height = (n ? Math.max(8, n / max * 100) : 0) + '%';
+    bars.appendChild(b);
+  });
+  const span = Math.max(o.end - o.origin, 1);
+  for (const p of (o.pages || []).slice(0, 200)) {
+    if (p.start == null) continue;
+    for (const [cls, t] of [['dcl', p.onContentLoad], ['load', p.onLoad]]) {
+      if (t == null) continue;
+      const m = el('div', { class: 'marker ' + cls });
+      m.style.left = ((p.start + t - o.origin) / span * 100) + '%';
+      marks.appendChild(m);
+    }
+  }
+  $('overview').dataset.bins = String(o.bins.length);
+  drawBrush();
+}
+
+function drawBrush() {
+  const b = $('ov-brush');
+  const o = overview;
+  if (!state.range || !o || o.origin == null || !summary) { b.hidden = true; $('ov-label').textContent = ''; return; }
+  const span = Math.max(o.end - o.origin, 1);
+  const shift = summary.origin - o.origin;
+  b.hidden = false;
+  b.style.left = ((state.range[0] + shift) / span * 100) + '%';
+  b.style.width = Math.max((state.range[1] - state.range[0]) / span * 100, 0.2) + '%';
+  $('ov-label').textContent = `${ms(state.range[0])} – ${ms(state.range[1])} (double-click: all)`;
+}
+
+function setupBrush() {
+  const ov = $('overview');
+  let start = null;
+  const at = (e) => {
+    const r = ov.getBoundingClientRect();
+    const f = Math.max(0, Math.min(1, (e.clientX - r.left) / Math.max(r.width, 1)));
+    const o = overview;
+    return o.origin + f * Math.max(o.end - o.origin, 1) - summary.origin;
+  };
+  ov.addEventListener('mousedown', (e) => {
+    if (!overview || overview.origin == null || !summary) return;
+    e.preventDefault();
+    start = { x: e.clientX, t: at(e) };
+  });
+  window.addEventListener('mousemove', (e) => {
+    if (!start) return;
+    const t = at(e);
+    state.range = [Math.min(start.t, t), Math.max(start.t, t)];
+    drawBrush();
+  });
+  window.addEventListener('mouseup', (e) => {
+    if (!start) return;
+    const moved = Math.abs(e.clientX - start.x) >= 3;
+    const t = at(e);
+    start = null;
+    state.range = moved ? [Math.floor(Math.min(state.range[0], t)), Math.ceil(Math.max(state.range[1], t))] : null;
+    drawBrush();
+    changed({ now: true });
+  });
+  ov.addEventListener('dblclick', () => { state.range = null; drawBrush(); changed({ now: true }); });
+}
+
+/** The entries the table is narrowed to: a finding's, or a sign-in flow's steps. */
+function onlyEntries() {
+  if (!findings) return null;
+  if (state.finding !== null) {
+    const f = findings.findings[state.finding];
+    if (f) return { entries: f.entries.length ? f.entries : [-1], label: `${f.severity}: ${f.title} (${f.count > f.entries.length ? `first ${f.entries.length} of ${f.count}` : f.entries.length} requests)` };
+  }
+  if (state.flow !== null) {
+    const fl = findings.flows[state.flow];
+    if (fl) return { entries: fl.steps.map((s) => s.index), label: `Sign-in flow ${state.flow + 1} (${fl.protocol}, ${fl.outcome}): ${fl.steps.length} steps` };
+  }
+  return null;
 }
 
 function writeHash() {
@@ -81,6 +199,12 @@ function writeHash() {
   if (state.file) p.set('file', String(state.file));
   if (state.item) p.set('item', state.item);
   if (state.sel !== null) p.set('sel', String(state.sel));
+  p.delete('ids');
+  if (state.finding !== null) p.set('finding', String(state.finding));
+  if (state.flow !== null) p.set('flow', String(state.flow));
+  if (state.panel) p.set('findings', '1');
+  p.delete('from'); p.delete('to');
+  if (state.range) p.set('range', `${state.range[0]}-${state.range[1]}`);
   const h = p.toString();
   const url = location.pathname + location.search + (h ? '#' + h : '');
   if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
@@ -100,6 +224,11 @@ function readHash() {
   state.file = Number(p.get('file') || 0) || 0;
   state.item = p.get('item') || null;
   state.sel = p.has('sel') ? Number(p.get('sel')) : null;
+  state.finding = p.has('finding') ? Number(p.get('finding')) : null;
+  state.flow = p.has('flow') ? Number(p.get('flow')) : null;
+  state.panel = p.get('findings') === '1';
+  const rg = /^(-?\d+(?:\.\d+)?)-(-?\d+(?:\.\d+)?)$/.exec(p.get('range') || '');
+  state.range = rg && Number(rg[2]) > Number(rg[1]) ? [Number(rg[1]), Number(rg[2])] : null;
   table.setSort(state.sort, state.desc);
   syncToggles();
 }
@@ -121,15 +250,208 @@ async function refresh(opts) {
   if (!nfiles) { document.body.dataset.settled = '1'; return; }
   notice(null);
   $('q').classList.remove('invalid');
+  syncSearch();
+  drawOnly();
+  setAxis();
+  drawBrush();
   try {
     table.base = base();
     await table.reset(params().toString(), opts);
   } catch (e) {
-    if (/regex/.test(e.message)) $('q').classList.add('invalid');
+    if (/regex/.test(e.message)) $(/search/.test(e.message) || ($('search_regex').checked && !$('regex').checked) ? 'search' : 'q').classList.add('invalid');
     notice(e.message, 'error');
   } finally {
     if (seq === refreshSeq) document.body.dataset.settled = '1';
   }
+}
+
+// ---------------------------------------------------------------- search everything
+function currentNeedle() {
+  const text = $('search').value;
+  return text ? { text, regex: $('search_regex').checked } : null;
+}
+
+/** Follow the search the page asks for (one at a time): start it, or stop the old one. */
+function syncSearch() {
+  const n = currentNeedle();
+  const key = n ? `${state.file}:${n.regex ? 're' : 'tx'}:${n.text}` : '';
+  if (searchRun && searchRun.key === key) return;
+  if (searchRun && !searchRun.over) searchRun.ctrl.abort();
+  searchRun = null;
+  $('search').classList.remove('invalid');
+  if (!key) { searchStatus(null); return; }
+  const run = searchRun = { key, ctrl: new AbortController(), hits: new Map(), progress: null, over: false };
+  searchStatus(run);
+  streamSearch(run, n).catch(() => {});
+}
+
+async function streamSearch(run, n) {
+  const p = new URLSearchParams({ text: n.text });
+  if (n.regex) p.set('regex', '1');
+  const r = await fetch(`${base()}/search?${p}`, { signal: run.ctrl.signal, credentials: 'same-origin' });
+  if (!r.ok) {
+    let b = null;
+    try { b = await r.json(); } catch (_) { b = null; }
+    run.over = true;
+    run.error = (b && b.error) || ('HTTP ' + r.status);
+    $('search').classList.add('invalid');
+    searchStatus(run);
+    return;
+  }
+  const reader = r.body.getReader();
+  const dec = new TextDecoder();
+  let buf = '';
+  let last = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    buf += dec.decode(value, { stream: true });
+    let nl;
+    let got = false;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const msg = JSON.parse(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+      for (const [i, fields] of msg.hits) run.hits.set(i, fields);
+      run.progress = msg.progress;
+      got = true;
+    }
+    if (run !== searchRun) return;
+    if (!got) continue;
+    if (run.progress.done) run.over = true;
+    searchStatus(run);
+    const now = performance.now();
+    if (run.over || now - last > 250) { last = now; await refresh({ keepScroll: true }); }
+    if (run.over) { $('search-count').dataset.done = '1'; return; }
+  }
+}
+
+function cancelSearch() {
+  const run = searchRun;
+  if (!run || run.over) return;
+  run.ctrl.abort();
+  run.over = true;
+  run.cancelled = true;
+  searchStatus(run);
+  $('search-count').dataset.done = '1';
+  refresh({ keepScroll: true });
+}
+
+function searchStatus(run) {
+  const c = $('search-count');
+  $('search-cancel').hidden = !run || run.over;
+  if (!run) { c.textContent = ''; delete c.dataset.count; delete c.dataset.done; return; }
+  const n = run.hits.size;
+  c.dataset.count = String(n);
+  c.dataset.done = run.over ? '1' : '0';
+  if (run.error) { c.textContent = run.error; return; }
+  const pr = run.progress;
+  let t = `${n.toLocaleString()} ${n === 1 ? 'match' : 'matches'}`;
+  if (run.cancelled) t += ' · cancelled';
+  else if (!run.over) t += ` · searching… (${(pr ? pr.scanned : 0).toLocaleString()} requests read)`;
+  else if (pr && pr.ms != null) t += ` · ${pr.scanned.toLocaleString()} requests in ${ms(pr.ms)}`;
+  c.textContent = t;
+}
+
+// ---------------------------------------------------------------- findings
+async function loadFindings() {
+  clearTimeout(findingsTimer);
+  if (!nfiles) return;
+  const file = state.file;
+  let res;
+  try { res = await getJSON(base() + '/findings'); } catch (e) { $('findings-state').textContent = 'Findings could not be read: ' + e.message; return; }
+  if (file !== state.file) return;
+  if (res.state === 'pending') {
+    $('findings-state').textContent = 'Diagnosing…';
+    $('findings-toggle').textContent = 'Findings…';
+    findingsTimer = setTimeout(loadFindings, 400);
+    return;
+  }
+  if (res.state === 'failed') { findings = null; $('findings-state').textContent = res.error; $('findings').dataset.state = 'failed'; return; }
+  findings = res;
+  drawFindings();
+  // The rows' markers, and a finding chosen in the URL, need the report.
+  await refresh({ keepScroll: true });
+  if (state.sel === null) selectFirstOnly();
+}
+
+function drawFindings() {
+  const f = findings;
+  const t = $('findings-toggle');
+  const worst = f.findings.some((x) => x.severity === 'error') ? 'error' : (f.findings.some((x) => x.severity === 'warning') ? 'warning' : '');
+  t.textContent = `Findings ${f.findings.length}` + (f.flows.length ? ` · sign-in flows ${f.flows.length}` : '');
+  t.classList.toggle('has-error', worst === 'error');
+  t.classList.toggle('has-warning', worst === 'warning');
+  $('findings-state').textContent = f.findings.length ? '' : 'hark diagnose found nothing wrong in this file.';
+  const list = clear($('findings-list'));
+  f.findings.forEach((x, k) => {
+    const d = el('div', { class: 'finding' + (state.finding === k ? ' current' : ''), role: 'button', tabindex: '0',
+      title: 'Show its requests', dataset: { k: String(k), code: x.code, severity: x.severity } },
+    el('div', { class: 'f-title' }, el('span', { class: 'sev ' + x.severity, text: x.severity }), x.title),
+    x.detail ? el('div', { class: 'f-detail', text: x.detail }) : null,
+    x.advice ? el('div', { class: 'f-advice', text: x.advice }) : null,
+    el('div', { class: 'dim', text: `${x.from} · ${x.code} · ${x.count} ${x.count === 1 ? 'request' : 'requests'}` }));
+    d.addEventListener('click', () => chooseFinding(k));
+    d.addEventListener('keydown', (e) => { if (e.key === 'Enter') chooseFinding(k); });
+    list.appendChild(d);
+  });
+  const flows = clear($('flows'));
+  if (f.flows.length) flows.appendChild(el('h3', { text: 'Sign-in flows' }));
+  f.flows.forEach((fl, k) => {
+    const ol = el('ol');
+    for (const s of fl.steps) {
+      const li = el('li', { class: 'step', title: s.detail || undefined, dataset: { i: String(s.index), kind: s.kind } },
+        el('b', { text: s.kind }), ` ${s.method} ${s.url} → ${s.status || 'no response'}`);
+      li.addEventListener('click', () => chooseFlowStep(k, s.index));
+      ol.appendChild(li);
+    }
+    flows.appendChild(el('div', { class: 'flow', dataset: { k: String(k) } },
+      el('div', null, el('b', { text: `${k + 1}. ${fl.protocol}` }), ' ', el('span', { class: 'o-' + fl.outcome, text: fl.outcome }),
+        fl.clientId ? ` · client ${fl.clientId}` : '', fl.problems.length ? ` · ${fl.problems.join(', ')}` : ''),
+      ol));
+  });
+  $('findings').dataset.state = 'done';
+  $('findings').dataset.count = String(f.findings.length);
+  syncPanel();
+}
+
+function syncPanel() {
+  $('findings').hidden = !state.panel;
+  $('findings-toggle').setAttribute('aria-expanded', String(state.panel));
+  for (const d of document.querySelectorAll('#findings-list .finding')) d.classList.toggle('current', Number(d.dataset.k) === state.finding);
+  for (const li of document.querySelectorAll('#flows li.step')) li.classList.toggle('current', state.flow !== null && Number(li.closest('.flow').dataset.k) === state.flow && Number(li.dataset.i) === state.sel);
+}
+
+function drawOnly() {
+  const o = onlyEntries();
+  $('only-bar').hidden = !o;
+  $('only-label').textContent = o ? o.label : '';
+}
+
+async function chooseFinding(k) {
+  state.finding = k; state.flow = null; state.sel = null;
+  syncPanel(); writeHash();
+  await refresh();
+  selectFirstOnly();
+}
+
+async function chooseFlowStep(k, i) {
+  state.flow = k; state.finding = null;
+  await refresh({ keepScroll: state.flow === k });
+  showEntry(i);
+}
+
+/** Select the first request of a chosen finding or flow. */
+function selectFirstOnly() {
+  const o = onlyEntries();
+  if (!o) return;
+  const first = o.entries.filter((i) => i >= 0).sort((a, b) => a - b)[0];
+  if (first !== undefined) showEntry(first);
+}
+
+function showEntry(i) {
+  state.sel = i; table.selected = i; table.render(); table.scrollTo(i);
+  writeHash(); syncPanel();
+  details.show(base(), i);
 }
 
 function notice(text, kind) {
@@ -198,6 +520,7 @@ async function loadSummary() {
   summary = s;
   table.pages = s.pages || [];
   drawSummary(s);
+  if (grew || !overview) loadOverview();
   if (grew) await refresh({ keepScroll: true });
   if (!s.done) pollTimer = setTimeout(loadSummary, 400);
   return s;
@@ -230,8 +553,10 @@ async function switchTo(file, item = null) {
   state.file = file; state.item = item; state.sel = null; details.hide(); summary = null;
   clearTimeout(pollTimer); writeHash();
   await loadFiles();
+  findings = null; state.finding = null; state.flow = null; state.range = null; overview = null;
   await loadSummary();
   await refresh();
+  loadFindings();
   syncCatalog();
 }
 
@@ -336,13 +661,18 @@ async function start() {
   }
   $('clear').addEventListener('click', () => {
     for (const f of FIELDS) { const e = $(f); if (e.type === 'checkbox') e.checked = false; else e.value = ''; }
-    state.types.clear(); state.statuses.clear(); syncToggles(); changed({ now: true });
+    state.types.clear(); state.statuses.clear(); state.finding = null; state.flow = null; state.range = null; syncPanel(); syncToggles(); changed({ now: true });
   });
+  $('search-cancel').addEventListener('click', () => cancelSearch());
+  setupBrush();
+  $('findings-toggle').addEventListener('click', () => { state.panel = !state.panel; syncPanel(); writeHash(); });
+  $('only-clear').addEventListener('click', () => { state.finding = null; state.flow = null; syncPanel(); changed({ now: true }); });
   $('file').addEventListener('change', (e) => {
     state.file = Number(e.target.value); state.item = null; state.sel = null; details.hide(); summary = null;
-    clearTimeout(pollTimer); writeHash(); syncCatalog(); loadSummary().then(() => refresh());
+    findings = null; state.finding = null; state.flow = null; state.range = null; overview = null;
+    clearTimeout(pollTimer); writeHash(); syncCatalog(); loadSummary().then(() => refresh()).then(() => loadFindings());
   });
-  window.addEventListener('hashchange', () => { readHash(); refresh(); });
+  window.addEventListener('hashchange', () => { readHash(); syncPanel(); refresh(); });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !$('details').hidden) { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); }
     if (e.key === '/' && document.activeElement.tagName !== 'INPUT') { e.preventDefault(); $('q').focus(); }
@@ -355,6 +685,8 @@ async function start() {
   await loadSummary();
   await refresh({ keepScroll: true });
   if (state.sel !== null) { table.selected = state.sel; table.render(); details.show(base(), state.sel); }
+  syncPanel();
+  loadFindings();
   document.body.dataset.ready = '1';
 }
 

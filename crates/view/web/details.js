@@ -10,9 +10,11 @@ const TAB_LABEL = { headers: 'Headers', payload: 'Payload', response: 'Response'
 const PHASES = ['blocked', 'dns', 'connect', 'ssl', 'send', 'wait', 'receive'];
 
 export class Details {
-  constructor(pane, { onClose }) {
+  constructor(pane, { onClose, highlight, hitFields }) {
     this.pane = pane;
     this.onClose = onClose;
+    this.highlight = highlight || (() => null);
+    this.hitFields = hitFields || (() => null);
     this.tab = 'headers';
     this.seq = 0;
   }
@@ -33,6 +35,12 @@ export class Details {
     }
     if (seq !== this.seq) return;
     this.d = d;
+    // A search hit: open the tab where the text was found.
+    const fields = this.hitFields(i);
+    if (fields && fields.length) {
+      const f = fields[0];
+      this.tab = f === 'response body' ? 'response' : (f === 'query' || f === 'form' || f === 'request body') ? 'payload' : f === 'cookie' ? 'cookies' : 'headers';
+    }
     this.draw();
   }
 
@@ -68,7 +76,10 @@ export class Details {
     const body = el('div', { class: 'd-body', role: 'tabpanel' });
     body.dataset.tab = this.tab;
     this['tab_' + this.tab](body, d);
-    clear(this.pane).append(head, el('pre', { class: 'curl-out', id: 'curl-out', hidden: true }), tabs, body);
+    const fields = this.hitFields(d.index);
+    const found = fields ? el('div', { class: 'found dim', text: 'Search matched in: ' + fields.join(', ') }) : null;
+    clear(this.pane).append(head, el('pre', { class: 'curl-out', id: 'curl-out', hidden: true }), found, tabs, body);
+    markMatches(body, this.highlight());
   }
 
   async copyCurl() {
@@ -101,7 +112,17 @@ export class Details {
       ['Time', d.time != null ? ms(d.time) : null],
       ['Redirect to', rs.redirectURL || null],
       ['Page', d.pageref],
+      ['Priority', d.priority],
+      ['Initiator', d.initiator ? [d.initiator.type, d.initiator.url ? d.initiator.url + (d.initiator.line ? ':' + d.initiator.line : '') : null].filter(Boolean).join(' · ') : null],
     ])));
+    if (d.initiator && d.initiator.stack.length) {
+      const ol = el('ol', { class: 'stack' });
+      for (const f of d.initiator.stack) {
+        ol.appendChild(f.async !== undefined ? el('li', { class: 'dim', text: `(async ${f.async})` })
+          : el('li', { text: `${f.function || '(anonymous)'} @ ${f.url}${f.line != null ? ':' + f.line : ''}${f.column != null ? ':' + f.column : ''}` }));
+      }
+      b.appendChild(section('Initiator stack', ol));
+    }
     b.appendChild(headerSection('Response headers', rs.headers, rs.raw));
     b.appendChild(headerSection('Request headers', rq.headers, rq.raw));
   }
@@ -114,7 +135,7 @@ export class Details {
     if (pd) {
       any = true;
       if (pd.params.length) b.appendChild(section('Form data', table(['Name', 'Value'], pd.params.map((p) => [p.name, p.value]))));
-      if (pd.text) b.appendChild(section(`Request body (${pd.mimeType || 'no type'}, ${bytes(new TextEncoder().encode(pd.text).length)})`, bodyView(pd.kind, pd.text)));
+      if (pd.text) b.appendChild(section(`Request body (${pd.mimeType || 'no type'}, ${bytes(new TextEncoder().encode(pd.text).length)})`, bodyView(pd.kind, pd.text, this.highlight())));
     }
     if (!any) b.appendChild(el('p', { class: 'dim', text: 'No query string or request body.' }));
   }
@@ -129,21 +150,41 @@ export class Details {
       case 'none':
         b.appendChild(el('p', { class: 'dim', text: 'No response body in this HAR (not recorded, or stripped).' }));
         break;
-      case 'image': {
-        const img = el('img', { class: 'preview', alt: 'response image' });
-        img.src = `${this.base}/entries/${d.index}/image`;
-        b.appendChild(img);
+      case 'image':
+        b.appendChild(this.previewFrame(d, 'image'));
         break;
-      }
       case 'binary':
+        if (body.preview === 'font' || body.preview === 'media') b.appendChild(this.previewFrame(d, body.preview));
         b.appendChild(el('p', { class: 'dim', text: `Binary body, ${bytes(body.bytes)}. First bytes:` }));
         b.appendChild(el('pre', { class: 'source hex', text: body.hex }));
         break;
       default:
         if (body.truncated) b.appendChild(el('p', { class: 'warn', text: `Body cut at ${bytes(body.text.length)} (it is ${bytes(body.bytes)}); the Raw tab has all of it.` }));
-        if (body.kind === 'html' || body.kind === 'xml') b.appendChild(el('p', { class: 'dim', text: 'Shown as source: HTML and SVG from a HAR are never rendered.' }));
-        b.appendChild(bodyView(body.kind, body.text));
+        if (body.preview === 'image') b.appendChild(this.previewFrame(d, 'image'));
+        else if (body.preview === 'font' || body.preview === 'media') b.appendChild(this.previewFrame(d, body.preview));
+        else if (body.preview === 'html') {
+          const holder = el('div');
+          const btn = el('button', { type: 'button', id: 'preview-html', title: 'Render it in a sandboxed frame: no scripts, nothing loaded, not on this page\'s origin',
+            onclick: () => { btn.remove(); holder.appendChild(this.previewFrame(d, 'html')); } }, 'Preview (sandboxed)');
+          holder.appendChild(btn);
+          b.appendChild(holder);
+        }
+        if (body.kind === 'html' || body.kind === 'xml') b.appendChild(el('p', { class: 'dim', text: 'Shown as source; a preview renders in a sandboxed frame only (no scripts, nothing loaded).' }));
+        b.appendChild(bodyView(body.kind, body.text, this.highlight()));
     }
+  }
+
+  /** A preview of the response in a sandboxed frame: no scripts, an opaque origin, and
+   * a document whose own policy loads nothing (see /entries/{n}/preview). */
+  previewFrame(d, kind) {
+    const f = document.createElement('iframe');
+    f.setAttribute('sandbox', '');
+    f.setAttribute('referrerpolicy', 'no-referrer');
+    f.className = 'preview-frame ' + kind;
+    f.title = 'preview (sandboxed)';
+    f.dataset.kind = kind;
+    f.src = `${this.base}/entries/${d.index}/preview`;
+    return f;
   }
 
   tab_cookies(b, d) {
@@ -213,8 +254,46 @@ export class Details {
     b.appendChild(pre);
     const r = await fetch(`${this.base}/entries/${d.index}/raw`);
     const text = await r.text();
-    if (this.d === d) pre.textContent = text;
+    if (this.d === d) { pre.textContent = text; markMatches(pre, this.highlight()); }
   }
+}
+
+/** Wrap what the search matches in the text of `root` in <mark class="hit"> (DOM
+ * only: text nodes are split, nothing is parsed as HTML). */
+export function markMatches(root, needle) {
+  if (!needle || !needle.text) return 0;
+  let re;
+  try {
+    re = new RegExp(needle.regex ? needle.text : needle.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+  } catch (_) { return 0; }
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) nodes.push(n);
+  let count = 0;
+  for (const node of nodes) {
+    const text = node.nodeValue;
+    re.lastIndex = 0;
+    let m;
+    let at = 0;
+    const parts = [];
+    while ((m = re.exec(text)) && count < 2000) {
+      if (m[0].length === 0) { re.lastIndex++; continue; }
+      parts.push([m.index, m.index + m[0].length]);
+      count++;
+    }
+    if (!parts.length) continue;
+    const frag = document.createDocumentFragment();
+    for (const [a, b] of parts) {
+      if (a > at) frag.appendChild(document.createTextNode(text.slice(at, a)));
+      frag.appendChild(el('mark', { class: 'hit', text: text.slice(a, b) }));
+      at = b;
+    }
+    if (at < text.length) frag.appendChild(document.createTextNode(text.slice(at)));
+    node.parentNode.replaceChild(frag, node);
+  }
+  const first = root.querySelector('mark.hit');
+  if (first) first.classList.add('first');
+  return count;
 }
 
 function section(title, ...content) {
@@ -254,10 +333,21 @@ function headerSection(title, headers, raw) {
   return s;
 }
 
-function bodyView(kind, text) {
+/** A predicate opening the JSON nodes that hold a match of `needle` (small bodies). */
+function wants(needle, text) {
+  if (!needle || !needle.text || text.length > 2_000_000) return null;
+  let re;
+  try {
+    re = new RegExp(needle.regex ? needle.text : needle.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+  } catch (_) { return null; }
+  if (!re.test(text)) return null;
+  return (v) => re.test(JSON.stringify(v));
+}
+
+function bodyView(kind, text, needle = null) {
   if (kind === 'json') {
     try {
-      if (text.length < 20_000_000) return jsonTree(JSON.parse(text), 2);
+      if (text.length < 20_000_000) return jsonTree(JSON.parse(text), 2, wants(needle, text));
     } catch (_) { /* not valid JSON after all: show it as text */ }
     return source(text, 'text');
   }

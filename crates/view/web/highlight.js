@@ -192,10 +192,11 @@ export function source(text, kind) {
   return pre;
 }
 
-/** A collapsible tree of a parsed JSON value. Children are built when first opened. */
-export function jsonTree(value, open = 2) {
+/** A collapsible tree of a parsed JSON value. Children are built when first opened;
+ * nodes for which `want(value)` is true are opened too (the search's matches). */
+export function jsonTree(value, open = 2, want = null) {
   const root = el('div', { class: 'json' });
-  root.appendChild(node(null, value, open));
+  root.appendChild(node(null, value, open, want));
   return root;
 }
 
@@ -207,7 +208,7 @@ function scalar(v) {
   return span('', String(v));
 }
 
-function node(key, v, open) {
+function node(key, v, open, want) {
   const line = el('div', { class: 'jl' });
   const label = key === null ? null : span('jk', typeof key === 'number' ? String(key) : JSON.stringify(key));
   if (v === null || typeof v !== 'object') {
@@ -227,7 +228,7 @@ function node(key, v, open) {
     if (o && !built) {
       built = true;
       const shown = keys.slice(0, 2000);
-      for (const k of shown) kids.appendChild(node(k, v[k], open - 1));
+      for (const k of shown) kids.appendChild(node(k, v[k], open - 1, want));
       if (keys.length > shown.length) kids.appendChild(el('div', { class: 'jl dim', text: `… ${keys.length - shown.length} more` }));
     }
     kids.hidden = !o;
@@ -238,6 +239,6 @@ function node(key, v, open) {
   toggle.addEventListener('click', flip);
   head.addEventListener('click', flip);
   line.append(toggle, head, kids);
-  set(open > 0 && keys.length > 0);
+  set((open > 0 || (want !== null && want(v))) && keys.length > 0);
   return line;
 }

@@ -14,6 +14,8 @@ export const COLUMNS = [
   { key: 'domain', label: 'Domain', cls: 'c-domain' },
   { key: 'path', label: 'Path', cls: 'c-path' },
   { key: 'type', label: 'Type', cls: 'c-type' },
+  { key: 'initiator', label: 'Initiator', cls: 'c-initiator', title: 'What started the request (Chrome\'s _initiator; the stack is in the details)' },
+  { key: 'priority', label: 'Priority', cls: 'c-priority', title: 'Chrome\'s request priority (_priority)' },
   { key: 'size', label: 'Size', cls: 'c-size', title: 'Transferred / decoded (sort: transferred)' },
   { key: 'decoded', label: 'Decoded', cls: 'c-decoded', title: 'Decoded body size' },
   { key: 'time', label: 'Time', cls: 'c-time' },
@@ -28,6 +30,10 @@ export class Table {
     this.gen = 0;
     this.params = '';
     this.axis = null;
+    // The waterfall's axis chosen by the page (the whole capture, or the brushed range);
+    // null: the matched rows' axis. `zero`: the capture's start, for labels.
+    this.viewAxis = null;
+    this.zero = null;
     this.pages = [];
     this.selected = null;
     this.sort = { key: 'start', desc: false };
@@ -147,11 +153,15 @@ export class Table {
     if (this.selected === item.i) r.classList.add('selected');
     const status = item.failed ? (item.blocked ? '(blocked)' : '(failed)') : (item.status > 0 ? String(item.status) : '–');
     r.append(
-      el('div', { class: 'cell c-status', title: item.error || undefined, text: status }),
+      el('div', { class: 'cell c-status', title: item.error || undefined },
+        item.marks ? el('span', { class: 'mark ' + (item.markSeverity || ''), title: item.marks.join('\n'), 'aria-label': 'findings: ' + item.marks.join('; ') }) : null,
+        status),
       el('div', { class: 'cell c-method', text: item.method }),
       el('div', { class: 'cell c-domain', title: item.domain, text: item.domain }),
       el('div', { class: 'cell c-path', title: item.url, text: item.path }),
       el('div', { class: 'cell c-type', title: item.mime, text: item.type }),
+      el('div', { class: 'cell c-initiator', title: item.initiator || undefined, text: item.initiator || '' }),
+      el('div', { class: 'cell c-priority', text: item.priority || '' }),
       el('div', { class: 'cell c-size num', title: `transferred ${bytes(item.transferred)}, decoded ${bytes(item.decoded)}`, text: bytes(item.transferred) }),
       el('div', { class: 'cell c-decoded num', text: bytes(item.decoded) }),
       el('div', { class: 'cell c-time num', text: ms(item.time) }),
@@ -191,13 +201,14 @@ export class Table {
     } else {
       bar.classList.add('plain');
     }
-    bar.title = `start +${ms(item.start - ax.origin)}, ${ms(item.time)}`;
+    bar.title = `start +${ms(item.start - (this.zero ?? ax.origin))}, ${ms(item.time)}`;
     cell.appendChild(bar);
     return cell;
   }
 
   /** The matched rows' axis, stretched to show the page markers that fall near it. */
   fullAxis() {
+    if (this.viewAxis) return this.viewAxis;
     const ax = this.axis;
     if (!ax) return null;
     let end = ax.end;
@@ -221,9 +232,10 @@ export class Table {
     const ax = this.fullAxis();
     if (!ax) return;
     const span = ax.end - ax.origin;
+    const from = ax.origin - (this.zero ?? ax.origin);
     const wide = this.ticks.parentElement && this.ticks.parentElement.clientWidth > 260;
     for (const k of wide ? [2, 4] : [4]) {
-      const t = el('span', { class: 'tick' + (k === 4 ? ' last' : ''), text: ms(span * k / 4) });
+      const t = el('span', { class: 'tick' + (k === 4 ? ' last' : ''), text: ms(from + span * k / 4) });
       t.style.left = (k * 25) + '%';
       this.ticks.appendChild(t);
     }

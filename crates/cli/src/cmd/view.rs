@@ -6,6 +6,10 @@ use std::net::{IpAddr, Ipv4Addr};
 /// Open HAR files in the web viewer: a request table like DevTools' Network panel,
 /// with waterfall, filters, and the details of each request.
 ///
+/// The page also searches every field (URLs, headers, cookies, parameters, bodies —
+/// decoded) on the server, results arriving as found, and lists what `hark diagnose` and
+/// `hark check` find (computed right after indexing), each finding selecting its rows.
+///
 /// Each file is indexed in one streaming pass (offsets and summary fields, never the
 /// bodies, so a 1 GB file needs a few hundred MB at most); rows show while the rest is
 /// still being read. The viewer is served on 127.0.0.1 only, its URL printed on
@@ -19,7 +23,8 @@ use std::net::{IpAddr, Ipv4Addr};
 /// and removed on exit.
 ///
 /// The viewer runs nothing from the HAR: a strict Content-Security-Policy, no HTML built
-/// from HAR strings (responses are shown as source, never rendered), every asset built
+/// from HAR strings (responses are shown as source; previews of images, fonts, media and
+/// HTML render only in a sandboxed frame that can run and load nothing), every asset built
 /// into hark (nothing is loaded from the network; the page sends files only to this
 /// viewer, with a header cross-site pages cannot send).
 ///

@@ -3,7 +3,6 @@
 
 use super::{b64, header, Exchange};
 use serde_json::{json, Map, Value};
-use std::io::Read;
 
 impl Exchange {
     pub(super) fn content_json(&self, headers: &[(String, String)]) -> Value {
@@ -14,11 +13,20 @@ impl Exchange {
         let encoding = header(headers, "content-encoding")
             .map(|e| e.trim().to_ascii_lowercase())
             .filter(|e| !e.is_empty() && e != "identity");
+        // `--max-body` bounds the inflated size: one byte over the budget tells a body of
+        // exactly `cap` bytes from a longer one, and a small bomb cannot grow past it.
         let (decoded, inflate_cut, decode_note) = match &encoding {
-            Some(enc) if !body.bytes.is_empty() => match decode(enc, &body.bytes, body.cap) {
-                Ok((d, cut)) => (Some(d), cut, None),
-                Err(msg) => (None, false, Some(msg)),
-            },
+            Some(enc) if !body.bytes.is_empty() => {
+                let limit = (body.cap as u64).saturating_add(1);
+                match har::http::decode_content(enc, &body.bytes, limit) {
+                    Ok(mut d) => {
+                        let cut = d.len() > body.cap;
+                        d.truncate(body.cap);
+                        (Some(d), cut, None)
+                    }
+                    Err(msg) => (None, false, Some(msg)),
+                }
+            }
             _ => (None, false, None),
         };
         let data: &[u8] = decoded.as_deref().unwrap_or(&body.bytes);
@@ -70,52 +78,4 @@ impl Exchange {
         }
         Value::Object(c)
     }
-}
-
-/// Undo `Content-Encoding` (a list, applied in order), producing at most `budget` bytes
-/// (`--max-body` applies to the inflated size: a small bomb cannot grow past it). Returns
-/// the bytes and whether the budget cut them. A cut body decodes as far as it goes.
-fn decode(encodings: &str, data: &[u8], budget: usize) -> Result<(Vec<u8>, bool), String> {
-    let mut cur = data.to_vec();
-    let mut cut = false;
-    // One byte over the budget tells a body of exactly `budget` bytes from a longer one.
-    let limit = (budget as u64).saturating_add(1);
-    for enc in encodings.split(',').rev() {
-        let enc = enc.trim();
-        let mut out = Vec::new();
-        let res = match enc {
-            "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(&cur[..])
-                .take(limit)
-                .read_to_end(&mut out),
-            "deflate" => {
-                // Servers send zlib-wrapped or raw deflate under this name.
-                let r = flate2::read::ZlibDecoder::new(&cur[..])
-                    .take(limit)
-                    .read_to_end(&mut out);
-                if r.is_err() {
-                    out.clear();
-                    flate2::read::DeflateDecoder::new(&cur[..])
-                        .take(limit)
-                        .read_to_end(&mut out)
-                } else {
-                    r
-                }
-            }
-            "br" => brotli_decompressor::Decompressor::new(&cur[..], 64 * 1024)
-                .take(limit)
-                .read_to_end(&mut out),
-            other => return Err(format!("content-encoding {other} is not decoded by hark")),
-        };
-        if let Err(e) = res {
-            if out.is_empty() {
-                return Err(format!("{enc} body does not decode: {e}"));
-            }
-        }
-        if out.len() > budget {
-            out.truncate(budget);
-            cut = true;
-        }
-        cur = out;
-    }
-    Ok((cur, cut))
 }

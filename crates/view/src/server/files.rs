@@ -140,6 +140,11 @@ impl Query {
             sort: s("sort"),
             desc: flag(m, "desc"),
             group: flag(m, "group"),
+            search: s("search"),
+            search_regex: flag(m, "search_regex"),
+            from: num(m, "from")?,
+            to: num(m, "to")?,
+            ids: s("ids"),
         })
     }
 }
@@ -153,7 +158,10 @@ pub fn row_json(st: &State, i: u32, r: &Row) -> Value {
         "domain": st.domains.get(r.domain),
         "path": r.path(),
         "url": &*r.url,
-        "type": r.kind.name(),
+        "type": st.types.get(r.rtype),
+        "kind": r.kind.name(),
+        "initiator": st.initiators.get(r.initiator),
+        "priority": st.priorities.get(r.priority),
         "mime": st.mimes.get(r.mime),
         "transferred": r.transferred,
         "decoded": r.decoded,
@@ -179,6 +187,19 @@ pub(super) async fn rows(
     let t0 = std::time::Instant::now();
     let m = f.query(&q)?;
     let took = t0.elapsed().as_secs_f64() * 1000.0;
+    let report = match &*f.findings.read().unwrap() {
+        crate::findings::Findings::Done(r) => Some(r.clone()),
+        _ => None,
+    };
+    let search = (!q.search.is_empty())
+        .then(|| {
+            f.find_search(&crate::search::Needle {
+                text: q.search.clone(),
+                regex: q.search_regex,
+            })
+        })
+        .flatten()
+        .map(|s| s.progress());
     let st = f.state.read().unwrap();
     let items: Vec<Value> = m
         .items
@@ -187,7 +208,17 @@ pub(super) async fn rows(
         .take(limit)
         .map(|it| match *it {
             Item::Row(i) => match st.rows.get(i as usize) {
-                Some(r) => row_json(&st, i, r),
+                Some(r) => {
+                    let mut v = row_json(&st, i, r);
+                    if let Some(rep) = &report {
+                        let titles = rep.titles_of(i);
+                        if !titles.is_empty() {
+                            v["marks"] = json!(titles);
+                            v["markSeverity"] = json!(rep.severity_of(i));
+                        }
+                    }
+                    v
+                }
                 None => Value::Null,
             },
             Item::Page(p) => {
@@ -212,6 +243,8 @@ pub(super) async fn rows(
         "offset": offset,
         "items": items,
         "ms": took,
+        "search": search,
+        "findings": report.is_some(),
     }))
     .into_response())
 }
@@ -271,5 +304,70 @@ pub(super) async fn image(
         )
             .into_response()),
         None => Ok(not_found("this response is not an image the viewer shows")),
+    }
+}
+
+/// The overview strip: requests started per time bin over the whole capture (and how
+/// many of them are errors), with the pages' load events.
+pub(super) async fn overview(
+    S(app): S<App>,
+    Path(id): Path<usize>,
+    Q(params): Q<HashMap<String, String>>,
+) -> Result<Response, ViewError> {
+    let f = file(&app, id)?;
+    let bins: usize = num(&params, "bins")?.unwrap_or(200).clamp(1, 2000);
+    let st = f.state.read().unwrap();
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for r in st.rows.iter().filter(|r| !r.start.is_nan()) {
+        lo = lo.min(r.start);
+        hi = hi.max(r.end());
+    }
+    if lo > hi {
+        return Ok(
+            axum::Json(json!({"origin": null, "end": null, "bins": [], "errors": []}))
+                .into_response(),
+        );
+    }
+    let span = (hi - lo).max(1.0);
+    let mut counts = vec![0u32; bins];
+    let mut errors = vec![0u32; bins];
+    for r in st.rows.iter().filter(|r| !r.start.is_nan()) {
+        let b = (((r.start - lo) / span) * bins as f64).floor() as usize;
+        let b = b.min(bins - 1);
+        counts[b] += 1;
+        if r.is_error() {
+            errors[b] += 1;
+        }
+    }
+    Ok(axum::Json(json!({
+        "origin": lo,
+        "end": hi,
+        "bins": counts,
+        "errors": errors,
+        "pages": st.pages,
+        "done": st.done,
+    }))
+    .into_response())
+}
+
+/// The response previewed: a document for a sandboxed frame (see
+/// [`crate::details::preview`]), under its own policy.
+pub(super) async fn preview(
+    S(app): S<App>,
+    Path((id, n)): Path<(usize, usize)>,
+) -> Result<Response, ViewError> {
+    let f = file(&app, id)?;
+    let bytes = f.entry_bytes(n)?;
+    match crate::details::preview(&bytes) {
+        Some((mime, doc)) => Ok((
+            [
+                (header::CONTENT_TYPE, mime.as_str()),
+                (header::CONTENT_SECURITY_POLICY, crate::details::PREVIEW_CSP),
+                (header::X_FRAME_OPTIONS, "SAMEORIGIN"),
+            ],
+            Body::from(doc),
+        )
+            .into_response()),
+        None => Ok(not_found("this response has no preview")),
     }
 }

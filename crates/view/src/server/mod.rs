@@ -9,10 +9,14 @@
 //! | `/` , `/app.js`, `/style.css`, … | the viewer (embedded) |
 //! | `/api/files` | the files: id, name, entries, indexing state |
 //! | `/api/files/{id}/summary` | counts, bytes, page timings, status classes, types |
-//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group` | one window of the filtered, sorted table |
+//! | `/api/files/{id}/rows?offset&limit&q&regex&status&type&domain&method&min_time&min_size&errors&sort&desc&group&search&search_regex&ids&from&to` | one window of the filtered, sorted table |
 //! | `/api/files/{id}/entries/{n}` | one entry's details |
 //! | `/api/files/{id}/entries/{n}/raw` | the entry's JSON as written in the file |
 //! | `/api/files/{id}/entries/{n}/image` | the response body, for PNG/JPEG/GIF/WebP/AVIF/ICO only |
+//! | `/api/files/{id}/entries/{n}/preview` | a document previewing the response (image, font, audio/video, HTML), for a sandboxed frame only: its own policy (`sandbox`, no scripts, nothing loaded) |
+//! | `/api/files/{id}/overview?bins` | requests started per time bin over the whole capture, errors per bin, the pages' load events |
+//! | `/api/files/{id}/findings` | `diagnose`'s findings and sign-in flows and `check`'s lint: `{"state": "pending" \| "done" \| "failed", "findings", "flows"}` |
+//! | `/api/files/{id}/search?text&regex` | a search of every field, streamed as newline-delimited JSON (see docs/view.md) |
 //! | `/api/config` | what this viewer offers: `{"catalog": title or null, "maxUpload": bytes (0: no upload)}` |
 //! | `GET /api/catalog` | the host's items (a capture service's jobs), when it gave a [`Catalog`] |
 //! | `POST /api/catalog/{id}/open` | add the item's HAR (as far as it has come) to the library: `{"file": id}` |
@@ -24,6 +28,7 @@
 mod assets;
 mod catalog;
 mod files;
+mod search;
 mod upload;
 
 pub use files::{row_json, summary_json};
@@ -38,7 +43,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use catalog::{catalog_list, catalog_open, config};
-use files::{entry, files, image, raw, rows, summary};
+use files::{entry, files, image, overview, preview, raw, rows, summary};
 use serde::Serialize;
 use serde_json::json;
 use std::sync::Arc;
@@ -46,7 +51,8 @@ use upload::{upload, Uploads};
 
 /// The policy on every response: nothing from the HAR can run, nothing loads from
 /// elsewhere.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/// Frames: only the viewer's own previews (`/entries/{n}/preview`, sandboxed).
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// Which `Host` headers are answered.
 #[derive(Clone, Debug)]
@@ -195,6 +201,10 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .route("/api/files/{id}/entries/{n}", get(entry))
         .route("/api/files/{id}/entries/{n}/raw", get(raw))
         .route("/api/files/{id}/entries/{n}/image", get(image))
+        .route("/api/files/{id}/entries/{n}/preview", get(preview))
+        .route("/api/files/{id}/findings", get(search::findings))
+        .route("/api/files/{id}/overview", get(overview))
+        .route("/api/files/{id}/search", get(search::search))
         .route("/api/config", get(config))
         .route("/api/catalog", get(catalog_list))
         .route("/api/catalog/{id}/open", post(catalog_open))
@@ -333,7 +343,10 @@ async fn guard(S(app): S<App>, req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Only previews may be framed (by the viewer itself, sandboxed): they say so.
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         "Cross-Origin-Resource-Policy",
         HeaderValue::from_static("same-origin"),
