@@ -62,6 +62,7 @@ enum Command {
     Summary(cmd::summary::Args),
     Diagnose(cmd::diagnose::Args),
     Surface(cmd::surface::Args),
+    Export(cmd::export::Args),
     View(cmd::view::Args),
     Record(cmd::record::Args),
     Serve(cmd::serve::Args),
@@ -96,6 +97,7 @@ fn main() -> ExitCode {
         Command::Summary(a) => cmd::summary::run(a, &ctx),
         Command::Diagnose(a) => cmd::diagnose::run(a, &ctx),
         Command::Surface(a) => cmd::surface::run(a, &ctx),
+        Command::Export(a) => cmd::export::run(a, &ctx),
         Command::View(a) => cmd::view::run(a, &ctx),
         Command::Record(a) => cmd::record::run(a, &ctx),
         Command::Serve(a) => cmd::serve::run(a, &ctx),
@@ -121,7 +123,7 @@ fn main() -> ExitCode {
 /// An error and its causes, `: `-separated, each cause said once: an error whose
 /// message already ends with its cause's (as `file: cause` does) is not followed by
 /// the cause again.
-fn message(e: &anyhow::Error) -> String {
+pub(crate) fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let c = cause.to_string();

@@ -80,3 +80,36 @@ fn pretty(v: &serde_json::Value) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests;
+
+// Added for #22 (`hark export`'s `template` column) ahead of #16, which exposes the same
+// function: the lead reconciles the two.
+impl Report {
+    /// The templated path (`/users/{userId}`) of the endpoint `method url` belongs to,
+    /// or `None` (another host, a static asset, an endpoint not kept).
+    pub fn template_for(&self, method: &str, url: &str) -> Option<String> {
+        let u = url::Url::parse(url).ok()?;
+        let host = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            _ => return None,
+        };
+        let segments: Vec<String> = u
+            .path()
+            .split('/')
+            .filter(|x| !x.is_empty())
+            .map(sample::urldecode)
+            .collect();
+        self.endpoints
+            .iter()
+            .find(|e| {
+                e.host == host
+                    && e.method.eq_ignore_ascii_case(method)
+                    && e.segs.len() == segments.len()
+                    && e.segs.iter().zip(&segments).all(|(s, seg)| match s {
+                        shape::Seg::Lit(l) => l == seg,
+                        shape::Seg::Param(_) => true,
+                    })
+            })
+            .map(|e| e.path.clone())
+    }
+}

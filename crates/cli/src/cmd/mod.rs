@@ -3,6 +3,7 @@ pub mod check;
 pub mod completions;
 pub mod diagnose;
 pub mod example;
+pub mod export;
 pub mod fmt;
 pub mod record;
 pub mod sanitize;
