@@ -2,11 +2,6 @@
 
 use super::{b64, sh_quote, Request};
 
-/// A request item's text: HTTPie reads `\` as an escape in items.
-fn item(s: &str) -> String {
-    s.replace('\\', "\\\\")
-}
-
 pub fn command(req: &Request) -> String {
     let mut parts: Vec<String> = vec!["http".into()];
     let mut pipe = String::new();
@@ -22,11 +17,13 @@ pub fn command(req: &Request) -> String {
     parts.push(sh_quote(&req.method));
     parts.push(sh_quote(&req.url));
     for (n, v) in &req.headers {
-        // `N:` would remove the header: an empty value is written `N;`.
+        // `N:` would remove the header: an empty value is written `N;`. (HTTPie reads a
+        // `\` just before `:`, `=`, `@` or `;` as an escape, and no escape keeps it: such
+        // a backslash is lost. Any other text is sent as written.)
         parts.push(sh_quote(&if v.is_empty() {
-            format!("{};", item(n))
+            format!("{n};")
         } else {
-            format!("{}:{}", item(n), item(v))
+            format!("{n}:{v}")
         }));
     }
     for (name, when) in [
@@ -41,8 +38,8 @@ pub fn command(req: &Request) -> String {
         }
     }
     if let Some(t) = text {
-        parts.push("--raw".into());
-        parts.push(sh_quote(t));
+        // `--raw=…` in one word: a body starting with `-` is not an option.
+        parts.push(sh_quote(&format!("--raw={t}")));
     }
     format!("{pipe}{}", parts.join(" "))
 }

@@ -203,6 +203,16 @@ pub fn js_str(s: &str) -> String {
     serde_json::to_string(s).expect("a string serialises")
 }
 
+/// A header value for JavaScript clients, whose header strings are byte strings (each
+/// character one byte): non-ASCII text as its UTF-8 bytes, one character each.
+pub fn js_header(s: &str) -> String {
+    if s.is_ascii() {
+        return js_str(s);
+    }
+    let bytes: String = s.bytes().map(char::from).collect();
+    js_str(&bytes)
+}
+
 /// Writes the snippets of one or more files: a preamble once, one snippet per entry, an
 /// ending once.
 pub struct CodeWriter<W: Write> {
