@@ -315,3 +315,119 @@ fn k6_script_is_valid_javascript() {
         .run()
         .assert_success();
 }
+
+/// `../shared/corpus/public` and `wild`: every real HAR.
+fn whole_corpus() -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["public", "wild"] {
+        for e in std::fs::read_dir(root().join("../shared/corpus").join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "har") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() >= 50,
+        "expected the whole corpus, found {}",
+        files.len()
+    );
+    files
+}
+
+#[test]
+fn parquet_and_jsonl_of_the_whole_corpus_read_by_pyarrow_and_duckdb() {
+    let files = whole_corpus();
+    let dir = tempfile::tempdir().unwrap();
+    let (pq, jl) = (dir.path().join("all.parquet"), dir.path().join("all.jsonl"));
+    for (to, out) in [("parquet", &pq), ("jsonl", &jl)] {
+        // Templating is checked below on its own: here it would double the time.
+        hark(["export", "--no-template", "--to", to])
+            .args(&files)
+            .arg("-o")
+            .arg(out)
+            .run()
+            .assert_success();
+    }
+    let check = root().join("crates/cli/tests/export_check.py");
+    let done = Cmd::new("python3")
+        .arg(check)
+        .arg(&pq)
+        .arg(&jl)
+        .args(&files)
+        .run();
+    assert!(done.success(), "{done}");
+    assert!(done.stdout().starts_with("ok: "), "{done}");
+}
+
+#[test]
+fn rows_carry_templates_bodies_and_sanitized_values() {
+    let out = hark(["export", "--to", "jsonl", "--bodies", "@example"]).run();
+    out.assert_success();
+    let rows: Vec<Value> = out
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 37);
+    assert!(
+        rows.iter().any(|r| r["template"] == "/api/status"),
+        "{}",
+        out.stdout()
+    );
+    assert!(rows.iter().any(|r| r["response_body"].is_string()));
+    let cookie = rows[1]["request_cookies"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("s%3A"), "{cookie}");
+    let clean = hark([
+        "export",
+        "--to",
+        "jsonl",
+        "--sanitize",
+        "--bodies",
+        "@example",
+    ])
+    .run();
+    clean.assert_success();
+    assert_eq!(clean.stdout().lines().count(), 37);
+    assert!(
+        !clean.stdout().contains(&cookie),
+        "the session cookie survived --sanitize"
+    );
+    // Without --bodies, no bodies.
+    let lean = hark(["export", "--to", "jsonl", "@example"]).run();
+    assert!(lean
+        .stdout()
+        .lines()
+        .all(|l| l.contains("\"response_body\":null")));
+}
+
+#[test]
+fn a_bad_input_is_skipped_named_and_fails_the_run_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.har");
+    std::fs::write(&bad, b"{\"not\": \"a har\"}").unwrap();
+    let out = dir.path().join("x.parquet");
+    std::fs::write(&out, b"old").unwrap();
+    let done = hark(["export", "--to", "jsonl", "@example"])
+        .arg(&bad)
+        .arg("@example")
+        .arg("-o")
+        .arg(&out)
+        .run();
+    done.assert_code(2);
+    assert!(done.stderr().contains("bad.har"), "{done}");
+    assert!(done.stderr().contains("skipped"), "{done}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 74);
+    // A failed write leaves the old file: the output cannot be an input.
+    let same = hark(["export", "--to", "jsonl"])
+        .arg(&out)
+        .arg("-o")
+        .arg(&out)
+        .run();
+    same.assert_code(2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 74);
+}
