@@ -313,3 +313,32 @@ fn path_examples_are_sanitized() {
     let tok = ex("/api/sessions/{sessionId}").unwrap();
     assert!(tok.starts_with("[redacted: "), "{tok}");
 }
+
+#[test]
+fn template_for_finds_the_endpoint_of_a_url() {
+    let mut s = Surface::new(Scope::default());
+    s.add(entry("GET", "https://app.test/", &[], None, 200, None));
+    for u in ["123", "456"] {
+        s.add(entry(
+            "GET",
+            &format!("https://app.test/api/users/{u}"),
+            &[],
+            None,
+            200,
+            Some("{}"),
+        ));
+    }
+    let r = s.finish();
+    let t = r.template_for("GET", "https://app.test/api/users/789?x=1");
+    assert_eq!(t.as_deref(), Some("/api/users/{userId}"), "{:?}", paths(&r));
+    assert_eq!(
+        r.template_for("get", "https://app.test/").as_deref(),
+        Some("/")
+    );
+    assert_eq!(r.template_for("POST", "https://app.test/api/users/1"), None);
+    assert_eq!(
+        r.template_for("GET", "https://other.test/api/users/1"),
+        None
+    );
+    assert_eq!(r.template_for("GET", "not a url"), None);
+}
