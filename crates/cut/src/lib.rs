@@ -1,6 +1,6 @@
 //! `cut` — cut and combine HAR files, streaming: [`filter`] (keep the entries that match,
-//! and the pages that still have entries), [`merge`] (a k-way merge by start time, page
-//! ids made unique, each entry's file of origin in `_hark.source`), [`split`] (by page,
+//! and the pages that still have entries), [`merge()`] (a k-way merge by start time, page
+//! ids made unique, each entry's file of origin in `_hark.source`), [`split()`] (by page,
 //! host, count or size).
 //!
 //! Pages are written after the entries (a key order HAR allows), so that which pages to

@@ -1,5 +1,5 @@
 //! `export` — HAR entries in other shapes: code that sends each request again
-//! ([`code`]: curl, HTTPie, Python `requests`, JavaScript `fetch`, k6) and one flat row
+//! ([`mod@code`]: curl, HTTPie, Python `requests`, JavaScript `fetch`, k6) and one flat row
 //! per entry ([`row`]) written as JSON lines or Parquet ([`table`]), so DuckDB, Spark,
 //! Trino or DataFusion query many HARs at once. The schema is in docs/export.md.
 //!
