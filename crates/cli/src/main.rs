@@ -65,6 +65,10 @@ enum Command {
     Diff(cmd::diff::Args),
     Mock(cmd::mock::Args),
     Replay(cmd::replay::Args),
+    Export(cmd::export::Args),
+    Filter(cmd::filter::Args),
+    Merge(cmd::merge::Args),
+    Split(cmd::split::Args),
     View(cmd::view::Args),
     Record(cmd::record::Args),
     Capture(cmd::capture::Args),
@@ -103,6 +107,10 @@ fn main() -> ExitCode {
         Command::Diff(a) => cmd::diff::run(a, &ctx),
         Command::Mock(a) => cmd::mock::run(a, &ctx),
         Command::Replay(a) => cmd::replay::run(a, &ctx),
+        Command::Export(a) => cmd::export::run(a, &ctx),
+        Command::Filter(a) => cmd::filter::run(a, &ctx),
+        Command::Merge(a) => cmd::merge::run(a, &ctx),
+        Command::Split(a) => cmd::split::run(a, &ctx),
         Command::View(a) => cmd::view::run(a, &ctx),
         Command::Record(a) => cmd::record::run(a, &ctx),
         Command::Capture(a) => cmd::capture::run(a, &ctx),
@@ -129,7 +137,7 @@ fn main() -> ExitCode {
 /// An error and its causes, `: `-separated, each cause said once: an error whose
 /// message already ends with its cause's (as `file: cause` does) is not followed by
 /// the cause again.
-fn message(e: &anyhow::Error) -> String {
+pub(crate) fn message(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
         let c = cause.to_string();

@@ -174,7 +174,7 @@ fn value_type(v: &str) -> (&'static str, Option<&'static str>) {
     }
 }
 
-fn urldecode(s: &str) -> String {
+pub(crate) fn urldecode(s: &str) -> String {
     har::pct::decode_lossy(s, true)
 }
 
