@@ -170,7 +170,7 @@ fn endpoints_precision_and_recall_on_the_shop() {
         .run()
         .stdout();
     assert!(
-        t.contains("DELETE  /api/users/{userId}/orders/{orderId}/items/{itemId}"),
+        t.contains("DELETE  api   /api/users/{userId}/orders/{orderId}/items/{itemId}"),
         "{t}"
     );
     assert!(t.contains("good enough to scan"), "{t}");

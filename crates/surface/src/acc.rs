@@ -32,12 +32,27 @@ pub struct Acc {
     /// Response JSON schemas by status.
     pub response_json: BTreeMap<i64, Schema>,
     pub schemes: BTreeSet<String>,
+    /// The response shapes seen (at most [`MAX_SHAPES`]).
+    pub shapes: BTreeSet<u64>,
+    /// Samples that were page loads (HTML documents).
+    pub documents: u32,
+    /// Why each path parameter (by position) was made from words, for `--explain`.
+    pub why: BTreeMap<usize, String>,
 }
+
+/// The most response shapes kept per endpoint.
+pub const MAX_SHAPES: usize = 16;
 
 impl Acc {
     pub(crate) fn add(&mut self, s: Sample) {
         self.count += 1;
         self.schemes.insert(s.scheme.clone());
+        if self.shapes.len() < MAX_SHAPES {
+            self.shapes.insert(s.response_shape);
+        }
+        if s.document || s.response_type.as_deref() == Some("text/html") && s.method == "GET" {
+            self.documents += 1;
+        }
         if let Some(st) = s.status {
             *self.statuses.entry(st).or_default() += 1;
         }
@@ -146,5 +161,14 @@ impl Acc {
             }
         }
         self.schemes.extend(o.schemes);
+        for x in o.shapes {
+            if self.shapes.len() < MAX_SHAPES {
+                self.shapes.insert(x);
+            }
+        }
+        self.documents += o.documents;
+        for (k, v) in o.why {
+            self.why.entry(k).or_insert(v);
+        }
     }
 }

@@ -12,6 +12,7 @@
 mod acc;
 mod fold;
 pub mod openapi;
+mod pins;
 mod report;
 pub mod rules;
 pub mod sample;
@@ -22,6 +23,7 @@ pub mod shape;
 
 pub use acc::{Acc, ParamStat};
 pub use fold::Surface;
+pub use pins::Pins;
 pub use report::{Endpoint, Finding, Param, Quality, Report};
 pub use sample::Cleaner;
 pub use scope::Scope;
@@ -32,9 +34,10 @@ use sample::Sample;
 pub const MAX_ENDPOINTS: usize = 5000;
 /// The most parameters kept per endpoint.
 pub const MAX_PARAMS: usize = 200;
-/// Distinct words in one place of otherwise equal paths from which they are merged
-/// into a parameter (`/u/alice`, `/u/bob`, …).
-pub const WORD_VARIATION: usize = 8;
+/// Distinct plain words in one place under one parent path, answered alike (same
+/// methods, same response shape), from which they are one parameter (`/u/alice`,
+/// `/u/bob`, …): real APIs have many sibling resources, so it takes tens.
+pub const WORD_VARIATION: usize = 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,15 +45,22 @@ pub enum Error {
     Read(#[from] har::ReadError),
     #[error("bad scope pattern {0:?}")]
     Scope(String),
+    #[error("bad pins file: {0}")]
+    Pins(String),
 }
 
 /// The most distinct findings kept (rule, host, method, path, detail).
 pub const MAX_FINDINGS: usize = 2000;
 
 /// Read every entry of `reader` on `threads` workers and fold the surface.
-pub fn analyze(reader: har::HarReader, threads: usize, scope: Scope) -> Result<Report, Error> {
+pub fn analyze(
+    reader: har::HarReader,
+    threads: usize,
+    scope: Scope,
+    pins: Pins,
+) -> Result<Report, Error> {
     let cleaner = std::sync::Arc::new(Cleaner::new());
-    let mut s = Surface::new(scope);
+    let mut s = Surface::with_pins(scope, pins);
     har::fold(
         reader,
         threads,

@@ -106,6 +106,9 @@ pub struct Sample {
     pub request_type: Option<String>,
     pub request_json: Option<Schema>,
     pub response_json: Option<Schema>,
+    /// The response's shape: status class, media type and JSON structure hashed (the
+    /// evidence that two paths are one resource).
+    pub response_shape: u64,
     /// A top-level document (its host is in the default scope).
     pub document: bool,
     pub static_asset: bool,
@@ -243,6 +246,7 @@ impl Sample {
             }
             s.params.push(obs(Loc::Query, &n, &v));
         }
+        let mut header_names = std::collections::HashSet::new();
         for (n, v) in req.headers().iter() {
             let l = n.to_ascii_lowercase();
             if l == "authorization" {
@@ -279,7 +283,7 @@ impl Sample {
             if is_api_key(&l) {
                 s.auth.push(Auth::ApiKeyHeader(l.clone()));
             }
-            if !s.params.iter().any(|p| p.loc == Loc::Header && p.name == l) {
+            if header_names.insert(l.clone()) {
                 s.params.push(obs(Loc::Header, &l, v));
             }
         }
@@ -337,6 +341,16 @@ impl Sample {
                 }
             }
         }
+        s.response_shape = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            s.status.map(|x| x / 100).hash(&mut h);
+            s.response_type.hash(&mut h);
+            if let Some(j) = &s.response_json {
+                j.hash_shape(&mut h, 4);
+            }
+            h.finish()
+        };
         s
     }
 }

@@ -161,6 +161,24 @@ impl Schema {
         t
     }
 
+    /// Feed the structure (types, property names, items; not values) to `h`, down
+    /// to `depth` levels: two responses of one resource hash alike.
+    pub fn hash_shape(&self, h: &mut impl std::hash::Hasher, depth: usize) {
+        use std::hash::Hash;
+        self.types_sorted().hash(h);
+        if depth == 0 {
+            return;
+        }
+        for (k, v) in &self.props {
+            k.hash(h);
+            v.hash_shape(h, depth - 1);
+        }
+        if let Some(i) = &self.items {
+            0xa77a_u16.hash(h);
+            i.hash_shape(h, depth - 1);
+        }
+    }
+
     /// The type as text: `string`, `integer|null`.
     pub fn type_text(&self) -> String {
         self.types_sorted().join("|")

@@ -81,44 +81,227 @@ fn templates_ids_keeps_static_words_and_nests() {
     assert!(r.third_party.contains_key("cdn.other.test"));
 }
 
+fn get(s: &mut Surface, method: &str, url: &str, resp: &str) {
+    s.add(entry(method, url, &[], None, 200, Some(resp)));
+}
+
 #[test]
-fn words_varying_in_one_place_merge_but_few_do_not() {
+fn tens_of_words_answered_alike_merge_but_sibling_resources_do_not() {
     let mut s = Surface::new(Scope {
         patterns: vec!["*.test".into()],
     });
-    for u in [
-        "ann", "bob", "cid", "dan", "eve", "fay", "gus", "hal", "ivy",
-    ] {
-        s.add(entry(
+    let users: Vec<String> = (0..WORD_VARIATION)
+        .map(|i| format!("user{}x", (b'a' + i as u8) as char))
+        .collect();
+    for u in &users {
+        get(
+            &mut s,
             "GET",
             &format!("https://a.test/u/{u}/posts"),
-            &[],
-            None,
-            200,
-            None,
-        ));
+            r#"[{"title":"x"}]"#,
+        );
     }
-    s.add(entry(
-        "GET",
-        "https://a.test/api/settings",
-        &[],
-        None,
-        200,
-        None,
-    ));
-    s.add(entry(
-        "GET",
+    // Twenty-five sibling resources under one prefix, each its own response shape.
+    let res = [
+        "me",
+        "settings",
+        "billing",
+        "audit-log",
+        "teams",
+        "projects",
+        "invoices",
+        "plans",
+        "usage",
+        "webhooks",
+        "tokens",
+        "sessions",
+        "devices",
+        "exports",
+        "imports",
+        "labels",
+        "tags",
+        "roles",
+        "groups",
+        "members",
+        "invites",
+        "domains",
+        "quotas",
+        "limits",
+        "config",
+    ];
+    for r in res {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/api/v2/{r}"),
+            &format!(r#"{{"{r}":1}}"#),
+        );
+    }
+    // The same response shape but other methods: separate endpoints.
+    get(&mut s, "POST", "https://a.test/api/cart", r#"{"ok":true}"#);
+    get(
+        &mut s,
+        "PUT",
         "https://a.test/api/profile",
-        &[],
-        None,
-        200,
-        None,
-    ));
-    let r = s.finish();
-    assert_eq!(
-        paths(&r),
-        ["GET /api/profile", "GET /api/settings", "GET /u/{u}/posts"]
+        r#"{"ok":true}"#,
     );
+    let r = s.finish();
+    let ps = paths(&r);
+    assert!(ps.contains(&"GET /u/{u}/posts".to_string()), "{ps:?}");
+    for x in res {
+        assert!(ps.contains(&format!("GET /api/v2/{x}")), "{x}: {ps:?}");
+    }
+    assert!(ps.contains(&"POST /api/cart".to_string()));
+    assert!(ps.contains(&"PUT /api/profile".to_string()));
+    assert_eq!(ps.len(), 1 + res.len() + 2, "{ps:?}");
+    let e = r
+        .endpoints
+        .iter()
+        .find(|e| e.path == "/u/{u}/posts")
+        .unwrap();
+    assert!(e.why[0].contains("20 distinct words"), "{:?}", e.why);
+    // A few words answered alike are not enough.
+    let mut s = Surface::new(Scope::default());
+    for u in &users[..WORD_VARIATION - 1] {
+        get(&mut s, "GET", &format!("https://a.test/u/{u}/posts"), "[]");
+    }
+    assert_eq!(s.finish().endpoints.len(), WORD_VARIATION - 1);
+}
+
+#[test]
+fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
+    let mut s = Surface::new(Scope::default());
+    let article = r#"{"title":"t","body":"b"}"#;
+    for slug in ["why-rust", "hello-world", "ten-tips-2024"] {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}"),
+            article,
+        );
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}/comments"),
+            r#"[{"text":"x"}]"#,
+        );
+    }
+    get(
+        &mut s,
+        "POST",
+        "https://a.test/articles/why-rust/comments",
+        r#"{"id":1}"#,
+    );
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/articles/trending",
+        r#"[{"title":"t"}]"#,
+    );
+    // Hyphenated resource names answered differently stay apart.
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/api/audit-log",
+        r#"[{"at":"x"}]"#,
+    );
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/api/api-keys",
+        r#"[{"key":"x"}]"#,
+    );
+    // Keys, hashes and prefixed tokens are ids by their values.
+    for k in ["OPS-3", "WEB-17"] {
+        get(&mut s, "GET", &format!("https://a.test/issues/{k}"), "{}");
+    }
+    get(&mut s, "GET", "https://a.test/hooks/wh_9fK2xQ7", "{}");
+    get(&mut s, "GET", "https://a.test/commits/3f2b8c1", "{}");
+    get(&mut s, "GET", "https://a.test/users/ann%40x.test", "{}");
+    let r = s.finish();
+    let ps = paths(&r);
+    for want in [
+        "GET /articles/{article}",
+        "GET /articles/{article}/comments",
+        "POST /articles/{article}/comments",
+        "GET /articles/trending",
+        "GET /api/audit-log",
+        "GET /api/api-keys",
+        "GET /issues/{issueKey}",
+        "GET /hooks/{hookId}",
+        "GET /commits/{commitId}",
+        "GET /users/{userEmail}",
+    ] {
+        assert!(ps.contains(&want.to_string()), "{want}: {ps:?}");
+    }
+    assert_eq!(ps.len(), 10, "{ps:?}");
+    let e = r
+        .endpoints
+        .iter()
+        .find(|e| e.path == "/articles/{article}")
+        .unwrap();
+    assert!(e.why[0].starts_with("{article}: 3 slugs"), "{:?}", e.why);
+    // The first pass's templates, for other commands.
+    assert_eq!(
+        r.template_for("GET", "https://a.test/articles/new-one/comments")
+            .as_deref(),
+        Some("/articles/{article}/comments")
+    );
+    assert_eq!(
+        r.template_for("get", "https://a.test/articles/trending")
+            .as_deref(),
+        Some("/articles/trending")
+    );
+    assert_eq!(
+        r.template_for("GET", "https://a.test/issues/ABC-9")
+            .as_deref(),
+        Some("/issues/{issueKey}")
+    );
+    assert_eq!(r.template_for("DELETE", "https://a.test/articles/x"), None);
+    assert_eq!(
+        r.template_for("GET", "https://b.test/articles/trending"),
+        None
+    );
+}
+
+#[test]
+fn pinned_decisions_win() {
+    let pins = Pins::parse(
+        r#"keep = ["/articles/why-rust"]
+template = ["/api/{section}"]"#,
+    )
+    .unwrap();
+    let mut s = Surface::with_pins(Scope::default(), pins);
+    for slug in ["why-rust", "hello-world", "ten-tips"] {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}"),
+            "{}",
+        );
+    }
+    get(&mut s, "GET", "https://a.test/api/config", r#"{"a":1}"#);
+    get(&mut s, "GET", "https://a.test/api/search", r#"{"b":1}"#);
+    let ps = paths(&s.finish());
+    assert_eq!(
+        ps,
+        [
+            "GET /api/{api}",
+            "GET /articles/why-rust",
+            "GET /articles/{article}"
+        ]
+    );
+    assert!(Pins::parse("nope = 1").is_err());
+}
+
+#[test]
+fn cost_is_linear_in_path_length() {
+    // 100 000 segments: a quadratic pass would take minutes (see bench/surface.sh).
+    let mut s = Surface::new(Scope::default());
+    let long: String = (0..100_000).map(|i| format!("/s{}", i % 7)).collect();
+    get(&mut s, "GET", &format!("https://a.test{long}"), "{}");
+    let r = s.finish();
+    assert_eq!(r.endpoints[0].segs.len(), 100_000);
 }
 
 #[test]

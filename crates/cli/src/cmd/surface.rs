@@ -37,6 +37,17 @@ pub struct Args {
     /// Write the passive findings as SARIF 2.1.0 to FILE (for GitHub code scanning).
     #[arg(long, value_name = "FILE")]
     sarif: Option<String>,
+    /// Say why each path parameter was made (under each endpoint of the table).
+    #[arg(long)]
+    explain: bool,
+    /// A TOML file of pinned decisions: `keep = ["/api/config"]` (segments that stay
+    /// literal), `template = ["/u/{handle}"]` (positions that are parameters).
+    #[arg(long, value_name = "FILE")]
+    pins: Option<String>,
+    /// The least severe finding that fails the command (exit 1): `error` (severity 7
+    /// and above), `warning` (4 and above), `info` (any finding).
+    #[arg(long, value_enum, default_value_t = super::check::FailOn::Warning)]
+    fail_on: super::check::FailOn,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -64,12 +75,21 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let reader = input::reader(&a.file)?;
     let progress = Progress::new(ctx, &a.file, reader.progress_counter(), reader.progress().1);
     let threads = a.threads.unwrap_or_else(har::default_threads);
+    let pins = match &a.pins {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("cannot read pins file {p}"))?;
+            surface::Pins::parse(&text).with_context(|| p.clone())?
+        }
+        None => surface::Pins::default(),
+    };
     let report = surface::analyze(
         reader,
         threads,
         surface::Scope {
             patterns: a.scope.clone(),
         },
+        pins,
     )?;
     progress.finish();
     if let Some(path) = &a.openapi {
@@ -89,13 +109,31 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             report: &report,
         })?;
     } else if a.openapi.as_deref() != Some("-") && a.sarif.as_deref() != Some("-") {
-        crate::term::print(&human(&a.file, &report))?;
+        crate::term::print(&human(&a.file, &report, a.explain))?;
     }
-    Ok(if report.findings.is_empty() {
-        crate::exit::OK
-    } else {
+    let worst = report
+        .findings
+        .iter()
+        .filter_map(|f| surface::rules::rule(f.rule))
+        .map(|r| severity(r.severity))
+        .max();
+    Ok(if a.fail_on.fails(worst) {
         crate::exit::FINDINGS
+    } else {
+        crate::exit::OK
     })
+}
+
+/// A rule's severity (0–10, as in SARIF) as `check`'s levels: 7 and above an error, 4
+/// and above a warning, below that info (SARIF's error / warning / note).
+fn severity(s: f32) -> har::Severity {
+    if s >= 7.0 {
+        har::Severity::Error
+    } else if s >= 4.0 {
+        har::Severity::Warning
+    } else {
+        har::Severity::Info
+    }
 }
 
 fn params_text(ps: &[Param]) -> String {
@@ -107,7 +145,7 @@ fn params_text(ps: &[Param]) -> String {
     out.join(" ")
 }
 
-fn human(file: &str, r: &Report) -> String {
+fn human(file: &str, r: &Report, explain: bool) -> String {
     let mut out = format!(
         "{}  {} entries, {} endpoints in scope ({}), {} static assets\n",
         paint(BOLD, file),
@@ -152,6 +190,7 @@ fn human(file: &str, r: &Report) -> String {
             }
             vec![
                 e.method.clone(),
+                e.kind.to_string(),
                 if multi {
                     format!("{}{}", e.host, e.path)
                 } else {
@@ -169,11 +208,32 @@ fn human(file: &str, r: &Report) -> String {
         })
         .collect();
     out.push_str(&table(
-        &["METHOD", "PATH", "N", "STATUS", "AUTH", "PARAMETERS"],
+        &[
+            "METHOD",
+            "KIND",
+            "PATH",
+            "N",
+            "STATUS",
+            "AUTH",
+            "PARAMETERS",
+        ],
         &rows,
-        &[2],
+        &[3],
         0,
     ));
+    if explain {
+        out.push_str(&format!("\n{}\n", paint(BOLD, "why these templates")));
+        let mut any = false;
+        for e in &r.endpoints {
+            for w in &e.why {
+                any = true;
+                out.push_str(&format!("  {} {}  {w}\n", e.method, e.path));
+            }
+        }
+        if !any {
+            out.push_str("  no path parameters: every path is as recorded\n");
+        }
+    }
     if !r.findings.is_empty() {
         // One row per rule: how many exchanges and places, and the first that shows it
         // (every place is in --json and --sarif).
