@@ -243,8 +243,18 @@ fn openapi_of_the_shop() {
 fn sarif_findings_point_at_the_har_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("shop.sarif");
-    let o = hark(["surface"]).arg(shop()).arg("--sarif").arg(&out).run();
-    assert_eq!(o.code(), 1, "findings give exit status 1: {o}");
+    // Run from the repository's root: the HAR is under it, its location relative.
+    let root = testdata("").parent().unwrap().to_path_buf();
+    let o = hark(["surface"])
+        .arg(shop())
+        .arg("--sarif")
+        .arg(&out)
+        .current_dir(&root)
+        .run();
+    assert_eq!(o.code(), 1, "warnings give exit status 1: {o}");
+    // --fail-on error: these findings are warnings and notes.
+    let o = hark(["surface", "--fail-on", "error"]).arg(shop()).run();
+    assert_eq!(o.code(), 0, "{o}");
     let s = read_json(&out);
     assert_eq!(s["version"], "2.1.0");
     let run = &s["runs"][0];
@@ -271,8 +281,7 @@ fn sarif_findings_point_at_the_har_file() {
     for r in results {
         let loc = &r["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(!uri.contains("://") && !uri.starts_with('/'), "{uri}");
-        assert!(uri.ends_with("surface-shop.chromium.har"));
+        assert_eq!(uri, "testdata/har/surface-shop.chromium.har");
         // Playwright writes one line: the entry is found by its column.
         assert_eq!(loc["region"]["startLine"], 1);
         assert!(loc["region"]["startColumn"].as_u64().unwrap() > 100);
@@ -294,8 +303,28 @@ fn sarif_findings_point_at_the_har_file() {
         .arg(shop())
         .arg("--sarif")
         .arg(&out2)
+        .current_dir(&root)
         .run();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
+    // From elsewhere: an absolute file:// URI that resolves.
+    let out3 = dir.path().join("elsewhere.sarif");
+    hark(["surface"])
+        .arg(shop())
+        .arg("--sarif")
+        .arg(&out3)
+        .current_dir(dir.path())
+        .run();
+    let s3 = read_json(&out3);
+    let uri = s3["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(uri.starts_with("file:///"), "{uri}");
+    assert!(
+        uri.ends_with("/testdata/har/surface-shop.chromium.har"),
+        "{uri}"
+    );
 }
 
 #[test]

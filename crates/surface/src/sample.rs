@@ -82,9 +82,37 @@ impl Cleaner {
         self.redactor.redact(name, value).chars().take(80).collect()
     }
 
-    /// Whether a field called `name` holds a secret by its name alone.
-    pub fn secret_name(&self, name: &str) -> bool {
-        self.redactor.names().classify(name).is_some()
+    /// Whether a query parameter `name=value` carries a secret, judged by its value
+    /// too: a JWT or a value one of [`secrets::Detectors`] confirms (an API key, a
+    /// card), or under a credential name (`password`, `api_key`, `access_token`) a
+    /// value that is more than a flag, a small number or a short word (`token_ready=1`
+    /// is not a secret); under a weak name (`key`, `code`, `pin`) only a long mixed one.
+    pub fn url_secret(&self, name: &str, value: &str) -> bool {
+        let v = value.trim();
+        if v.is_empty() {
+            return false;
+        }
+        if secrets::jwt_like(v) || self.redactor.redact("", v) != v {
+            return true;
+        }
+        let strength = match self.redactor.names().classify(name) {
+            Some((_, s)) => Some(s),
+            None if is_api_key(name) => Some(secrets::Strength::Strong),
+            None => None,
+        };
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+        let flag = matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "none" | "undefined"
+        );
+        let small_number = digits == v.len() && v.len() <= 4;
+        let short_word = letters == v.len() && v.len() <= 5;
+        match strength {
+            Some(secrets::Strength::Strong) => !flag && !small_number && !short_word,
+            Some(secrets::Strength::Weak) => v.len() >= 16 && digits > 0 && letters > 0,
+            None => false,
+        }
     }
 }
 
@@ -191,7 +219,7 @@ impl Sample {
             ..Sample::default()
         };
         s.url = clean_url(req.url().unwrap_or(""), clean);
-        s.hits = crate::rules::check(e, &|n| clean.secret_name(n) || is_api_key(n));
+        s.hits = crate::rules::check(e, &|n, v| clean.url_secret(n, v));
         let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
             return s;
         };
