@@ -26,6 +26,8 @@ pub struct Acc {
     /// Examples of each path parameter, by segment position.
     pub path_examples: BTreeMap<usize, String>,
     pub auth: BTreeMap<Auth, u32>,
+    /// The credentials sent together, by combination (OpenAPI security requirements).
+    pub auth_sets: BTreeMap<Vec<Auth>, u32>,
     pub unauthenticated: u32,
     pub denied_without_auth: u32,
     pub request_json: Option<Schema>,
@@ -91,6 +93,10 @@ impl Acc {
                 self.denied_without_auth += 1;
             }
         }
+        if !s.auth.is_empty() && (self.auth_sets.len() < 16 || self.auth_sets.contains_key(&s.auth))
+        {
+            *self.auth_sets.entry(s.auth.clone()).or_default() += 1;
+        }
         for a in s.auth {
             *self.auth.entry(a).or_default() += 1;
         }
@@ -143,6 +149,11 @@ impl Acc {
         }
         for (k, v) in o.auth {
             *self.auth.entry(k).or_default() += v;
+        }
+        for (k, v) in o.auth_sets {
+            if self.auth_sets.len() < 16 || self.auth_sets.contains_key(&k) {
+                *self.auth_sets.entry(k).or_default() += v;
+            }
         }
         self.unauthenticated += o.unauthenticated;
         self.denied_without_auth += o.denied_without_auth;

@@ -9,7 +9,8 @@ use crate::{rules, Pins, Scope, MAX_ENDPOINTS, MAX_FINDINGS, WORD_VARIATION};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-type Key = (String, String, Vec<Seg>);
+/// Host, method, path segments, operation.
+type Key = (String, String, Vec<Seg>, Option<String>);
 
 /// The streaming fold.
 #[derive(Default)]
@@ -105,7 +106,7 @@ impl Surface {
         if !self.pins.is_empty() {
             self.pins.apply(&s.segments, &mut segs);
         }
-        let key = (s.host.clone(), s.method.clone(), segs);
+        let key = (s.host.clone(), s.method.clone(), segs, s.operation.clone());
         if !self.acc.contains_key(&key) && self.acc.len() >= MAX_ENDPOINTS {
             self.dropped += 1;
             return;
@@ -142,7 +143,7 @@ impl Surface {
         let mut methods: BTreeMap<String, u32> = BTreeMap::new();
         let (mut authed, mut form, mut json, mut multi) = (0, 0, 0, 0);
         let mut endpoints = Vec::new();
-        for ((host, method, segs), a) in acc {
+        for ((host, method, segs, op), a) in acc {
             *methods.entry(method.clone()).or_default() += a.count;
             authed += a.count - a.unauthenticated;
             let bodies = |kind: &str| -> u32 {
@@ -152,9 +153,16 @@ impl Surface {
             json += bodies("json");
             form += bodies("x-www-form-urlencoded");
             multi += bodies("multipart/");
-            endpoints.push(endpoint(host, method, segs, a));
+            endpoints.push(endpoint(host, method, segs, op, a));
         }
-        endpoints.sort_by(|a, b| (&a.host, &a.path, &a.method).cmp(&(&b.host, &b.path, &b.method)));
+        endpoints.sort_by(|a, b| {
+            (&a.host, &a.path, &a.method, &a.operation).cmp(&(
+                &b.host,
+                &b.path,
+                &b.method,
+                &b.operation,
+            ))
+        });
         let once = endpoints.iter().filter(|e| e.samples == 1).count();
         let mut advice = Vec::new();
         if endpoints.is_empty() {
@@ -300,6 +308,11 @@ fn judge(g: &Words) -> Vec<(Vec<String>, String)> {
         } else if n >= 2 && ws.iter().all(|w| shape::is_slug(w)) {
             format!(
                 "{n} slugs ({}) with the same methods and response shape",
+                sample()
+            )
+        } else if n >= 2 && ws.iter().all(|w| shape::is_locale(w)) {
+            format!(
+                "{n} locale codes ({}) with the same methods and response shape",
                 sample()
             )
         } else {

@@ -20,6 +20,7 @@ pub mod sarif;
 pub mod schema;
 mod scope;
 pub mod shape;
+pub mod yaml;
 
 pub use acc::{Acc, ParamStat};
 pub use fold::Surface;

@@ -33,6 +33,9 @@ pub struct Endpoint {
     /// `api` (what a client program calls: listed in OpenAPI `paths`) or `page` (page
     /// loads of HTML documents: in the table only).
     pub kind: &'static str,
+    /// The GraphQL operation (`query GetUser`) or JSON-RPC method (`rpc user.get`)
+    /// this row is, under its HTTP path.
+    pub operation: Option<String>,
     /// Why each path parameter was made (`--explain`).
     pub why: Vec<String>,
     pub samples: u32,
@@ -147,7 +150,13 @@ impl Report {
     }
 }
 
-pub(crate) fn endpoint(host: String, method: String, segs: Vec<Seg>, a: Acc) -> Endpoint {
+pub(crate) fn endpoint(
+    host: String,
+    method: String,
+    segs: Vec<Seg>,
+    operation: Option<String>,
+    a: Acc,
+) -> Endpoint {
     let names = shape::param_names(&segs);
     let mut params = Vec::new();
     let mut why = Vec::new();
@@ -208,6 +217,7 @@ pub(crate) fn endpoint(host: String, method: String, segs: Vec<Seg>, a: Acc) -> 
     Endpoint {
         path: shape::template(&segs),
         kind,
+        operation,
         why,
         host,
         method,

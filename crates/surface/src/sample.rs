@@ -137,6 +137,9 @@ pub struct Sample {
     /// The response's shape: status class, media type and JSON structure hashed (the
     /// evidence that two paths are one resource).
     pub response_shape: u64,
+    /// A GraphQL operation (`query GetUser`) or JSON-RPC method (`rpc user.get`): its
+    /// own row under the one HTTP path.
+    pub operation: Option<String>,
     /// A top-level document (its host is in the default scope).
     pub document: bool,
     pub static_asset: bool,
@@ -268,6 +271,14 @@ impl Sample {
                 example: Some(clean.clean(name, v)),
             }
         };
+        if let Some(q) = url.query_pairs().find(|(n, _)| n == "query") {
+            // GraphQL over GET: `?query=…&operationName=…`.
+            let name = url
+                .query_pairs()
+                .find(|(n, _)| n == "operationName")
+                .map(|x| x.1.into_owned());
+            s.operation = graphql(&q.1, name.as_deref());
+        }
         for (n, v) in url.query_pairs() {
             if is_api_key(&n) {
                 s.auth.push(Auth::ApiKeyQuery(n.to_string()));
@@ -336,6 +347,7 @@ impl Sample {
             }
             if m.contains("json") || (m.is_empty() && text.trim_start().starts_with('{')) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+                    s.operation = operation(&v);
                     s.request_json = Some(Schema::of(&v, 0, &|n, v| clean.clean(n, v)));
                 }
             } else if m == "application/x-www-form-urlencoded" {
@@ -381,6 +393,61 @@ impl Sample {
         };
         s
     }
+}
+
+/// The GraphQL operation or JSON-RPC method a request body calls (of a batch, the
+/// first).
+pub fn operation(v: &serde_json::Value) -> Option<String> {
+    let v = match v {
+        serde_json::Value::Array(a) => a.first()?,
+        v => v,
+    };
+    let o = v.as_object()?;
+    if let (Some(_), Some(m)) = (o.get("jsonrpc"), o.get("method").and_then(|m| m.as_str())) {
+        return Some(format!("rpc {m}"));
+    }
+    let q = o.get("query").and_then(|q| q.as_str())?;
+    graphql(q, o.get("operationName").and_then(|n| n.as_str()))
+}
+
+/// `query GetUser` from a GraphQL document (and its `operationName`, which picks one
+/// of several); an anonymous operation is named after its first field (`query user`).
+pub fn graphql(doc: &str, name: Option<&str>) -> Option<String> {
+    // Skip comments and find the operation's keyword or its selection set.
+    let text: String = doc
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let word = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let t = text.trim_start();
+    for kind in ["query", "mutation", "subscription"] {
+        if let Some(rest) = t.strip_prefix(kind) {
+            if rest.starts_with(|c: char| c.is_whitespace() || c == '{' || c == '(') {
+                let n = name
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| word(rest));
+                let n = if n.is_empty() {
+                    word(rest.split_once('{')?.1)
+                } else {
+                    n
+                };
+                return Some(format!("{kind} {n}"));
+            }
+        }
+    }
+    let body = t.strip_prefix('{')?;
+    let n = name
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| word(body));
+    (!n.is_empty()).then(|| format!("query {n}"))
 }
 
 /// `url` with the values of secret query parameters replaced (findings show it).

@@ -145,6 +145,22 @@ fn mixed_case(b: &[u8]) -> bool {
     b.iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase)
 }
 
+/// A locale code: `en`, `fr`, `en-US`, `pt_BR`, `zh-hant` (only its siblings make it
+/// a parameter: `/en/…` beside `/fr/…`).
+pub fn is_locale(s: &str) -> bool {
+    let b = s.as_bytes();
+    let lang = |x: &[u8]| x.len() == 2 && x.iter().all(u8::is_ascii_lowercase);
+    match b.len() {
+        2 => lang(b),
+        5 | 7 => {
+            lang(&b[..2])
+                && matches!(b[2], b'-' | b'_')
+                && b[3..].iter().all(u8::is_ascii_alphabetic)
+        }
+        _ => false,
+    }
+}
+
 /// A slug: lower-case words joined by dashes (`why-rust`, `hello-world-2`), the shape
 /// of many ids but also of resource names (`audit-log`): only its siblings tell.
 pub fn is_slug(s: &str) -> bool {
@@ -277,6 +293,8 @@ mod tests {
         assert_eq!(shape("3f2b8c1"), Some(Shape::Hex));
         assert!(is_slug("why-rust") && !is_slug("rust") && !is_slug("Why-Rust"));
         assert_eq!(shape("ten-tips-2024"), None);
+        assert!(is_locale("en") && is_locale("en-US") && is_locale("pt_BR"));
+        assert!(!is_locale("api") && !is_locale("v1") && !is_locale("en-"));
         for w in [
             "me",
             "users",

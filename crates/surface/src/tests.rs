@@ -496,3 +496,133 @@ fn path_examples_are_sanitized() {
     let tok = ex("/api/sessions/{sessionId}").unwrap();
     assert!(tok.starts_with("[redacted: "), "{tok}");
 }
+
+#[test]
+fn graphql_operations_and_rpc_methods_are_rows_pages_not_in_openapi() {
+    let mut s = Surface::new(Scope::default());
+    s.add(entry("GET", "https://a.test/app", &[], None, 200, None));
+    let gql = |q: &str| Some(("application/json", q.to_string()));
+    let cred = [
+        ("Authorization", "Bearer abcdef123456"),
+        ("Cookie", "session=s1"),
+        ("X-Api-Key", "k-123456"),
+    ];
+    for body in [
+        r#"{"query":"query GetUser($id: ID!) { user(id: $id) { name } }","variables":{"id":"1"}}"#,
+        r#"{"query":"mutation { addItem(sku: \"x\") { id } }"}"#,
+        r#"{"query":"{ products { id } }"}"#,
+        r#"{"query":"query A { a } query B { b }","operationName":"B"}"#,
+    ] {
+        let (m, t) = gql(body).unwrap();
+        s.add(entry(
+            "POST",
+            "https://a.test/graphql",
+            &cred,
+            Some((m, &t)),
+            200,
+            Some("{}"),
+        ));
+    }
+    for m in ["user.get", "cart.add"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[1]}}"#);
+        s.add(entry(
+            "POST",
+            "https://a.test/rpc",
+            &cred,
+            Some(("application/json", &body)),
+            200,
+            Some("{}"),
+        ));
+    }
+    let r = s.finish();
+    let rows: Vec<String> = r
+        .endpoints
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.method,
+                e.path,
+                e.operation.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "GET /app -",
+            "POST /graphql mutation addItem",
+            "POST /graphql query B",
+            "POST /graphql query GetUser",
+            "POST /graphql query products",
+            "POST /rpc rpc cart.add",
+            "POST /rpc rpc user.get",
+        ]
+    );
+    assert_eq!(r.endpoints[0].kind, "page");
+    let doc = openapi::document(&r, "t");
+    assert!(
+        doc["paths"].get("/app").is_none(),
+        "pages stay out of paths"
+    );
+    let post = &doc["paths"]["/graphql"]["post"];
+    let ops: Vec<&str> = post["x-graphql-operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["addItem", "B", "GetUser", "products"]);
+    assert_eq!(
+        doc["paths"]["/rpc"]["post"]["x-jsonrpc-methods"][1]["name"],
+        "user.get"
+    );
+    // Sent together: one requirement object; and not repeated as parameters.
+    assert_eq!(
+        post["security"],
+        json!([{"bearerAuth": [], "cookie_session": [], "header_x_api_key": []}])
+    );
+    let params = post["parameters"].as_array().map_or(0, |p| p.len());
+    assert_eq!(params, 0, "{}", post["parameters"]);
+    // YAML as well.
+    let y = openapi::file_bytes(&r, "t.har", "api.yaml");
+    assert!(String::from_utf8(y)
+        .unwrap()
+        .starts_with("\"openapi\": \"3.1.0\"\n"));
+}
+
+#[test]
+fn locale_prefixes_are_a_parameter() {
+    let mut s = Surface::new(Scope::default());
+    for loc in ["en", "fr", "de"] {
+        s.add(entry(
+            "GET",
+            &format!("https://a.test/{loc}"),
+            &[],
+            None,
+            200,
+            None,
+        ));
+        s.add(entry(
+            "GET",
+            &format!("https://a.test/{loc}/products"),
+            &[],
+            None,
+            200,
+            None,
+        ));
+    }
+    s.add(entry(
+        "GET",
+        "https://a.test/api/cart-count",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    let ps = paths(&s.finish());
+    assert_eq!(
+        ps,
+        ["GET /api/cart-count", "GET /{name}", "GET /{name}/products"]
+    );
+}

@@ -31,7 +31,9 @@ pub struct Args {
     /// Machine-readable JSON on standard output.
     #[arg(long)]
     json: bool,
-    /// Write an OpenAPI 3.1 document (JSON) to FILE.
+    /// Write an OpenAPI 3.1 document to FILE (YAML when FILE ends in .yaml or .yml, else
+    /// JSON): API operations only (page loads stay in the table), security
+    /// requirements as observed, GraphQL operations and JSON-RPC methods as extensions.
     #[arg(long, value_name = "FILE")]
     openapi: Option<String>,
     /// Write the passive findings as SARIF 2.1.0 to FILE (for GitHub code scanning).
@@ -95,7 +97,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(path) = &a.openapi {
         write_file(
             path,
-            &surface::openapi::file_bytes(&report, &a.file),
+            &surface::openapi::file_bytes(&report, &a.file, path),
             &a.file,
         )?;
     }
@@ -191,10 +193,16 @@ fn human(file: &str, r: &Report, explain: bool) -> String {
             vec![
                 e.method.clone(),
                 e.kind.to_string(),
-                if multi {
-                    format!("{}{}", e.host, e.path)
-                } else {
-                    e.path.clone()
+                {
+                    let p = if multi {
+                        format!("{}{}", e.host, e.path)
+                    } else {
+                        e.path.clone()
+                    };
+                    match &e.operation {
+                        Some(op) => format!("{p} {op}"),
+                        None => p,
+                    }
                 },
                 e.samples.to_string(),
                 statuses.join(","),
