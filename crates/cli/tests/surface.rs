@@ -467,3 +467,29 @@ fn sarif_passes_the_sarif_2_1_0_schema() {
         assert!(v.success(), "{f}: {v}");
     }
 }
+
+#[test]
+fn pins_override_the_evidence_and_a_bad_pins_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = dir.path().join("pins.toml");
+    std::fs::write(
+        &pins,
+        "keep = [\"/api/v2/articles/why-rust\"]\ntemplate = [\"/api/v2/{section}\"]\n",
+    )
+    .unwrap();
+    let har = testdata("surface-apps/har/rest.chromium.har");
+    let o = hark(["surface", "--json"])
+        .arg(&har)
+        .arg("--pins")
+        .arg(&pins)
+        .run();
+    assert_ne!(o.code(), 2, "{o}");
+    let found = found_of(&o.json());
+    assert!(found.contains("GET /api/v2/articles/why-rust"), "{found:?}");
+    assert!(found.contains("GET /api/v2/{}"), "{found:?}");
+    assert!(!found.contains("GET /api/v2/billing"), "{found:?}");
+    std::fs::write(&pins, "keep = \"/not/a/list\"\n").unwrap();
+    let o = hark(["surface"]).arg(&har).arg("--pins").arg(&pins).run();
+    assert_eq!(o.code(), 2, "{o}");
+    assert!(o.stderr().contains("pins.toml"), "{o}");
+}

@@ -8,18 +8,24 @@ use surface::{Param, Report};
 /// The attack surface of an application from its HAR: endpoints, parameters, auth.
 ///
 /// Hosts in scope (by default the hosts of the recorded documents; others are listed
-/// as third parties), endpoints as method + templated path (`GET /api/users/{userId}`:
-/// ids, UUIDs, hex, dates, e-mails and tokens become parameters, `me` stays), their
-/// parameters by location (path, query, header, cookie, form, multipart, JSON body
-/// fields) with types and sanitized examples, the auth seen and whether the endpoint
-/// answered 401/403 without it, passive findings (missing security headers, weak
-/// cookies, secrets in URLs, credentials over HTTP, version disclosure, stack traces,
-/// permissive CORS, mixed content, weak JWTs, cacheable authenticated responses; each
-/// with a CWE), and a verdict on how complete the recording is. Exit status 1 when
-/// there are findings.
+/// as third parties), endpoints as method + templated path (`GET /api/users/{userId}`):
+/// a segment is a parameter when its value is an identifier (number, UUID, hex or short
+/// hash, date, e-mail, key like `OPS-3`, prefixed token) or when its siblings say so
+/// (two or more slugs or locale codes, or twenty or more words, answered with the same
+/// methods and response shape); sibling resources with their own methods or responses
+/// stay apart (`--explain` says why each template was made, `--pins` overrides). Rows are
+/// pages (HTML page loads) or API operations; GraphQL operations and JSON-RPC methods are
+/// rows of their own. Parameters by location (path, query, header, cookie, form,
+/// multipart, JSON body fields) with types and sanitized examples, the auth seen and
+/// whether the endpoint answered 401/403 without it, passive findings (missing security
+/// headers, weak cookies, secrets in URLs judged by value, credentials over HTTP,
+/// version disclosure, stack traces, permissive CORS, mixed content, weak JWTs,
+/// cacheable personal data; each with a CWE), and a verdict on how complete the
+/// recording is. Exit status 1 when a finding of `--fail-on` severity or worse exists.
 ///
-/// Examples: `hark surface app.har`, `hark surface app.har --scope '*.example.com'
-/// --openapi api.json`, `hark surface app.har --json | jq '.endpoints[].path'`
+/// Examples: `hark surface app.har --explain`, `hark surface app.har --scope
+/// '*.example.com' --openapi api.yaml --sarif out.sarif`, `hark surface app.har --json |
+/// jq '.endpoints[].path'`
 #[derive(clap::Args)]
 pub struct Args {
     /// The HAR file (`-` for standard input, `@example` for the built-in one).
