@@ -34,7 +34,7 @@ pub struct Acc {
     /// Response JSON schemas by status.
     pub response_json: BTreeMap<i64, Schema>,
     pub schemes: BTreeSet<String>,
-    /// The response shapes seen (at most [`MAX_SHAPES`]).
+    /// The response shapes seen (at most 16).
     pub shapes: BTreeSet<u64>,
     /// Samples that were page loads (HTML documents).
     pub documents: u32,
