@@ -2,7 +2,7 @@
 
 use crate::sample::{Auth, Loc, Sample};
 use crate::schema::Schema;
-use crate::{shape, MAX_PARAMS};
+use crate::MAX_PARAMS;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -65,7 +65,7 @@ impl Acc {
             *self.request_types.entry(t).or_default() += 1;
         }
         for (i, seg) in s.segments.iter().enumerate() {
-            if shape::shape(seg).is_some() {
+            if crate::sample::may_be_param(seg) {
                 let ex = s.segment_examples.get(i).unwrap_or(seg);
                 self.path_examples.entry(i).or_insert_with(|| ex.clone());
             }

@@ -242,8 +242,14 @@ impl Sample {
             .segments
             .iter()
             // By value only (detectors, JWTs): the segment before (`users`) names a
-            // resource, not a secret.
-            .map(|seg| clean.clean("", seg))
+            // resource, not a secret. Only segments that may be parameters need one.
+            .map(|seg| {
+                if may_be_param(seg) {
+                    clean.clean("", seg)
+                } else {
+                    String::new()
+                }
+            })
             .collect();
         let last = s.segments.last().map(String::as_str).unwrap_or("");
         let rtype = e.resource_type().unwrap_or_default();
@@ -322,7 +328,8 @@ impl Sample {
             if is_api_key(&l) {
                 s.auth.push(Auth::ApiKeyHeader(l.clone()));
             }
-            if header_names.insert(l.clone()) {
+            // The fold keeps at most MAX_PARAMS per endpoint: more are not looked at.
+            if header_names.len() < crate::MAX_PARAMS && header_names.insert(l.clone()) {
                 s.params.push(obs(Loc::Header, &l, v));
             }
         }
@@ -393,6 +400,12 @@ impl Sample {
         };
         s
     }
+}
+
+/// A segment that is an id by its value, or may become a parameter by its siblings'
+/// evidence (a slug, a locale code).
+pub(crate) fn may_be_param(seg: &str) -> bool {
+    crate::shape::shape(seg).is_some() || crate::shape::is_slug(seg) || crate::shape::is_locale(seg)
 }
 
 /// The GraphQL operation or JSON-RPC method a request body calls (of a batch, the

@@ -241,6 +241,8 @@ fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
         .find(|e| e.path == "/articles/{article}")
         .unwrap();
     assert!(e.why[0].starts_with("{article}: 3 slugs"), "{:?}", e.why);
+    let ex = e.params[0].example.as_deref().unwrap_or("");
+    assert!(["why-rust", "hello-world", "ten-tips-2024"].contains(&ex), "{ex}");
     // The first pass's templates, for other commands.
     assert_eq!(
         r.template_for("GET", "https://a.test/articles/new-one/comments")
