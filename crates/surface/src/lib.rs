@@ -1,13 +1,17 @@
 //! The attack surface of an application from a HAR recording: hosts in scope,
 //! endpoints with templated paths (`GET /api/users/{userId}`), their parameters by
-//! location, auth schemes, response codes and types, a recording-quality verdict, and
-//! an OpenAPI 3.1 document.
+//! location, auth schemes, response codes and types, GraphQL operations and JSON-RPC
+//! methods, a recording-quality verdict, passive findings (SARIF) and an OpenAPI 3.1
+//! document.
 //!
 //! One streaming pass: workers turn each entry (a borrowed lite tree) into a small
-//! [`Sample`]; the fold keys samples by host, method and a path whose id-shaped
-//! segments are already templated, so its state grows with the number of endpoints,
-//! not entries (and is capped, see [`MAX_ENDPOINTS`]). At the end, literal segments that
-//! vary across many samples in the same place are merged into a parameter too.
+//! [`Sample`]; the fold keys samples by host, method, a path whose id-shaped segments
+//! are already templated, and operation, so its state grows with the number of
+//! endpoints, not entries (and is capped, see [`MAX_ENDPOINTS`]). At the end, literal
+//! words become parameters where their siblings' evidence says so (same methods, same
+//! rest of the path, same response shape: slugs, locale codes, or
+//! [`WORD_VARIATION`] words), in one pass linear in the number of segments.
+//! [`Report::template_for`] maps a request to its endpoint's template afterwards.
 
 mod acc;
 mod fold;
