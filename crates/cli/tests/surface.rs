@@ -251,7 +251,7 @@ fn endpoints_precision_and_recall_on_apps_never_tuned_for() {
         .run()
         .stdout();
     assert!(
-        t.contains("{article}: 3 slugs (hello-world, ten-tips-for-tea, why-rust)"),
+        t.contains("{articleSlug}: 3 slugs (hello-world, ten-tips-for-tea, why-rust)"),
         "{t}"
     );
     assert!(

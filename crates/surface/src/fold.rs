@@ -256,8 +256,9 @@ struct Words {
     words: BTreeMap<String, BTreeSet<Evidence>>,
 }
 
-/// Literal words to make parameters: the word sets of each (prefix, position).
-fn judge(g: &Words) -> Vec<(Vec<String>, String)> {
+/// Literal words to make parameters: the word sets of each (prefix, position), why, and
+/// the parameter's shape.
+fn judge(g: &Words) -> Vec<(Vec<String>, String, Shape)> {
     let words: Vec<(&String, &BTreeSet<Evidence>)> = g.words.iter().collect();
     if words.len() < 2 {
         return Vec::new();
@@ -300,25 +301,34 @@ fn judge(g: &Words) -> Vec<(Vec<String>, String)> {
             }
             t.join(", ")
         };
-        let why = if n >= WORD_VARIATION {
-            format!(
-                "{n} distinct words ({}) with the same methods and response shape",
-                sample()
+        let (why, shape) = if n >= WORD_VARIATION {
+            (
+                format!(
+                    "{n} distinct words ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Word,
             )
         } else if n >= 2 && ws.iter().all(|w| shape::is_slug(w)) {
-            format!(
-                "{n} slugs ({}) with the same methods and response shape",
-                sample()
+            (
+                format!(
+                    "{n} slugs ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Slug,
             )
         } else if n >= 2 && ws.iter().all(|w| shape::is_locale(w)) {
-            format!(
-                "{n} locale codes ({}) with the same methods and response shape",
-                sample()
+            (
+                format!(
+                    "{n} locale codes ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Locale,
             )
         } else {
             continue;
         };
-        out.push((ws.into_iter().cloned().collect(), why));
+        out.push((ws.into_iter().cloned().collect(), why, shape));
     }
     out
 }
@@ -375,21 +385,21 @@ fn merge_words(acc: BTreeMap<Key, Acc>, pins: &Pins) -> BTreeMap<Key, Acc> {
                 }
             }
         }
-        let mut merge: HashMap<(u64, String), String> = HashMap::new();
+        let mut merge: HashMap<(u64, String), (String, Shape)> = HashMap::new();
         let mut seen: HashSet<u64> = HashSet::new();
         for (p, g) in &groups {
-            for (ws, why) in judge(g) {
+            for (ws, why, shape) in judge(g) {
                 seen.insert(*p);
                 for w in ws {
-                    merge.insert((*p, w), why.clone());
+                    merge.insert((*p, w), (why.clone(), shape));
                 }
             }
         }
         for it in &mut items[..active] {
             if !seen.is_empty() {
                 if let Seg::Lit(w) = &it.key.2[i] {
-                    if let Some(why) = merge.get(&(it.prefix, w.clone())) {
-                        it.key.2[i] = Seg::Param(Shape::Word);
+                    if let Some((why, shape)) = merge.get(&(it.prefix, w.clone())) {
+                        it.key.2[i] = Seg::Param(*shape);
                         it.acc.why.insert(i, why.clone());
                     }
                 }

@@ -103,7 +103,7 @@ impl Report {
     /// to (`/api/users/{userId}`), after a first pass has built this report; `None`
     /// when no endpoint of that method, host and path was recorded (or the URL does not
     /// parse). The most literal match wins (`/articles/trending` over
-    /// `/articles/{article}`). For hark's other commands that pair or group requests
+    /// `/articles/{articleSlug}`). For hark's other commands that pair or group requests
     /// (mock, diff, export): one home for "which endpoint is this".
     pub fn template_for(&self, method: &str, url: &str) -> Option<String> {
         let u = url::Url::parse(url).ok()?;
@@ -139,7 +139,10 @@ impl Report {
                 }
                 Seg::Param(sh) => {
                     lits.push(false);
-                    *sh == shape::Shape::Word || shape::shape(v) == Some(*sh)
+                    matches!(
+                        sh,
+                        shape::Shape::Word | shape::Shape::Slug | shape::Shape::Locale
+                    ) || shape::shape(v) == Some(*sh)
                 }
             });
             if fits && best.as_ref().is_none_or(|(b, _)| lits > *b) {
@@ -165,7 +168,9 @@ pub(crate) fn endpoint(
         if let Seg::Param(sh) = s {
             let reason = match (a.why.get(&i), sh) {
                 (Some(w), _) => w.clone(),
-                (None, shape::Shape::Word) => "pinned by a template".into(),
+                (None, shape::Shape::Word | shape::Shape::Slug | shape::Shape::Locale) => {
+                    "pinned by a template".into()
+                }
                 (None, sh) => format!(
                     "values look like {} ({})",
                     sh.describe(),

@@ -15,7 +15,11 @@ pub enum Shape {
     Token,
     /// A key such as `ABC-123` (an issue tracker's).
     Key,
-    /// A word or slug; only templated from the evidence of its siblings.
+    /// Slugs (`why-rust`), templated from the evidence of their siblings.
+    Slug,
+    /// Locale codes (`en`, `fr-CA`), templated from the evidence of their siblings.
+    Locale,
+    /// A word; only templated from the evidence of its siblings (or a pin).
     Word,
 }
 
@@ -30,6 +34,8 @@ impl Shape {
             Shape::Email => "e-mail addresses",
             Shape::Token => "opaque tokens",
             Shape::Key => "keys (ABC-123)",
+            Shape::Slug => "slugs",
+            Shape::Locale => "locale codes",
             Shape::Word => "words",
         }
     }
@@ -41,7 +47,9 @@ impl Shape {
             Shape::Uuid => ("string", Some("uuid")),
             Shape::Date => ("string", Some("date")),
             Shape::Email => ("string", Some("email")),
-            Shape::Hex | Shape::Token | Shape::Key | Shape::Word => ("string", None),
+            Shape::Hex | Shape::Token | Shape::Key | Shape::Slug | Shape::Locale | Shape::Word => {
+                ("string", None)
+            }
         }
     }
 }
@@ -227,6 +235,8 @@ pub fn param_names(segs: &[Seg]) -> Vec<String> {
         };
         let base = match (prev, shape) {
             (Some(p), Shape::Word) => p,
+            (Some(p), Shape::Slug) => format!("{p}Slug"),
+            (_, Shape::Locale) => "locale".into(),
             (Some(p), Shape::Key) => format!("{p}Key"),
             (Some(p), Shape::Date) => format!("{p}Date"),
             (Some(p), Shape::Email) => format!("{p}Email"),
@@ -234,6 +244,7 @@ pub fn param_names(segs: &[Seg]) -> Vec<String> {
             (None, Shape::Date) => "date".into(),
             (None, Shape::Email) => "email".into(),
             (None, Shape::Word) => "name".into(),
+            (None, Shape::Slug) => "slug".into(),
             (None, Shape::Key) => "key".into(),
             (None, _) => "id".into(),
         };

@@ -221,9 +221,9 @@ fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
     let r = s.finish();
     let ps = paths(&r);
     for want in [
-        "GET /articles/{article}",
-        "GET /articles/{article}/comments",
-        "POST /articles/{article}/comments",
+        "GET /articles/{articleSlug}",
+        "GET /articles/{articleSlug}/comments",
+        "POST /articles/{articleSlug}/comments",
         "GET /articles/trending",
         "GET /api/audit-log",
         "GET /api/api-keys",
@@ -238,16 +238,19 @@ fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
     let e = r
         .endpoints
         .iter()
-        .find(|e| e.path == "/articles/{article}")
+        .find(|e| e.path == "/articles/{articleSlug}")
         .unwrap();
-    assert!(e.why[0].starts_with("{article}: 3 slugs"), "{:?}", e.why);
+    assert!(e.why[0].starts_with("{articleSlug}: 3 slugs"), "{:?}", e.why);
     let ex = e.params[0].example.as_deref().unwrap_or("");
-    assert!(["why-rust", "hello-world", "ten-tips-2024"].contains(&ex), "{ex}");
+    assert!(
+        ["why-rust", "hello-world", "ten-tips-2024"].contains(&ex),
+        "{ex}"
+    );
     // The first pass's templates, for other commands.
     assert_eq!(
         r.template_for("GET", "https://a.test/articles/new-one/comments")
             .as_deref(),
-        Some("/articles/{article}/comments")
+        Some("/articles/{articleSlug}/comments")
     );
     assert_eq!(
         r.template_for("get", "https://a.test/articles/trending")
@@ -290,7 +293,7 @@ template = ["/api/{section}"]"#,
         [
             "GET /api/{api}",
             "GET /articles/why-rust",
-            "GET /articles/{article}"
+            "GET /articles/{articleSlug}"
         ]
     );
     assert!(Pins::parse("nope = 1").is_err());
@@ -625,6 +628,6 @@ fn locale_prefixes_are_a_parameter() {
     let ps = paths(&s.finish());
     assert_eq!(
         ps,
-        ["GET /api/cart-count", "GET /{name}", "GET /{name}/products"]
+        ["GET /api/cart-count", "GET /{locale}", "GET /{locale}/products"]
     );
 }
