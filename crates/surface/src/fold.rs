@@ -363,25 +363,40 @@ fn merge_words(acc: BTreeMap<Key, Acc>, pins: &Pins) -> BTreeMap<Key, Acc> {
     items.sort_by_key(|it| std::cmp::Reverse(it.key.2.len()));
     let max_len = items.first().map_or(0, |it| it.key.2.len());
     let mut active = items.len();
+    let mut by_parent: HashMap<u64, Vec<usize>> = HashMap::new();
     for i in 0..max_len {
         while active > 0 && items[active - 1].key.2.len() <= i {
             active -= 1;
         }
-        let mut groups: HashMap<u64, Words> = HashMap::new();
-        for it in &items[..active] {
-            if let Seg::Lit(w) = &it.key.2[i] {
-                if it.kept.get(i).copied().unwrap_or(false) {
-                    continue;
+        // Items by parent path; only a parent with two different words here has
+        // anything to judge (most have one: the cost stays a few hash operations per
+        // segment).
+        by_parent.clear();
+        if active >= 2 {
+            for (j, it) in items[..active].iter().enumerate() {
+                if matches!(it.key.2[i], Seg::Lit(_)) && !it.kept.get(i).copied().unwrap_or(false) {
+                    by_parent.entry(it.prefix).or_default().push(j);
                 }
-                let g = groups.entry(it.prefix).or_default();
-                let ts = g.words.entry(w.clone()).or_default();
-                let shapes: Vec<u64> = if it.acc.shapes.is_empty() {
-                    vec![0]
-                } else {
-                    it.acc.shapes.iter().copied().collect()
-                };
-                for sh in shapes {
-                    ts.insert((it.key.1.clone(), it.suffix[i], sh));
+            }
+        }
+        let mut groups: HashMap<u64, Words> = HashMap::new();
+        for (p, js) in &by_parent {
+            let word = |j: usize| match &items[j].key.2[i] {
+                Seg::Lit(w) => w.as_str(),
+                Seg::Param(_) => "",
+            };
+            if js.iter().all(|&j| word(j) == word(js[0])) {
+                continue;
+            }
+            let g = groups.entry(*p).or_default();
+            for &j in js {
+                let it = &items[j];
+                let ts = g.words.entry(word(j).to_string()).or_default();
+                if it.acc.shapes.is_empty() {
+                    ts.insert((it.key.1.clone(), it.suffix[i], 0));
+                }
+                for sh in &it.acc.shapes {
+                    ts.insert((it.key.1.clone(), it.suffix[i], *sh));
                 }
             }
         }
@@ -396,7 +411,7 @@ fn merge_words(acc: BTreeMap<Key, Acc>, pins: &Pins) -> BTreeMap<Key, Acc> {
             }
         }
         for it in &mut items[..active] {
-            if !seen.is_empty() {
+            if seen.contains(&it.prefix) {
                 if let Seg::Lit(w) = &it.key.2[i] {
                     if let Some((why, shape)) = merge.get(&(it.prefix, w.clone())) {
                         it.key.2[i] = Seg::Param(*shape);

@@ -240,7 +240,11 @@ fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
         .iter()
         .find(|e| e.path == "/articles/{articleSlug}")
         .unwrap();
-    assert!(e.why[0].starts_with("{articleSlug}: 3 slugs"), "{:?}", e.why);
+    assert!(
+        e.why[0].starts_with("{articleSlug}: 3 slugs"),
+        "{:?}",
+        e.why
+    );
     let ex = e.params[0].example.as_deref().unwrap_or("");
     assert!(
         ["why-rust", "hello-world", "ten-tips-2024"].contains(&ex),
@@ -628,6 +632,10 @@ fn locale_prefixes_are_a_parameter() {
     let ps = paths(&s.finish());
     assert_eq!(
         ps,
-        ["GET /api/cart-count", "GET /{locale}", "GET /{locale}/products"]
+        [
+            "GET /api/cart-count",
+            "GET /{locale}",
+            "GET /{locale}/products"
+        ]
     );
 }
