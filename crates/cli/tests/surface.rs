@@ -170,10 +170,95 @@ fn endpoints_precision_and_recall_on_the_shop() {
         .run()
         .stdout();
     assert!(
-        t.contains("DELETE  /api/users/{userId}/orders/{orderId}/items/{itemId}"),
+        t.contains("DELETE  api   /api/users/{userId}/orders/{orderId}/items/{itemId}"),
         "{t}"
     );
     assert!(t.contains("good enough to scan"), "{t}");
+}
+
+/// The TRUTH list of a server.mjs under testdata (its `export const TRUTH = [ … ];`).
+fn truth_of(server: &str) -> BTreeSet<String> {
+    let src = std::fs::read_to_string(testdata(server)).unwrap();
+    let start = src.find("export const TRUTH = [").expect("a TRUTH list");
+    let end = start + src[start..].find("];").unwrap();
+    src[start..end]
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `METHOD /path/{}` (and ` operation` for GraphQL and JSON-RPC rows) of each endpoint.
+fn found_of(r: &serde_json::Value) -> BTreeSet<String> {
+    r["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut s = format!(
+                "{} {}",
+                e["method"].as_str().unwrap(),
+                unnamed(e["path"].as_str().unwrap())
+            );
+            if let Some(op) = e["operation"].as_str() {
+                s = format!("{s} {op}");
+            }
+            s
+        })
+        .collect()
+}
+
+/// Three apps of other shapes than the shop (testdata/surface-apps, recordings in its har/), recorded with
+/// Chromium: a REST API with 21 sibling resources under /api/v2 (slugs, issue keys,
+/// short hashes, prefixed tokens, e-mails as ids, nested resources), GraphQL + JSON-RPC
+/// operations, a server-rendered site with locale prefixes, forms and hashed assets.
+#[test]
+fn endpoints_precision_and_recall_on_apps_never_tuned_for() {
+    for app in ["rest", "graphql", "ssr"] {
+        let truth = truth_of(&format!("surface-apps/{app}/server.mjs"));
+        assert!(truth.len() >= 12, "{app}");
+        let har = testdata(&format!("surface-apps/har/{app}.chromium.har"));
+        let o = hark(["surface"]).arg(&har).arg("--json").run();
+        assert_ne!(o.code(), 2, "{o}");
+        let found = found_of(&o.json());
+        let tp = found.intersection(&truth).count() as f64;
+        let (precision, recall) = (tp / found.len() as f64, tp / truth.len() as f64);
+        eprintln!("surface-{app}: precision {precision:.3}, recall {recall:.3}");
+        let wrong: Vec<_> = found.difference(&truth).collect();
+        let missed: Vec<_> = truth.difference(&found).collect();
+        assert!(
+            precision >= 0.95 && recall >= 0.95,
+            "{app}: wrong {wrong:?}, missed {missed:?}"
+        );
+        // Its OpenAPI passes swagger-parser.
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("api.yml");
+        hark(["surface"]).arg(&har).arg("--openapi").arg(&out).run();
+        if let Some(v) = swagger_parser(&out) {
+            assert!(v.success(), "{app}: {v}");
+        }
+        // And its SARIF the 2.1.0 schema.
+        let sarif = dir.path().join("out.sarif");
+        hark(["surface"]).arg(&har).arg("--sarif").arg(&sarif).run();
+        if let Some(v) = sarif_schema(&sarif) {
+            assert!(v.success(), "{app}: {v}");
+        }
+    }
+    // --explain says why; the sibling resources stay apart.
+    let t = hark(["surface", "--explain", "--color", "never"])
+        .arg(testdata("surface-apps/har/rest.chromium.har"))
+        .run()
+        .stdout();
+    assert!(
+        t.contains("{articleSlug}: 3 slugs (hello-world, ten-tips-for-tea, why-rust)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("{issueKey}: values look like keys (ABC-123) (OPS-3)"),
+        "{t}"
+    );
+    assert!(t.contains("GET     api   /api/v2/audit-log"), "{t}");
 }
 
 #[test]
@@ -237,14 +322,50 @@ fn openapi_of_the_shop() {
         login["schema"]["properties"]["password"]["examples"][0],
         "[redacted: password]"
     );
+    // Page loads stay out of paths; the session cookie is a scheme, not a parameter.
+    assert!(doc["paths"].get("/account").is_none());
+    assert!(doc["paths"]["/login"].get("get").is_none());
+    let settings = &doc["paths"]["/api/settings"]["get"];
+    assert_eq!(
+        settings["security"][0],
+        serde_json::json!({"bearerAuth": [], "cookie_session": []}),
+        "sent together: one requirement"
+    );
+    assert!(!settings["parameters"].to_string().contains("\"session\""));
+    // YAML when the name says so, and swagger-parser takes it.
+    let yaml = dir.path().join("shop.yaml");
+    hark(["surface"])
+        .arg(shop())
+        .arg("--openapi")
+        .arg(&yaml)
+        .run();
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    assert!(
+        text.starts_with("\"openapi\": \"3.1.0\"\n"),
+        "{}",
+        &text[..80]
+    );
+    if let Some(v) = swagger_parser(&yaml) {
+        assert!(v.success(), "{v}");
+    }
 }
 
 #[test]
 fn sarif_findings_point_at_the_har_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("shop.sarif");
-    let o = hark(["surface"]).arg(shop()).arg("--sarif").arg(&out).run();
-    assert_eq!(o.code(), 1, "findings give exit status 1: {o}");
+    // Run from the repository's root: the HAR is under it, its location relative.
+    let root = testdata("").parent().unwrap().to_path_buf();
+    let o = hark(["surface"])
+        .arg(shop())
+        .arg("--sarif")
+        .arg(&out)
+        .current_dir(&root)
+        .run();
+    assert_eq!(o.code(), 1, "warnings give exit status 1: {o}");
+    // --fail-on error: these findings are warnings and notes.
+    let o = hark(["surface", "--fail-on", "error"]).arg(shop()).run();
+    assert_eq!(o.code(), 0, "{o}");
     let s = read_json(&out);
     assert_eq!(s["version"], "2.1.0");
     let run = &s["runs"][0];
@@ -271,8 +392,7 @@ fn sarif_findings_point_at_the_har_file() {
     for r in results {
         let loc = &r["locations"][0]["physicalLocation"];
         let uri = loc["artifactLocation"]["uri"].as_str().unwrap();
-        assert!(!uri.contains("://") && !uri.starts_with('/'), "{uri}");
-        assert!(uri.ends_with("surface-shop.chromium.har"));
+        assert_eq!(uri, "testdata/har/surface-shop.chromium.har");
         // Playwright writes one line: the entry is found by its column.
         assert_eq!(loc["region"]["startLine"], 1);
         assert!(loc["region"]["startColumn"].as_u64().unwrap() > 100);
@@ -294,8 +414,28 @@ fn sarif_findings_point_at_the_har_file() {
         .arg(shop())
         .arg("--sarif")
         .arg(&out2)
+        .current_dir(&root)
         .run();
     assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&out2).unwrap());
+    // From elsewhere: an absolute file:// URI that resolves.
+    let out3 = dir.path().join("elsewhere.sarif");
+    hark(["surface"])
+        .arg(shop())
+        .arg("--sarif")
+        .arg(&out3)
+        .current_dir(dir.path())
+        .run();
+    let s3 = read_json(&out3);
+    let uri = s3["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(uri.starts_with("file:///"), "{uri}");
+    assert!(
+        uri.ends_with("/testdata/har/surface-shop.chromium.har"),
+        "{uri}"
+    );
 }
 
 #[test]
@@ -326,4 +466,30 @@ fn sarif_passes_the_sarif_2_1_0_schema() {
         let v = validate(&out);
         assert!(v.success(), "{f}: {v}");
     }
+}
+
+#[test]
+fn pins_override_the_evidence_and_a_bad_pins_file_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let pins = dir.path().join("pins.toml");
+    std::fs::write(
+        &pins,
+        "keep = [\"/api/v2/articles/why-rust\"]\ntemplate = [\"/api/v2/{section}\"]\n",
+    )
+    .unwrap();
+    let har = testdata("surface-apps/har/rest.chromium.har");
+    let o = hark(["surface", "--json"])
+        .arg(&har)
+        .arg("--pins")
+        .arg(&pins)
+        .run();
+    assert_ne!(o.code(), 2, "{o}");
+    let found = found_of(&o.json());
+    assert!(found.contains("GET /api/v2/articles/why-rust"), "{found:?}");
+    assert!(found.contains("GET /api/v2/{}"), "{found:?}");
+    assert!(!found.contains("GET /api/v2/billing"), "{found:?}");
+    std::fs::write(&pins, "keep = \"/not/a/list\"\n").unwrap();
+    let o = hark(["surface"]).arg(&har).arg("--pins").arg(&pins).run();
+    assert_eq!(o.code(), 2, "{o}");
+    assert!(o.stderr().contains("pins.toml"), "{o}");
 }

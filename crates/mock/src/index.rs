@@ -127,16 +127,16 @@ impl Index {
                     patterns: vec!["*".into()],
                 };
                 let reader = har::HarReader::new(har::Source::open(name)?)?;
-                idx.reports
-                    .push(
-                        surface::analyze(reader, threads, every_host).map_err(|e| match e {
+                idx.reports.push(
+                    surface::analyze(reader, threads, every_host, surface::Pins::default())
+                        .map_err(|e| match e {
                             surface::Error::Read(r) => Error::Read(r),
                             other => Error::Rules {
                                 file: name.clone(),
                                 msg: other.to_string(),
                             },
                         })?,
-                    );
+                );
             }
             let source = har::Source::open(name)?;
             if source.gzip {

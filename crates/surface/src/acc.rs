@@ -2,7 +2,7 @@
 
 use crate::sample::{Auth, Loc, Sample};
 use crate::schema::Schema;
-use crate::{shape, MAX_PARAMS};
+use crate::MAX_PARAMS;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,18 +26,35 @@ pub struct Acc {
     /// Examples of each path parameter, by segment position.
     pub path_examples: BTreeMap<usize, String>,
     pub auth: BTreeMap<Auth, u32>,
+    /// The credentials sent together, by combination (OpenAPI security requirements).
+    pub auth_sets: BTreeMap<Vec<Auth>, u32>,
     pub unauthenticated: u32,
     pub denied_without_auth: u32,
     pub request_json: Option<Schema>,
     /// Response JSON schemas by status.
     pub response_json: BTreeMap<i64, Schema>,
     pub schemes: BTreeSet<String>,
+    /// The response shapes seen (at most 16).
+    pub shapes: BTreeSet<u64>,
+    /// Samples that were page loads (HTML documents).
+    pub documents: u32,
+    /// Why each path parameter (by position) was made from words, for `--explain`.
+    pub why: BTreeMap<usize, String>,
 }
+
+/// The most response shapes kept per endpoint.
+pub const MAX_SHAPES: usize = 16;
 
 impl Acc {
     pub(crate) fn add(&mut self, s: Sample) {
         self.count += 1;
         self.schemes.insert(s.scheme.clone());
+        if self.shapes.len() < MAX_SHAPES {
+            self.shapes.insert(s.response_shape);
+        }
+        if s.document || s.response_type.as_deref() == Some("text/html") && s.method == "GET" {
+            self.documents += 1;
+        }
         if let Some(st) = s.status {
             *self.statuses.entry(st).or_default() += 1;
         }
@@ -48,7 +65,7 @@ impl Acc {
             *self.request_types.entry(t).or_default() += 1;
         }
         for (i, seg) in s.segments.iter().enumerate() {
-            if shape::shape(seg).is_some() {
+            if crate::sample::may_be_param(seg) {
                 let ex = s.segment_examples.get(i).unwrap_or(seg);
                 self.path_examples.entry(i).or_insert_with(|| ex.clone());
             }
@@ -75,6 +92,10 @@ impl Acc {
             if matches!(s.status, Some(401 | 403)) {
                 self.denied_without_auth += 1;
             }
+        }
+        if !s.auth.is_empty() && (self.auth_sets.len() < 16 || self.auth_sets.contains_key(&s.auth))
+        {
+            *self.auth_sets.entry(s.auth.clone()).or_default() += 1;
         }
         for a in s.auth {
             *self.auth.entry(a).or_default() += 1;
@@ -129,6 +150,11 @@ impl Acc {
         for (k, v) in o.auth {
             *self.auth.entry(k).or_default() += v;
         }
+        for (k, v) in o.auth_sets {
+            if self.auth_sets.len() < 16 || self.auth_sets.contains_key(&k) {
+                *self.auth_sets.entry(k).or_default() += v;
+            }
+        }
         self.unauthenticated += o.unauthenticated;
         self.denied_without_auth += o.denied_without_auth;
         if let Some(j) = o.request_json {
@@ -146,5 +172,14 @@ impl Acc {
             }
         }
         self.schemes.extend(o.schemes);
+        for x in o.shapes {
+            if self.shapes.len() < MAX_SHAPES {
+                self.shapes.insert(x);
+            }
+        }
+        self.documents += o.documents;
+        for (k, v) in o.why {
+            self.why.entry(k).or_insert(v);
+        }
     }
 }

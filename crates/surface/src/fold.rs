@@ -5,15 +5,18 @@ use crate::acc::Acc;
 use crate::report::{endpoint, Finding, Quality, Report};
 use crate::sample::Sample;
 use crate::shape::{self, Seg, Shape};
-use crate::{rules, Scope, MAX_ENDPOINTS, MAX_FINDINGS, WORD_VARIATION};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::{rules, Pins, Scope, MAX_ENDPOINTS, MAX_FINDINGS, WORD_VARIATION};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
-type Key = (String, String, Vec<Seg>);
+/// Host, method, path segments, operation.
+type Key = (String, String, Vec<Seg>, Option<String>);
 
 /// The streaming fold.
 #[derive(Default)]
 pub struct Surface {
     scope: Scope,
+    pins: Pins,
     acc: BTreeMap<Key, Acc>,
     document_hosts: BTreeSet<String>,
     hosts: BTreeMap<String, u32>,
@@ -28,6 +31,15 @@ impl Surface {
     pub fn new(scope: Scope) -> Surface {
         Surface {
             scope,
+            ..Surface::default()
+        }
+    }
+
+    /// With decisions pinned by the user.
+    pub fn with_pins(scope: Scope, pins: Pins) -> Surface {
+        Surface {
+            scope,
+            pins,
             ..Surface::default()
         }
     }
@@ -83,7 +95,7 @@ impl Surface {
             *self.static_assets.entry(s.host.clone()).or_default() += 1;
             return;
         }
-        let segs: Vec<Seg> = s
+        let mut segs: Vec<Seg> = s
             .segments
             .iter()
             .map(|x| match shape::shape(x) {
@@ -91,7 +103,10 @@ impl Surface {
                 None => Seg::Lit(x.clone()),
             })
             .collect();
-        let key = (s.host.clone(), s.method.clone(), segs);
+        if !self.pins.is_empty() {
+            self.pins.apply(&s.segments, &mut segs);
+        }
+        let key = (s.host.clone(), s.method.clone(), segs, s.operation.clone());
         if !self.acc.contains_key(&key) && self.acc.len() >= MAX_ENDPOINTS {
             self.dropped += 1;
             return;
@@ -124,11 +139,11 @@ impl Surface {
                 acc.insert(k, v);
             }
         }
-        let acc = merge_words(acc);
+        let acc = merge_words(acc, &self.pins);
         let mut methods: BTreeMap<String, u32> = BTreeMap::new();
         let (mut authed, mut form, mut json, mut multi) = (0, 0, 0, 0);
         let mut endpoints = Vec::new();
-        for ((host, method, segs), a) in acc {
+        for ((host, method, segs, op), a) in acc {
             *methods.entry(method.clone()).or_default() += a.count;
             authed += a.count - a.unauthenticated;
             let bodies = |kind: &str| -> u32 {
@@ -138,9 +153,16 @@ impl Surface {
             json += bodies("json");
             form += bodies("x-www-form-urlencoded");
             multi += bodies("multipart/");
-            endpoints.push(endpoint(host, method, segs, a));
+            endpoints.push(endpoint(host, method, segs, op, a));
         }
-        endpoints.sort_by(|a, b| (&a.host, &a.path, &a.method).cmp(&(&b.host, &b.path, &b.method)));
+        endpoints.sort_by(|a, b| {
+            (&a.host, &a.path, &a.method, &a.operation).cmp(&(
+                &b.host,
+                &b.path,
+                &b.method,
+                &b.operation,
+            ))
+        });
         let once = endpoints.iter().filter(|e| e.samples == 1).count();
         let mut advice = Vec::new();
         if endpoints.is_empty() {
@@ -189,55 +211,225 @@ impl Surface {
             dropped: self.dropped,
             findings,
             findings_dropped: self.findings_dropped,
+            index: Default::default(),
         }
     }
 }
 
-/// Merge literal segments that vary in one place of otherwise equal paths (any
-/// method) into a [`Shape::Word`] parameter, when there are at least
-/// [`WORD_VARIATION`] of them.
-fn merge_words(acc: BTreeMap<Key, Acc>) -> BTreeMap<Key, Acc> {
-    let mut acc = acc;
-    let max_len = acc.keys().map(|k| k.2.len()).max().unwrap_or(0);
-    for i in 0..max_len {
-        // (host, segments with a hole at i) → distinct literals at i
-        let mut groups: BTreeMap<(String, Vec<Seg>), BTreeSet<String>> = BTreeMap::new();
-        for (host, _, segs) in acc.keys() {
-            if let Some(Seg::Lit(w)) = segs.get(i) {
-                let mut holed = segs.clone();
-                holed[i] = Seg::Param(Shape::Word);
-                groups
-                    .entry((host.clone(), holed))
-                    .or_default()
-                    .insert(w.clone());
-            }
-        }
-        let merge: BTreeSet<(String, Vec<Seg>)> = groups
-            .into_iter()
-            .filter(|(_, ws)| ws.len() >= WORD_VARIATION)
-            .map(|(k, _)| k)
-            .collect();
-        if merge.is_empty() {
-            continue;
-        }
-        let mut out: BTreeMap<Key, Acc> = BTreeMap::new();
-        for ((host, method, segs), a) in acc {
-            let mut key = (host, method, segs);
-            if let Some(Seg::Lit(_)) = key.2.get(i) {
-                let mut holed = key.2.clone();
-                holed[i] = Seg::Param(Shape::Word);
-                if merge.contains(&(key.0.clone(), holed.clone())) {
-                    key.2 = holed;
-                }
-            }
-            match out.get_mut(&key) {
-                Some(m) => m.merge(a),
-                None => {
-                    out.insert(key, a);
-                }
-            }
-        }
-        acc = out;
+fn seg_hash(s: &Seg) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    match s {
+        // Slugs hash alike: `…/{slug}/comments` lines up under two different slugs.
+        Seg::Lit(w) if shape::is_slug(w) => 1u8.hash(&mut h),
+        Seg::Lit(w) => w.hash(&mut h),
+        Seg::Param(sh) => sh.hash(&mut h),
     }
-    acc
+    h.finish()
+}
+
+fn combine(a: u64, b: u64) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    (a, b).hash(&mut h);
+    h.finish()
+}
+
+/// One endpoint while its words are judged.
+struct Item {
+    key: Key,
+    acc: Acc,
+    /// Hash of the segments after each position.
+    suffix: Vec<u64>,
+    /// Hash of host and the resolved segments before the current position.
+    prefix: u64,
+    /// Positions a `keep` pin holds literal (empty: none).
+    kept: Vec<bool>,
+}
+
+/// What an endpoint under a word brings as evidence: its method, the hash of the
+/// segments after the word, a response shape.
+type Evidence = (String, u64, u64);
+
+/// The literal words at one position under one parent path.
+#[derive(Default)]
+struct Words {
+    /// word → its evidence.
+    words: BTreeMap<String, BTreeSet<Evidence>>,
+}
+
+/// Literal words to make parameters: the word sets of each (prefix, position), why, and
+/// the parameter's shape.
+fn judge(g: &Words) -> Vec<(Vec<String>, String, Shape)> {
+    let words: Vec<(&String, &BTreeSet<Evidence>)> = g.words.iter().collect();
+    if words.len() < 2 {
+        return Vec::new();
+    }
+    // Union words that share a (method, suffix, response shape).
+    let mut parent: Vec<usize> = (0..words.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    let mut first: HashMap<&Evidence, usize> = HashMap::new();
+    for (i, (_, ts)) in words.iter().enumerate() {
+        for t in ts.iter() {
+            match first.get(t) {
+                Some(&j) => {
+                    let (a, b) = (find(&mut parent, i), find(&mut parent, j));
+                    parent[a] = b;
+                }
+                None => {
+                    first.insert(t, i);
+                }
+            }
+        }
+    }
+    let mut clusters: BTreeMap<usize, Vec<&String>> = BTreeMap::new();
+    for (i, (w, _)) in words.iter().enumerate() {
+        let r = find(&mut parent, i);
+        clusters.entry(r).or_default().push(w);
+    }
+    let mut out = Vec::new();
+    for (_, ws) in clusters {
+        let n = ws.len();
+        let sample = || {
+            let mut t: Vec<&str> = ws.iter().take(3).map(|w| w.as_str()).collect();
+            if n > 3 {
+                t.push("…");
+            }
+            t.join(", ")
+        };
+        let (why, shape) = if n >= WORD_VARIATION {
+            (
+                format!(
+                    "{n} distinct words ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Word,
+            )
+        } else if n >= 2 && ws.iter().all(|w| shape::is_slug(w)) {
+            (
+                format!(
+                    "{n} slugs ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Slug,
+            )
+        } else if n >= 2 && ws.iter().all(|w| shape::is_locale(w)) {
+            (
+                format!(
+                    "{n} locale codes ({}) with the same methods and response shape",
+                    sample()
+                ),
+                Shape::Locale,
+            )
+        } else {
+            continue;
+        };
+        out.push((ws.into_iter().cloned().collect(), why, shape));
+    }
+    out
+}
+
+/// Turn literal words into parameters where the evidence says they are values, position
+/// by position from the left: under one parent path, words whose endpoints share a
+/// method, what follows them and a response shape form a cluster; a cluster of slugs
+/// (two or more) or of [`WORD_VARIATION`] or more words becomes one parameter; words
+/// with their own methods or response shapes stay literal, and so does a literal
+/// beside a parameter. Linear in the total number of segments.
+fn merge_words(acc: BTreeMap<Key, Acc>, pins: &Pins) -> BTreeMap<Key, Acc> {
+    let mut items: Vec<Item> = acc
+        .into_iter()
+        .map(|(key, acc)| {
+            let n = key.2.len();
+            let mut suffix = vec![0u64; n];
+            for i in (0..n.saturating_sub(1)).rev() {
+                suffix[i] = combine(seg_hash(&key.2[i + 1]), suffix[i + 1]);
+            }
+            let mut h = std::hash::DefaultHasher::new();
+            key.0.hash(&mut h);
+            let kept = pins.kept(&key.2);
+            Item {
+                prefix: h.finish(),
+                suffix,
+                kept,
+                key,
+                acc,
+            }
+        })
+        .collect();
+    items.sort_by_key(|it| std::cmp::Reverse(it.key.2.len()));
+    let max_len = items.first().map_or(0, |it| it.key.2.len());
+    let mut active = items.len();
+    let mut by_parent: HashMap<u64, Vec<usize>> = HashMap::new();
+    for i in 0..max_len {
+        while active > 0 && items[active - 1].key.2.len() <= i {
+            active -= 1;
+        }
+        // Items by parent path; only a parent with two different words here has
+        // anything to judge (most have one: the cost stays a few hash operations per
+        // segment).
+        by_parent.clear();
+        if active >= 2 {
+            for (j, it) in items[..active].iter().enumerate() {
+                if matches!(it.key.2[i], Seg::Lit(_)) && !it.kept.get(i).copied().unwrap_or(false) {
+                    by_parent.entry(it.prefix).or_default().push(j);
+                }
+            }
+        }
+        let mut groups: HashMap<u64, Words> = HashMap::new();
+        for (p, js) in &by_parent {
+            let word = |j: usize| match &items[j].key.2[i] {
+                Seg::Lit(w) => w.as_str(),
+                Seg::Param(_) => "",
+            };
+            if js.iter().all(|&j| word(j) == word(js[0])) {
+                continue;
+            }
+            let g = groups.entry(*p).or_default();
+            for &j in js {
+                let it = &items[j];
+                let ts = g.words.entry(word(j).to_string()).or_default();
+                if it.acc.shapes.is_empty() {
+                    ts.insert((it.key.1.clone(), it.suffix[i], 0));
+                }
+                for sh in &it.acc.shapes {
+                    ts.insert((it.key.1.clone(), it.suffix[i], *sh));
+                }
+            }
+        }
+        let mut merge: HashMap<(u64, String), (String, Shape)> = HashMap::new();
+        let mut seen: HashSet<u64> = HashSet::new();
+        for (p, g) in &groups {
+            for (ws, why, shape) in judge(g) {
+                seen.insert(*p);
+                for w in ws {
+                    merge.insert((*p, w), (why.clone(), shape));
+                }
+            }
+        }
+        for it in &mut items[..active] {
+            if seen.contains(&it.prefix) {
+                if let Seg::Lit(w) = &it.key.2[i] {
+                    if let Some((why, shape)) = merge.get(&(it.prefix, w.clone())) {
+                        it.key.2[i] = Seg::Param(*shape);
+                        it.acc.why.insert(i, why.clone());
+                    }
+                }
+            }
+            it.prefix = combine(it.prefix, seg_hash(&it.key.2[i]));
+        }
+    }
+    let mut out: BTreeMap<Key, Acc> = BTreeMap::new();
+    for it in items {
+        match out.get_mut(&it.key) {
+            Some(m) => m.merge(it.acc),
+            None => {
+                out.insert(it.key, it.acc);
+            }
+        }
+    }
+    out
 }

@@ -49,7 +49,19 @@ fn operation(e: &Endpoint, op_id: String) -> Value {
     let mut params = Vec::new();
     let mut form: BTreeMap<Loc, (Map<String, Value>, Vec<Value>)> = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
+    // Credentials are security schemes, not parameters.
+    let credential = |loc: Loc, name: &str| {
+        e.auth.iter().any(|a| match (a, loc) {
+            (Auth::SessionCookie(n), Loc::Cookie) => n == name,
+            (Auth::ApiKeyHeader(n), Loc::Header) => n.eq_ignore_ascii_case(name),
+            (Auth::ApiKeyQuery(n), Loc::Query) => n == name,
+            _ => false,
+        })
+    };
     for p in &e.params {
+        if credential(p.loc, &p.name) {
+            continue;
+        }
         match p.loc {
             Loc::Path | Loc::Query | Loc::Header | Loc::Cookie => {
                 if !seen.insert((p.loc, p.name.to_ascii_lowercase())) {
@@ -137,11 +149,19 @@ fn operation(e: &Endpoint, op_id: String) -> Value {
     }
     op.insert("responses".into(), Value::Object(responses));
     if !e.auth.is_empty() {
+        // Credentials sent together are one requirement; other combinations seen are
+        // alternatives.
         let mut sec: Vec<Value> = e
-            .auth
-            .iter()
-            .map(|a| json!({ scheme_name(a): [] }))
+            .acc
+            .auth_sets
+            .keys()
+            .map(|set| {
+                let m: Map<String, Value> =
+                    set.iter().map(|a| (scheme_name(a), json!([]))).collect();
+                Value::Object(m)
+            })
             .collect();
+        sec.dedup();
         if e.unauthenticated > 0 && e.denied_without_auth < e.unauthenticated {
             sec.push(json!({}));
         }
@@ -170,26 +190,53 @@ pub fn document(r: &Report, title: &str) -> Value {
         ) {
             continue;
         }
-        let path = e.path.clone();
-        let mut base: String = format!("{method}{}", e.path)
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        while base.contains("__") {
-            base = base.replace("__", "_");
-        }
-        let base = base.trim_end_matches('_').to_string();
-        let mut id = base.clone();
-        let mut n = 2;
-        while !ids.insert(id.clone()) {
-            id = format!("{base}_{n}");
-            n += 1;
-        }
-        let item = paths.entry(path).or_default();
-        if item.contains_key(&method) {
+        if e.kind == "page" {
             continue;
         }
-        item.insert(method, operation(e, id));
+        let path = e.path.clone();
+        let item = paths.entry(path).or_default();
+        if !item.contains_key(&method) {
+            let mut base: String = format!("{method}{}", e.path)
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            while base.contains("__") {
+                base = base.replace("__", "_");
+            }
+            let base = base.trim_end_matches('_').to_string();
+            let mut id = base.clone();
+            let mut n = 2;
+            while !ids.insert(id.clone()) {
+                id = format!("{base}_{n}");
+                n += 1;
+            }
+            item.insert(method.clone(), operation(e, id));
+        }
+        if let Some(op) = &e.operation {
+            // GraphQL operations and JSON-RPC methods under their one HTTP operation.
+            let (ext, kind, name) = match op.strip_prefix("rpc ") {
+                Some(m) => ("x-jsonrpc-methods", None, m),
+                None => {
+                    let (k, n) = op.split_once(' ').unwrap_or(("query", op));
+                    ("x-graphql-operations", Some(k), n)
+                }
+            };
+            let o = item
+                .get_mut(&method)
+                .and_then(Value::as_object_mut)
+                .expect("inserted");
+            let list = o.entry(ext).or_insert_with(|| json!([]));
+            let mut one = json!({"name": name, "samples": e.samples});
+            if let Some(k) = kind {
+                one["type"] = json!(k);
+            }
+            if let Some(j) = &e.acc.request_json {
+                one["params"] = j.to_json();
+            }
+            if let Some(a) = list.as_array_mut() {
+                a.push(one);
+            }
+        }
     }
     let mut doc = json!({
         "openapi": "3.1.0",
@@ -208,10 +255,16 @@ pub fn document(r: &Report, title: &str) -> Value {
 }
 
 /// The document of the HAR at `file` (`-`: standard input), titled after its file
-/// name, as written to disk.
-pub fn file_bytes(r: &Report, file: &str) -> Vec<u8> {
+/// name, as written to `out`: YAML when its name ends in `.yaml` or `.yml`, else JSON.
+pub fn file_bytes(r: &Report, file: &str, out: &str) -> Vec<u8> {
     let title = std::path::Path::new(file)
         .file_name()
         .map_or_else(|| file.to_string(), |f| f.to_string_lossy().into_owned());
-    crate::pretty(&document(r, &format!("{title} (recorded)")))
+    let doc = document(r, &format!("{title} (recorded)"));
+    let l = out.to_ascii_lowercase();
+    if l.ends_with(".yaml") || l.ends_with(".yml") {
+        crate::yaml::to_string(&doc).into_bytes()
+    } else {
+        crate::pretty(&doc)
+    }
 }

@@ -56,7 +56,7 @@ rules! {
     "HARK-JWT-CLAIMS", "Sensitive data in JWT claims", 200, None, 5.0,
         "A JSON Web Token's readable claims hold a password, secret or card-like field.";
     "HARK-CACHE-AUTH", "Cacheable authenticated response", 525, Some(10015), 4.0,
-        "A response to an authenticated request may be stored by caches (no `Cache-Control: no-store` or `private`).";
+        "A response with personal data to an authenticated GET may be stored by caches (no `Cache-Control: no-store` or `private`).";
 }
 
 pub fn rule(id: &str) -> Option<&'static Rule> {
@@ -125,8 +125,53 @@ fn loopback(host: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
 }
 
-/// Every rule that `e` matches. `secret_name` says whether a parameter name holds a secret.
-pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -> Vec<Hit> {
+/// Query parameters of OAuth 2.0, OpenID Connect and SAML that belong in URLs by the
+/// protocols' design (normalized: lower-case letters and digits): never findings.
+const PROTOCOL: &[&str] = &[
+    "state",
+    "nonce",
+    "codechallenge",
+    "codechallengemethod",
+    "sessionstate",
+    "relaystate",
+    "samlrequest",
+    "sigalg",
+    "signature",
+    "responsetype",
+    "responsemode",
+    "redirecturi",
+    "clientid",
+    "scope",
+    "prompt",
+    "loginhint",
+    "idtokenhint",
+    "acrvalues",
+];
+
+/// A query parameter that is part of an OAuth/OIDC/SAML exchange (`code` too, when
+/// the callback also carries `state`).
+pub fn protocol_param(name: &str, has_state: bool) -> bool {
+    let n = secrets::names::normalize(name);
+    PROTOCOL.contains(&n.as_str()) || n == "code" && has_state
+}
+
+/// A response body that holds personal data: an e-mail address, or fields that name a
+/// person, an account or payment details.
+fn personal(body: &str) -> bool {
+    let l = body.to_ascii_lowercase();
+    [
+        "email", "\"name\"", "phone", "address", "birth", "\"user", "account", "profile", "iban",
+        "card", "balance", "ssn",
+    ]
+    .iter()
+    .any(|w| l.contains(w))
+        || l.split(|c: char| c.is_whitespace() || matches!(c, '"' | '<' | '>' | ','))
+            .any(|w| crate::shape::shape(w) == Some(crate::shape::Shape::Email))
+}
+
+/// Every rule that `e` matches. `url_secret(name, value)` says whether a query
+/// parameter holds a secret (judged by its value as well as its name).
+pub fn check<J: Json>(e: EntryView<'_, J>, url_secret: &dyn Fn(&str, &str) -> bool) -> Vec<Hit> {
     let mut out = Vec::new();
     let req = e.request();
     let res = e.response();
@@ -193,8 +238,11 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
             hit(&mut out, "HARK-COOKIE-SAMESITE", name);
         }
     }
+    let has_state = url
+        .query_pairs()
+        .any(|(n, _)| n.eq_ignore_ascii_case("state"));
     for (n, v) in url.query_pairs() {
-        if secret_name(&n) || secrets::jwt_like(&v) {
+        if !protocol_param(&n, has_state) && url_secret(&n, &v) {
             hit(&mut out, "HARK-SECRET-URL", &n);
         }
     }
@@ -268,7 +316,30 @@ pub fn check<J: Json>(e: EntryView<'_, J>, secret_name: &dyn Fn(&str) -> bool) -
         || qh.get("cookie").is_some_and(|c| {
             har::http::cookie_pairs(c).any(|(n, _)| crate::sample::is_session_cookie(n))
         });
-    if authed && status == 200 && !mime.is_empty() {
+    let method = req.method().unwrap_or("GET");
+    let static_asset = har::http::is_static(&e.resource_type().unwrap_or_default(), url.path())
+        || [
+            "image/",
+            "font/",
+            "text/css",
+            "javascript",
+            "video/",
+            "audio/",
+        ]
+        .iter()
+        .any(|m| mime.contains(m));
+    let personal_body = || {
+        body.text()
+            .filter(|_| !body.is_base64())
+            .is_some_and(|t| personal(&t[..t.floor_char_boundary_compat(t.len().min(256 << 10))]))
+    };
+    if authed
+        && status == 200
+        && !mime.is_empty()
+        && (method.eq_ignore_ascii_case("GET") || method.eq_ignore_ascii_case("HEAD"))
+        && !static_asset
+        && personal_body()
+    {
         let cc = rh.get("cache-control").unwrap_or("").to_ascii_lowercase();
         if !(cc.contains("no-store") || cc.contains("private")) {
             hit(&mut out, "HARK-CACHE-AUTH", "");
@@ -316,7 +387,9 @@ mod tests {
             index: 0,
             value: v.clone(),
         };
-        check(e.view(), &|n| n.contains("token") || n == "password")
+        static CLEAN: std::sync::LazyLock<crate::Cleaner> =
+            std::sync::LazyLock::new(crate::Cleaner::new);
+        check(e.view(), &|n, v| CLEAN.url_secret(n, v))
             .into_iter()
             .map(|h| h.rule.to_string())
             .collect()
@@ -427,7 +500,8 @@ mod tests {
                 v["response"]["content"]["text"] = json!(format!("{{\"id_token\":\"{JWT_PW}\"}}"))
             }),
             ("HARK-CACHE-AUTH", |v| {
-                set_header(v, "request", "Authorization", Some("Basic YTpi"))
+                set_header(v, "request", "Authorization", Some("Basic YTpi"));
+                v["response"]["content"]["text"] = json!("<p>ann@example.com</p>");
             }),
         ];
         assert_eq!(cases.len(), RULES.len(), "every rule has a case");
@@ -437,6 +511,51 @@ mod tests {
             mutate(&mut v);
             assert_eq!(hits(&v), [rule], "{rule}");
         }
+    }
+
+    /// The exchanges that look like a rule's but must not trigger it.
+    #[test]
+    fn near_misses_match_no_rule() {
+        type Mutate = fn(&mut Value);
+        let cases: Vec<(&str, Mutate)> = vec![
+            ("OAuth state, nonce and PKCE in an authorization URL", |v| {
+                v["request"]["url"] = json!("https://app.test/authorize?response_type=code&client_id=web&state=af0ifjsldkj8Xq2&nonce=n-0S6_WzA2Mj&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&redirect_uri=https%3A%2F%2Fapp.test%2Fcb")
+            }),
+            ("an OAuth callback's code beside its state", |v| {
+                v["request"]["url"] =
+                    json!("https://app.test/cb?code=SplxlOBeZQQYbYS6WxSbIA&state=af0ifjsldkj")
+            }),
+            ("SAML's RelayState and SAMLRequest", |v| {
+                v["request"]["url"] = json!("https://idp.test/sso?SAMLRequest=fZJNT%2BMwEIb%2FSuR7&RelayState=ss%3Amem%3A1d2e3f")
+            }),
+            ("a flag named after a token", |v| {
+                v["request"]["url"] = json!("https://app.test/home?token_ready=1")
+            }),
+            ("a cacheable static asset of an authenticated page", |v| {
+                set_header(v, "request", "Authorization", Some("Basic YTpi"));
+                v["request"]["url"] = json!("https://app.test/logo.png");
+                v["response"]["content"] =
+                    json!({"size": 3, "mimeType": "image/png", "text": "PNG"});
+            }),
+            ("a PUT answered without no-store", |v| {
+                set_header(v, "request", "Authorization", Some("Basic YTpi"));
+                v["request"]["method"] = json!("PUT");
+                v["response"]["content"]["text"] = json!("<p>ann@example.com</p>");
+            }),
+            ("an authenticated response without personal data", |v| {
+                set_header(v, "request", "Authorization", Some("Basic YTpi"));
+            }),
+        ];
+        for (what, mutate) in cases {
+            let mut v = clean();
+            mutate(&mut v);
+            assert_eq!(hits(&v), Vec::<String>::new(), "{what}");
+        }
+        // The real one beside them is still found.
+        let mut v = clean();
+        v["request"]["url"] =
+            json!("https://app.test/home?state=x1y2z3w4&api_key=sk_live_4eC39HqLyjWDarjtT1zdp7dc");
+        assert_eq!(hits(&v), ["HARK-SECRET-URL"]);
     }
 
     #[test]

@@ -82,9 +82,37 @@ impl Cleaner {
         self.redactor.redact(name, value).chars().take(80).collect()
     }
 
-    /// Whether a field called `name` holds a secret by its name alone.
-    pub fn secret_name(&self, name: &str) -> bool {
-        self.redactor.names().classify(name).is_some()
+    /// Whether a query parameter `name=value` carries a secret, judged by its value
+    /// too: a JWT or a value one of [`secrets::Detectors`] confirms (an API key, a
+    /// card), or under a credential name (`password`, `api_key`, `access_token`) a
+    /// value that is more than a flag, a small number or a short word (`token_ready=1`
+    /// is not a secret); under a weak name (`key`, `code`, `pin`) only a long mixed one.
+    pub fn url_secret(&self, name: &str, value: &str) -> bool {
+        let v = value.trim();
+        if v.is_empty() {
+            return false;
+        }
+        if secrets::jwt_like(v) || self.redactor.redact("", v) != v {
+            return true;
+        }
+        let strength = match self.redactor.names().classify(name) {
+            Some((_, s)) => Some(s),
+            None if is_api_key(name) => Some(secrets::Strength::Strong),
+            None => None,
+        };
+        let digits = v.bytes().filter(u8::is_ascii_digit).count();
+        let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
+        let flag = matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "none" | "undefined"
+        );
+        let small_number = digits == v.len() && v.len() <= 4;
+        let short_word = letters == v.len() && v.len() <= 5;
+        match strength {
+            Some(secrets::Strength::Strong) => !flag && !small_number && !short_word,
+            Some(secrets::Strength::Weak) => v.len() >= 16 && digits > 0 && letters > 0,
+            None => false,
+        }
     }
 }
 
@@ -106,6 +134,12 @@ pub struct Sample {
     pub request_type: Option<String>,
     pub request_json: Option<Schema>,
     pub response_json: Option<Schema>,
+    /// The response's shape: status class, media type and JSON structure hashed (the
+    /// evidence that two paths are one resource).
+    pub response_shape: u64,
+    /// A GraphQL operation (`query GetUser`) or JSON-RPC method (`rpc user.get`): its
+    /// own row under the one HTTP path.
+    pub operation: Option<String>,
     /// A top-level document (its host is in the default scope).
     pub document: bool,
     pub static_asset: bool,
@@ -188,7 +222,7 @@ impl Sample {
             ..Sample::default()
         };
         s.url = clean_url(req.url().unwrap_or(""), clean);
-        s.hits = crate::rules::check(e, &|n| clean.secret_name(n) || is_api_key(n));
+        s.hits = crate::rules::check(e, &|n, v| clean.url_secret(n, v));
         let Some(url) = req.url().and_then(|u| url::Url::parse(u).ok()) else {
             return s;
         };
@@ -208,8 +242,14 @@ impl Sample {
             .segments
             .iter()
             // By value only (detectors, JWTs): the segment before (`users`) names a
-            // resource, not a secret.
-            .map(|seg| clean.clean("", seg))
+            // resource, not a secret. Only segments that may be parameters need one.
+            .map(|seg| {
+                if may_be_param(seg) {
+                    clean.clean("", seg)
+                } else {
+                    String::new()
+                }
+            })
             .collect();
         let last = s.segments.last().map(String::as_str).unwrap_or("");
         let rtype = e.resource_type().unwrap_or_default();
@@ -237,12 +277,21 @@ impl Sample {
                 example: Some(clean.clean(name, v)),
             }
         };
+        if let Some(q) = url.query_pairs().find(|(n, _)| n == "query") {
+            // GraphQL over GET: `?query=…&operationName=…`.
+            let name = url
+                .query_pairs()
+                .find(|(n, _)| n == "operationName")
+                .map(|x| x.1.into_owned());
+            s.operation = graphql(&q.1, name.as_deref());
+        }
         for (n, v) in url.query_pairs() {
             if is_api_key(&n) {
                 s.auth.push(Auth::ApiKeyQuery(n.to_string()));
             }
             s.params.push(obs(Loc::Query, &n, &v));
         }
+        let mut header_names = std::collections::HashSet::new();
         for (n, v) in req.headers().iter() {
             let l = n.to_ascii_lowercase();
             if l == "authorization" {
@@ -279,7 +328,8 @@ impl Sample {
             if is_api_key(&l) {
                 s.auth.push(Auth::ApiKeyHeader(l.clone()));
             }
-            if !s.params.iter().any(|p| p.loc == Loc::Header && p.name == l) {
+            // The fold keeps at most MAX_PARAMS per endpoint: more are not looked at.
+            if header_names.len() < crate::MAX_PARAMS && header_names.insert(l.clone()) {
                 s.params.push(obs(Loc::Header, &l, v));
             }
         }
@@ -304,6 +354,7 @@ impl Sample {
             }
             if m.contains("json") || (m.is_empty() && text.trim_start().starts_with('{')) {
                 if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+                    s.operation = operation(&v);
                     s.request_json = Some(Schema::of(&v, 0, &|n, v| clean.clean(n, v)));
                 }
             } else if m == "application/x-www-form-urlencoded" {
@@ -337,8 +388,79 @@ impl Sample {
                 }
             }
         }
+        s.response_shape = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            s.status.map(|x| x / 100).hash(&mut h);
+            s.response_type.hash(&mut h);
+            if let Some(j) = &s.response_json {
+                j.hash_shape(&mut h, 4);
+            }
+            h.finish()
+        };
         s
     }
+}
+
+/// A segment that is an id by its value, or may become a parameter by its siblings'
+/// evidence (a slug, a locale code).
+pub(crate) fn may_be_param(seg: &str) -> bool {
+    crate::shape::shape(seg).is_some() || crate::shape::is_slug(seg) || crate::shape::is_locale(seg)
+}
+
+/// The GraphQL operation or JSON-RPC method a request body calls (of a batch, the
+/// first).
+pub fn operation(v: &serde_json::Value) -> Option<String> {
+    let v = match v {
+        serde_json::Value::Array(a) => a.first()?,
+        v => v,
+    };
+    let o = v.as_object()?;
+    if let (Some(_), Some(m)) = (o.get("jsonrpc"), o.get("method").and_then(|m| m.as_str())) {
+        return Some(format!("rpc {m}"));
+    }
+    let q = o.get("query").and_then(|q| q.as_str())?;
+    graphql(q, o.get("operationName").and_then(|n| n.as_str()))
+}
+
+/// `query GetUser` from a GraphQL document (and its `operationName`, which picks one
+/// of several); an anonymous operation is named after its first field (`query user`).
+pub fn graphql(doc: &str, name: Option<&str>) -> Option<String> {
+    // Skip comments and find the operation's keyword or its selection set.
+    let text: String = doc
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let word = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let t = text.trim_start();
+    for kind in ["query", "mutation", "subscription"] {
+        if let Some(rest) = t.strip_prefix(kind) {
+            if rest.starts_with(|c: char| c.is_whitespace() || c == '{' || c == '(') {
+                let n = name
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| word(rest));
+                let n = if n.is_empty() {
+                    word(rest.split_once('{')?.1)
+                } else {
+                    n
+                };
+                return Some(format!("{kind} {n}"));
+            }
+        }
+    }
+    let body = t.strip_prefix('{')?;
+    let n = name
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .unwrap_or_else(|| word(body));
+    (!n.is_empty()).then(|| format!("query {n}"))
 }
 
 /// `url` with the values of secret query parameters replaced (findings show it).

@@ -55,7 +55,7 @@ pub fn document(r: &Report, har_uri: &str, version: &str) -> Value {
                     "artifactLocation": {"uri": har_uri},
                     "region": {"startLine": f.line.max(1), "startColumn": f.column.max(1)},
                 }}],
-                "partialFingerprints": {"harkFinding/v1": fingerprint(&format!("{}|{}|{}", f.rule, f.location, f.detail))},
+                "partialFingerprints": {"harkFinding/v1": fingerprint(&format!("{}|{}|{}", f.rule, without_port(&f.location), f.detail))},
                 "properties": {"method": f.method, "url": f.url, "entry": f.entry, "count": f.count},
             })
         })
@@ -79,17 +79,67 @@ pub fn file_bytes(r: &Report, file: &str, version: &str) -> Vec<u8> {
     crate::pretty(&document(r, &har_uri(file), version))
 }
 
-/// The HAR's path for SARIF: relative to the current directory when it can be (GitHub
-/// rejects absolute URIs).
+/// `GET host:port/path` without the port: a local app is recorded on a new port each
+/// time, and the finding is the same.
+fn without_port(location: &str) -> String {
+    let Some((method, rest)) = location.split_once(' ') else {
+        return location.to_string();
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = match host.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    format!("{method} {host}/{path}")
+}
+
+/// The HAR's location for SARIF: a path relative to the current directory when the
+/// file is under it (what GitHub code scanning resolves), else an absolute `file://`
+/// URI.
 pub fn har_uri(file: &str) -> String {
     if file == "-" {
         return "stdin.har".into();
     }
+    let cwd = std::env::current_dir().ok();
     let p = std::path::Path::new(file);
-    let rel = std::env::current_dir()
-        .ok()
-        .and_then(|d| p.strip_prefix(d).ok().map(|r| r.to_path_buf()))
-        .unwrap_or_else(|| p.to_path_buf());
-    let s = rel.to_string_lossy().replace('\\', "/");
-    s.trim_start_matches('/').to_string()
+    let abs = match &cwd {
+        Some(d) if p.is_relative() => d.join(p),
+        _ => p.to_path_buf(),
+    };
+    let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
+    let cwd = cwd.map(|d| std::fs::canonicalize(&d).unwrap_or(d));
+    if let Some(rel) = cwd.as_deref().and_then(|d| abs.strip_prefix(d).ok()) {
+        let parts: Vec<String> = rel
+            .components()
+            .map(|c| {
+                url::form_urlencoded::byte_serialize(c.as_os_str().to_string_lossy().as_bytes())
+                    .collect::<String>()
+                    .replace('+', "%20")
+            })
+            .collect();
+        return parts.join("/");
+    }
+    url::Url::from_file_path(&abs)
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("file://{}", abs.to_string_lossy().replace('\\', "/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uris_resolve_and_fingerprints_ignore_the_port() {
+        let cwd = std::env::current_dir().unwrap();
+        let inside = cwd.join("Cargo.toml");
+        assert_eq!(har_uri(&inside.to_string_lossy()), "Cargo.toml");
+        assert_eq!(har_uri("Cargo.toml"), "Cargo.toml");
+        let outside = har_uri("/nonexistent dir/a.har");
+        assert_eq!(outside, "file:///nonexistent%20dir/a.har");
+        assert_eq!(
+            without_port("GET 127.0.0.1:41757/api/x"),
+            "GET 127.0.0.1/api/x"
+        );
+        assert_eq!(without_port("GET app.test/"), "GET app.test/");
+    }
 }

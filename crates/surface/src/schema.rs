@@ -23,6 +23,21 @@ pub struct Schema {
     pub format: Option<&'static str>,
     /// A (sanitized) example of a scalar.
     pub example: Option<String>,
+    /// The distinct short word values of a string seen so far (`None`: too many, or
+    /// some not a word): an `enum` when the set is small and closed.
+    pub values: Option<std::collections::BTreeSet<String>>,
+}
+
+/// The most distinct values an `enum` has.
+const MAX_ENUM: usize = 5;
+
+/// A value that can be one of a closed set: a short word (`open`, `dark`, `in_stock`),
+/// not an id, a number or anything redacted.
+fn enum_word(v: &str) -> bool {
+    (1..=24).contains(&v.len())
+        && v.bytes()
+            .all(|c| c.is_ascii_alphabetic() || matches!(c, b'_' | b'-'))
+        && crate::shape::shape(v).is_none()
 }
 
 fn add_type(types: &mut Vec<&'static str>, t: &'static str) {
@@ -65,7 +80,11 @@ impl Schema {
                 add_type(&mut s.types, "string");
                 let t = v.as_str().unwrap_or("");
                 s.format = crate::shape::shape(t).and_then(|sh| sh.openapi().1);
-                s.example = Some(clean(name, t));
+                let c = clean(name, t);
+                if c == t && enum_word(t) {
+                    s.values = Some([t.to_string()].into());
+                }
+                s.example = Some(c);
             }
             Kind::Array => {
                 add_type(&mut s.types, "array");
@@ -118,6 +137,13 @@ impl Schema {
         if self.example.is_none() {
             self.example = other.example;
         }
+        self.values = match (self.values.take(), other.values) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                (a.len() <= MAX_ENUM).then_some(a)
+            }
+            _ => None,
+        };
         for (k, v) in other.props {
             let full = self.props.len() >= MAX_PROPS;
             match self.props.get_mut(&k) {
@@ -159,6 +185,24 @@ impl Schema {
         }
         t.sort();
         t
+    }
+
+    /// Feed the structure (types, property names, items; not values) to `h`, down
+    /// to `depth` levels: two responses of one resource hash alike.
+    pub fn hash_shape(&self, h: &mut impl std::hash::Hasher, depth: usize) {
+        use std::hash::Hash;
+        self.types_sorted().hash(h);
+        if depth == 0 {
+            return;
+        }
+        for (k, v) in &self.props {
+            k.hash(h);
+            v.hash_shape(h, depth - 1);
+        }
+        if let Some(i) = &self.items {
+            0xa77a_u16.hash(h);
+            i.hash_shape(h, depth - 1);
+        }
     }
 
     /// The type as text: `string`, `integer|null`.
@@ -204,6 +248,12 @@ impl Schema {
                 self.items.as_ref().map_or(json!({}), |i| i.to_json()),
             );
         }
+        // A small closed set: few distinct words, each seen more than once on average.
+        if let (Some(vs), true) = (&self.values, t == ["string"]) {
+            if vs.len() >= 2 && self.seen as usize >= 2 * vs.len() {
+                m.insert("enum".into(), json!(vs));
+            }
+        }
         if let (Some(e), true) = (&self.example, t.len() == 1) {
             let ex = match t[0] {
                 "integer" | "number" => e.parse::<serde_json::Number>().ok().map(Value::Number),
@@ -224,6 +274,26 @@ mod tests {
 
     fn of(v: Value) -> Schema {
         Schema::of(&v, 0, &|_, v| v.to_string())
+    }
+
+    #[test]
+    fn enums_for_small_closed_sets_only() {
+        let mut s = of(json!({"state": "open", "id": "a1b2c3d4e5", "text": "x y"}));
+        for (st, id) in [
+            ("closed", "f9e8d7c6b5"),
+            ("open", "0a9b8c7d6e"),
+            ("closed", "1f2e3d4c5b"),
+        ] {
+            s.merge(of(json!({"state": st, "id": id, "text": "x y"})));
+        }
+        let j = s.to_json();
+        assert_eq!(j["properties"]["state"]["enum"], json!(["closed", "open"]));
+        assert!(j["properties"]["id"].get("enum").is_none());
+        assert!(j["properties"]["text"].get("enum").is_none());
+        // Seen once each: not known to be closed.
+        let mut s = of(json!("red"));
+        s.merge(of(json!("blue")));
+        assert!(s.to_json().get("enum").is_none());
     }
 
     #[test]

@@ -13,11 +13,33 @@ pub enum Shape {
     Date,
     Email,
     Token,
-    /// A word; only templated from variation across samples.
+    /// A key such as `ABC-123` (an issue tracker's).
+    Key,
+    /// Slugs (`why-rust`), templated from the evidence of their siblings.
+    Slug,
+    /// Locale codes (`en`, `fr-CA`), templated from the evidence of their siblings.
+    Locale,
+    /// A word; only templated from the evidence of its siblings (or a pin).
     Word,
 }
 
 impl Shape {
+    /// What values of this shape are, for `--explain`.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::Int => "integers",
+            Shape::Uuid => "UUIDs",
+            Shape::Hex => "hex ids or hashes",
+            Shape::Date => "dates",
+            Shape::Email => "e-mail addresses",
+            Shape::Token => "opaque tokens",
+            Shape::Key => "keys (ABC-123)",
+            Shape::Slug => "slugs",
+            Shape::Locale => "locale codes",
+            Shape::Word => "words",
+        }
+    }
+
     /// The OpenAPI (type, format) of a value of this shape.
     pub fn openapi(self) -> (&'static str, Option<&'static str>) {
         match self {
@@ -25,7 +47,9 @@ impl Shape {
             Shape::Uuid => ("string", Some("uuid")),
             Shape::Date => ("string", Some("date")),
             Shape::Email => ("string", Some("email")),
-            Shape::Hex | Shape::Token | Shape::Word => ("string", None),
+            Shape::Hex | Shape::Token | Shape::Key | Shape::Slug | Shape::Locale | Shape::Word => {
+                ("string", None)
+            }
         }
     }
 }
@@ -71,20 +95,90 @@ pub fn shape(s: &str) -> Option<Shape> {
         }
     }
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    if b.len() >= 8 && b.iter().all(u8::is_ascii_hexdigit) && digits > 0 {
+    let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+    if b.iter().all(u8::is_ascii_hexdigit)
+        && digits > 0
+        && (b.len() >= 8 || b.len() == 7 && letters > 0)
+    {
         return Some(Shape::Hex);
     }
-    // Opaque tokens: long, mixing letters and digits (base64, ids like `ord_8f2k1`).
+    if is_key(b) {
+        return Some(Shape::Key);
+    }
+    // Opaque tokens: long, mixing letters and digits (base64, ids like `ord_8f2k1`,
+    // `wh_9fK2xQ`), but not a word with a version number (`oauth2`, `ipv6`, `http2`).
     let alnum = b
         .iter()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=' | b'.' | b'~'));
-    if alnum && digits > 0 && b.len() >= 6 && !s.contains('.') {
+    if alnum
+        && digits > 0
+        && letters > 0
+        && b.len() >= 6
+        && !s.contains('.')
+        && !versioned_word(b)
+        && !is_slug(s)
+    {
         return Some(Shape::Token);
     }
-    if alnum && b.len() >= 20 {
+    if alnum && b.len() >= 20 && (digits > 0 || mixed_case(b)) {
         return Some(Shape::Token);
     }
     None
+}
+
+/// `ABC-123`, `OPS-3`: upper-case letters (and digits), a dash, digits.
+fn is_key(b: &[u8]) -> bool {
+    let Some(dash) = b.iter().position(|c| *c == b'-') else {
+        return false;
+    };
+    let (head, tail) = (&b[..dash], &b[dash + 1..]);
+    (1..=10).contains(&head.len())
+        && head[0].is_ascii_uppercase()
+        && head
+            .iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && !tail.is_empty()
+        && tail.len() <= 12
+        && tail.iter().all(u8::is_ascii_digit)
+}
+
+/// Letters then at most two digits, nothing else: `oauth2`, `ipv6`, `web3`.
+fn versioned_word(b: &[u8]) -> bool {
+    let letters = b.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let rest = &b[letters..];
+    letters > 0 && rest.len() <= 2 && rest.iter().all(u8::is_ascii_digit)
+}
+
+fn mixed_case(b: &[u8]) -> bool {
+    b.iter().any(u8::is_ascii_uppercase) && b.iter().any(u8::is_ascii_lowercase)
+}
+
+/// A locale code: `en`, `fr`, `en-US`, `pt_BR`, `zh-hant` (only its siblings make it
+/// a parameter: `/en/…` beside `/fr/…`).
+pub fn is_locale(s: &str) -> bool {
+    let b = s.as_bytes();
+    let lang = |x: &[u8]| x.len() == 2 && x.iter().all(u8::is_ascii_lowercase);
+    match b.len() {
+        2 => lang(b),
+        5 | 7 => {
+            lang(&b[..2])
+                && matches!(b[2], b'-' | b'_')
+                && b[3..].iter().all(u8::is_ascii_alphabetic)
+        }
+        _ => false,
+    }
+}
+
+/// A slug: lower-case words joined by dashes (`why-rust`, `hello-world-2`), the shape
+/// of many ids but also of resource names (`audit-log`): only its siblings tell.
+pub fn is_slug(s: &str) -> bool {
+    let parts = s.split('-').count();
+    parts >= 2
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.bytes()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
 }
 
 /// One segment of a templated path.
@@ -130,6 +224,9 @@ fn camel(w: &str) -> String {
 /// Names for the parameters of a templated path: `{userId}` after `users`.
 pub fn param_names(segs: &[Seg]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // The next number to try after each base (linear in the number of parameters).
+    let mut next: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (i, s) in segs.iter().enumerate() {
         let Seg::Param(shape) = s else { continue };
         let prev = match i.checked_sub(1).map(|j| &segs[j]) {
@@ -138,20 +235,26 @@ pub fn param_names(segs: &[Seg]) -> Vec<String> {
         };
         let base = match (prev, shape) {
             (Some(p), Shape::Word) => p,
+            (Some(p), Shape::Slug) => format!("{p}Slug"),
+            (_, Shape::Locale) => "locale".into(),
+            (Some(p), Shape::Key) => format!("{p}Key"),
             (Some(p), Shape::Date) => format!("{p}Date"),
             (Some(p), Shape::Email) => format!("{p}Email"),
             (Some(p), _) => format!("{p}Id"),
             (None, Shape::Date) => "date".into(),
             (None, Shape::Email) => "email".into(),
             (None, Shape::Word) => "name".into(),
+            (None, Shape::Slug) => "slug".into(),
+            (None, Shape::Key) => "key".into(),
             (None, _) => "id".into(),
         };
         let mut name = base.clone();
-        let mut n = 2;
-        while names.contains(&name) {
+        let n = next.entry(base.clone()).or_insert(2);
+        while taken.contains(&name) {
             name = format!("{base}{n}");
-            n += 1;
+            *n += 1;
         }
+        taken.insert(name.clone());
         names.push(name);
     }
     names
@@ -195,6 +298,14 @@ mod tests {
         assert_eq!(shape("ann@example.com"), Some(Shape::Email));
         assert_eq!(shape("5d41402abc4b2a76b9719d911017c592"), Some(Shape::Hex));
         assert_eq!(shape("ord_8f2k1x"), Some(Shape::Token));
+        assert_eq!(shape("wh_9fK2xQ"), Some(Shape::Token));
+        assert_eq!(shape("OPS-3"), Some(Shape::Key));
+        assert_eq!(shape("ABC-123"), Some(Shape::Key));
+        assert_eq!(shape("3f2b8c1"), Some(Shape::Hex));
+        assert!(is_slug("why-rust") && !is_slug("rust") && !is_slug("Why-Rust"));
+        assert_eq!(shape("ten-tips-2024"), None);
+        assert!(is_locale("en") && is_locale("en-US") && is_locale("pt_BR"));
+        assert!(!is_locale("api") && !is_locale("v1") && !is_locale("en-"));
         for w in [
             "me",
             "users",
@@ -203,6 +314,12 @@ mod tests {
             "app.js",
             "deadbeef",
             "password-reset",
+            "oauth2",
+            "ipv6",
+            "v2",
+            "audit-log",
+            "application",
+            "abcdefg",
         ] {
             assert_eq!(shape(w), None, "{w}");
         }

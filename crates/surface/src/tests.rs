@@ -81,44 +81,236 @@ fn templates_ids_keeps_static_words_and_nests() {
     assert!(r.third_party.contains_key("cdn.other.test"));
 }
 
+fn get(s: &mut Surface, method: &str, url: &str, resp: &str) {
+    s.add(entry(method, url, &[], None, 200, Some(resp)));
+}
+
 #[test]
-fn words_varying_in_one_place_merge_but_few_do_not() {
+fn tens_of_words_answered_alike_merge_but_sibling_resources_do_not() {
     let mut s = Surface::new(Scope {
         patterns: vec!["*.test".into()],
     });
-    for u in [
-        "ann", "bob", "cid", "dan", "eve", "fay", "gus", "hal", "ivy",
-    ] {
-        s.add(entry(
+    let users: Vec<String> = (0..WORD_VARIATION)
+        .map(|i| format!("user{}x", (b'a' + i as u8) as char))
+        .collect();
+    for u in &users {
+        get(
+            &mut s,
             "GET",
             &format!("https://a.test/u/{u}/posts"),
-            &[],
-            None,
-            200,
-            None,
-        ));
+            r#"[{"title":"x"}]"#,
+        );
     }
-    s.add(entry(
-        "GET",
-        "https://a.test/api/settings",
-        &[],
-        None,
-        200,
-        None,
-    ));
-    s.add(entry(
-        "GET",
+    // Twenty-five sibling resources under one prefix, each its own response shape.
+    let res = [
+        "me",
+        "settings",
+        "billing",
+        "audit-log",
+        "teams",
+        "projects",
+        "invoices",
+        "plans",
+        "usage",
+        "webhooks",
+        "tokens",
+        "sessions",
+        "devices",
+        "exports",
+        "imports",
+        "labels",
+        "tags",
+        "roles",
+        "groups",
+        "members",
+        "invites",
+        "domains",
+        "quotas",
+        "limits",
+        "config",
+    ];
+    for r in res {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/api/v2/{r}"),
+            &format!(r#"{{"{r}":1}}"#),
+        );
+    }
+    // The same response shape but other methods: separate endpoints.
+    get(&mut s, "POST", "https://a.test/api/cart", r#"{"ok":true}"#);
+    get(
+        &mut s,
+        "PUT",
         "https://a.test/api/profile",
-        &[],
-        None,
-        200,
-        None,
-    ));
-    let r = s.finish();
-    assert_eq!(
-        paths(&r),
-        ["GET /api/profile", "GET /api/settings", "GET /u/{u}/posts"]
+        r#"{"ok":true}"#,
     );
+    let r = s.finish();
+    let ps = paths(&r);
+    assert!(ps.contains(&"GET /u/{u}/posts".to_string()), "{ps:?}");
+    for x in res {
+        assert!(ps.contains(&format!("GET /api/v2/{x}")), "{x}: {ps:?}");
+    }
+    assert!(ps.contains(&"POST /api/cart".to_string()));
+    assert!(ps.contains(&"PUT /api/profile".to_string()));
+    assert_eq!(ps.len(), 1 + res.len() + 2, "{ps:?}");
+    let e = r
+        .endpoints
+        .iter()
+        .find(|e| e.path == "/u/{u}/posts")
+        .unwrap();
+    assert!(e.why[0].contains("20 distinct words"), "{:?}", e.why);
+    // A few words answered alike are not enough.
+    let mut s = Surface::new(Scope::default());
+    for u in &users[..WORD_VARIATION - 1] {
+        get(&mut s, "GET", &format!("https://a.test/u/{u}/posts"), "[]");
+    }
+    assert_eq!(s.finish().endpoints.len(), WORD_VARIATION - 1);
+}
+
+#[test]
+fn slugs_answered_alike_are_a_parameter_a_literal_beside_stays() {
+    let mut s = Surface::new(Scope::default());
+    let article = r#"{"title":"t","body":"b"}"#;
+    for slug in ["why-rust", "hello-world", "ten-tips-2024"] {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}"),
+            article,
+        );
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}/comments"),
+            r#"[{"text":"x"}]"#,
+        );
+    }
+    get(
+        &mut s,
+        "POST",
+        "https://a.test/articles/why-rust/comments",
+        r#"{"id":1}"#,
+    );
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/articles/trending",
+        r#"[{"title":"t"}]"#,
+    );
+    // Hyphenated resource names answered differently stay apart.
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/api/audit-log",
+        r#"[{"at":"x"}]"#,
+    );
+    get(
+        &mut s,
+        "GET",
+        "https://a.test/api/api-keys",
+        r#"[{"key":"x"}]"#,
+    );
+    // Keys, hashes and prefixed tokens are ids by their values.
+    for k in ["OPS-3", "WEB-17"] {
+        get(&mut s, "GET", &format!("https://a.test/issues/{k}"), "{}");
+    }
+    get(&mut s, "GET", "https://a.test/hooks/wh_9fK2xQ7", "{}");
+    get(&mut s, "GET", "https://a.test/commits/3f2b8c1", "{}");
+    get(&mut s, "GET", "https://a.test/users/ann%40x.test", "{}");
+    let r = s.finish();
+    let ps = paths(&r);
+    for want in [
+        "GET /articles/{articleSlug}",
+        "GET /articles/{articleSlug}/comments",
+        "POST /articles/{articleSlug}/comments",
+        "GET /articles/trending",
+        "GET /api/audit-log",
+        "GET /api/api-keys",
+        "GET /issues/{issueKey}",
+        "GET /hooks/{hookId}",
+        "GET /commits/{commitId}",
+        "GET /users/{userEmail}",
+    ] {
+        assert!(ps.contains(&want.to_string()), "{want}: {ps:?}");
+    }
+    assert_eq!(ps.len(), 10, "{ps:?}");
+    let e = r
+        .endpoints
+        .iter()
+        .find(|e| e.path == "/articles/{articleSlug}")
+        .unwrap();
+    assert!(
+        e.why[0].starts_with("{articleSlug}: 3 slugs"),
+        "{:?}",
+        e.why
+    );
+    let ex = e.params[0].example.as_deref().unwrap_or("");
+    assert!(
+        ["why-rust", "hello-world", "ten-tips-2024"].contains(&ex),
+        "{ex}"
+    );
+    // The first pass's templates, for other commands.
+    assert_eq!(
+        r.template_for("GET", "https://a.test/articles/new-one/comments")
+            .as_deref(),
+        Some("/articles/{articleSlug}/comments")
+    );
+    assert_eq!(
+        r.template_for("get", "https://a.test/articles/trending")
+            .as_deref(),
+        Some("/articles/trending")
+    );
+    assert_eq!(
+        r.template_for("GET", "https://a.test/issues/ABC-9")
+            .as_deref(),
+        Some("/issues/{issueKey}")
+    );
+    assert_eq!(r.template_for("DELETE", "https://a.test/articles/x"), None);
+    assert_eq!(
+        r.template_for("GET", "https://b.test/articles/trending"),
+        None
+    );
+}
+
+#[test]
+fn pinned_decisions_win() {
+    let pins = Pins::parse(
+        r#"keep = ["/articles/why-rust"]
+template = ["/api/{section}"]"#,
+    )
+    .unwrap();
+    let mut s = Surface::with_pins(Scope::default(), pins);
+    for slug in ["why-rust", "hello-world", "ten-tips"] {
+        get(
+            &mut s,
+            "GET",
+            &format!("https://a.test/articles/{slug}"),
+            "{}",
+        );
+    }
+    get(&mut s, "GET", "https://a.test/api/config", r#"{"a":1}"#);
+    get(&mut s, "GET", "https://a.test/api/search", r#"{"b":1}"#);
+    let ps = paths(&s.finish());
+    assert_eq!(
+        ps,
+        [
+            "GET /api/{api}",
+            "GET /articles/why-rust",
+            "GET /articles/{articleSlug}"
+        ]
+    );
+    assert!(Pins::parse("nope = 1").is_err());
+}
+
+#[test]
+fn cost_is_linear_in_path_length() {
+    // 100 000 segments: a quadratic pass would take minutes (see bench/surface.sh).
+    let mut s = Surface::new(Scope::default());
+    let long: String = (0..100_000).map(|i| format!("/s{}", i % 7)).collect();
+    get(&mut s, "GET", &format!("https://a.test{long}"), "{}");
+    let r = s.finish();
+    assert_eq!(r.endpoints[0].segs.len(), 100_000);
 }
 
 #[test]
@@ -315,50 +507,135 @@ fn path_examples_are_sanitized() {
 }
 
 #[test]
-fn template_for_maps_requests_to_their_endpoint() {
-    let mut s = Surface::new(Scope {
-        patterns: vec!["*".into()],
-    });
-    for name in [
-        "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan",
+fn graphql_operations_and_rpc_methods_are_rows_pages_not_in_openapi() {
+    let mut s = Surface::new(Scope::default());
+    s.add(entry("GET", "https://a.test/app", &[], None, 200, None));
+    let gql = |q: &str| Some(("application/json", q.to_string()));
+    let cred = [
+        ("Authorization", "Bearer abcdef123456"),
+        ("Cookie", "session=s1"),
+        ("X-Api-Key", "k-123456"),
+    ];
+    for body in [
+        r#"{"query":"query GetUser($id: ID!) { user(id: $id) { name } }","variables":{"id":"1"}}"#,
+        r#"{"query":"mutation { addItem(sku: \"x\") { id } }"}"#,
+        r#"{"query":"{ products { id } }"}"#,
+        r#"{"query":"query A { a } query B { b }","operationName":"B"}"#,
     ] {
+        let (m, t) = gql(body).unwrap();
         s.add(entry(
-            "GET",
-            &format!("https://a.test/u/{name}/posts"),
-            &[],
-            None,
+            "POST",
+            "https://a.test/graphql",
+            &cred,
+            Some((m, &t)),
             200,
             Some("{}"),
         ));
     }
-    s.add(entry(
-        "GET",
-        "https://a.test/u/me/settings",
-        &[],
-        None,
-        200,
-        Some("{}"),
-    ));
-    s.add(entry(
-        "GET",
-        "https://a.test/items/42",
-        &[],
-        None,
-        200,
-        Some("{}"),
-    ));
+    for m in ["user.get", "cart.add"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{m}","params":[1]}}"#);
+        s.add(entry(
+            "POST",
+            "https://a.test/rpc",
+            &cred,
+            Some(("application/json", &body)),
+            200,
+            Some("{}"),
+        ));
+    }
     let r = s.finish();
+    let rows: Vec<String> = r
+        .endpoints
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e.method,
+                e.path,
+                e.operation.as_deref().unwrap_or("-")
+            )
+        })
+        .collect();
     assert_eq!(
-        r.template_for("get", "https://a.test/u/zoe/posts")
-            .as_deref(),
-        Some("/u/{u}/posts"),
-        "{:?}",
-        paths(&r)
+        rows,
+        [
+            "GET /app -",
+            "POST /graphql mutation addItem",
+            "POST /graphql query B",
+            "POST /graphql query GetUser",
+            "POST /graphql query products",
+            "POST /rpc rpc cart.add",
+            "POST /rpc rpc user.get",
+        ]
     );
+    assert_eq!(r.endpoints[0].kind, "page");
+    let doc = openapi::document(&r, "t");
+    assert!(
+        doc["paths"].get("/app").is_none(),
+        "pages stay out of paths"
+    );
+    let post = &doc["paths"]["/graphql"]["post"];
+    let ops: Vec<&str> = post["x-graphql-operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["addItem", "B", "GetUser", "products"]);
     assert_eq!(
-        r.template_for("GET", "https://a.test/items/7").as_deref(),
-        Some("/items/{itemId}")
+        doc["paths"]["/rpc"]["post"]["x-jsonrpc-methods"][1]["name"],
+        "user.get"
     );
-    assert_eq!(r.template_for("POST", "https://a.test/items/7"), None);
-    assert_eq!(r.template_for("GET", "https://b.test/items/7"), None);
+    // Sent together: one requirement object; and not repeated as parameters.
+    assert_eq!(
+        post["security"],
+        json!([{"bearerAuth": [], "cookie_session": [], "header_x_api_key": []}])
+    );
+    let params = post["parameters"].as_array().map_or(0, |p| p.len());
+    assert_eq!(params, 0, "{}", post["parameters"]);
+    // YAML as well.
+    let y = openapi::file_bytes(&r, "t.har", "api.yaml");
+    assert!(String::from_utf8(y)
+        .unwrap()
+        .starts_with("\"openapi\": \"3.1.0\"\n"));
+}
+
+#[test]
+fn locale_prefixes_are_a_parameter() {
+    let mut s = Surface::new(Scope::default());
+    for loc in ["en", "fr", "de"] {
+        s.add(entry(
+            "GET",
+            &format!("https://a.test/{loc}"),
+            &[],
+            None,
+            200,
+            None,
+        ));
+        s.add(entry(
+            "GET",
+            &format!("https://a.test/{loc}/products"),
+            &[],
+            None,
+            200,
+            None,
+        ));
+    }
+    s.add(entry(
+        "GET",
+        "https://a.test/api/cart-count",
+        &[],
+        None,
+        200,
+        Some("{}"),
+    ));
+    let ps = paths(&s.finish());
+    assert_eq!(
+        ps,
+        [
+            "GET /api/cart-count",
+            "GET /{locale}",
+            "GET /{locale}/products"
+        ]
+    );
 }

@@ -180,6 +180,7 @@ fn one(a: &Args, name: &str, threads: usize, ctx: &Ctx, sink: &mut Sink) -> Resu
                 surface::Scope {
                     patterns: vec!["*".into()],
                 },
+                surface::Pins::default(),
             )?;
             let report = Arc::new(report);
             Some(Arc::new(move |m: &str, u: &str| report.template_for(m, u)))

@@ -8,18 +8,24 @@ use surface::{Param, Report};
 /// The attack surface of an application from its HAR: endpoints, parameters, auth.
 ///
 /// Hosts in scope (by default the hosts of the recorded documents; others are listed
-/// as third parties), endpoints as method + templated path (`GET /api/users/{userId}`:
-/// ids, UUIDs, hex, dates, e-mails and tokens become parameters, `me` stays), their
-/// parameters by location (path, query, header, cookie, form, multipart, JSON body
-/// fields) with types and sanitized examples, the auth seen and whether the endpoint
-/// answered 401/403 without it, passive findings (missing security headers, weak
-/// cookies, secrets in URLs, credentials over HTTP, version disclosure, stack traces,
-/// permissive CORS, mixed content, weak JWTs, cacheable authenticated responses; each
-/// with a CWE), and a verdict on how complete the recording is. Exit status 1 when
-/// there are findings.
+/// as third parties), endpoints as method + templated path (`GET /api/users/{userId}`):
+/// a segment is a parameter when its value is an identifier (number, UUID, hex or short
+/// hash, date, e-mail, key like `OPS-3`, prefixed token) or when its siblings say so
+/// (two or more slugs or locale codes, or twenty or more words, answered with the same
+/// methods and response shape); sibling resources with their own methods or responses
+/// stay apart (`--explain` says why each template was made, `--pins` overrides). Rows are
+/// pages (HTML page loads) or API operations; GraphQL operations and JSON-RPC methods are
+/// rows of their own. Parameters by location (path, query, header, cookie, form,
+/// multipart, JSON body fields) with types and sanitized examples, the auth seen and
+/// whether the endpoint answered 401/403 without it, passive findings (missing security
+/// headers, weak cookies, secrets in URLs judged by value, credentials over HTTP,
+/// version disclosure, stack traces, permissive CORS, mixed content, weak JWTs,
+/// cacheable personal data; each with a CWE), and a verdict on how complete the
+/// recording is. Exit status 1 when a finding of `--fail-on` severity or worse exists.
 ///
-/// Examples: `hark surface app.har`, `hark surface app.har --scope '*.example.com'
-/// --openapi api.json`, `hark surface app.har --json | jq '.endpoints[].path'`
+/// Examples: `hark surface app.har --explain`, `hark surface app.har --scope
+/// '*.example.com' --openapi api.yaml --sarif out.sarif`, `hark surface app.har --json |
+/// jq '.endpoints[].path'`
 #[derive(clap::Args)]
 pub struct Args {
     /// The HAR file (`-` for standard input, `@example` for the built-in one).
@@ -31,12 +37,25 @@ pub struct Args {
     /// Machine-readable JSON on standard output.
     #[arg(long)]
     json: bool,
-    /// Write an OpenAPI 3.1 document (JSON) to FILE.
+    /// Write an OpenAPI 3.1 document to FILE (YAML when FILE ends in .yaml or .yml, else
+    /// JSON): API operations only (page loads stay in the table), security
+    /// requirements as observed, GraphQL operations and JSON-RPC methods as extensions.
     #[arg(long, value_name = "FILE")]
     openapi: Option<String>,
     /// Write the passive findings as SARIF 2.1.0 to FILE (for GitHub code scanning).
     #[arg(long, value_name = "FILE")]
     sarif: Option<String>,
+    /// Say why each path parameter was made (under each endpoint of the table).
+    #[arg(long)]
+    explain: bool,
+    /// A TOML file of pinned decisions: `keep = ["/api/config"]` (segments that stay
+    /// literal), `template = ["/u/{handle}"]` (positions that are parameters).
+    #[arg(long, value_name = "FILE")]
+    pins: Option<String>,
+    /// The least severe finding that fails the command (exit 1): `error` (severity 7
+    /// and above), `warning` (4 and above), `info` (any finding).
+    #[arg(long, value_enum, default_value_t = super::check::FailOn::Warning)]
+    fail_on: super::check::FailOn,
     /// Worker threads (default: one per core).
     #[arg(short = 'j', long)]
     threads: Option<usize>,
@@ -64,18 +83,27 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let reader = input::reader(&a.file)?;
     let progress = Progress::new(ctx, &a.file, reader.progress_counter(), reader.progress().1);
     let threads = a.threads.unwrap_or_else(har::default_threads);
+    let pins = match &a.pins {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("cannot read pins file {p}"))?;
+            surface::Pins::parse(&text).with_context(|| p.clone())?
+        }
+        None => surface::Pins::default(),
+    };
     let report = surface::analyze(
         reader,
         threads,
         surface::Scope {
             patterns: a.scope.clone(),
         },
+        pins,
     )?;
     progress.finish();
     if let Some(path) = &a.openapi {
         write_file(
             path,
-            &surface::openapi::file_bytes(&report, &a.file),
+            &surface::openapi::file_bytes(&report, &a.file, path),
             &a.file,
         )?;
     }
@@ -89,13 +117,31 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             report: &report,
         })?;
     } else if a.openapi.as_deref() != Some("-") && a.sarif.as_deref() != Some("-") {
-        crate::term::print(&human(&a.file, &report))?;
+        crate::term::print(&human(&a.file, &report, a.explain))?;
     }
-    Ok(if report.findings.is_empty() {
-        crate::exit::OK
-    } else {
+    let worst = report
+        .findings
+        .iter()
+        .filter_map(|f| surface::rules::rule(f.rule))
+        .map(|r| severity(r.severity))
+        .max();
+    Ok(if a.fail_on.fails(worst) {
         crate::exit::FINDINGS
+    } else {
+        crate::exit::OK
     })
+}
+
+/// A rule's severity (0–10, as in SARIF) as `check`'s levels: 7 and above an error, 4
+/// and above a warning, below that info (SARIF's error / warning / note).
+fn severity(s: f32) -> har::Severity {
+    if s >= 7.0 {
+        har::Severity::Error
+    } else if s >= 4.0 {
+        har::Severity::Warning
+    } else {
+        har::Severity::Info
+    }
 }
 
 fn params_text(ps: &[Param]) -> String {
@@ -107,7 +153,7 @@ fn params_text(ps: &[Param]) -> String {
     out.join(" ")
 }
 
-fn human(file: &str, r: &Report) -> String {
+fn human(file: &str, r: &Report, explain: bool) -> String {
     let mut out = format!(
         "{}  {} entries, {} endpoints in scope ({}), {} static assets\n",
         paint(BOLD, file),
@@ -152,10 +198,17 @@ fn human(file: &str, r: &Report) -> String {
             }
             vec![
                 e.method.clone(),
-                if multi {
-                    format!("{}{}", e.host, e.path)
-                } else {
-                    e.path.clone()
+                e.kind.to_string(),
+                {
+                    let p = if multi {
+                        format!("{}{}", e.host, e.path)
+                    } else {
+                        e.path.clone()
+                    };
+                    match &e.operation {
+                        Some(op) => format!("{p} {op}"),
+                        None => p,
+                    }
                 },
                 e.samples.to_string(),
                 statuses.join(","),
@@ -169,11 +222,32 @@ fn human(file: &str, r: &Report) -> String {
         })
         .collect();
     out.push_str(&table(
-        &["METHOD", "PATH", "N", "STATUS", "AUTH", "PARAMETERS"],
+        &[
+            "METHOD",
+            "KIND",
+            "PATH",
+            "N",
+            "STATUS",
+            "AUTH",
+            "PARAMETERS",
+        ],
         &rows,
-        &[2],
+        &[3],
         0,
     ));
+    if explain {
+        out.push_str(&format!("\n{}\n", paint(BOLD, "why these templates")));
+        let mut any = false;
+        for e in &r.endpoints {
+            for w in &e.why {
+                any = true;
+                out.push_str(&format!("  {} {}  {w}\n", e.method, e.path));
+            }
+        }
+        if !any {
+            out.push_str("  no path parameters: every path is as recorded\n");
+        }
+    }
     if !r.findings.is_empty() {
         // One row per rule: how many exchanges and places, and the first that shows it
         // (every place is in --json and --sarif).
