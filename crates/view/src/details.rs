@@ -178,63 +178,9 @@ fn body<J: Json>(content: har::Content<'_, J>) -> Value {
     })
 }
 
-/// Quote for a POSIX shell: single quotes, with `'` written as `'\''`.
-pub fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@,+%".contains(&b))
-    {
-        return s.to_string();
-    }
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// The request as a curl command line for a POSIX shell.
-pub fn curl<J: Json>(e: EntryView<'_, J>) -> String {
-    let req = e.request();
-    let method = req.method().unwrap_or("GET");
-    // `--url`: a URL starting with `-` (a hostile HAR's `-K/etc/…`) is not an option.
-    let mut parts = vec![
-        "curl".to_string(),
-        "--url".to_string(),
-        sh_quote(req.url().unwrap_or("")),
-    ];
-    let post = req.post_data();
-    let body = post.and_then(|p| p.text()).filter(|t| !t.is_empty());
-    let implied = if body.is_some() { "POST" } else { "GET" };
-    if method != implied {
-        parts.push("-X".into());
-        parts.push(sh_quote(method));
-    }
-    let mut compressed = false;
-    for (n, v) in req.headers().iter() {
-        let lower = n.to_ascii_lowercase();
-        if n.starts_with(':') || lower == "content-length" {
-            continue;
-        }
-        if lower == "accept-encoding" {
-            compressed = true;
-            continue;
-        }
-        parts.push("-H".into());
-        parts.push(sh_quote(&format!("{n}: {v}")));
-    }
-    if let Some(b) = body {
-        parts.push("--data-raw".into());
-        parts.push(sh_quote(b));
-    }
-    if compressed {
-        parts.push("--compressed".into());
-    }
-    if req.http_version().is_some_and(|v| {
-        v.eq_ignore_ascii_case("HTTP/2")
-            || v.eq_ignore_ascii_case("h2")
-            || v.eq_ignore_ascii_case("HTTP/2.0")
-    }) {
-        parts.push("--http2".into());
-    }
-    parts.join(" ")
-}
+// "Copy as curl" is `hark export --to curl`'s command (one home for the quoting rules,
+// tested by running curl against an echo server in crates/cli/tests/export.rs).
+pub use export::code::{curl_command as curl, sh_quote};
 
 /// The request line and headers as they would be on the wire (HTTP/1.1 style).
 fn raw_request<J: Json>(req: har::Request<'_, J>) -> String {
