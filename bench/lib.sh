@@ -1,4 +1,4 @@
-# Shared by the load benchmarks (bench/record.sh, bench/serve.sh); sourced, not run.
+# Shared by the benchmarks (bench/record.sh, serve.sh, mock.sh, view.sh, view-search.sh); sourced, not run.
 # Expects $root (the repository). setup_load TOOL… checks the tools, makes $work (a
 # private mktemp -d) and the array pids (killed on exit), and sets $hark ($HARK, or a
 # fresh release build).
@@ -22,6 +22,23 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 wait_port() { for _ in $(seq 100); do (echo > "/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 never opened" >&2; exit 1; }
 hwm() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }   # peak RSS, kB
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+now() { date +%s.%N; }
+since() { python3 -c "import sys; print(f'{(float(sys.argv[2]) - float(sys.argv[1])) * 1000:.0f}')" "$1" "$(now)"; }   # ms
+
+# `hark view` on a HAR in the background (bench/view.sh, bench/view-search.sh): HARK HAR DIR.
+# Sets $pid, $url, $t0 (the launch), $first (ms to the first 100 rows) and $indexed (ms
+# to the whole index).
+start_view() {
+  t0=$(now)
+  "$1" view --no-open --port 0 --quiet "$2" > "$3/url" &
+  pid=$!
+  until [ -s "$3/url" ]; do sleep 0.005; done
+  url=$(head -1 "$3/url")
+  until curl -sf "${url}api/files/0/rows?limit=100" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["items"] else 1)' 2>/dev/null; do sleep 0.01; done
+  first=$(since "$t0")
+  until curl -sf "${url}api/files/0/summary" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["done"] else 1)'; do sleep 0.05; done
+  indexed=$(since "$t0")
+}
 
 # nginx on a free loopback port, one worker, serving a 612-byte file (nginx's own
 # index.html size); sets $nport and $target.

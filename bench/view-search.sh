@@ -19,17 +19,9 @@ cat "$har" > /dev/null   # page cache warm
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(f'{(float(sys.argv[2]) - float(sys.argv[1])) * 1000:.0f}')" "$1" "$(now)"; }
-t0=$(now)
-$hark view --no-open --port 0 --quiet "$har" > "$tmp/url" &
-pid=$!
-until [ -s "$tmp/url" ]; do sleep 0.005; done
-url=$(head -1 "$tmp/url")
-until curl -sf "${url}api/files/0/rows?limit=100" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["items"] else 1)' 2>/dev/null; do sleep 0.01; done
-first_rows=$(since "$t0")
-until curl -sf "${url}api/files/0/summary" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["done"] else 1)'; do sleep 0.05; done
-indexed=$(since "$t0")
+source bench/lib.sh
+start_view "$hark" "$har" "$tmp"
+first_rows=$first
 # Searches run once the index and the findings are done (a quiet server).
 until curl -sf "${url}api/files/0/findings" | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["state"] != "pending" else 1)'; do sleep 0.05; done
 findings=$(since "$t0")
