@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use regex::RegexSet;
+pub(crate) use secrets::{could_be_credential, is_placeholder, looks_random};
 use serde_json::{Map, Value};
 
 /// Claims of a JWT that say what the token is, not who it is for.
@@ -261,53 +262,6 @@ pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
     }
 }
 
-/// Whether `v`, found under a credential-like name for `kind`, could be a credential:
-/// not empty, a boolean or `null`; for kinds other than passwords, cards and personal
-/// data, not a small integer (up to 4 digits) or a short enum-like word (lower-case
-/// letters, `_`, `-`, up to 12: `ready`, `required`, `bearer`).
-pub(crate) fn could_be_credential(kind: &str, v: &str) -> bool {
-    let t = v.trim();
-    if t.is_empty()
-        || ["true", "false", "null", "undefined", "none", "nil"]
-            .iter()
-            .any(|w| t.eq_ignore_ascii_case(w))
-    {
-        return false;
-    }
-    if matches!(kind, "password" | "card" | "pii" | "email" | "custom") {
-        return true;
-    }
-    let small_int = t.len() <= 4 && t.bytes().all(|b| b.is_ascii_digit());
-    let word = t.len() <= 12
-        && t.bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-');
-    !(small_int || word)
-}
-
-/// Exactly one of hark's placeholders (`[redacted: oauth state #2]`,
-/// `[redacted: cookie #3fa9c0d1e2b3a4f5]`): a kind of lower-case letters, spaces and
-/// dashes, an optional number. A value that merely starts like one is not.
-pub(crate) fn is_placeholder(v: &str) -> bool {
-    let Some(inner) = v
-        .strip_prefix("[redacted: ")
-        .and_then(|r| r.strip_suffix(']'))
-    else {
-        return false;
-    };
-    let (kind, num) = match inner.split_once(" #") {
-        Some((k, n)) => (k, Some(n)),
-        None => (inner, None),
-    };
-    !kind.is_empty()
-        && kind.len() <= 40
-        && kind
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b' ' || b == b'-')
-        && num.is_none_or(|n| {
-            !n.is_empty() && n.len() <= 16 && n.bytes().all(|b| b.is_ascii_hexdigit())
-        })
-}
-
 pub(crate) fn distinctive(v: &str) -> bool {
     let n = v.chars().count();
     if !(6..=64 * 1024).contains(&n) || is_placeholder(v) {
@@ -323,17 +277,4 @@ pub(crate) fn distinctive(v: &str) -> bool {
         return false; // an ordinary word
     }
     n >= 8 || digit
-}
-
-/// A value that looks generated: long enough, no spaces, letters and digits.
-pub(crate) fn looks_random(v: &str) -> bool {
-    let n = v.len();
-    if n < 8 || v.contains(char::is_whitespace) || is_placeholder(v) {
-        return false;
-    }
-    let digit = v.bytes().any(|b| b.is_ascii_digit());
-    let alpha = v.bytes().any(|b| b.is_ascii_alphabetic());
-    let upper = v.bytes().any(|b| b.is_ascii_uppercase());
-    let lower = v.bytes().any(|b| b.is_ascii_lowercase());
-    (digit && alpha) || (n >= 16 && upper && lower)
 }

@@ -20,4 +20,6 @@ mod redact;
 pub use confirm::{basic_credentials, luhn_card, Check};
 pub use detect::{Detector, Detectors};
 pub use names::{Names, Strength};
-pub use redact::{jwt_like, placeholder, Redactor};
+pub use redact::{
+    could_be_credential, is_placeholder, jwt_like, looks_random, placeholder, Redactor,
+};

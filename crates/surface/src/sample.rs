@@ -85,8 +85,9 @@ impl Cleaner {
     /// Whether a query parameter `name=value` carries a secret, judged by its value
     /// too: a JWT or a value one of [`secrets::Detectors`] confirms (an API key, a
     /// card), or under a credential name (`password`, `api_key`, `access_token`) a
-    /// value that is more than a flag, a small number or a short word (`token_ready=1`
-    /// is not a secret); under a weak name (`key`, `code`, `pin`) only a long mixed one.
+    /// value that [could be a credential](secrets::could_be_credential) (`token_ready=1`
+    /// is not); under a weak name (`key`, `code`, `pin`) only one that
+    /// [looks generated](secrets::looks_random).
     pub fn url_secret(&self, name: &str, value: &str) -> bool {
         let v = value.trim();
         if v.is_empty() {
@@ -95,22 +96,11 @@ impl Cleaner {
         if secrets::jwt_like(v) || self.redactor.redact("", v) != v {
             return true;
         }
-        let strength = match self.redactor.names().classify(name) {
-            Some((_, s)) => Some(s),
-            None if is_api_key(name) => Some(secrets::Strength::Strong),
-            None => None,
-        };
-        let digits = v.bytes().filter(u8::is_ascii_digit).count();
-        let letters = v.bytes().filter(u8::is_ascii_alphabetic).count();
-        let flag = matches!(
-            v.to_ascii_lowercase().as_str(),
-            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "none" | "undefined"
-        );
-        let small_number = digits == v.len() && v.len() <= 4;
-        let short_word = letters == v.len() && v.len() <= 5;
-        match strength {
-            Some(secrets::Strength::Strong) => !flag && !small_number && !short_word,
-            Some(secrets::Strength::Weak) => v.len() >= 16 && digits > 0 && letters > 0,
+        // The same judgement as `hark sanitize`'s name rules (one home: crates/secrets).
+        match self.redactor.names().classify(name) {
+            Some((kind, secrets::Strength::Strong)) => secrets::could_be_credential(kind, v),
+            Some((_, secrets::Strength::Weak)) => secrets::looks_random(v),
+            None if is_api_key(name) => secrets::could_be_credential("api key", v),
             None => false,
         }
     }
