@@ -88,6 +88,11 @@ impl Progress {
         Progress { bar: Some(bar) }
     }
 
+    /// A bar over `reader`'s bytes (its length, when known, is the total).
+    pub fn of_reader(ctx: &Ctx, label: &str, reader: &har::HarReader) -> Progress {
+        Progress::new(ctx, label, reader.progress_counter(), reader.progress().1)
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();

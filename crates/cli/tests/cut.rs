@@ -22,26 +22,6 @@ fn public_corpus() -> Vec<PathBuf> {
     files
 }
 
-/// `../shared/corpus/public` and `wild`.
-fn whole_corpus() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["public", "wild"] {
-        for e in std::fs::read_dir(root().join("../shared/corpus").join(dir)).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "har") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(
-        files.len() >= 50,
-        "expected the whole corpus, found {}",
-        files.len()
-    );
-    files
-}
-
 fn texts(har: &Value) -> Vec<String> {
     entries(har).iter().map(canonical).collect()
 }

@@ -316,26 +316,6 @@ fn k6_script_is_valid_javascript() {
         .assert_success();
 }
 
-/// `../shared/corpus/public` and `wild`: every real HAR.
-fn whole_corpus() -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for dir in ["public", "wild"] {
-        for e in std::fs::read_dir(root().join("../shared/corpus").join(dir)).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "har") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(
-        files.len() >= 50,
-        "expected the whole corpus, found {}",
-        files.len()
-    );
-    files
-}
-
 #[test]
 fn parquet_and_jsonl_of_the_whole_corpus_read_by_pyarrow_and_duckdb() {
     let files = whole_corpus();

@@ -193,16 +193,21 @@ fn send(sig: &str, pid: u32) {
     assert!(st.success());
 }
 
-/// The first part of a HAR (the log header and some entries), the rest never sent.
-fn partial_har() -> Vec<u8> {
-    let example = String::from_utf8(
+/// testdata/har/example-login.chromium.har as text.
+fn example_login() -> String {
+    String::from_utf8(
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/../../testdata/har/example-login.chromium.har"
         ))
         .unwrap(),
     )
-    .unwrap();
+    .unwrap()
+}
+
+/// The first part of a HAR (the log header and some entries), the rest never sent.
+fn partial_har() -> Vec<u8> {
+    let example = example_login();
     example.as_bytes()[..example.len() / 2].to_vec()
 }
 
@@ -270,14 +275,7 @@ fn a_signal_during_fmt_leaves_no_temporary_output() {
 
 /// The built-in example with `from` (its first occurrence) replaced by `to`.
 fn example_with(dir: &Path, name: &str, from: &str, to: &str) -> std::path::PathBuf {
-    let text = String::from_utf8(
-        std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../testdata/har/example-login.chromium.har"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let text = example_login();
     assert!(text.contains(from), "{from}");
     let path = dir.join(name);
     std::fs::write(&path, text.replacen(from, to, 1)).unwrap();

@@ -56,22 +56,6 @@ const HARSCRUB_SECRETS: &[&str] = &[
     "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 ];
 
-/// The forms a value may take in a file: as is, URL-encoded, base64 (standard and
-/// URL-safe, without padding, so that they are found inside longer base64 text too).
-fn forms(v: &str) -> Vec<String> {
-    let b64 = b64_encode(v).trim_end_matches('=').to_string();
-    let b64url = b64.replace('+', "-").replace('/', "_");
-    let mut enc = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            enc.push(b as char);
-        } else {
-            enc.push_str(&format!("%{b:02X}"));
-        }
-    }
-    vec![v.to_string(), enc, b64, b64url]
-}
-
 /// `hark sanitize -q INPUT -o OUT --json EXTRA…`, which must succeed: the directory that
 /// holds OUT (removed when dropped), OUT, and the report.
 fn sanitize(input: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf, Value) {

@@ -30,21 +30,6 @@ fn jwt(sig: &str) -> String {
     )
 }
 
-/// Every form a value may take in a file.
-fn forms(v: &str) -> Vec<String> {
-    let b64 = b64_encode(v).trim_end_matches('=').to_string();
-    let b64url = b64.replace('+', "-").replace('/', "_");
-    let mut enc = String::new();
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            enc.push(b as char);
-        } else {
-            enc.push_str(&format!("%{b:02X}"));
-        }
-    }
-    vec![v.to_string(), enc, b64, b64url]
-}
-
 fn base() -> Value {
     read_json(testdata("truth/har/cached-age.chromium.har"))
 }

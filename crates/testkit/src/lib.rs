@@ -91,6 +91,43 @@ pub fn corpus() -> Vec<PathBuf> {
     files
 }
 
+/// `../shared/corpus/public` and `wild`: every real HAR from the shared corpus, sorted.
+/// Fails (never skips) when they are not there or hold fewer than 50 files.
+pub fn whole_corpus() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for dir in ["public", "wild"] {
+        for e in std::fs::read_dir(root().join("../shared/corpus").join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "har") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(
+        files.len() >= 50,
+        "expected the whole corpus, found {}",
+        files.len()
+    );
+    files
+}
+
+/// The forms a value may take in a file: as is, URL-encoded, base64 (standard and
+/// URL-safe, without padding, so that they are found inside longer base64 text too).
+pub fn forms(v: &str) -> Vec<String> {
+    let b64 = b64_encode(v).trim_end_matches('=').to_string();
+    let b64url = b64.replace('+', "-").replace('/', "_");
+    let mut enc = String::new();
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            enc.push(b as char);
+        } else {
+            enc.push_str(&format!("%{b:02X}"));
+        }
+    }
+    vec![v.to_string(), enc, b64, b64url]
+}
+
 /// Fail (never skip) when a program the test drives is missing. An empty `probe` only
 /// checks that the program starts at all; otherwise `program probe…` must succeed.
 #[track_caller]

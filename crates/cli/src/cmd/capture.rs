@@ -104,11 +104,7 @@ fn raw_name(output: &str) -> String {
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
-    let style = if a.compact {
-        har::Style::Compact
-    } else {
-        har::Style::Pretty
-    };
+    let style = super::style(a.compact);
     if a.output == "-" {
         bail!("--output must be a file (the HAR is written when the capture stops)");
     }

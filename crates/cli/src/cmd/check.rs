@@ -75,7 +75,7 @@ struct Report {
 pub(crate) fn check_file(name: &str, opts: &check::Options, ctx: &Ctx) -> FileReport {
     match input::reader(name) {
         Ok(reader) => {
-            let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
+            let progress = Progress::of_reader(ctx, name, &reader);
             let report = check::run(name, reader, opts);
             progress.finish();
             report

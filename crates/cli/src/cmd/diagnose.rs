@@ -61,7 +61,7 @@ struct JsonOut<'a> {
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let reader = input::reader(&a.file)?;
-    let progress = Progress::new(ctx, &a.file, reader.progress_counter(), reader.progress().1);
+    let progress = Progress::of_reader(ctx, &a.file, &reader);
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let an = diagnose::analyze(
         reader,

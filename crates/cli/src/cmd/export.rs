@@ -188,7 +188,7 @@ fn one(a: &Args, name: &str, threads: usize, ctx: &Ctx, sink: &mut Sink) -> Resu
         _ => None,
     };
     let reader = prepared.reader()?;
-    let progress = Progress::new(ctx, name, reader.progress_counter(), reader.progress().1);
+    let progress = Progress::of_reader(ctx, name, &reader);
     let n = match sink {
         Sink::Code(w) => export::code(reader, threads, name, w)?,
         Sink::Jsonl(r) => export::rows(reader, threads, name, a.bodies, templates, r)?,

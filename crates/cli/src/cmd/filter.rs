@@ -3,7 +3,7 @@ use crate::term::{Ctx, Progress};
 use anyhow::{Context, Result};
 use cut::filter::{parse_status, Filter};
 use cut::glob::Glob;
-use har::{HarWriter, Output, Style};
+use har::{HarWriter, Output};
 use std::sync::Arc;
 
 /// Keep the entries that match (or with `--exclude`, the others), and the pages that still
@@ -116,21 +116,12 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         has_error: a.has_error,
         exclude: a.exclude,
     };
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
+    let style = super::style(a.compact);
     crate::term::remove_temp_files_on_signal()?;
     let reader = input::reader(&a.input)?;
     let out = Output::create(&a.output, &[&a.input])?;
     let mut w = HarWriter::new(out, style);
-    let progress = Progress::new(
-        ctx,
-        "filter",
-        reader.progress_counter(),
-        reader.progress().1,
-    );
+    let progress = Progress::of_reader(ctx, "filter", &reader);
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let counts = cut::filter::run(reader, threads, Arc::new(filter), style, &mut w)?;
     progress.finish();

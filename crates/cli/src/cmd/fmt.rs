@@ -1,7 +1,7 @@
 use crate::input;
 use crate::term::{Ctx, Progress};
 use anyhow::Result;
-use har::{HarWriter, Output, Style};
+use har::{HarWriter, Output};
 
 /// Re-write a HAR, pretty (2-space indent, like browser exports) or compact.
 ///
@@ -26,16 +26,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
+    let style = super::style(a.compact);
     crate::term::remove_temp_files_on_signal()?;
     let reader = input::reader(&a.input)?;
     let out = Output::create(&a.output, &[&a.input])?;
     let mut w = HarWriter::new(out, style);
-    let progress = Progress::new(ctx, "fmt", reader.progress_counter(), reader.progress().1);
+    let progress = Progress::of_reader(ctx, "fmt", &reader);
     let threads = a.threads.unwrap_or_else(har::default_threads);
     har::reformat(reader, threads, style, &mut w)?;
     progress.finish();

@@ -1,6 +1,6 @@
 use crate::input;
 use anyhow::{bail, Result};
-use har::{HarWriter, Output, Style};
+use har::{HarWriter, Output};
 
 /// Merge HARs into one, entries ordered by start time.
 ///
@@ -27,11 +27,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args, _ctx: &crate::term::Ctx) -> Result<u8> {
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
+    let style = super::style(a.compact);
     if a.inputs.iter().filter(|i| *i == "-").count() > 1 {
         bail!("standard input (`-`) can be read only once");
     }

@@ -19,6 +19,15 @@ pub mod summary;
 pub mod surface;
 pub mod view;
 
+/// The HAR layout for a `--compact` flag: compact when set, pretty (2-space indent) otherwise.
+pub fn style(compact: bool) -> har::Style {
+    if compact {
+        har::Style::Compact
+    } else {
+        har::Style::Pretty
+    }
+}
+
 /// A byte count with an optional K/M/G suffix (powers of 1024), for clap.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();

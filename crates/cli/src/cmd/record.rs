@@ -76,14 +76,6 @@ pub struct Args {
     log_file: Option<PathBuf>,
 }
 
-fn style(a: &Args) -> har::Style {
-    if a.compact {
-        har::Style::Compact
-    } else {
-        har::Style::Pretty
-    }
-}
-
 /// A live count of recorded exchanges on a terminal (nothing when piped or --quiet).
 pub(crate) fn live_count(
     ctx: &Ctx,
@@ -217,7 +209,7 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     if let Some(j) = &a.recover {
-        let scan = record::journal::finish(j, &a.output, style(&a))?;
+        let scan = record::journal::finish(j, &a.output, super::style(a.compact))?;
         let mut lost = Vec::new();
         if scan.damaged > 0 {
             lost.push(format!(
@@ -291,7 +283,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             .clone()
             .unwrap_or_else(|| record::journal_for(&a.output)),
         output: a.output.clone(),
-        style: style(&a),
+        style: super::style(a.compact),
         token,
         keep_journal: a.keep_journal,
     };

@@ -110,12 +110,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
                 Pass::Write => "sanitize: write",
             };
             // Replacing the first pass's bar finishes it.
-            progress = Some(Progress::new(
-                ctx,
-                label,
-                reader.progress_counter(),
-                reader.progress().1,
-            ));
+            progress = Some(Progress::of_reader(ctx, label, &reader));
             Ok(reader)
         };
         let report = if a.check {

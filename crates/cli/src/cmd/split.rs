@@ -2,7 +2,7 @@ use crate::input;
 use crate::term::{Ctx, Progress};
 use anyhow::{Context, Result};
 use cut::By;
-use har::{Output, Style};
+use har::Output;
 use std::path::Path;
 
 /// Split a HAR into several files in a directory: one per page, per host, every N entries
@@ -33,16 +33,12 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
-    let style = if a.compact {
-        Style::Compact
-    } else {
-        Style::Pretty
-    };
+    let style = super::style(a.compact);
     crate::term::remove_temp_files_on_signal()?;
     let dir = Path::new(&a.output);
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot make", dir.display()))?;
     let reader = input::reader(&a.input)?;
-    let progress = Progress::new(ctx, "split", reader.progress_counter(), reader.progress().1);
+    let progress = Progress::of_reader(ctx, "split", &reader);
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let create = |name: &str| -> std::io::Result<Output> {
         let path = dir.join(name);

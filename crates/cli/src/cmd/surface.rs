@@ -81,7 +81,7 @@ fn write_file(path: &str, bytes: &[u8], input: &str) -> Result<()> {
 
 pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     let reader = input::reader(&a.file)?;
-    let progress = Progress::new(ctx, &a.file, reader.progress_counter(), reader.progress().1);
+    let progress = Progress::of_reader(ctx, &a.file, &reader);
     let threads = a.threads.unwrap_or_else(har::default_threads);
     let pins = match &a.pins {
         Some(p) => {
