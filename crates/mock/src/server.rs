@@ -43,15 +43,8 @@ pub async fn serve(
     loop {
         let tcp = tokio::select! {
             _ = &mut stop => return,
-            r = listener.accept() => match r {
-                Ok((tcp, _)) => tcp,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
-            },
+            tcp = record::accept(&listener) => tcp,
         };
-        let _ = tcp.set_nodelay(true);
         let conn = Conn {
             mock: mock.clone(),
             ca: ca.clone(),
