@@ -47,7 +47,6 @@ pub struct Started {
     pub endpoint: String,
     /// `Chrome/131.0…` as the browser names itself.
     pub product: String,
-    pub launched: bool,
 }
 
 /// What a capture did.
@@ -223,7 +222,6 @@ async fn capture(
     started(&Started {
         endpoint: ws_url.clone(),
         product: product.clone(),
-        launched: browser.is_some(),
     });
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_millis(100));

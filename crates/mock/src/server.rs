@@ -43,15 +43,8 @@ pub async fn serve(
     loop {
         let tcp = tokio::select! {
             _ = &mut stop => return,
-            r = listener.accept() => match r {
-                Ok((tcp, _)) => tcp,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
-            },
+            tcp = record::accept(&listener) => tcp,
         };
-        let _ = tcp.set_nodelay(true);
         let conn = Conn {
             mock: mock.clone(),
             ca: ca.clone(),
@@ -231,20 +224,10 @@ where
     let Some(ca) = conn.ca.clone() else { return };
     conn.tunnel = Some(normal_host(true, &auth));
     conn.tls = true;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let Ok(builder) =
-        rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
-    else {
+    let Some(acceptor) = (Resolver { ca, fallback: bare }).acceptor() else {
         return;
     };
-    let mut sc = builder
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(Resolver { ca, fallback: bare }));
-    sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let Ok(tls) = tokio_rustls::TlsAcceptor::from(Arc::new(sc))
-        .accept(io)
-        .await
-    else {
+    let Ok(tls) = acceptor.accept(io).await else {
         return;
     };
     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");

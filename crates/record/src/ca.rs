@@ -234,3 +234,19 @@ impl ResolvesServerCert for Resolver {
         self.ca.leaf(host).ok()
     }
 }
+
+impl Resolver {
+    /// A TLS acceptor serving this resolver's leaves, offering h2 then http/1.1
+    /// (`None`: the crypto provider offers no safe protocol version).
+    pub fn acceptor(self) -> Option<tokio_rustls::TlsAcceptor> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?;
+        let mut sc = builder
+            .with_no_client_auth()
+            .with_cert_resolver(Arc::new(self));
+        sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Some(tokio_rustls::TlsAcceptor::from(Arc::new(sc)))
+    }
+}

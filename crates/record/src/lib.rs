@@ -27,7 +27,7 @@ pub use auth::{basic_credentials, basic_credentials_in, ProxyToken, TUNNEL_OK};
 pub use body::Sink;
 pub use body::Throttle;
 pub use error::RecordError;
-pub use proxy::{Config, Decision, Policy};
+pub use proxy::{accept, Config, Decision, Policy};
 pub use session::{check_journal_free, journal_for, Recorded, Session};
 
 use std::net::SocketAddr;

@@ -11,7 +11,6 @@ use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 
@@ -80,25 +79,19 @@ where
         return;
     }
     let sh = conn.shared.clone();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let Ok(builder) =
-        rustls::ServerConfig::builder_with_provider(provider).with_safe_default_protocol_versions()
-    else {
+    let Some(acceptor) = (Resolver {
+        ca: sh.ca.clone(),
+        fallback: host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    })
+    .acceptor() else {
         return;
     };
-    let mut sc = builder
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(Resolver {
-            ca: sh.ca.clone(),
-            fallback: host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string(),
-        }));
-    sc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let start_us = now_us();
     let t = Instant::now();
-    let accept = tokio_rustls::TlsAcceptor::from(Arc::new(sc)).accept(io);
+    let accept = acceptor.accept(io);
     let handshake = tokio::time::timeout(timeout, accept)
         .await
         .unwrap_or_else(|_| {

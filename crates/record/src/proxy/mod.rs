@@ -214,17 +214,23 @@ fn set_setup(ex: &mut Exchange, s: &Setup) {
     ex.phases.ssl = s.ssl;
 }
 
+/// The next connection on `listener`, with Nagle off. Accept errors (out of file
+/// descriptors and the like) are waited out: back off 5 ms, try again.
+pub async fn accept(listener: &tokio::net::TcpListener) -> tokio::net::TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((tcp, _)) => {
+                let _ = tcp.set_nodelay(true);
+                return tcp;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+        }
+    }
+}
+
 pub(crate) async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     loop {
-        let (tcp, _) = match listener.accept().await {
-            Ok(x) => x,
-            Err(_) => {
-                // Out of file descriptors and the like: back off, keep serving.
-                tokio::time::sleep(Duration::from_millis(5)).await;
-                continue;
-            }
-        };
-        let _ = tcp.set_nodelay(true);
+        let tcp = accept(&listener).await;
         let conn = Conn {
             shared: shared.clone(),
             tunnel: None,
