@@ -26,11 +26,7 @@ pub fn finish(
     dest: &str,
     style: har::Style,
 ) -> Result<record::journal::Scan, CaptureError> {
-    let pages_file = pages_path(journal);
-    let pages: Vec<serde_json::Value> = match std::fs::read(&pages_file) {
-        Ok(b) => serde_json::from_slice(&b).unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
+    let pages = record::journal::read_pages(journal);
     let j = journal.to_string_lossy().into_owned();
     let out = har::Output::create(dest, &[&j]).map_err(record::RecordError::from)?;
     let (scan, out) = record::journal::write_har(journal, None, pages, None, style, out).map_err(

@@ -10,7 +10,7 @@ use crate::CaptureError;
 use record::journal::JournalWriter;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -70,11 +70,7 @@ pub enum Stop {
 
 /// The pages of a capture, beside its journal: `JOURNAL.pages` (a JSON array, replaced
 /// whenever a page starts or is timed, before an entry names it).
-pub fn pages_path(journal: &Path) -> PathBuf {
-    let mut p = journal.as_os_str().to_owned();
-    p.push(".pages");
-    PathBuf::from(p)
-}
+pub use record::journal::pages_path;
 
 struct Sess {
     kind: String,

@@ -1137,3 +1137,124 @@ fn a_live_line_per_exchange_on_a_terminal_and_none_when_piped() {
     let log = std::fs::read_to_string(&log2).unwrap();
     assert!(line_of(&log, "/hello?piped").contains(" 200 "), "{log}");
 }
+
+#[test]
+fn page_markers_from_the_flag_and_the_control_endpoint_survive_a_crash() {
+    need("curl", &["--version"]);
+    let site = site();
+    let mut p = proxy(&site, "marks", &["--page", "Sign in"]);
+    let h = site.http;
+    let hello = |p: &Proxy, i: u32| {
+        let r = p.curl(&format!("http://127.0.0.1:{h}/hello?i={i}")).send();
+        assert_eq!(r.text(), format!("hello {i}"));
+    };
+    hello(&p, 1);
+    let pages = format!("{}/pages", p.url());
+    let marked = curl(&pages)
+        .args(["--json", r#"{"title":"Checkout"}"#])
+        .send();
+    assert_eq!(marked.status, 201, "{marked:?}");
+    assert_eq!(marked.json()["id"], "page_2");
+    assert_eq!(marked.json()["title"], "Checkout");
+    // What a web page could send: refused, and nothing marked.
+    for (args, status) in [
+        (
+            vec![
+                "--json",
+                r#"{"title":"evil"}"#,
+                "-H",
+                "Origin: https://evil.example",
+            ],
+            403,
+        ),
+        (
+            vec![
+                "--json",
+                r#"{"title":"evil"}"#,
+                "-H",
+                "Sec-Fetch-Site: cross-site",
+            ],
+            403,
+        ),
+        (
+            vec![
+                "-d",
+                r#"{"title":"evil"}"#,
+                "-H",
+                "Content-Type: text/plain",
+            ],
+            415,
+        ),
+        (vec!["--json", r#"{"title": 7}"#], 400),
+        (vec!["--json", r#"{"id":"page_2"}"#], 409),
+        (vec!["-X", "DELETE"], 405),
+    ] {
+        let r = curl(&pages).args(&args).attempt();
+        assert_eq!(r.status, status, "{args:?}: {r:?}");
+    }
+    let listed = curl(&pages).send().json();
+    let titles: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Sign in", "Checkout"]);
+    hello(&p, 2);
+    // A crash: the journal and its markers make the same HAR.
+    p.proc.kill_9();
+    let out = site.dir.path().join("marks-recovered.har");
+    hark(["record", "--recover"])
+        .arg(&p.journal)
+        .arg("-o")
+        .arg(&out)
+        .run()
+        .assert_success();
+    assert_valid_har(&out);
+    let har = read_json(&out);
+    let pages: Vec<(&str, &str)> = har["log"]["pages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["title"].as_str().unwrap()))
+        .collect();
+    assert_eq!(pages, [("page_1", "Sign in"), ("page_2", "Checkout")]);
+    let refs: Vec<(&str, &str)> = entries(&har)
+        .iter()
+        .map(|e| {
+            (
+                e["request"]["url"].as_str().unwrap(),
+                e["pageref"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            (format!("http://127.0.0.1:{h}/hello?i=1").as_str(), "page_1"),
+            (format!("http://127.0.0.1:{h}/hello?i=2").as_str(), "page_2"),
+        ],
+        "the requests to /pages are not recorded"
+    );
+    let checked = hark(["check"]).arg(&out).run();
+    assert_eq!(checked.code(), 0, "{checked}");
+    assert!(checked.stdout().contains("nothing to report"), "{checked}");
+
+    // With --token, markers need it too.
+    let p = proxy(&site, "marks-token", &["--token", "t0k3n"]);
+    let pages = format!("{}/pages", p.url());
+    let body = r#"{"title":"Step 2"}"#;
+    assert_eq!(curl(&pages).args(["--json", body]).attempt().status, 401);
+    let ok = curl(&pages)
+        .args(["--json", body, "-u", "hark:t0k3n"])
+        .attempt();
+    assert_eq!(ok.status, 201, "{ok:?}");
+    let bearer = curl(&pages)
+        .args(["-H", "Authorization: Bearer t0k3n"])
+        .attempt();
+    assert_eq!(bearer.json().as_array().unwrap().len(), 1, "{bearer:?}");
+    let har = p.stop();
+    assert_eq!(har["log"]["pages"][0]["title"], "Step 2");
+    let kept = site.dir.path().join("marks-token.journal.pages");
+    assert!(kept.exists(), "kept with the journal (--keep-journal)");
+}

@@ -201,6 +201,58 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     diff == 0
 }
 
+/// Why a state-changing request to one of hark's local APIs (the service, the recorder's
+/// page markers) is refused as cross-site, if it is: a `Sec-Fetch-Site` other than
+/// `same-origin`/`none`, or an `Origin` that is not `own` (the request's `Host`) or is
+/// `null`. Scripts and tools send neither; a web page cannot omit them. `header` gives a
+/// request header's value by lower-case name.
+pub fn cross_site<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    own: Option<&str>,
+) -> Option<String> {
+    if let Some(site) = header("sec-fetch-site").map(str::trim) {
+        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
+            return Some(format!("Sec-Fetch-Site: {site}"));
+        }
+    }
+    if let Some(origin) = header("origin").map(str::trim) {
+        let authority = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
+        let same = match (authority, own) {
+            (Some(a), Some(h)) => a.trim_end_matches('/').eq_ignore_ascii_case(h.trim()),
+            _ => false,
+        };
+        if !same {
+            return Some(format!("Origin: {origin}"));
+        }
+    }
+    None
+}
+
+/// Why the body of a state-changing request to one of hark's local APIs is refused, if
+/// it is: it must be JSON, since a web page can send the "simple" types (`text/plain`,
+/// `multipart/form-data`, `application/x-www-form-urlencoded`) to any site without a CORS
+/// preflight; forms pass only where `forms_ok`. A body without `Content-Type` is refused
+/// too. `header` gives a request header's value by lower-case name.
+pub fn refused_body_type<'a>(
+    header: impl Fn(&str) -> Option<&'a str>,
+    forms_ok: bool,
+) -> Option<String> {
+    let has_body = header("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|n| n > 0)
+        || header("transfer-encoding").is_some();
+    match header("content-type").map(mime_essence).as_deref() {
+        None if has_body => Some("a body without Content-Type".into()),
+        None => None,
+        Some("application/json") => None,
+        Some(t) if t.ends_with("+json") => None,
+        Some("application/x-www-form-urlencoded") if forms_ok => None,
+        Some(t) => Some(format!("Content-Type: {t}")),
+    }
+}
+
 /// Why the request failed, as the producer recorded it (`_error`, `_failureText`, or
 /// status 0), or `None` when it got an answer.
 pub fn failure<J: Json>(e: EntryView<'_, J>) -> Option<String> {

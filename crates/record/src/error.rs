@@ -38,6 +38,9 @@ pub enum RecordError {
         path.display()
     )]
     JournalExists { path: PathBuf },
+    /// A page marker could not be made (`--page`).
+    #[error("page marker: {0}")]
+    Page(String),
     #[error("starting the runtime")]
     Runtime(#[source] io::Error),
 }

@@ -269,6 +269,24 @@ impl ReadAt for [u8] {
     }
 }
 
+/// Where the pages of the journal at `journal` are kept: `JOURNAL.pages` (a JSON array
+/// of HAR `page` objects: `hark record`'s page markers, a capture's pages).
+pub fn pages_path(journal: &Path) -> PathBuf {
+    let mut p = journal.as_os_str().to_owned();
+    p.push(".pages");
+    PathBuf::from(p)
+}
+
+/// The pages kept beside `journal` ([`pages_path`]; none when there is no file or it
+/// is not a JSON array; only its objects).
+pub fn read_pages(journal: &Path) -> Vec<Value> {
+    std::fs::read(pages_path(journal))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Vec<Value>>(&b).ok())
+        .map(|v| v.into_iter().filter(Value::is_object).collect())
+        .unwrap_or_default()
+}
+
 /// The `log` header hark writes: `pages` as given, and an optional comment.
 pub fn header(pages: Vec<Value>, comment: Option<&str>) -> har::model::Header {
     let mut log = Map::new();
@@ -305,8 +323,20 @@ pub fn write_har<W: Write>(
     write(path, limit, Some(pages), comment, style, out)
 }
 
-/// [`write_har`]; `pages: None` makes a page per navigation ([`crate::pages`]), read in a
-/// first pass over the entries.
+/// How the entries get their pages.
+enum Paging {
+    /// Pages given (entries keep the `pageref` they were recorded with).
+    Given(Vec<Value>),
+    /// Page markers ([`crate::marks`]): an entry without `pageref` gets the page current
+    /// when it started; each marker's start (epoch microseconds) and id.
+    Marked(Vec<Value>, Vec<(u64, String)>),
+    /// A page per navigation ([`crate::pages`]).
+    Navigations(crate::pages::Pager),
+}
+
+/// [`write_har`]; `pages: None` takes the page markers kept beside the journal
+/// ([`crate::marks`]) or, without any, makes a page per navigation ([`crate::pages`]),
+/// read in a first pass over the entries.
 fn write<W: Write>(
     path: &Path,
     limit: Option<u64>,
@@ -335,8 +365,27 @@ fn write<W: Write>(
     }
     let file = File::open(path).map_err(RecordError::io(path))?;
     let mut buf = Vec::new();
-    let pager = match pages {
-        Some(_) => None,
+    let marks = if pages.is_none() {
+        read_pages(path)
+    } else {
+        Vec::new()
+    };
+    let paging = match pages {
+        Some(p) => Paging::Given(p),
+        None if !marks.is_empty() => {
+            let starts = marks
+                .iter()
+                .map(|p| {
+                    let ms = p["startedDateTime"]
+                        .as_str()
+                        .and_then(har::time::parse_ms)
+                        .unwrap_or(0.0);
+                    let id = p["id"].as_str().unwrap_or_default().to_string();
+                    ((ms * 1000.0) as u64, id)
+                })
+                .collect();
+            Paging::Marked(marks, starts)
+        }
         None => {
             let mut pager = crate::pages::Pager::default();
             for i in &index {
@@ -349,12 +398,30 @@ fn write<W: Write>(
                     pager.push(har::EntryView(har::Obj::<Value>::empty()));
                 }
             }
-            Some(pager)
+            Paging::Navigations(pager)
         }
     };
-    let pages = match (&pager, pages) {
-        (Some(p), _) => p.pages(),
-        (None, pages) => pages.unwrap_or_default(),
+    let pages = match &paging {
+        Paging::Given(p) | Paging::Marked(p, _) => p.clone(),
+        Paging::Navigations(pager) => pager.pages(),
+    };
+    // The `pageref` to give the `n`-th entry (in start order), stored as `stored`.
+    let page_of = |n: usize, i: &Index, stored: &[u8]| -> Option<String> {
+        match &paging {
+            Paging::Given(_) => None,
+            Paging::Navigations(pager) => pager.page_of(n),
+            Paging::Marked(_, starts) => {
+                // An entry recorded with a page (a capture's journal) keeps it.
+                let has_page = har::lite::parse(stored)
+                    .ok()
+                    .is_some_and(|t| har::Obj::of(Some(&t)).has("pageref"));
+                if has_page {
+                    return None;
+                }
+                crate::marks::current(starts, |(s, _)| *s as f64, i.start_us as f64)
+                    .map(|(_, id)| id.clone())
+            }
+        }
     };
     let head = header(
         pages,
@@ -366,7 +433,7 @@ fn write<W: Write>(
         for (n, i) in index.iter().enumerate() {
             buf.resize(i.len as usize, 0);
             read_at(&file, &mut buf, i.offset)?;
-            let page = pager.as_ref().and_then(|p| p.page_of(n));
+            let page = page_of(n, i, &buf);
             match (style, &page) {
                 // Entries are stored compact: copied as they are.
                 (Style::Compact, None) => w.serialized_entry(&buf)?,
@@ -395,7 +462,8 @@ fn write<W: Write>(
 }
 
 /// Turn the journal at `path` into a HAR at `dest` (`-` for standard output), entries
-/// sorted by start time, a page per navigation ([`crate::pages`]); written atomically.
+/// sorted by start time, its page markers ([`crate::marks`]) or else a page per
+/// navigation ([`crate::pages`]) as pages; written atomically.
 /// Returns what was read.
 pub fn finish(path: &Path, dest: &str, style: Style) -> Result<Scan, RecordError> {
     let path_str = path.to_string_lossy().into_owned();

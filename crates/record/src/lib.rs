@@ -6,7 +6,8 @@
 //! Modules, one job each: [`ca`] (the local CA and leaf certificates), [`upstream`]
 //! (connections with measured DNS/connect/TLS, pooled), `body` (bodies streamed and
 //! captured), [`entry`] (HAR entries), [`ws`] (WebSocket frames), [`journal`] (the
-//! crash-safe store), [`pages`] (a page per navigation), `proxy` (the server itself), [`Session`] (`hark record` from start
+//! crash-safe store), [`pages`] (a page per navigation), [`marks`] (pages named while
+//! recording), `proxy` (the server itself), [`Session`] (`hark record` from start
 //! to HAR).
 
 mod auth;
@@ -15,6 +16,7 @@ pub mod ca;
 pub mod entry;
 mod error;
 pub mod journal;
+pub mod marks;
 pub mod pages;
 mod proxy;
 mod session;
@@ -46,6 +48,8 @@ pub struct Recorder {
     policy: Option<Arc<dyn Policy>>,
     recorded: Arc<std::sync::atomic::AtomicU64>,
     observer: Option<Observer>,
+    marks: marks::Marks,
+    token: Option<String>,
 }
 
 /// One finished exchange, as a live log shows it (the library prints nothing: a caller
@@ -119,6 +123,7 @@ impl Recorder {
                 source,
             })?;
         let journal = journal::JournalWriter::create(journal_path)?;
+        let marks = marks::Marks::create(journal_path)?;
         Ok(Recorder {
             listener,
             cfg,
@@ -128,7 +133,22 @@ impl Recorder {
             policy: None,
             recorded: Arc::default(),
             observer: None,
+            marks,
+            token: None,
         })
+    }
+
+    /// Require proxy authentication with `token` as the password ([`ProxyToken`]); the
+    /// proxy's own endpoints (page markers) then want it too.
+    pub fn with_token(mut self, token: &str) -> Recorder {
+        self.token = Some(token.to_string());
+        self.with_policy(Arc::new(ProxyToken::new(token)))
+    }
+
+    /// Start a page now, titled `title` ([`marks`]): `hark record --page NAME`. Later
+    /// ones come from `POST /pages` to the proxy.
+    pub fn mark_page(&self, title: &str) -> Result<serde_json::Value, marks::MarkError> {
+        self.marks.add(Some(title), None)
     }
 
     /// Call `f` with every finished exchange (a live log).
@@ -171,6 +191,8 @@ impl Recorder {
             policy,
             recorded,
             observer,
+            marks,
+            token,
         } = self;
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| RecordError::Listen {
@@ -209,6 +231,10 @@ impl Recorder {
             sink,
             inflight: inflight.clone(),
             policy,
+            control: Some(Arc::new(proxy::Control {
+                marks,
+                token: token.map(ProxyToken::new),
+            })),
             closing: tokio::sync::watch::channel(false).0,
         });
         let server = tokio::spawn(proxy::serve(listener, shared.clone()));
@@ -263,6 +289,7 @@ pub fn spawn_proxy(
         sink,
         inflight: inflight.clone(),
         policy,
+        control: None,
         closing: tokio::sync::watch::channel(false).0,
     });
     Hosted {

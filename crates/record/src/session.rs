@@ -2,9 +2,8 @@
 //! the proxy on its own runtime until told to stop, then turn the journal into the HAR.
 
 use crate::journal::{self, Scan};
-use crate::{Config, ProxyToken, RecordError, Recorder, RunStats};
+use crate::{Config, RecordError, Recorder, RunStats};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 /// One recording: where it listens and what it writes.
@@ -20,6 +19,8 @@ pub struct Session {
     pub token: Option<String>,
     /// Keep the journal after writing the HAR.
     pub keep_journal: bool,
+    /// The first page marker, made when the proxy starts (`--page NAME`).
+    pub page: Option<String>,
 }
 
 /// What a recording did.
@@ -63,7 +64,13 @@ impl Session {
         let stats = rt.block_on(async {
             let mut rec = Recorder::bind(self.cfg, &self.journal)?;
             if let Some(t) = &self.token {
-                rec = rec.with_policy(Arc::new(ProxyToken::new(t)));
+                rec = rec.with_token(t);
+            }
+            if let Some(title) = &self.page {
+                rec.mark_page(title).map_err(|e| match e {
+                    crate::marks::MarkError::Store(e) => e,
+                    e => RecordError::Page(e.to_string()),
+                })?;
             }
             let shown = started(&mut rec);
             let stats = rec.run(stop, Duration::from_secs(2)).await;
@@ -74,6 +81,7 @@ impl Session {
         let scan = journal::finish(&self.journal, &self.output, self.style)?;
         if !self.keep_journal {
             let _ = std::fs::remove_file(&self.journal);
+            let _ = std::fs::remove_file(journal::pages_path(&self.journal));
         }
         Ok(Recorded { stats, scan })
     }

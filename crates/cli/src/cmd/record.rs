@@ -70,6 +70,12 @@ pub struct Args {
     /// Compact HAR (no white space).
     #[arg(long)]
     compact: bool,
+    /// Start a page named NAME when recording starts. Once there is a marker, the HAR's pages
+    /// are the markers, each entry in the one current when it started; later ones come from
+    /// `POST /pages` to the proxy's own address (`curl --json '{"title":"Checkout"}'
+    /// http://127.0.0.1:8080/pages`). Without markers: a page per document navigation.
+    #[arg(long, value_name = "NAME")]
+    page: Option<String>,
     /// Also write the live log (one line per exchange, no colour) to this file, terminal or
     /// not.
     #[arg(long, value_name = "PATH")]
@@ -286,6 +292,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         style: super::style(a.compact),
         token,
         keep_journal: a.keep_journal,
+        page: a.page.clone(),
     };
     let journal = session.journal.clone();
     let log_file = match &a.log_file {
@@ -303,8 +310,10 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
             rec.ca_cert_path().display()
         );
         eprintln!(
-            "hark record: Ctrl-C or SIGTERM stops and writes {}",
-            a.output
+            "hark record: Ctrl-C or SIGTERM stops and writes {}; a named page starts with \
+             curl --json '{{\"title\":\"NAME\"}}' http://{}/pages",
+            a.output,
+            rec.local_addr()
         );
         let bar = live_count(ctx, rec.recorded());
         let log = live_log(bar.clone(), log_file);

@@ -75,6 +75,11 @@ pub(super) async fn handle(
     if req.method() == Method::CONNECT && conn.tunnel.is_none() {
         return Ok(super::connect::connect(conn, req).await);
     }
+    if conn.tunnel.is_none() && req.uri().scheme().is_none() {
+        if let Some(c) = &conn.shared.control {
+            return Ok(c.serve(req).await);
+        }
+    }
     let start_us = now_us();
     let route = match route(&conn, &req) {
         Ok(r) => r,

@@ -3,6 +3,7 @@
 //! sides, WebSocket upgrades. Every exchange, failed ones included, goes to the sink.
 
 mod connect;
+mod control;
 mod handle;
 mod websocket;
 mod wire;
@@ -11,6 +12,7 @@ use crate::body::{Sink, Throttle};
 use crate::ca::Ca;
 use crate::entry::Exchange;
 use crate::upstream::{Failure, Pool, Setup, Tls};
+pub(crate) use control::Control;
 use http::{HeaderMap, HeaderValue, Method};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -48,8 +50,12 @@ pub(crate) struct Shared {
     pub tls: Tls,
     pub sink: Sink,
     pub inflight: Arc<AtomicUsize>,
-    /// Per-request rules of an embedding service (`hark serve`); `None` for `hark record`.
+    /// Per-request rules: an embedding service's (`hark serve`), or `hark record
+    /// --token`'s proxy authentication.
     pub policy: Option<Arc<dyn Policy>>,
+    /// The proxy's own endpoints (`hark record`'s page markers); `None` in a service,
+    /// whose API is elsewhere.
+    pub control: Option<Arc<Control>>,
     /// Set to true when recording stops: open WebSockets are then recorded as they are.
     pub closing: tokio::sync::watch::Sender<bool>,
 }

@@ -32,52 +32,18 @@ fn takes_forms(method: &Method, path: &str) -> bool {
         && FORM_ENDPOINTS.contains(&format!("/{tail}").as_str())
 }
 
-/// Why a request is refused as cross-site, if it is.
+/// Why a request is refused as cross-site, if it is ([`har::http::cross_site`]).
 /// `own` is the request's `Host` (or HTTP/2's `:authority`).
 fn cross_site(headers: &HeaderMap, own: Option<&str>) -> Option<String> {
-    let get = |h: &str| headers.get(h).and_then(|v| v.to_str().ok()).map(str::trim);
-    if let Some(site) = get("sec-fetch-site") {
-        if !site.eq_ignore_ascii_case("same-origin") && !site.eq_ignore_ascii_case("none") {
-            return Some(format!("Sec-Fetch-Site: {site}"));
-        }
-    }
-    if let Some(origin) = get("origin") {
-        let authority = origin
-            .strip_prefix("http://")
-            .or_else(|| origin.strip_prefix("https://"));
-        let same = match (authority, own) {
-            (Some(a), Some(h)) => a.trim_end_matches('/').eq_ignore_ascii_case(h),
-            _ => false,
-        };
-        if !same {
-            return Some(format!("Origin: {origin}"));
-        }
-    }
-    None
+    har::http::cross_site(|h| headers.get(h).and_then(|v| v.to_str().ok()), own)
 }
 
-fn has_body(headers: &HeaderMap) -> bool {
-    let len = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    len.is_some_and(|n| n > 0) || headers.contains_key(header::TRANSFER_ENCODING)
-}
-
-/// Why the request's body type is refused, if it is.
+/// Why the request's body type is refused, if it is ([`har::http::refused_body_type`]).
 fn bad_body(method: &Method, path: &str, headers: &HeaderMap) -> Option<String> {
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| har::http::mime_essence(&String::from_utf8_lossy(v.as_bytes())));
-    let form_ok = takes_forms(method, path);
-    match ctype.as_deref() {
-        None if has_body(headers) => Some("a body without Content-Type".into()),
-        None => None,
-        Some("application/json") => None,
-        Some(t) if t.ends_with("+json") => None,
-        Some("application/x-www-form-urlencoded") if form_ok => None,
-        Some(t) => Some(format!("Content-Type: {t}")),
-    }
+    har::http::refused_body_type(
+        |h| headers.get(h).and_then(|v| v.to_str().ok()),
+        takes_forms(method, path),
+    )
 }
 
 pub(super) async fn guard(req: Request, next: Next) -> Response {

@@ -104,13 +104,8 @@ impl Job {
             }
             let start_ms = ex.start_us as f64 / 1000.0;
             // The page current when the request started (the first page for earlier ones).
-            let page = m
-                .pages
-                .iter()
-                .rev()
-                .find(|p| p.started_ms <= start_ms)
-                .or(m.pages.first())
-                .map(|p| p.id.clone());
+            let page =
+                record::marks::current(&m.pages, |p| p.started_ms, start_ms).map(|p| p.id.clone());
             (m.capture.clone(), page)
         };
         {
