@@ -47,10 +47,7 @@ fn output_passes_har_validator_whenever_the_input_does() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for file in corpus() {
-        let Some(input_ok) = har_validator(&file) else {
-            eprintln!("note: testdata/node_modules missing (run `npm ci` in testdata); skipping har-validator");
-            return;
-        };
+        let input_ok = har_validator(&file);
         let out = dir.path().join("out.har");
         hark(["fmt"])
             .arg(&file)
@@ -59,7 +56,7 @@ fn output_passes_har_validator_whenever_the_input_does() {
             .arg("--compact")
             .run()
             .assert_success();
-        let output_ok = har_validator(&out).unwrap();
+        let output_ok = har_validator(&out);
         assert_eq!(
             input_ok,
             output_ok,

@@ -119,9 +119,10 @@ fn harscrub_corpus_file() {
             assert!(!text.contains(&form), "{s} survived as {form}");
         }
     }
-    if let Some(ok) = har_validator(&out) {
-        assert!(ok, "har-validator rejects the sanitized harscrub-login.har");
-    }
+    assert!(
+        har_validator(&out),
+        "har-validator rejects the sanitized harscrub-login.har"
+    );
 }
 
 #[test]
@@ -224,20 +225,15 @@ fn output_passes_har_validator() {
     for f in FIXTURES {
         let input = fixture(f);
         let (_d, out, _) = sanitize(&input, &[]);
-        match (har_validator(&input), har_validator(&out)) {
-            (Some(true), Some(ok)) => {
-                assert!(ok, "{f}: har-validator rejects the sanitized file");
-                ran = true;
-            }
-            (None, _) | (_, None) => {}
-            (Some(false), _) => {}
+        if har_validator(&input) {
+            assert!(
+                har_validator(&out),
+                "{f}: har-validator rejects the sanitized file"
+            );
+            ran = true;
         }
     }
-    if !ran {
-        println!(
-            "note: testdata/node_modules is missing (cd testdata && npm ci): har-validator not run"
-        );
-    }
+    assert!(ran, "no fixture that har-validator accepts");
 }
 
 /// What was redacted that is not a planted secret: values that changed although they
@@ -366,9 +362,7 @@ fn remove_mode_and_drop_content() {
         })
     });
     assert!(!has_auth, "--remove deletes Authorization headers");
-    if let Some(ok) = har_validator(&out) {
-        assert!(ok);
-    }
+    assert!(har_validator(&out));
     let (_d, out, _) = sanitize(&input, &["--drop-content", "html,js"]);
     let v = read_json(&out);
     for e in entries(&v) {

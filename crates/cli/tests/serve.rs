@@ -861,8 +861,7 @@ fn openapi_document_passes_swagger_parser() {
     }
     let f: PathBuf = dir.path().join("openapi.json");
     std::fs::write(&f, &r.body).unwrap();
-    let o =
-        swagger_parser(&f).expect("npm ci --prefix testdata installs @apidevtools/swagger-parser");
+    let o = swagger_parser(&f);
     assert!(o.success(), "{o}");
 }
 

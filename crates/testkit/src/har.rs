@@ -3,7 +3,7 @@
 //! re-recording keeps a test valid), the HAR 1.2 timing rules, and npm's validators.
 
 use crate::cmd::{Cmd, Done};
-use crate::{node_module, testdata};
+use crate::testdata;
 use serde_json::Value;
 use std::path::Path;
 
@@ -130,32 +130,29 @@ pub fn assert_timings_add_up(entry: &Value) {
     );
 }
 
-/// `node testdata/SCRIPT FILE`, run in testdata/, when `testdata/node_modules/PACKAGE`
-/// is installed; `None` when it is not.
-pub fn node_check(package: &str, script: &str, file: &Path) -> Option<Done> {
-    if !node_module(package) {
-        return None;
-    }
-    Some(
-        Cmd::new("node")
-            .current_dir(testdata(""))
-            .arg(testdata(script))
-            .arg(file)
-            .run(),
-    )
+/// `node testdata/SCRIPT FILE`, run in testdata/; fails when `testdata/node_modules/PACKAGE`
+/// is not installed (`npm ci --prefix testdata`, which .ci/run does): a validator that is
+/// not there must not pass a test silently.
+#[track_caller]
+pub fn node_check(package: &str, script: &str, file: &Path) -> Done {
+    crate::need_node_module(package);
+    Cmd::new("node")
+        .current_dir(testdata(""))
+        .arg(testdata(script))
+        .arg(file)
+        .run()
 }
 
-/// npm's `har-validator` on a file: `Some(valid)`, or `None` when testdata/node_modules
-/// is not installed.
-pub fn har_validator(file: &Path) -> Option<bool> {
-    node_check("har-validator", "validate.mjs", file).map(|d| d.success())
+/// Whether npm's `har-validator` accepts a file (it must be installed).
+#[track_caller]
+pub fn har_validator(file: &Path) -> bool {
+    node_check("har-validator", "validate.mjs", file).success()
 }
 
 /// npm's `har-validator` must accept the file (and must be installed).
 #[track_caller]
 pub fn assert_valid_har(file: &Path) {
-    let done = node_check("har-validator", "validate.mjs", file)
-        .unwrap_or_else(|| panic!("har-validator is needed: npm ci --prefix testdata installs it"));
+    let done = node_check("har-validator", "validate.mjs", file);
     assert!(
         done.success(),
         "har-validator rejects {}:\n{done}",
@@ -171,8 +168,9 @@ pub fn assert_valid_har_value(har: &Value) {
     assert_valid_har(f.path());
 }
 
-/// `@apidevtools/swagger-parser` on an OpenAPI document (`None`: not installed).
-pub fn swagger_parser(file: &Path) -> Option<Done> {
+/// `@apidevtools/swagger-parser` on an OpenAPI document (it must be installed).
+#[track_caller]
+pub fn swagger_parser(file: &Path) -> Done {
     node_check(
         "@apidevtools/swagger-parser",
         "surface-site/validate-openapi.mjs",
@@ -180,9 +178,10 @@ pub fn swagger_parser(file: &Path) -> Option<Done> {
     )
 }
 
-/// The SARIF 2.1.0 schema (`@microsoft/jest-sarif`) on a SARIF file (`None`: not
+/// The SARIF 2.1.0 schema (`@microsoft/jest-sarif`) on a SARIF file (it must be
 /// installed).
-pub fn sarif_schema(file: &Path) -> Option<Done> {
+#[track_caller]
+pub fn sarif_schema(file: &Path) -> Done {
     node_check(
         "@microsoft/jest-sarif",
         "surface-site/validate-sarif.mjs",
