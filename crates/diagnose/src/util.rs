@@ -23,12 +23,10 @@ pub fn body_text<J: Json>(e: EntryView<'_, J>, max: usize) -> Option<String> {
         return None;
     }
     if c.is_base64() {
-        use base64::Engine;
         if t.len() > max * 4 / 3 + 4 {
             return None;
         }
-        let bytes = base64::engine::general_purpose::STANDARD.decode(t).ok()?;
-        return String::from_utf8(bytes).ok();
+        return String::from_utf8(c.bytes()?.into_owned()).ok();
     }
     if t.len() > max {
         let mut cut = max;

@@ -189,6 +189,23 @@ pub fn parse_http_date(s: &str) -> Option<f64> {
     crate::time::parse_ms(&iso)
 }
 
+/// Base64 as HAR producers write bodies and as protocols carry payloads (SAML): the
+/// standard alphabet with padding, white space (line breaks of wrapped base64) ignored.
+/// `None` when it does not decode.
+pub fn base64_bytes(text: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        let clean: Vec<u8> = text
+            .bytes()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        b64.decode(clean).ok()
+    } else {
+        b64.decode(text).ok()
+    }
+}
+
 /// Compare two secrets (tokens, passwords) in time that does not depend on where they
 /// differ.
 pub fn same_secret(a: &[u8], b: &[u8]) -> bool {

@@ -455,12 +455,7 @@ impl<'a, J: Json + 'a> Content<'a, J> {
     pub fn bytes(&self) -> Option<std::borrow::Cow<'a, [u8]>> {
         let t = self.text()?;
         if self.is_base64() {
-            use base64::Engine;
-            let clean: String = t.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-            return base64::engine::general_purpose::STANDARD
-                .decode(clean)
-                .ok()
-                .map(std::borrow::Cow::Owned);
+            return crate::http::base64_bytes(t).map(std::borrow::Cow::Owned);
         }
         Some(std::borrow::Cow::Borrowed(t.as_bytes()))
     }

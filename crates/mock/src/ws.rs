@@ -33,9 +33,7 @@ fn messages(entry: &[u8]) -> Option<Vec<Msg>> {
         let opcode = o.get("opcode").and_then(|v| v.as_i64()).unwrap_or(1) as u8;
         let data = o.get("data").and_then(|v| v.as_str()).unwrap_or("");
         let data = if opcode == 2 {
-            base64::engine::general_purpose::STANDARD
-                .decode(data)
-                .unwrap_or_else(|_| data.as_bytes().to_vec())
+            har::http::base64_bytes(data).unwrap_or_else(|| data.as_bytes().to_vec())
         } else {
             data.as_bytes().to_vec()
         };

@@ -94,9 +94,7 @@ impl Request {
                 .iter()
                 .any(|e| e.is_some_and(|e| e.eq_ignore_ascii_case("base64")));
             match p.text() {
-                Some(t) if base64 => base64::engine::general_purpose::STANDARD
-                    .decode(t.trim())
-                    .ok(),
+                Some(t) if base64 => har::http::base64_bytes(t),
                 Some(t) if !t.is_empty() => Some(t.as_bytes().to_vec()),
                 _ if !p.params().is_empty()
                     && p.mime_type().is_some_and(|m| m.contains("urlencoded")) =>

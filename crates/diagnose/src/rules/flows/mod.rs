@@ -258,11 +258,7 @@ fn json_body(e: &Entry) -> Option<serde_json::Map<String, serde_json::Value>> {
 }
 
 fn decode_saml(v: &str) -> Option<String> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(v.trim().replace(['\n', '\r', ' '], ""))
-        .ok()?;
-    String::from_utf8(bytes).ok()
+    String::from_utf8(har::http::base64_bytes(v)?).ok()
 }
 
 /// The top-level `StatusCode Value` of a SAML response.
