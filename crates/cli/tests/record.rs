@@ -1123,19 +1123,35 @@ fn a_live_line_per_exchange_on_a_terminal_and_none_when_piped() {
 
     // Piped (as every other test runs it): no lines on standard error; the file still.
     let log2 = d.join("piped.log");
-    let p = proxy(&site, "piped", &["--log-file", log2.to_str().unwrap()]);
+    let p = proxy(
+        &site,
+        "piped",
+        &["--log-file", log2.to_str().unwrap(), "--page", "Start"],
+    );
     assert_eq!(
         p.curl(&format!("http://127.0.0.1:{h}/hello?piped"))
             .send()
             .status,
         200
     );
+    let marked = curl(format!("{}/pages", p.url()))
+        .args(["--json", r#"{"title":"Checkout"}"#])
+        .send();
+    assert_eq!(marked.status, 201);
     let done = p.proc.stop();
     assert!(done.success(), "{done}");
     assert!(!done.stderr().contains("/hello?piped"), "{}", done.stderr());
     assert!(!done.stderr().contains("recording: "), "{}", done.stderr());
     let log = std::fs::read_to_string(&log2).unwrap();
     assert!(line_of(&log, "/hello?piped").contains(" 200 "), "{log}");
+    // Page markers have their line, in order.
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 3, "{log}");
+    assert!(lines[0].ends_with(r#" ── page page_1 "Start" ──"#), "{log}");
+    assert!(
+        lines[2].ends_with(r#" ── page page_2 "Checkout" ──"#),
+        "{log}"
+    );
 }
 
 #[test]

@@ -196,10 +196,7 @@ pub fn base64_bytes(text: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
     if text.bytes().any(|b| b.is_ascii_whitespace()) {
-        let clean: Vec<u8> = text
-            .bytes()
-            .filter(|b| !b.is_ascii_whitespace())
-            .collect();
+        let clean: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
         b64.decode(clean).ok()
     } else {
         b64.decode(text).ok()

@@ -156,6 +156,11 @@ impl Recorder {
         self.observer = Some(f);
     }
 
+    /// Call `f` with every page marker made ([`marks`]), for the live log.
+    pub fn on_page(&mut self, f: marks::Observer) {
+        self.marks.on_add(f);
+    }
+
     /// Per-request rules, e.g. [`ProxyToken`] for a proxy reachable from elsewhere.
     pub fn with_policy(mut self, policy: Arc<dyn Policy>) -> Recorder {
         self.policy = Some(policy);

@@ -18,7 +18,11 @@ use std::sync::Mutex;
 pub struct Marks {
     path: PathBuf,
     pages: Mutex<Vec<Value>>,
+    observer: Option<Observer>,
 }
+
+/// Called with each new marker (its HAR `page` object), for a live log; it must be quick.
+pub type Observer = std::sync::Arc<dyn Fn(&Value) + Send + Sync>;
 
 /// Why a marker was not made.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +49,13 @@ impl Marks {
         Ok(Marks {
             path,
             pages: Mutex::default(),
+            observer: None,
         })
+    }
+
+    /// Call `f` with every new marker.
+    pub fn on_add(&mut self, f: Observer) {
+        self.observer = Some(f);
     }
 
     /// Start a page now, titled `title` (default: its id), with id `id` (default
@@ -92,6 +102,9 @@ impl Marks {
         next.push(page.clone());
         self.save(&next)?;
         *pages = next;
+        if let Some(f) = &self.observer {
+            f(&page);
+        }
         Ok(page)
     }
 

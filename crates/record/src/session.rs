@@ -66,13 +66,13 @@ impl Session {
             if let Some(t) = &self.token {
                 rec = rec.with_token(t);
             }
+            let shown = started(&mut rec);
             if let Some(title) = &self.page {
                 rec.mark_page(title).map_err(|e| match e {
                     crate::marks::MarkError::Store(e) => e,
                     e => RecordError::Page(e.to_string()),
                 })?;
             }
-            let shown = started(&mut rec);
             let stats = rec.run(stop, Duration::from_secs(2)).await;
             drop(shown);
             stats

@@ -176,32 +176,72 @@ pub(crate) fn live_log(
         return None;
     }
     let colour = anstream::AutoStream::choice(&std::io::stderr()) != anstream::ColorChoice::Never;
-    let (tx, rx) = std::sync::mpsc::channel::<Option<record::Event>>();
+    let (tx, rx) = std::sync::mpsc::channel::<Line>();
     let stop = tx.clone();
     let writer = std::thread::spawn(move || {
         use std::io::Write;
         let mut file = file.map(std::io::BufWriter::new);
-        // `None`: recording stopped (every event was sent before it).
-        while let Ok(Some(e)) = rx.recv() {
+        // `Stop`: recording stopped (every line was sent before it).
+        loop {
+            let (shown, plain) = match rx.recv() {
+                Ok(Line::Exchange(e)) => (log_line(&e, colour), log_line(&e, false)),
+                Ok(Line::Page(p)) => (page_line(&p, colour), page_line(&p, false)),
+                Ok(Line::Stop) | Err(_) => break,
+            };
             if let Some(b) = &bar {
-                b.println(log_line(&e, colour));
+                b.println(shown);
             }
             if let Some(f) = &mut file {
-                let _ = writeln!(f, "{}", log_line(&e, false)).and_then(|_| f.flush());
+                let _ = writeln!(f, "{plain}").and_then(|_| f.flush());
             }
         }
     });
     let tx = std::sync::Mutex::new(tx);
     let observer: record::Observer = std::sync::Arc::new(move |e| {
-        let _ = tx.lock().unwrap().send(Some(e));
+        let _ = tx.lock().unwrap().send(Line::Exchange(e));
     });
     Some((observer, LogWriter { stop, writer }))
 }
 
+/// What the live log's writer is sent.
+enum Line {
+    Exchange(record::Event),
+    /// A page marker, as its HAR `page` object.
+    Page(serde_json::Value),
+    Stop,
+}
+
+/// The live log's line for a page marker: `── page_2 "Checkout" ──` with its time.
+fn page_line(p: &serde_json::Value, colour: bool) -> String {
+    use crate::term::{paint, BOLD};
+    let t = p["startedDateTime"].as_str().unwrap_or("");
+    let clock = t.get(11..23).unwrap_or(t);
+    let line = format!(
+        "{clock} ── page {} {:?} ──",
+        p["id"].as_str().unwrap_or(""),
+        p["title"].as_str().unwrap_or("")
+    );
+    if colour {
+        paint(BOLD, &line)
+    } else {
+        line
+    }
+}
+
 /// The live log's writer thread, and how to tell it recording stopped.
 pub(crate) struct LogWriter {
-    stop: std::sync::mpsc::Sender<Option<record::Event>>,
+    stop: std::sync::mpsc::Sender<Line>,
     writer: std::thread::JoinHandle<()>,
+}
+
+impl LogWriter {
+    /// What shows page markers in the live log.
+    fn page_observer(&self) -> record::marks::Observer {
+        let tx = std::sync::Mutex::new(self.stop.clone());
+        std::sync::Arc::new(move |p: &serde_json::Value| {
+            let _ = tx.lock().unwrap().send(Line::Page(p.clone()));
+        })
+    }
 }
 
 /// `one` for 1, `many` otherwise.
@@ -319,6 +359,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         let log = live_log(bar.clone(), log_file);
         let writer = log.map(|(observer, writer)| {
             rec.on_exchange(observer);
+            rec.on_page(writer.page_observer());
             writer
         });
         LiveCount(bar, writer)
@@ -357,7 +398,7 @@ pub(crate) struct LiveCount(
 impl Drop for LiveCount {
     fn drop(&mut self) {
         if let Some(w) = self.1.take() {
-            let _ = w.stop.send(None);
+            let _ = w.stop.send(Line::Stop);
             let _ = w.writer.join();
         }
         if let Some(bar) = &self.0 {
