@@ -177,10 +177,61 @@ pub fn flags(profile: &Path, headless: bool) -> Vec<String> {
     f
 }
 
+const PROFILE_PREFIX: &str = "hark-capture-profile-";
+
+/// Remove the temporary profiles in `dir` that a hark killed with `kill -9` left (a
+/// profile holds the session's cookies): their names carry the pid of the hark that made
+/// them (`hark-capture-profile-PID-…`), and a profile whose hark is gone is removed. Ones
+/// without a pid, and ones whose pid is alive (in use, or taken by another process since),
+/// are left. Returns how many were removed.
+pub fn sweep_profiles(dir: &Path) -> usize {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in list.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PROFILE_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid == std::process::id() || alive(pid) || !e.path().is_dir() {
+            continue;
+        }
+        if std::fs::remove_dir_all(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// Whether process `pid` exists.
+fn alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // Signal 0 checks existence; EPERM means it exists but is not ours.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
+}
+
 /// Start the browser on `about:blank` and read where its DevTools endpoint is.
 pub async fn launch(o: &LaunchOptions) -> Result<Browser, CaptureError> {
+    sweep_profiles(&std::env::temp_dir());
     let profile = tempfile::Builder::new()
-        .prefix("hark-capture-profile-")
+        .prefix(&format!("{PROFILE_PREFIX}{}-", std::process::id()))
         .tempdir()
         .map_err(|source| CaptureError::Io {
             path: std::env::temp_dir(),
@@ -248,6 +299,32 @@ pub async fn launch(o: &LaunchOptions) -> Result<Browser, CaptureError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn profiles_of_a_hark_that_is_gone_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        gone.wait().unwrap();
+        let mk = |name: String| {
+            let p = dir.path().join(name);
+            std::fs::create_dir_all(p.join("Default")).unwrap();
+            std::fs::write(p.join("Default/Cookies"), b"sid=secret").unwrap();
+            p
+        };
+        let dead = mk(format!("{PROFILE_PREFIX}{gone_pid}-a1b2"));
+        let ours = mk(format!("{PROFILE_PREFIX}{}-c3d4", std::process::id()));
+        let init = mk(format!("{PROFILE_PREFIX}1-e5f6"));
+        let old = mk(format!("{PROFILE_PREFIX}x7y8z9"));
+        assert_eq!(sweep_profiles(dir.path()), 1);
+        assert!(
+            !dead.exists(),
+            "the profile of a hark that is gone is removed"
+        );
+        for kept in [ours, init, old] {
+            assert!(kept.exists(), "{} kept", kept.display());
+        }
+    }
+
     use super::*;
 
     #[test]
