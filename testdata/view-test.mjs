@@ -7,7 +7,8 @@
 // ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5,
 // "bbc":6,"chrome":7,"flowA":8,"flowB":9,"hostileTwin":10}, with "bbcPath" (the BBC file),
 // "summaryTypes" (hark summary's counts) and "diffLoginFlow" (what `hark diff` pairs between
-// the login recording and flowA: {paired, onlyA, onlyB}).
+// the login recording and flowA: {paired, onlyA, onlyB}), "flowAPath" and "flowBPath" (picked
+// in Open file… to compare them).
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
@@ -476,6 +477,14 @@ try {
 
   // ---------------------------------------------------------------- compare
   console.log(`compare: two recordings of the flow (files ${FILES.flowA} and ${FILES.flowB}), one response changed`);
+  // Two files picked in Open file…: both uploaded, then compared.
+  await open(FILES.login);
+  await page.setInputFiles('#upload', [FILES.flowAPath, FILES.flowBPath]);
+  await cmpSettle();
+  ok((await page.$eval('#cmp-a', (e) => e.textContent)) === 'flow.hark-record.har' && (await page.$eval('#cmp-b', (e) => e.textContent)) === 'flow-changed.hark-record.har',
+    'two files picked in Open file… are uploaded and compared, A and B in the order picked');
+  const picked = await pairRows();
+  ok(picked.length === 8 && picked.filter((p) => p.state === 'changed').map((p) => p.key).join() === 'GET /api/me', `the picked pair: 8 rows, GET /api/me changed (${picked.length})`);
   await open(FILES.flowA);
   ok(await page.isVisible('#compare-with'), 'Compare with… is offered');
   await page.selectOption('#compare-with', String(FILES.flowB));
@@ -580,7 +589,7 @@ try {
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|compare\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/compare(\/pair)?|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|compare\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/upload|api\/compare(\/pair)?|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));

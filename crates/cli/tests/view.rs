@@ -379,7 +379,7 @@ fn the_viewer_in_headless_chromium() {
         .arg(
             json!({"login": 0, "failures": 1, "hostile": 2, "big": 3, "websocket": 4, "search": 5,
                    "bbc": 6, "chrome": 7, "flowA": 8, "flowB": 9, "hostileTwin": 10,
-                   "diffLoginFlow": diff_login_flow, "bbcPath": bbc, "summaryTypes": types})
+                   "diffLoginFlow": diff_login_flow, "flowAPath": flow_a, "flowBPath": flow_b, "bbcPath": bbc, "summaryTypes": types})
             .to_string(),
         );
     if !shot.is_empty() {

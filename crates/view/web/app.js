@@ -643,18 +643,31 @@ async function openItem(id) {
   }
 }
 
-async function uploadFile(f) {
-  if (!f) return;
-  if (config.maxUpload && f.size > config.maxUpload) {
-    notice(`${f.name}: ${bytes(f.size)} is more than this viewer accepts (${bytes(config.maxUpload)}, see --max-upload)`, 'error');
-    return;
+/** Files picked or dropped: one is opened; two are opened and compared (A, B). */
+async function uploadFiles(list) {
+  const fs = [...(list || [])].slice(0, 2);
+  if (!fs.length) return;
+  for (const f of fs) {
+    if (config.maxUpload && f.size > config.maxUpload) {
+      notice(`${f.name}: ${bytes(f.size)} is more than this viewer accepts (${bytes(config.maxUpload)}, see --max-upload)`, 'error');
+      return;
+    }
   }
-  notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
   unsettled();
   try {
-    const r = await post('api/upload?name=' + encodeURIComponent(f.name), f);
+    const ids = [];
+    for (const f of fs) {
+      notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
+      ids.push((await post('api/upload?name=' + encodeURIComponent(f.name), f)).file);
+    }
     notice(null);
-    await switchTo(r.file);
+    if (ids.length === 2) {
+      await loadFiles();
+      await enterCompare({ a: ids[0], b: ids[1], show: 'all', pair: null });
+      document.body.dataset.settled = '1';
+    } else {
+      await switchTo(ids[0]);
+    }
   } catch (e) {
     notice(e.message, 'error');
     document.body.dataset.settled = '1';
@@ -664,7 +677,7 @@ async function uploadFile(f) {
 function setupExtras() {
   if (config.maxUpload > 0) {
     $('upload-label').hidden = false;
-    $('upload').addEventListener('change', (e) => { const f = e.target.files[0]; e.target.value = ''; uploadFile(f); });
+    $('upload').addEventListener('change', (e) => { const fs = [...e.target.files]; e.target.value = ''; uploadFiles(fs); });
     const files = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
     document.addEventListener('dragover', (e) => { if (files(e)) { e.preventDefault(); document.body.classList.add('dropping'); } });
     document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) document.body.classList.remove('dropping'); });
@@ -672,7 +685,7 @@ function setupExtras() {
       if (!files(e)) return;
       e.preventDefault();
       document.body.classList.remove('dropping');
-      uploadFile(e.dataTransfer.files[0]);
+      uploadFiles(e.dataTransfer.files);
     });
   }
   if (config.catalog) {

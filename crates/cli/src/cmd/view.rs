@@ -22,7 +22,7 @@ use std::net::{IpAddr, Ipv4Addr};
 /// them (method + templated path, in order of occurrence), status, size and time side by
 /// side, the changed response headers and JSON fields of a pair highlighted, and filters
 /// for only changed, only in A, only in B. In the page, "Compare with…" does the same for
-/// any two open files.
+/// any two open files, and so does picking (or dropping) two files at once in "Open file…".
 ///
 /// Another HAR (or .har.gz) can be opened from the page ("Open file…", or dropped on it):
 /// it is streamed to a temporary file (up to --max-upload), indexed like the others,
