@@ -522,6 +522,12 @@ try {
   ok(pairs.length === 0, 'Only in B: nothing (same flow)');
   pairs = await showOnly('all');
   ok(pairs.length === 8, 'All: the 8 pairs again');
+  await openPair(me.k);
+  await page.click('#cmp-open-b');
+  await page.waitForSelector('#details .d-body');
+  await settle();
+  ok(!(await page.isVisible('#compare')) && (await page.$eval('#file', (s) => s.value)) === String(FILES.flowB) && page.url().includes(`sel=${me.b}`)
+    && /\/api\/me$/.test(await page.$eval('#details .d-url', (d) => d.textContent)), `Open B's request: its file, the entry selected, its details (${page.url()})`);
 
   // The same pairing as `hark diff`, on two different recordings (things only in A, in B).
   await openCompare(FILES.login, FILES.flowA);

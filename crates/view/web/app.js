@@ -39,6 +39,7 @@ const details = new Details($('details'), {
 let comparing = false;
 const cmp = new Compare($('compare'), {
   onExit: () => exitCompare(),
+  onOpen: (file, i) => openFromCompare(file, i),
   onHash: (p) => {
     const url = location.pathname + location.search + '#' + p.toString();
     if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
@@ -67,6 +68,16 @@ function exitCompare() {
   $('compare-with').value = '';
   writeHash();
   refresh();
+}
+
+/** Leave compare mode for one side's request, with all its details. */
+async function openFromCompare(file, i) {
+  comparing = false;
+  document.body.classList.remove('comparing');
+  cmp.close();
+  unsettled();
+  await switchTo(file);
+  showEntry(i);
 }
 
 function base() { return `api/files/${state.file}`; }

@@ -10,9 +10,10 @@ const STATE_LABEL = { same: 'same', changed: 'changed', onlyA: 'only in A', only
 const PAGE = 500;
 
 export class Compare {
-  constructor(root, { onExit, onHash }) {
+  constructor(root, { onExit, onHash, onOpen }) {
     this.root = root;
     this.onExit = onExit;
+    this.onOpen = onOpen;
     this.onHash = onHash;
     this.a = null; this.b = null; this.show = 'all'; this.sel = null;
     this.items = []; this.total = 0; this.seq = 0;
@@ -186,7 +187,16 @@ export class Compare {
         body.appendChild(el('div', { class: 'd-sec' }, el('h3', { text: 'Varying (timestamps, ids, tokens)' }),
           el('div', { class: 'dim varies', text: p.varies.join(', ') })));
       }
-    } else {
+    }
+    const open = el('div', { class: 'd-sec open-sides' });
+    for (const [label, r, file, id] of [['A', a, this.a, 'cmp-open-a'], ['B', b, this.b, 'cmp-open-b']]) {
+      if (!r) continue;
+      const btn = el('button', { type: 'button', id, title: `All the details of ${label}'s request (headers, bodies, timings…), in its file` }, `Open ${label}'s request`);
+      btn.addEventListener('click', () => this.onOpen(file, r.i));
+      open.appendChild(btn);
+    }
+    body.appendChild(open);
+    if (!(a && b)) {
       body.appendChild(el('div', { class: 'd-sec dim', text: a ? 'Only in A: B has no request paired with this one.' : 'Only in B: A has no request paired with this one.' }));
     }
     d.dataset.k = String(k);
