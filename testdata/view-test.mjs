@@ -105,7 +105,7 @@ async function openCompare(a, b) {
 }
 
 async function cmpSettle() {
-  await page.waitForFunction(() => { const c = document.querySelector('#compare'); return c && !c.hidden && c.dataset.settled === '1'; }, null, { timeout: 30000 });
+  await page.waitForFunction(() => { const c = document.querySelector('#compare'); return c && !c.hidden && c.dataset.settled === '1' && c.dataset.done === '1'; }, null, { timeout: 30000 });
 }
 
 const pairRows = () => page.$$eval('#cmp-rows tr.pair', (rs) => rs.map((r) => ({

@@ -543,9 +543,19 @@ fn compare_opens_the_two_files_side_by_side() {
     let line = proc.stdout_line();
     let (url, frag) = line.trim().split_once('#').expect("a #compare link");
     assert_eq!(frag, "compare=0,1", "{line}");
-    let got = curl(format!("{url}api/compare?a=0&b=1&show=changed")).send();
-    assert_eq!(got.status, 200);
-    let v = got.json();
+    // The pairs at once (from the indexes); the responses compared in the background.
+    let first = curl(format!("{url}api/compare?a=0&b=1")).send();
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json()["counts"]["pairs"], 8, "{}", first.text());
+    let v = eventually(
+        Duration::from_secs(20),
+        || {
+            curl(format!("{url}api/compare?a=0&b=1&show=changed"))
+                .send()
+                .json()
+        },
+        |v| v["done"] == true,
+    );
     assert_eq!(
         v["counts"],
         json!({"pairs": 8, "same": 7, "changed": 1, "onlyA": 0, "onlyB": 0}),

@@ -3,17 +3,20 @@
 //! each pair marked the same, changed (status, or a response header or JSON field that
 //! is not volatile), or only in one file.
 //!
-//! Computed over the two indexes: the keys come from the rows (method and URL), the
-//! fingerprints from one streaming pass over each file ([`diff::digest::digest`], 8
-//! bytes kept per entry); memory is bounded by the indexes, never by the files. What
-//! changed in one pair is read back on demand ([`pair_changes`]), as details are.
+//! Computed over the two indexes: the keys come from the rows (method and URL), so the
+//! pairs are there at once ([`compare`], a pair with another status already changed);
+//! then [`Comparison::finish`] reads each file once more for a fingerprint per entry
+//! ([`diff::digest::digest`], volatile values masked, 8 bytes kept per entry) and marks
+//! the pairs whose responses differ. Memory is bounded by the indexes, never by the
+//! files. What changed in one pair is read back on demand ([`pair_changes`]), as details
+//! are.
 
 use crate::index::Index;
 use crate::ViewError;
 use diff::digest::{self, Settings};
 use serde::Serialize;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// What a pair is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -47,6 +50,17 @@ pub struct PairRow {
     pub state: PairState,
 }
 
+/// How far the comparison of the responses has come.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Pairs known; only those with another status are marked changed yet.
+    Pairing,
+    /// Every pair's responses compared.
+    Done,
+    /// A file could not be read again (the states stay as the statuses say).
+    Failed(String),
+}
+
 /// Two files compared.
 #[derive(Debug)]
 pub struct Comparison {
@@ -55,7 +69,8 @@ pub struct Comparison {
     /// Pairing keys (`GET /api/items/{itemId}`), each once.
     pub keys: Vec<String>,
     /// The second file's order, then what only the first has (as `hark diff` pairs).
-    pub pairs: Vec<PairRow>,
+    pub pairs: RwLock<Vec<PairRow>>,
+    pub progress: RwLock<Progress>,
 }
 
 /// Which pairs to list.
@@ -120,8 +135,9 @@ fn fingerprints(idx: &Index, threads: usize) -> Result<Vec<Option<(i64, u64)>>, 
     Ok(out)
 }
 
-/// Pair `a` and `b` (waiting until both are indexed) and mark each pair.
-pub fn compare(a: Arc<Index>, b: Arc<Index>, threads: usize) -> Result<Comparison, ViewError> {
+/// Pair `a` and `b` (waiting until both are indexed), from their indexes alone: a pair
+/// is changed when its statuses differ, same otherwise, until [`Comparison::finish`].
+pub fn compare(a: Arc<Index>, b: Arc<Index>) -> Comparison {
     a.wait();
     b.wait();
     let opts = diff::KeyOptions::default();
@@ -146,7 +162,14 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>, threads: usize) -> Result<Compariso
             .collect()
     };
     let (ka, kb) = (key_ids(&a), key_ids(&b));
-    let (fa, fb) = (fingerprints(&a, threads)?, fingerprints(&b, threads)?);
+    let status = |idx: &Index| -> Vec<i32> {
+        let st = idx.state.read().unwrap();
+        st.rows
+            .iter()
+            .map(|r| if r.failed() { 0 } else { r.status })
+            .collect()
+    };
+    let (sta, stb) = (status(&a), status(&b));
     let name = |k: &u32| k.to_string();
     let sa: Vec<String> = ka.iter().map(name).collect();
     let sb: Vec<String> = kb.iter().map(name).collect();
@@ -154,10 +177,8 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>, threads: usize) -> Result<Compariso
         .into_iter()
         .map(|p| {
             let state = match (p.a, p.b) {
-                (Some(i), Some(j)) => match (fa[i], fb[j]) {
-                    (Some(x), Some(y)) if x == y => PairState::Same,
-                    _ => PairState::Changed,
-                },
+                (Some(i), Some(j)) if sta[i] != stb[j] => PairState::Changed,
+                (Some(_), Some(_)) => PairState::Same,
                 (Some(_), None) => PairState::OnlyA,
                 _ => PairState::OnlyB,
             };
@@ -174,17 +195,55 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>, threads: usize) -> Result<Compariso
             }
         })
         .collect();
-    Ok(Comparison { a, b, keys, pairs })
+    Comparison {
+        a,
+        b,
+        keys,
+        pairs: RwLock::new(pairs),
+        progress: RwLock::new(Progress::Pairing),
+    }
 }
 
 impl Comparison {
     /// How many pairs of each state.
     pub fn counts(&self) -> [usize; 4] {
         let mut n = [0; 4];
-        for p in &self.pairs {
+        for p in self.pairs.read().unwrap().iter() {
             n[p.state as usize] += 1;
         }
         n
+    }
+
+    /// Compare the responses of every pair (one more pass over each file): a pair is
+    /// changed when its status or its fingerprint differs, as `hark diff` decides.
+    pub fn finish(&self, threads: usize) {
+        let fps =
+            fingerprints(&self.a, threads).and_then(|fa| Ok((fa, fingerprints(&self.b, threads)?)));
+        let (fa, fb) = match fps {
+            Ok(f) => f,
+            Err(e) => {
+                *self.progress.write().unwrap() = Progress::Failed(e.to_string());
+                return;
+            }
+        };
+        for p in self.pairs.write().unwrap().iter_mut() {
+            if let (Some(i), Some(j)) = (p.a, p.b) {
+                let same = match (fa.get(i as usize), fb.get(j as usize)) {
+                    (Some(Some(x)), Some(Some(y))) => x == y,
+                    _ => false,
+                };
+                p.state = if same {
+                    PairState::Same
+                } else {
+                    PairState::Changed
+                };
+            }
+        }
+        *self.progress.write().unwrap() = Progress::Done;
+    }
+
+    pub fn done(&self) -> bool {
+        *self.progress.read().unwrap() != Progress::Pairing
     }
 }
 

@@ -473,10 +473,15 @@ fn compare_pairs_as_diff_and_marks_the_changed_response() {
     use view::compare::{compare, pair_changes, PairState};
     let a = Index::open_blocking(&har("flow.hark-record.har")).unwrap();
     let b = Index::open_blocking(&har("flow-changed.hark-record.har")).unwrap();
-    let c = compare(a, b, 2).unwrap();
-    assert_eq!(c.pairs.len(), 8);
-    let changed: Vec<_> = c
-        .pairs
+    let c = compare(a, b);
+    // From the indexes alone: the pairs, and nothing changed yet (same statuses).
+    assert!(!c.done());
+    assert_eq!(c.counts(), [8, 0, 0, 0]);
+    c.finish(2);
+    assert!(c.done());
+    let pairs = c.pairs.read().unwrap().clone();
+    assert_eq!(pairs.len(), 8);
+    let changed: Vec<_> = pairs
         .iter()
         .filter(|p| p.state == PairState::Changed)
         .collect();
@@ -515,14 +520,16 @@ fn compare_pairs_as_diff_and_marks_the_changed_response() {
     let c = compare(
         Index::open_blocking(&pa).unwrap(),
         Index::open_blocking(&pb).unwrap(),
-        2,
-    )
-    .unwrap();
+    );
+    c.finish(2);
     let open = |p: &str| har::HarReader::new(har::Source::open(p)?);
     let report = diff::diff(&|| open(&pa), open(&pb).unwrap(), &diff::Options::default()).unwrap();
     let [_, _, only_a, only_b] = c.counts();
     let sum = |f: fn(&diff::Endpoint) -> u32| report.endpoints.iter().map(f).sum::<u32>() as usize;
-    assert_eq!(c.pairs.len() - only_a - only_b, report.paired);
+    assert_eq!(
+        c.pairs.read().unwrap().len() - only_a - only_b,
+        report.paired
+    );
     assert_eq!(only_a, sum(|e| e.disappeared));
     assert_eq!(only_b, sum(|e| e.appeared));
     assert!(only_a > 0 && only_b > 0);

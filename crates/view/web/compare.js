@@ -52,6 +52,7 @@ export class Compare {
   close() {
     this.root.hidden = true;
     this.seq++;
+    clearTimeout(this.poll);
     clear(this.$('cmp-rows'));
     this.$('cmp-details').hidden = true;
   }
@@ -63,6 +64,7 @@ export class Compare {
 
   async load(more = false) {
     const seq = ++this.seq;
+    clearTimeout(this.poll);
     this.root.dataset.settled = '0';
     const offset = more ? this.items.length : 0;
     const box = this.$('cmp-state');
@@ -77,7 +79,12 @@ export class Compare {
       return;
     }
     if (seq !== this.seq) return;
-    box.textContent = '';
+    // The pairs come at once; their responses are compared in the background (a pair
+    // is marked changed by its status only until then): ask again until it is done.
+    box.textContent = res.error ? 'The responses could not be compared (states from statuses only): ' + res.error
+      : res.done ? '' : 'Comparing the responses… (until then a pair is marked changed only when its status differs)';
+    this.root.dataset.done = res.done ? '1' : '0';
+    if (!res.done) this.poll = setTimeout(() => this.load(), 500);
     this.items = more ? this.items.concat(res.items) : res.items;
     this.total = res.total;
     this.$('cmp-a').textContent = res.a.name;

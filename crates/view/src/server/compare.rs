@@ -2,7 +2,7 @@
 
 use super::files::{file, num, row_json};
 use super::App;
-use crate::compare::{compare, pair_changes, Comparison, PairRow, Show};
+use crate::compare::{compare, pair_changes, Comparison, PairRow, Progress, Show};
 use crate::ViewError;
 use axum::extract::{Query as Q, State as S};
 use axum::response::{IntoResponse, Response};
@@ -26,10 +26,12 @@ async fn comparison(
             return Ok(c.clone());
         }
     }
-    let c = tokio::task::spawn_blocking(move || compare(fa, fb, har::default_threads()))
+    let c = tokio::task::spawn_blocking(move || Arc::new(compare(fa, fb)))
         .await
-        .map_err(|e| ViewError::Index(e.to_string()))??;
-    let c = Arc::new(c);
+        .map_err(|e| ViewError::Index(e.to_string()))?;
+    // The responses compared in the background; the answers say when it is done.
+    let bg = c.clone();
+    std::thread::spawn(move || bg.finish(har::default_threads()));
     let mut cache = app.compares.lock().unwrap();
     // A few comparisons are kept (each is a few bytes per entry).
     if cache.len() >= 8 {
@@ -72,8 +74,8 @@ pub(super) async fn pairs(
     let show = Show::parse(params.get("show").map_or("", |s| s.as_str()))?;
     let offset: usize = num(&params, "offset")?.unwrap_or(0);
     let limit: usize = num(&params, "limit")?.unwrap_or(500).min(2000);
-    let chosen: Vec<(usize, &PairRow)> = c
-        .pairs
+    let pairs = c.pairs.read().unwrap();
+    let chosen: Vec<(usize, &PairRow)> = pairs
         .iter()
         .enumerate()
         .filter(|(_, p)| show.admits(p.state))
@@ -85,10 +87,18 @@ pub(super) async fn pairs(
         .map(|(k, p)| pair_json(&c, *k, p))
         .collect();
     let [same, changed, only_a, only_b] = c.counts();
+    let progress = c.progress.read().unwrap().clone();
+    let (done, error) = match progress {
+        Progress::Pairing => (false, None),
+        Progress::Done => (true, None),
+        Progress::Failed(e) => (true, Some(e)),
+    };
     Ok(axum::Json(json!({
+        "done": done,
+        "error": error,
         "a": side(&c, true),
         "b": side(&c, false),
-        "counts": {"pairs": c.pairs.len(), "same": same, "changed": changed, "onlyA": only_a, "onlyB": only_b},
+        "counts": {"pairs": pairs.len(), "same": same, "changed": changed, "onlyA": only_a, "onlyB": only_b},
         "total": chosen.len(),
         "offset": offset,
         "items": items,
@@ -106,6 +116,8 @@ pub(super) async fn pair(
         num(&params, "k")?.ok_or_else(|| ViewError::BadQuery("k: a pair is needed".into()))?;
     let p = *c
         .pairs
+        .read()
+        .unwrap()
         .get(k)
         .ok_or_else(|| ViewError::NoItem(format!("no pair {k}")))?;
     let c2 = c.clone();
