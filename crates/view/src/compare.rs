@@ -145,11 +145,19 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>) -> Comparison {
     let mut keys: Vec<String> = Vec::new();
     let mut key_ids = |idx: &Index| -> Vec<u32> {
         let st = idx.state.read().unwrap();
+        // Templating a path is the costly part, and paths repeat (with other queries):
+        // each (method, path) is templated once per file.
+        let mut seen: HashMap<(u32, &str), u32> = HashMap::new();
         st.rows
             .iter()
             .map(|r| {
+                let path = r.path();
+                let path = path.split(['?', '#']).next().unwrap_or(path);
+                if let Some(&i) = seen.get(&(r.method, path)) {
+                    return i;
+                }
                 let k = diff::key(st.methods.get(r.method), &r.url, opts);
-                match ids.get(&k) {
+                let i = match ids.get(&k) {
                     Some(&i) => i,
                     None => {
                         let i = keys.len() as u32;
@@ -157,7 +165,9 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>) -> Comparison {
                         ids.insert(k, i);
                         i
                     }
-                }
+                };
+                seen.insert((r.method, path), i);
+                i
             })
             .collect()
     };
