@@ -21,11 +21,23 @@ async fn comparison(
     };
     let (ia, ib) = (need("a")?, need("b")?);
     let (fa, fb) = (file(app, ia)?, file(app, ib)?);
-    if let Some(c) = app.compares.lock().unwrap().get(&(ia, ib)) {
-        if Arc::ptr_eq(&c.a, &fa) && Arc::ptr_eq(&c.b, &fb) {
-            return Ok(c.clone());
-        }
+    let cached = || {
+        app.compares
+            .lock()
+            .unwrap()
+            .get(&(ia, ib))
+            .filter(|c| Arc::ptr_eq(&c.a, &fa) && Arc::ptr_eq(&c.b, &fb))
+            .cloned()
+    };
+    if let Some(c) = cached() {
+        return Ok(c);
     }
+    // One comparison made at a time: a second request for the same files waits for it.
+    let _making = app.making.lock().await;
+    if let Some(c) = cached() {
+        return Ok(c);
+    }
+    let (fa, fb) = (fa.clone(), fb.clone());
     let c = tokio::task::spawn_blocking(move || Arc::new(compare(fa, fb)))
         .await
         .map_err(|e| ViewError::Index(e.to_string()))?;

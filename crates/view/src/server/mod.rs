@@ -179,6 +179,8 @@ struct App {
     token: Option<Arc<str>>,
     /// Comparisons computed (`/api/compare`), by (file a, file b).
     compares: Arc<std::sync::Mutex<Compares>>,
+    /// Held while a comparison's pairs are made.
+    making: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The viewer's routes over `lib`, with no catalog and the default upload cap.
@@ -200,6 +202,7 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         }),
         token: cfg.token.map(Arc::from),
         compares: Default::default(),
+        making: Default::default(),
     };
     Router::new()
         .route("/", get(index_html))
