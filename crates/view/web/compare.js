@@ -159,15 +159,16 @@ export class Compare {
     const side = el('table', { class: 'kv side' },
       el('thead', null, el('tr', null, el('th', { text: '' }), el('th', { text: 'A' }), el('th', { text: 'B' }))));
     const tb = el('tbody');
-    const line = (name, f, cls) => {
+    // Timings differ on every run: shown, not marked (hark diff judges them per endpoint).
+    const line = (name, f, cls, judge = true) => {
       const va = a ? f(a) : '–', vb = b ? f(b) : '–';
-      tb.appendChild(el('tr', { class: cls + (a && b && va !== vb ? ' diff' : '') },
+      tb.appendChild(el('tr', { class: cls + (judge && a && b && va !== vb ? ' diff' : '') },
         el('th', { text: name }), el('td', { class: 'a', text: va }), el('td', { class: 'b', text: vb })));
     };
     line('URL', (r) => r.url, 'f-url');
     line('Status', (r) => (r.failed ? '(failed) ' + (r.error || '') : String(r.status)), 'f-status');
     line('Size', (r) => bytes(r.transferred), 'f-size');
-    line('Time', (r) => ms(r.time), 'f-time');
+    line('Time', (r) => ms(r.time), 'f-time', false);
     line('Type', (r) => r.type, 'f-type');
     side.appendChild(tb);
     body.appendChild(el('div', { class: 'd-sec' }, el('h3', { text: 'Side by side' }), side));
