@@ -5,7 +5,10 @@
 //
 // URL is what `hark view --no-open --port 0 …` printed; FILES_JSON maps roles to file
 // ids of that server: {"login":0,"failures":1,"hostile":2,"big":3,"websocket":4,"search":5,
-// "bbc":6,"chrome":7}, with "bbcPath" (the BBC file) and "summaryTypes" (hark summary's counts).
+// "bbc":6,"chrome":7,"flowA":8,"flowB":9,"hostileTwin":10}, with "bbcPath" (the BBC file),
+// "summaryTypes" (hark summary's counts) and "diffLoginFlow" (what `hark diff` pairs between
+// the login recording and flowA: {paired, onlyA, onlyB}), "flowAPath" and "flowBPath" (picked
+// in Open file… to compare them).
 // Exits non-zero with a message on the first failed check. Env: CHROMIUM.
 
 import { chromium } from 'playwright-core';
@@ -92,6 +95,42 @@ async function tab(name) {
   await page.click(`#details .tab[data-tab="${name}"]`);
   await page.waitForSelector(`#details .d-body[data-tab="${name}"]`);
 }
+
+// Compare mode.
+async function openCompare(a, b) {
+  await page.goto('about:blank');
+  await page.goto(`${BASE}#compare=${a},${b}`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30000 });
+  await cmpSettle();
+}
+
+async function cmpSettle() {
+  await page.waitForFunction(() => { const c = document.querySelector('#compare'); return c && !c.hidden && c.dataset.settled === '1' && c.dataset.done === '1'; }, null, { timeout: 30000 });
+}
+
+const pairRows = () => page.$$eval('#cmp-rows tr.pair', (rs) => rs.map((r) => ({
+  k: Number(r.dataset.k), state: r.dataset.state, a: r.dataset.a, b: r.dataset.b,
+  key: r.querySelector('.c-key').textContent,
+  aStatus: r.querySelector('.c-a-status').textContent, bStatus: r.querySelector('.c-b-status').textContent,
+  aSize: r.querySelector('.c-a-size').textContent, bSize: r.querySelector('.c-b-size').textContent,
+  aTime: r.querySelector('.c-a-time').textContent, bTime: r.querySelector('.c-b-time').textContent,
+})));
+
+async function showOnly(which) {
+  await page.click(`#cmp-show-${which}`);
+  await cmpSettle();
+  return pairRows();
+}
+
+async function openPair(k) {
+  await page.click(`#cmp-rows tr.pair[data-k="${k}"]`);
+  await page.waitForSelector(`#cmp-details[data-k="${k}"]`);
+}
+
+/** The highlighted changes of the pair shown: [name, a, b, highlighted]. */
+const changesOf = (sec) => page.$$eval(`#cmp-details #${sec} tr.change`, (rs) => rs.map((r) => [r.dataset.name,
+  r.querySelector('td.a').textContent, r.querySelector('td.b').textContent,
+  getComputedStyle(r.querySelector('td.b')).backgroundColor !== 'rgba(0, 0, 0, 0)' && r.classList.contains('diff')]));
 
 const detailsText = () => page.$eval('#details .d-body', (d) => d.textContent);
 
@@ -436,6 +475,76 @@ try {
   await settle();
   ok((await matched()) === 20000, 'only errors over 200k entries');
 
+  // ---------------------------------------------------------------- compare
+  console.log(`compare: two recordings of the flow (files ${FILES.flowA} and ${FILES.flowB}), one response changed`);
+  // Two files picked in Open file…: both uploaded, then compared.
+  await open(FILES.login);
+  await page.setInputFiles('#upload', [FILES.flowAPath, FILES.flowBPath]);
+  await cmpSettle();
+  ok((await page.$eval('#cmp-a', (e) => e.textContent)) === 'flow.hark-record.har' && (await page.$eval('#cmp-b', (e) => e.textContent)) === 'flow-changed.hark-record.har',
+    'two files picked in Open file… are uploaded and compared, A and B in the order picked');
+  const picked = await pairRows();
+  ok(picked.length === 8 && picked.filter((p) => p.state === 'changed').map((p) => p.key).join() === 'GET /api/me', `the picked pair: 8 rows, GET /api/me changed (${picked.length})`);
+  await open(FILES.flowA);
+  ok(await page.isVisible('#compare-with'), 'Compare with… is offered');
+  await page.selectOption('#compare-with', String(FILES.flowB));
+  await cmpSettle();
+  ok(await page.isVisible('#compare') && !(await page.isVisible('#main')), 'picking a second file shows the compare view instead of the table');
+  ok(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('compare') === `${FILES.flowA},${FILES.flowB}`, 'the comparison is in the URL: ' + page.url());
+  let pairs = await pairRows();
+  const keys = pairs.map((p) => p.key).sort();
+  const want = ['GET /', 'GET /api/health', 'GET /api/items', 'GET /api/items', 'GET /api/me', 'GET /favicon.ico', 'POST /api/login', 'POST /api/orders'];
+  ok(JSON.stringify(keys) === JSON.stringify(want), 'every request paired by method + templated path: ' + keys.join(', '));
+  ok(pairs.every((p) => p.a !== '' && p.b !== ''), 'every row has a request of each file');
+  const items = pairs.filter((p) => p.key === 'GET /api/items');
+  ok(items.length === 2 && items[0].a < items[1].a && items[0].b < items[1].b, 'the two /api/items calls paired in order of occurrence (cache-busters templated away)');
+  const changed = pairs.filter((p) => p.state === 'changed');
+  ok(changed.length === 1 && changed[0].key === 'GET /api/me', 'exactly one pair changed, GET /api/me: ' + changed.map((p) => p.key).join(', '));
+  ok(pairs.filter((p) => p.state === 'same').length === 7, 'the other 7 are the same (their ids, timestamps, tokens vary)');
+  const me = changed[0];
+  ok(me.aStatus === '200' && me.bStatus === '200' && /\d B$/.test(me.aSize) && /\d B$/.test(me.bSize) && /ms$/.test(me.aTime) && /ms$/.test(me.bTime),
+    `status, size and time side by side: ${me.aStatus}/${me.bStatus} ${me.aSize}/${me.bSize} ${me.aTime}/${me.bTime}`);
+  await openPair(me.k);
+  const hdrs = await changesOf('cmp-headers');
+  ok(hdrs.length === 1 && hdrs[0][0] === 'cache-control' && hdrs[0][1] === 'no-store' && hdrs[0][2] === 'private, max-age=60' && hdrs[0][3],
+    'the changed header is highlighted, A beside B: ' + JSON.stringify(hdrs));
+  const fields = await changesOf('cmp-fields');
+  ok(fields.length === 1 && fields[0][0] === '$.plan' && fields[0][1] === '"free"' && fields[0][2] === '"pro"' && fields[0][3],
+    'the changed JSON field is highlighted, A beside B: ' + JSON.stringify(fields));
+  ok(/\$\.lastLogin/.test(await page.$eval('#cmp-details', (d) => d.textContent)), 'values that vary (timestamps, ids, tokens) are named, not marked changed');
+  ok((await page.$$eval('#cmp-details table.side tr.diff', (rs) => rs.map((r) => r.className))).every((c) => !/f-status|f-url/.test(c)), 'status and URL not marked as differing');
+  ok(new URLSearchParams(new URL(page.url()).hash.slice(1)).get('pair') === String(me.k), 'the pair selected is in the URL');
+  pairs = await showOnly('changed');
+  ok(pairs.length === 1 && pairs[0].key === 'GET /api/me' && page.url().includes('show=changed'), 'Only changed: GET /api/me');
+  pairs = await showOnly('a');
+  ok(pairs.length === 0, 'Only in A: nothing (same flow)');
+  pairs = await showOnly('b');
+  ok(pairs.length === 0, 'Only in B: nothing (same flow)');
+  pairs = await showOnly('all');
+  ok(pairs.length === 8, 'All: the 8 pairs again');
+  await openPair(me.k);
+  await page.click('#cmp-open-b');
+  await page.waitForSelector('#details .d-body');
+  await settle();
+  ok(!(await page.isVisible('#compare')) && (await page.$eval('#file', (s) => s.value)) === String(FILES.flowB) && page.url().includes(`sel=${me.b}`)
+    && /\/api\/me$/.test(await page.$eval('#details .d-url', (d) => d.textContent)), `Open B's request: its file, the entry selected, its details (${page.url()})`);
+
+  // The same pairing as `hark diff`, on two different recordings (things only in A, in B).
+  await openCompare(FILES.login, FILES.flowA);
+  const want2 = FILES.diffLoginFlow;
+  const counts = await page.$$eval('#cmp-show button', (bs) => Object.fromEntries(bs.map((b) => [b.dataset.show, Number(b.dataset.count)])));
+  ok(counts.a === want2.onlyA && counts.b === want2.onlyB && counts.all === want2.paired + want2.onlyA + want2.onlyB,
+    `paired as hark diff pairs them (${want2.paired} pairs, ${want2.onlyA} only in A, ${want2.onlyB} only in B): ${JSON.stringify(counts)}`);
+  const onlyA = await showOnly('a');
+  ok(onlyA.length === want2.onlyA && onlyA.every((p) => p.state === 'onlyA' && p.a !== '' && p.b === '' && p.bStatus === ''), `Only in A: ${onlyA.length} rows, none with a B side`);
+  const onlyB = await showOnly('b');
+  ok(onlyB.length === want2.onlyB && onlyB.every((p) => p.state === 'onlyB' && p.b !== '' && p.a === '' && p.aStatus === ''), `Only in B: ${onlyB.length} rows, none with an A side`);
+  const ch = await showOnly('changed');
+  ok(ch.length === counts.changed && ch.every((p) => p.state === 'changed' && p.a !== '' && p.b !== ''), `Only changed: ${ch.length} rows, all paired`);
+  await page.click('#cmp-exit');
+  await settle();
+  ok(!(await page.isVisible('#compare')) && await page.isVisible('#main') && !page.url().includes('compare='), 'Close compare shows one file again');
+
   // ---------------------------------------------------------------- hostile
   console.log('hostile HAR (file ' + FILES.hostile + ')');
   await open(FILES.hostile);
@@ -466,13 +575,27 @@ try {
   await page.check('#group');
   await settle();
   await page.uncheck('#group');
+  // The compare view over the hostile HAR and its twin: every pair opened.
+  await openCompare(FILES.hostile, FILES.hostileTwin);
+  const hp = await pairRows();
+  ok(hp.some((p) => p.state === 'changed') && hp.some((p) => p.state === 'onlyA') && hp.some((p) => p.state === 'onlyB'),
+    `hostile compare: pairs changed, only in A and only in B (${hp.map((p) => p.state).join(' ')})`);
+  for (const p of hp) {
+    await openPair(p.k);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    ok(wide <= 0, `pair ${p.k}: nothing breaks the layout (overflow ${wide}px)`);
+  }
+  await openPair(hp.find((p) => p.state === 'changed').k);
+  const shownHeaders = await page.$eval('#cmp-details', (d) => d.textContent);
+  ok(shownHeaders.includes('<svg onload='), 'hostile header names and values shown as text');
+  ok(await page.$$eval('#compare script, #compare img, #compare svg, #compare iframe', (x) => x.length) === 0, 'no element made from HAR strings in the compare view');
   await page.waitForTimeout(1500); // a <meta refresh> in a preview would have fired by now
   const pwned = await page.evaluate(() => window.__pwned);
   ok(pwned === undefined, 'no script from the HAR ran (window.__pwned is ' + pwned + ')');
   ok(dialogs.length === 0, 'no dialogs: ' + dialogs.join(' | '));
   const foreign = requests.filter((u) => !u.startsWith(origin + '/') && !u.startsWith('about:') && !u.startsWith('data:'));
   ok(foreign.length === 0, 'no request left 127.0.0.1: ' + foreign.slice(0, 3).join(' '));
-  const ROUTES = /^\/(|app\.js|table\.js|details\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
+  const ROUTES = /^\/(|app\.js|table\.js|details\.js|compare\.js|dom\.js|highlight\.js|style\.css|favicon\.svg|api\/config|api\/upload|api\/compare(\/pair)?|api\/files(\/\d+\/(summary|rows|findings|search|overview|entries\/\d+(\/raw|\/image|\/preview)?))?)$/;
   const odd = requests.filter((u) => u.startsWith(origin) && !ROUTES.test(new URL(u).pathname));
   ok(odd.length === 0, 'the page asked only for the viewer\'s own routes: ' + odd.slice(0, 3).join(' '));
   const pwnedReq = requests.filter((u) => /pwned|onerror|javascript/i.test(u));

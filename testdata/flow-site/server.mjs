@@ -2,11 +2,13 @@
 // logs in (JSON POST, session cookie), then calls the API (a profile with timestamps, ids
 // and tokens that change on every run; a list fetched twice with a cache-buster; an order
 // POST). `node flow-site/server.mjs PORT`; VARIANT=1 changes one JSON field
-// (`/api/me` plan: "pro") and one status (`/api/health`: 503).
+// (`/api/me` plan: "pro") and one status (`/api/health`: 503); VARIANT=2 changes one
+// response only (`/api/me`: plan "pro" and `Cache-Control: private, max-age=60`).
 import http from 'node:http';
 import crypto from 'node:crypto';
 
 const VARIANT = process.env.VARIANT === '1';
+const ONE_CHANGE = process.env.VARIANT === '2';
 const calls = new Map(); // per session: the n-th /api/items call
 
 const PAGE = `<!doctype html><html><head><title>flow</title></head><body><h1>flow</h1>
@@ -72,10 +74,10 @@ export function startFlowSite(port = 0) {
     if (!cookie.includes('sid=')) return json(res, 401, { error: 'login first' });
     if (url.pathname === '/api/me') {
       return json(res, 200, {
-        id: crypto.randomUUID(), name: 'Ann', plan: VARIANT ? 'pro' : 'free',
+        id: crypto.randomUUID(), name: 'Ann', plan: VARIANT || ONE_CHANGE ? 'pro' : 'free',
         lastLogin: new Date().toISOString(), token: crypto.randomBytes(20).toString('base64url'),
         roles: ['reader', 'writer'],
-      });
+      }, ONE_CHANGE ? { 'cache-control': 'private, max-age=60' } : {});
     }
     if (url.pathname === '/api/health') {
       return json(res, VARIANT ? 503 : 200, { status: 'ok' });

@@ -218,6 +218,34 @@ fn hostile_har() -> Value {
     }})
 }
 
+/// The hostile HAR recorded "again": every response with another hostile header and a
+/// changed Location, the JSON response with other hostile values and keys, one entry
+/// gone and one new (pairs changed, only in A, only in B, all made of payloads).
+fn hostile_twin() -> Value {
+    let mut h = hostile_har();
+    let entries = h["log"]["entries"].as_array_mut().unwrap();
+    for e in entries.iter_mut() {
+        let hs = e["response"]["headers"].as_array_mut().unwrap();
+        for x in hs.iter_mut() {
+            if x["name"] == "Location" {
+                x["value"] = json!(format!("{JS_URL}//{SVG}"));
+            }
+        }
+        hs.push(json!({"name": SVG, "value": format!("{SCRIPT}{IMG}")}));
+    }
+    entries[5]["response"]["content"]["text"] =
+        json!(json!({SCRIPT: SVG, "nested": {"a": [IMG, JS_URL]}, IMG: SCRIPT}).to_string());
+    entries.remove(2);
+    entries.push(entry(
+        &format!("http://127.0.0.1:9/new/{SCRIPT}"),
+        200,
+        "application/json",
+        &json!({IMG: SCRIPT}).to_string(),
+        json!({}),
+    ));
+    h
+}
+
 /// 200,000 small entries: `item/N`, every tenth a 500.
 fn write_big(path: &Path) {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
@@ -256,9 +284,29 @@ fn the_viewer_in_headless_chromium() {
     let search = fixture("search.har");
     let bbc = corpus_file("perfcascade-www.bbc.co.uk.160529_8V_7R3.har");
     let chrome = corpus_file("mitmproxy-import-chrome.har");
+    // Compare mode: two recordings of the flow site (`hark record` + Chromium) where one
+    // response changed (a header and a JSON field), and the hostile HAR against its twin.
+    let flow_a = fixture("flow.hark-record.har");
+    let flow_b = fixture("flow-changed.hark-record.har");
+    let twin = dir.path().join("hostile-twin.har");
+    std::fs::write(&twin, serde_json::to_vec(&hostile_twin()).unwrap()).unwrap();
     let server = start(&[
-        &login, &failures, &hostile, &big, &ws, &search, &bbc, &chrome,
+        &login, &failures, &hostile, &big, &ws, &search, &bbc, &chrome, &flow_a, &flow_b, &twin,
     ]);
+    // What `hark diff` pairs between the login recording and the flow: the page must
+    // pair the same (only in A = disappeared, only in B = appeared).
+    let d = hark(["diff", "--json"]).arg(&login).arg(&flow_a).run();
+    let d = d.json();
+    let sum = |k: &str| -> u64 {
+        d["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[k].as_u64().unwrap())
+            .sum()
+    };
+    let diff_login_flow =
+        json!({"paired": d["paired"], "onlyA": sum("disappeared"), "onlyB": sum("appeared")});
     // Types as `hark summary` names them: the viewer's column must agree.
     let summary = hark(["summary", "--json"]).arg(&login).run();
     assert!(summary.success(), "{summary}");
@@ -321,7 +369,7 @@ fn the_viewer_in_headless_chromium() {
     );
     // Files listed for a viewer over several HARs.
     let files = server.get_json("api/files");
-    assert_eq!(files.as_array().unwrap().len(), 8);
+    assert_eq!(files.as_array().unwrap().len(), 11);
 
     let shot = std::env::var("HARK_VIEW_SCREENSHOT").unwrap_or_default();
     let mut cmd = Cmd::new("node")
@@ -330,7 +378,8 @@ fn the_viewer_in_headless_chromium() {
         .arg(url)
         .arg(
             json!({"login": 0, "failures": 1, "hostile": 2, "big": 3, "websocket": 4, "search": 5,
-                   "bbc": 6, "chrome": 7, "bbcPath": bbc, "summaryTypes": types})
+                   "bbc": 6, "chrome": 7, "flowA": 8, "flowB": 9, "hostileTwin": 10,
+                   "diffLoginFlow": diff_login_flow, "flowAPath": flow_a, "flowBPath": flow_b, "bbcPath": bbc, "summaryTypes": types})
             .to_string(),
         );
     if !shot.is_empty() {
@@ -477,5 +526,52 @@ fn a_token_guards_the_viewer_and_the_printed_link_carries_it() {
         .header("Host: evil.example")
         .send();
     assert_ne!(other.status, 200);
+    drop(proc);
+}
+
+#[test]
+fn compare_opens_the_two_files_side_by_side() {
+    let (a, b) = (
+        fixture("flow.hark-record.har"),
+        fixture("flow-changed.hark-record.har"),
+    );
+    let mut proc = hark(["view", "--no-open", "--port", "0", "--quiet"])
+        .arg(&a)
+        .arg("--compare")
+        .arg(&b)
+        .spawn();
+    let line = proc.stdout_line();
+    let (url, frag) = line.trim().split_once('#').expect("a #compare link");
+    assert_eq!(frag, "compare=0,1", "{line}");
+    // The pairs at once (from the indexes); the responses compared in the background.
+    let first = curl(format!("{url}api/compare?a=0&b=1")).send();
+    assert_eq!(first.status, 200);
+    assert_eq!(first.json()["counts"]["pairs"], 8, "{}", first.text());
+    let v = eventually(
+        Duration::from_secs(20),
+        || {
+            curl(format!("{url}api/compare?a=0&b=1&show=changed"))
+                .send()
+                .json()
+        },
+        |v| v["done"] == true,
+    );
+    assert_eq!(
+        v["counts"],
+        json!({"pairs": 8, "same": 7, "changed": 1, "onlyA": 0, "onlyB": 0}),
+        "{v}"
+    );
+    assert_eq!(v["items"][0]["key"], "GET /api/me", "{v}");
+    let k = v["items"][0]["k"].as_u64().unwrap();
+    let p = curl(format!("{url}api/compare/pair?a=0&b=1&k={k}"))
+        .send()
+        .json();
+    assert_eq!(p["headers"][0]["name"], "cache-control", "{p}");
+    assert_eq!(p["body"][0]["name"], "$.plan", "{p}");
+    // A refused query says why.
+    let bad = curl(format!("{url}api/compare?a=0&b=7")).send();
+    assert_eq!(bad.status, 404, "{}", bad.text());
+    let bad = curl(format!("{url}api/compare?a=0&b=1&show=x")).send();
+    assert_eq!(bad.status, 400);
     drop(proc);
 }

@@ -16,7 +16,8 @@ pub mod pair;
 pub use digest::{Settings, VOLATILE_HEADERS};
 pub use pair::{glob, key, key_of, pair, template_path, KeyOptions, Pair, Pairer};
 
-use digest::{Body, Compact, Detail};
+pub use digest::Detail;
+use digest::{Body, Compact};
 use har::{EntryView, HarReader, ReadError};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -390,34 +391,45 @@ pub fn diff(
     })
 }
 
-fn note(map: &mut BTreeMap<String, Change>, name: &str, a: Option<&str>, b: Option<&str>) {
+fn note(list: &mut Vec<Change>, name: &str, a: Option<&str>, b: Option<&str>) {
     let kind = match (a, b) {
         (Some(_), None) => ChangeKind::Removed,
         (None, Some(_)) => ChangeKind::Added,
         _ => ChangeKind::Changed,
     };
-    map.entry(name.to_string())
-        .or_insert_with(|| Change {
-            name: name.to_string(),
-            kind,
-            a: a.map(digest::preview),
-            b: b.map(digest::preview),
-            count: 0,
-        })
-        .count += 1;
+    list.push(Change {
+        name: name.to_string(),
+        kind,
+        a: a.map(digest::preview),
+        b: b.map(digest::preview),
+        count: 1,
+    });
 }
 
-fn compare(a: &Detail, b: &Detail, acc: &mut Acc) {
+/// What differs between the details of one pair: response headers (volatile ones left
+/// out as [`Settings`] says), JSON fields by path (or the body as a whole), and the JSON
+/// paths whose values differ but look volatile on both sides.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PairChanges {
+    pub headers: Vec<Change>,
+    pub body: Vec<Change>,
+    pub varies: Vec<String>,
+}
+
+/// Compare the details of one pair (what `hark diff` counts per endpoint, and the
+/// viewer's compare mode shows per pair). Each change has `count` 1.
+pub fn compare_pair(a: &Detail, b: &Detail) -> PairChanges {
+    let mut out = PairChanges::default();
     for (name, (ma, va)) in &a.headers {
         match b.headers.get(name) {
             Some((mb, _)) if mb == ma => {}
-            Some((_, vb)) => note(&mut acc.headers, name, Some(va), Some(vb)),
-            None => note(&mut acc.headers, name, Some(va), None),
+            Some((_, vb)) => note(&mut out.headers, name, Some(va), Some(vb)),
+            None => note(&mut out.headers, name, Some(va), None),
         }
     }
     for (name, (_, vb)) in &b.headers {
         if !a.headers.contains_key(name) {
-            note(&mut acc.headers, name, None, Some(vb));
+            note(&mut out.headers, name, None, Some(vb));
         }
     }
     match (&a.body, &b.body) {
@@ -425,23 +437,21 @@ fn compare(a: &Detail, b: &Detail, acc: &mut Acc) {
             for (path, x) in la {
                 match lb.get(path) {
                     Some(y) if x.hash == y.hash => {}
-                    Some(y) if x.volatile && y.volatile => {
-                        acc.varies.insert(path.clone());
-                    }
-                    Some(y) => note(&mut acc.body, path, Some(&x.preview), Some(&y.preview)),
-                    None => note(&mut acc.body, path, Some(&x.preview), None),
+                    Some(y) if x.volatile && y.volatile => out.varies.push(path.clone()),
+                    Some(y) => note(&mut out.body, path, Some(&x.preview), Some(&y.preview)),
+                    None => note(&mut out.body, path, Some(&x.preview), None),
                 }
             }
             for (path, y) in lb {
                 if !la.contains_key(path) {
-                    note(&mut acc.body, path, None, Some(&y.preview));
+                    note(&mut out.body, path, None, Some(&y.preview));
                 }
             }
         }
         (Body::Text { len: l1, hash: h1 }, Body::Text { len: l2, hash: h2 }) => {
             if h1 != h2 {
                 note(
-                    &mut acc.body,
+                    &mut out.body,
                     "(body)",
                     Some(&format!("{l1} bytes")),
                     Some(&format!("{l2} bytes")),
@@ -455,9 +465,23 @@ fn compare(a: &Detail, b: &Detail, acc: &mut Acc) {
                 Body::Json(_) => "JSON".to_string(),
                 Body::Text { len, .. } => format!("{len} bytes"),
             };
-            note(&mut acc.body, "(body)", Some(&kind(x)), Some(&kind(y)));
+            note(&mut out.body, "(body)", Some(&kind(x)), Some(&kind(y)));
         }
     }
+    out
+}
+
+/// One pair's changes counted into its endpoint (the first values seen are kept).
+fn compare(a: &Detail, b: &Detail, acc: &mut Acc) {
+    let c = compare_pair(a, b);
+    for (list, map) in [(c.headers, &mut acc.headers), (c.body, &mut acc.body)] {
+        for ch in list {
+            map.entry(ch.name.clone())
+                .or_insert(Change { count: 0, ..ch })
+                .count += 1;
+        }
+    }
+    acc.varies.extend(c.varies);
 }
 
 /// Timings per side from which an endpoint's median is compared.

@@ -9,6 +9,7 @@
 //! The web assets (plain ES modules and CSS in `web/`) are embedded in the binary: no
 //! build step, nothing loaded from the network.
 
+pub mod compare;
 pub mod details;
 pub mod findings;
 pub mod index;

@@ -464,3 +464,73 @@ fn search_finds_text_in_every_field_decoded_and_nowhere_else() {
     };
     assert_eq!(rows(&idx, &q), vec![0]);
 }
+
+/// Compare mode pairs as `hark diff` does: two recordings of the flow site with one
+/// changed response (a header and a JSON field) give exactly that pair changed; two
+/// different recordings give `diff`'s pairs, appeared and disappeared counts.
+#[test]
+fn compare_pairs_as_diff_and_marks_the_changed_response() {
+    use view::compare::{compare, pair_changes, PairState};
+    let a = Index::open_blocking(&har("flow.hark-record.har")).unwrap();
+    let b = Index::open_blocking(&har("flow-changed.hark-record.har")).unwrap();
+    let c = compare(a, b);
+    // From the indexes alone: the pairs, and nothing changed yet (same statuses).
+    assert!(!c.done());
+    assert_eq!(c.counts(), [8, 0, 0, 0]);
+    c.finish(2);
+    assert!(c.done());
+    let pairs = c.pairs.read().unwrap().clone();
+    assert_eq!(pairs.len(), 8);
+    let changed: Vec<_> = pairs
+        .iter()
+        .filter(|p| p.state == PairState::Changed)
+        .collect();
+    assert_eq!(changed.len(), 1, "{:?}", c.pairs);
+    assert_eq!(c.keys[changed[0].key as usize], "GET /api/me");
+    assert_eq!(c.counts(), [7, 1, 0, 0]);
+    let ch = pair_changes(&c, changed[0]).unwrap();
+    let names = |l: &[diff::Change]| -> Vec<(String, Option<String>, Option<String>)> {
+        l.iter()
+            .map(|x| (x.name.clone(), x.a.clone(), x.b.clone()))
+            .collect()
+    };
+    assert_eq!(
+        names(&ch.headers),
+        vec![(
+            "cache-control".into(),
+            Some("no-store".into()),
+            Some("private, max-age=60".into())
+        )]
+    );
+    assert_eq!(
+        names(&ch.body),
+        vec![(
+            "$.plan".into(),
+            Some("\"free\"".into()),
+            Some("\"pro\"".into())
+        )]
+    );
+    assert!(ch.varies.iter().any(|v| v == "$.lastLogin"), "{ch:?}");
+
+    // Against `hark diff`'s own reading of two different recordings.
+    let (pa, pb) = (
+        har("example-login.chromium.har"),
+        har("flow.hark-record.har"),
+    );
+    let c = compare(
+        Index::open_blocking(&pa).unwrap(),
+        Index::open_blocking(&pb).unwrap(),
+    );
+    c.finish(2);
+    let open = |p: &str| har::HarReader::new(har::Source::open(p)?);
+    let report = diff::diff(&|| open(&pa), open(&pb).unwrap(), &diff::Options::default()).unwrap();
+    let [_, _, only_a, only_b] = c.counts();
+    let sum = |f: fn(&diff::Endpoint) -> u32| report.endpoints.iter().map(f).sum::<u32>() as usize;
+    assert_eq!(
+        c.pairs.read().unwrap().len() - only_a - only_b,
+        report.paired
+    );
+    assert_eq!(only_a, sum(|e| e.disappeared));
+    assert_eq!(only_b, sum(|e| e.appeared));
+    assert!(only_a > 0 && only_b > 0);
+}

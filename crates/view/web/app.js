@@ -4,6 +4,7 @@
 import { el, clear, bytes, ms, getJSON } from './dom.js';
 import { Table } from './table.js';
 import { Details } from './details.js';
+import { Compare } from './compare.js';
 
 const TYPES = [['document', 'Doc'], ['xhr', 'Fetch/XHR'], ['script', 'JS'], ['stylesheet', 'CSS'], ['image', 'Img'],
   ['font', 'Font'], ['media', 'Media'], ['websocket', 'WS'], ['other', 'Other']];
@@ -33,6 +34,51 @@ const details = new Details($('details'), {
   highlight: () => currentNeedle(),
   hitFields: (i) => (searchRun && searchRun.hits.get(i)) || null,
 });
+
+// Compare mode (`#compare=A,B`): two files side by side, instead of the table.
+let comparing = false;
+const cmp = new Compare($('compare'), {
+  onExit: () => exitCompare(),
+  onOpen: (file, i) => openFromCompare(file, i),
+  onHash: (p) => {
+    const url = location.pathname + location.search + '#' + p.toString();
+    if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
+  },
+});
+
+function compareInHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  const m = /^(\d+),(\d+)$/.exec(p.get('compare') || '');
+  if (!m) return null;
+  return { a: Number(m[1]), b: Number(m[2]), show: p.get('show') || 'all', pair: p.has('pair') ? Number(p.get('pair')) : null };
+}
+
+async function enterCompare(c) {
+  comparing = true;
+  document.body.classList.add('comparing');
+  details.hide();
+  $('compare-with').value = '';
+  await cmp.open(c.a, c.b, c.show, c.pair);
+}
+
+function exitCompare() {
+  comparing = false;
+  document.body.classList.remove('comparing');
+  cmp.close();
+  $('compare-with').value = '';
+  writeHash();
+  refresh();
+}
+
+/** Leave compare mode for one side's request, with all its details. */
+async function openFromCompare(file, i) {
+  comparing = false;
+  document.body.classList.remove('comparing');
+  cmp.close();
+  unsettled();
+  await switchTo(file);
+  showEntry(i);
+}
 
 function base() { return `api/files/${state.file}`; }
 
@@ -195,6 +241,7 @@ function onlyEntries() {
 }
 
 function writeHash() {
+  if (comparing) return;
   const p = params();
   if (state.file) p.set('file', String(state.file));
   if (state.item) p.set('item', state.item);
@@ -211,6 +258,7 @@ function writeHash() {
 }
 
 function readHash() {
+  if (compareInHash()) return;
   const p = new URLSearchParams(location.hash.slice(1));
   for (const f of FIELDS) {
     const e = $(f);
@@ -533,6 +581,10 @@ async function loadFiles() {
   for (const f of files) sel.appendChild(el('option', { value: String(f.id), title: f.name, text: f.name.split('/').pop() }));
   sel.value = String(state.file);
   sel.hidden = files.length < 2;
+  const cw = $('compare-with');
+  clear(cw).appendChild(el('option', { value: '', text: 'Compare with…' }));
+  for (const f of files) if (f.id !== state.file) cw.appendChild(el('option', { value: String(f.id), title: f.name, text: f.name.split('/').pop() }));
+  cw.hidden = files.length < 2;
   nfiles = files.length;
   $('empty').hidden = nfiles > 0;
   $('main').hidden = nfiles === 0;
@@ -602,18 +654,31 @@ async function openItem(id) {
   }
 }
 
-async function uploadFile(f) {
-  if (!f) return;
-  if (config.maxUpload && f.size > config.maxUpload) {
-    notice(`${f.name}: ${bytes(f.size)} is more than this viewer accepts (${bytes(config.maxUpload)}, see --max-upload)`, 'error');
-    return;
+/** Files picked or dropped: one is opened; two are opened and compared (A, B). */
+async function uploadFiles(list) {
+  const fs = [...(list || [])].slice(0, 2);
+  if (!fs.length) return;
+  for (const f of fs) {
+    if (config.maxUpload && f.size > config.maxUpload) {
+      notice(`${f.name}: ${bytes(f.size)} is more than this viewer accepts (${bytes(config.maxUpload)}, see --max-upload)`, 'error');
+      return;
+    }
   }
-  notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
   unsettled();
   try {
-    const r = await post('api/upload?name=' + encodeURIComponent(f.name), f);
+    const ids = [];
+    for (const f of fs) {
+      notice(`Uploading ${f.name} (${bytes(f.size)})…`, 'info');
+      ids.push((await post('api/upload?name=' + encodeURIComponent(f.name), f)).file);
+    }
     notice(null);
-    await switchTo(r.file);
+    if (ids.length === 2) {
+      await loadFiles();
+      await enterCompare({ a: ids[0], b: ids[1], show: 'all', pair: null });
+      document.body.dataset.settled = '1';
+    } else {
+      await switchTo(ids[0]);
+    }
   } catch (e) {
     notice(e.message, 'error');
     document.body.dataset.settled = '1';
@@ -623,7 +688,7 @@ async function uploadFile(f) {
 function setupExtras() {
   if (config.maxUpload > 0) {
     $('upload-label').hidden = false;
-    $('upload').addEventListener('change', (e) => { const f = e.target.files[0]; e.target.value = ''; uploadFile(f); });
+    $('upload').addEventListener('change', (e) => { const fs = [...e.target.files]; e.target.value = ''; uploadFiles(fs); });
     const files = (e) => e.dataTransfer && [...e.dataTransfer.types].includes('Files');
     document.addEventListener('dragover', (e) => { if (files(e)) { e.preventDefault(); document.body.classList.add('dropping'); } });
     document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) document.body.classList.remove('dropping'); });
@@ -631,7 +696,7 @@ function setupExtras() {
       if (!files(e)) return;
       e.preventDefault();
       document.body.classList.remove('dropping');
-      uploadFile(e.dataTransfer.files[0]);
+      uploadFiles(e.dataTransfer.files);
     });
   }
   if (config.catalog) {
@@ -655,6 +720,8 @@ function setupExtras() {
 async function start() {
   buildToggles();
   readHash();
+  const startCompare = compareInHash();
+  if (startCompare) { comparing = true; document.body.classList.add('comparing'); }
   for (const f of FIELDS) {
     const e = $(f);
     e.addEventListener(e.type === 'checkbox' || e.tagName === 'SELECT' ? 'change' : 'input', () => changed({ now: e.type === 'checkbox' || e.tagName === 'SELECT' }));
@@ -672,7 +739,15 @@ async function start() {
     findings = null; state.finding = null; state.flow = null; state.range = null; overview = null;
     clearTimeout(pollTimer); writeHash(); syncCatalog(); loadSummary().then(() => refresh()).then(() => loadFindings());
   });
-  window.addEventListener('hashchange', () => { readHash(); syncPanel(); refresh(); });
+  $('compare-with').addEventListener('change', (e) => {
+    if (e.target.value !== '') enterCompare({ a: state.file, b: Number(e.target.value), show: 'all', pair: null });
+  });
+  window.addEventListener('hashchange', () => {
+    const c = compareInHash();
+    if (c) { enterCompare(c); return; }
+    if (comparing) { comparing = false; document.body.classList.remove('comparing'); cmp.close(); }
+    readHash(); syncPanel(); refresh();
+  });
   document.addEventListener('keydown', (e) => {
     if (e.key === 'Escape' && !$('details').hidden) { state.sel = null; table.selected = null; details.hide(); writeHash(); table.render(); }
     if (e.key === '/' && document.activeElement.tagName !== 'INPUT') { e.preventDefault(); $('q').focus(); }
@@ -687,6 +762,7 @@ async function start() {
   if (state.sel !== null) { table.selected = state.sel; table.render(); details.show(base(), state.sel); }
   syncPanel();
   loadFindings();
+  if (startCompare) await enterCompare(startCompare);
   document.body.dataset.ready = '1';
 }
 

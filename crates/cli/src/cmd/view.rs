@@ -18,6 +18,12 @@ use std::net::{IpAddr, Ipv4Addr};
 /// Standard input (`-`) and gzip files cannot be seeked: they are uncompressed to a
 /// temporary file first, which is removed on exit.
 ///
+/// `--compare B` shows the (first) file beside B: requests paired as `hark diff` pairs
+/// them (method + templated path, in order of occurrence), status, size and time side by
+/// side, the changed response headers and JSON fields of a pair highlighted, and filters
+/// for only changed, only in A, only in B. In the page, "Compare with…" does the same for
+/// any two open files, and so does picking (or dropping) two files at once in "Open file…".
+///
 /// Another HAR (or .har.gz) can be opened from the page ("Open file…", or dropped on it):
 /// it is streamed to a temporary file (up to --max-upload), indexed like the others,
 /// and removed on exit.
@@ -28,12 +34,17 @@ use std::net::{IpAddr, Ipv4Addr};
 /// into hark (nothing is loaded from the network; the page sends files only to this
 /// viewer, with a header cross-site pages cannot send).
 ///
-/// Examples: `hark view customer.har`, `hark view --port 8080 --no-open big.har.gz`
+/// Examples: `hark view customer.har`, `hark view --port 8080 --no-open big.har.gz`,
+/// `hark view staging.har --compare production.har`
 #[derive(clap::Args)]
 pub struct Args {
     /// HAR files (`-` for standard input, `@example` for the built-in one).
     #[arg(required = true)]
     files: Vec<String>,
+    /// Another HAR to compare the (first) file with: the page opens on the two side by
+    /// side, paired as `hark diff` pairs them.
+    #[arg(long, value_name = "FILE")]
+    compare: Option<String>,
     /// Port to serve on (0: any free port). Default: 7172, or a free port if taken.
     #[arg(long, short)]
     port: Option<u16>,
@@ -80,7 +91,9 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
     // Keeps the built-in example's temporary copy alive while serving.
     let mut keep = Vec::new();
     let mut indexes = Vec::new();
-    for f in &a.files {
+    let mut names = a.files.clone();
+    names.extend(a.compare.iter().cloned());
+    for f in &names {
         let path = if f == crate::input::EXAMPLE_NAME {
             let mut t = tempfile::NamedTempFile::new()?;
             t.write_all(crate::input::EXAMPLE)?;
@@ -118,10 +131,13 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         }
         h => h,
     };
-    let url = match &token {
+    let mut url = match &token {
         Some(t) => format!("{}?token={t}", view::url_for(addr)),
         None => view::url_for(addr),
     };
+    if a.compare.is_some() {
+        url.push_str(&format!("#compare=0,{}", names.len() - 1));
+    }
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{url}")?;
@@ -131,7 +147,7 @@ pub fn run(a: Args, ctx: &Ctx) -> Result<u8> {
         anstream::eprintln!(
             "{} serving {} on {} {}",
             paint(BOLD, "hark view:"),
-            a.files.join(", "),
+            names.join(", "),
             url,
             paint(DIM, "(Ctrl-C to stop)")
         );

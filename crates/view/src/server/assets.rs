@@ -23,6 +23,11 @@ pub(super) const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../web/details.js"),
     ),
     (
+        "compare.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/compare.js"),
+    ),
+    (
         "dom.js",
         "text/javascript; charset=utf-8",
         include_str!("../../web/dom.js"),

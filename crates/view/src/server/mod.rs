@@ -17,6 +17,8 @@
 //! | `/api/files/{id}/overview?bins` | requests started per time bin over the whole capture, errors per bin, the pages' load events |
 //! | `/api/files/{id}/findings` | `diagnose`'s findings and sign-in flows and `check`'s lint: `{"state": "pending" \| "done" \| "failed", "findings", "flows"}` |
 //! | `/api/files/{id}/search?text&regex` | a search of every field, streamed as newline-delimited JSON (see docs/view.md) |
+//! | `/api/compare?a&b&show&offset&limit` | files `a` and `b` paired as `hark diff` pairs them, each pair same, changed, only in A or only in B (`show=all\|changed\|a\|b`) |
+//! | `/api/compare/pair?a&b&k` | pair `k` with its changed response headers and JSON fields |
 //! | `/api/config` | what this viewer offers: `{"catalog": title or null, "maxUpload": bytes (0: no upload)}` |
 //! | `GET /api/catalog` | the host's items (a capture service's jobs), when it gave a [`Catalog`] |
 //! | `POST /api/catalog/{id}/open` | add the item's HAR (as far as it has come) to the library: `{"file": id}` |
@@ -27,6 +29,7 @@
 
 mod assets;
 mod catalog;
+mod compare;
 mod files;
 mod search;
 mod upload;
@@ -163,6 +166,9 @@ impl Config {
 pub const DEFAULT_MAX_UPLOAD: u64 = 2 << 30;
 const COOKIE: &str = "hark_view_token";
 
+/// Comparisons computed, by (file a, file b).
+type Compares = std::collections::HashMap<(usize, usize), Arc<crate::compare::Comparison>>;
+
 #[derive(Clone)]
 struct App {
     lib: Arc<Library>,
@@ -171,6 +177,10 @@ struct App {
     max_upload: u64,
     uploads: Arc<Uploads>,
     token: Option<Arc<str>>,
+    /// Comparisons computed (`/api/compare`), by (file a, file b).
+    compares: Arc<std::sync::Mutex<Compares>>,
+    /// Held while a comparison's pairs are made.
+    making: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The viewer's routes over `lib`, with no catalog and the default upload cap.
@@ -191,6 +201,8 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
             n: Default::default(),
         }),
         token: cfg.token.map(Arc::from),
+        compares: Default::default(),
+        making: Default::default(),
     };
     Router::new()
         .route("/", get(index_html))
@@ -205,6 +217,8 @@ pub fn router_with(lib: Arc<Library>, cfg: Config) -> Router {
         .route("/api/files/{id}/findings", get(search::findings))
         .route("/api/files/{id}/overview", get(overview))
         .route("/api/files/{id}/search", get(search::search))
+        .route("/api/compare", get(compare::pairs))
+        .route("/api/compare/pair", get(compare::pair))
         .route("/api/config", get(config))
         .route("/api/catalog", get(catalog_list))
         .route("/api/catalog/{id}/open", post(catalog_open))
