@@ -138,9 +138,7 @@ fn body<J: Json>(content: har::Content<'_, J>) -> Value {
         return json!({"kind": "none", "mimeType": mime});
     };
     let decoded: Option<Vec<u8>> = if content.is_base64() {
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .ok()
+        har::http::base64_bytes(text)
     } else {
         None
     };
@@ -400,14 +398,7 @@ pub fn image(bytes: &[u8]) -> Option<(&'static str, Vec<u8>)> {
     let e = EntryView(Obj::of(Some(&tree)));
     let c = e.response().content();
     let mime = image_mime(c.mime_type()?)?;
-    let text = c.text()?;
-    let data = if c.is_base64() {
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .ok()?
-    } else {
-        text.as_bytes().to_vec()
-    };
+    let data = c.bytes()?.into_owned();
     Some((mime, data))
 }
 
@@ -523,14 +514,7 @@ pub fn preview(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
     let c = e.response().content();
     let mime_raw = c.mime_type()?;
     let kind = preview_kind(mime_raw)?;
-    let text = c.text()?;
-    let data = if c.is_base64() {
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .ok()?
-    } else {
-        text.as_bytes().to_vec()
-    };
+    let data = c.bytes()?.into_owned();
     if data.len() > MAX_PREVIEW {
         return None;
     }

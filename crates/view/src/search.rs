@@ -219,10 +219,7 @@ impl Matcher {
         let content = resp.content();
         if let Some(text) = content.text() {
             let found = if content.is_base64() {
-                use base64::Engine;
-                let bytes = base64::engine::general_purpose::STANDARD
-                    .decode(text.trim().as_bytes())
-                    .unwrap_or_default();
+                let bytes = har::http::base64_bytes(text).unwrap_or_default();
                 let enc = resp.headers().get("content-encoding").unwrap_or("");
                 let bytes = match har::http::decode_content(enc, &bytes, MAX_DECODED) {
                     Ok(d) if !enc.trim().is_empty() => d,
