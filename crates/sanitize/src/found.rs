@@ -1,6 +1,7 @@
 //! What the first pass hands the second: the values found, and which entries it
 //! changed or saw a detector match in.
 
+use crate::known::Builder;
 use crate::Report;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -18,19 +19,24 @@ pub(crate) fn digest(kind: &str, value: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
+fn halves(d: u128) -> [u64; 2] {
+    [(d >> 64) as u64, d as u64]
+}
+
 /// The number each distinct value of each kind gets in the placeholders
 /// (`[redacted: oauth state #2]`), in the order the first pass met them: a digest per
 /// value (never the value), a counter per kind.
 #[derive(Clone, Debug, Default)]
 pub struct Numbers {
-    of: HashMap<u128, u32>,
+    /// By digest, as two halves (24 bytes a slot, where a `u128` key takes 32).
+    of: HashMap<[u64; 2], u32>,
     next: HashMap<&'static str, u32>,
 }
 
 impl Numbers {
     /// Number the value with this [`digest`] of `kind`, if it has none yet.
     pub(crate) fn assign(&mut self, digest: u128, kind: &'static str) {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.of.entry(digest) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.of.entry(halves(digest)) {
             let n = self.next.entry(kind).or_insert(0);
             *n += 1;
             e.insert(*n);
@@ -38,7 +44,11 @@ impl Numbers {
     }
     /// The number of `value` as a `kind`, if the first pass met it.
     pub fn get(&self, kind: &str, value: &str) -> Option<u32> {
-        self.of.get(&digest(kind, value)).copied()
+        self.of_digest(digest(kind, value))
+    }
+    /// The number of the value of a kind with this [`digest`].
+    pub(crate) fn of_digest(&self, d: u128) -> Option<u32> {
+        self.of.get(&halves(d)).copied()
     }
     pub fn len(&self) -> usize {
         self.of.len()
@@ -49,10 +59,15 @@ impl Numbers {
 }
 
 /// Values found by the first pass, each with its kind. Grows with distinct secrets only
-/// (and one bit per entry).
+/// (a fixed size per value, and one bit per entry).
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
+    /// Values to search for given by their text ([`Secrets::add`]; the first pass
+    /// gathers its own as digests instead).
     pub values: HashMap<String, &'static str>,
+    /// The values the first pass found, as patterns (their text not kept), in the
+    /// order met.
+    pub(crate) gathered: Builder,
     /// Set by the first pass (`collect`): the entries in which the first pass redacted (or
     /// remembered) something, one bit per entry. The second pass copies the other
     /// entries through untouched unless one of the values occurs in their bytes; with
@@ -85,10 +100,10 @@ impl EntrySet {
 
 impl Secrets {
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.gathered.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.len() == 0
     }
     pub fn add(&mut self, value: String, kind: &'static str) {
         self.numbers.assign(digest(kind, &value), kind);

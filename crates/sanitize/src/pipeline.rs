@@ -1,9 +1,10 @@
 //! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
-use crate::found::{EntrySet, Secrets, Tally};
+use crate::found::{digest, EntrySet, Secrets, Tally};
 use crate::{Error, Options, Report, Sanitizer};
 use har::{HarReader, HarWriter, Style};
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -73,7 +74,16 @@ pub(crate) fn collect(
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     let s2 = s.clone();
+    let s3 = s.clone();
     let mut touched = EntrySet::default();
+    // Each distinct value once (by a digest of its text), its patterns gathered as met.
+    let mut distinct: HashSet<u128> = HashSet::new();
+    let mut gather = |secrets: &mut Secrets, v: String, k: &'static str| {
+        secrets.numbers.assign(digest(k, &v), k);
+        if distinct.insert(digest("", &v)) {
+            secrets.gathered.add_value(&s3, &v, k);
+        }
+    };
     // The borrowed tree: nothing is rewritten in this pass (see `scan`).
     let reader = har::fold(
         reader,
@@ -97,7 +107,7 @@ pub(crate) fn collect(
                 secrets.numbers.assign(d, k);
             }
             for (v, k) in et.found {
-                secrets.add(v, k);
+                gather(&mut secrets, v, k);
             }
             Ok(())
         },
@@ -111,7 +121,7 @@ pub(crate) fn collect(
         secrets.numbers.assign(d, k);
     }
     for (v, k) in t.found {
-        secrets.add(v, k);
+        gather(&mut secrets, v, k);
     }
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);

@@ -103,10 +103,15 @@ impl Sanitizer {
     }
 
     pub(crate) fn hmac_hex(key: &[u8], v: &str) -> String {
+        format!("{:016x}", Self::hmac64(key, v))
+    }
+
+    /// The first 64 bits of HMAC-SHA256(key, v), big-endian.
+    pub(crate) fn hmac64(key: &[u8], v: &str) -> u64 {
         let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
         m.update(v.as_bytes());
         let out = m.finalize().into_bytes();
-        out[..8].iter().map(|b| format!("{b:02x}")).collect()
+        u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))
     }
 
     /// The text that replaces `value` of `kind`.
