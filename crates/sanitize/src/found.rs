@@ -127,4 +127,75 @@ pub struct Tally {
     pub detected_nothing: bool,
     /// A detector matched in this entry.
     pub detector_hit: bool,
+    /// In the second pass's edit path: the strings of the entry's raw bytes that change.
+    pub(crate) edits: Option<Edits>,
+}
+
+/// The replacements of one entry's strings, located in its raw bytes, collected by the
+/// scan of the borrowed tree ([`Sanitizer::scan_entry`](crate::Sanitizer::scan_entry))
+/// so a changed entry can be written by splicing them into its bytes instead of
+/// parsing, rewriting and serialising it. A string without escapes is a slice of the
+/// bytes; one with escapes is found by its escaped text between quotes, which must
+/// occur exactly once. `failed` when the splice would not give what the rewriting walk
+/// gives: a key is repeated, fields are removed.
+#[derive(Debug, Default)]
+pub(crate) struct Edits {
+    base: usize,
+    len: usize,
+    list: Vec<(usize, usize, String)>,
+    /// Strings with escapes: (their text as JSON, quotes included), new text.
+    escaped: Vec<(String, String)>,
+    pub(crate) failed: bool,
+}
+
+impl Edits {
+    pub(crate) fn new(bytes: &[u8]) -> Edits {
+        Edits {
+            base: bytes.as_ptr() as usize,
+            len: bytes.len(),
+            ..Edits::default()
+        }
+    }
+
+    /// `leaf` (a string of the tree over the raw bytes) becomes `new`.
+    pub(crate) fn push(&mut self, leaf: &str, new: String) {
+        let p = leaf.as_ptr() as usize;
+        if p >= self.base && p + leaf.len() <= self.base + self.len {
+            let start = p - self.base;
+            self.list.push((start, start + leaf.len(), new));
+        } else {
+            let quoted = serde_json::to_string(leaf).unwrap_or_default();
+            self.escaped.push((quoted, new));
+        }
+    }
+
+    /// The raw bytes with every edit made (each string's new text JSON-escaped), or
+    /// `None` when an edit cannot be placed for certain.
+    pub(crate) fn apply(mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if self.failed {
+            return None;
+        }
+        for (quoted, new) in std::mem::take(&mut self.escaped) {
+            let q = quoted.as_bytes();
+            let at = memchr::memmem::find(bytes, q)?;
+            if memchr::memmem::find(&bytes[at + 1..], q).is_some() {
+                return None;
+            }
+            self.list.push((at + 1, at + q.len() - 1, new));
+        }
+        self.list.sort_unstable_by_key(|e| e.0);
+        let mut out = Vec::with_capacity(bytes.len() + 64 * self.list.len());
+        let mut last = 0;
+        for (start, end, new) in &self.list {
+            if *start < last {
+                return None;
+            }
+            out.extend_from_slice(&bytes[last..*start]);
+            let esc = serde_json::to_string(new).unwrap_or_default();
+            out.extend_from_slice(&esc.as_bytes()[1..esc.len() - 1]);
+            last = *end;
+        }
+        out.extend_from_slice(&bytes[last..]);
+        Some(out)
+    }
 }

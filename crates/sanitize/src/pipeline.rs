@@ -1,7 +1,7 @@
 //! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
-use crate::found::{digest, EntrySet, Secrets, Tally};
+use crate::found::{digest, Edits, EntrySet, Secrets, Tally};
 use crate::{Error, Options, Report, Sanitizer};
 use har::{HarReader, HarWriter, Style};
 use std::collections::HashSet;
@@ -169,6 +169,28 @@ pub(crate) fn rewrite<W: Write>(
                 return Ok((bytes, report));
             }
             let detected_nothing = s2.detected_nothing(raw.index);
+            // The edit path: the borrowed tree scanned, the changed strings spliced into
+            // the raw bytes, re-serialised token by token (as `fmt`); the full path
+            // (parse, rewrite, serialise) when edits cannot stand for it.
+            if s2.edits_allowed() && !json_escapes(raw.bytes) {
+                let lite = raw.parse_lite()?;
+                let mut t = Tally {
+                    known_absent,
+                    detected_nothing,
+                    edits: Some(Edits::new(raw.bytes)),
+                    ..Tally::default()
+                };
+                s2.scan_entry(&lite, &mut t);
+                if let Some(spliced) = t.edits.take().and_then(|e| e.apply(raw.bytes)) {
+                    if !write {
+                        return Ok((Vec::new(), t.report));
+                    }
+                    let mut out = Vec::with_capacity(spliced.len());
+                    if har::transcode::transcode(&spliced, style, 3, &mut out).is_ok() {
+                        return Ok((out, t.report));
+                    }
+                }
+            }
             raw.parse().map(|mut e| {
                 let mut t = Tally {
                     known_absent,
@@ -199,4 +221,10 @@ pub(crate) fn rewrite<W: Write>(
         w.end(&header)?;
     }
     Ok(report)
+}
+
+/// Whether raw JSON holds an escape that serialising a parsed copy would spell
+/// otherwise (`\u0041`, `\/`): strings are copied as written by the edit path.
+fn json_escapes(b: &[u8]) -> bool {
+    memchr::memmem::find(b, b"\\u").is_some() || memchr::memmem::find(b, b"\\/").is_some()
 }

@@ -158,6 +158,13 @@ impl Sanitizer {
         Some(format!("{h}.{payload}.{sig}"))
     }
 
+    /// Whether the second pass may write a changed entry by splicing its changed
+    /// strings into its bytes ([`crate::found::Edits`]): not when items or fields are
+    /// removed (`--remove`, `--drop-content`), nor in tests' reference runs.
+    pub(crate) fn edits_allowed(&self) -> bool {
+        self.raw_prefilter && !matches!(self.mode, Mode::Remove) && self.drop.is_empty()
+    }
+
     pub(crate) fn keep_value(&self, v: &str) -> bool {
         v.is_empty()
             || is_placeholder(v)
