@@ -115,7 +115,7 @@ for src in sources:
         for e in json.load(fh)["log"]["entries"]:
             e = densify(dict(e))
             e.pop("pageref", None)
-            e["startedDateTime"] = "\x00T\x00"
+            e["startedDateTime"] = "@@T@@"
             text = json.dumps(e, indent=2, ensure_ascii=False)
             text = "\n".join("      " + line for line in text.split("\n"))
             parts = [text]
@@ -134,8 +134,8 @@ for src in sources:
                     parts = nxt
             out = []
             for p in parts:
-                if isinstance(p, str) and "\x00T\x00" in p:
-                    a, b = p.split("\x00T\x00")
+                if isinstance(p, str) and "@@T@@" in p:
+                    a, b = p.split("@@T@@")
                     out += [a, None, b]
                 else:
                     out.append(p)

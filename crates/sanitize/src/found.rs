@@ -129,6 +129,9 @@ pub struct Tally {
     pub detector_hit: bool,
     /// In the second pass's edit path: the strings of the entry's raw bytes that change.
     pub(crate) edits: Option<Edits>,
+    /// The first pass: what is redacted is counted and remembered, and replaced by an
+    /// empty text (never written) instead of its placeholder.
+    pub(crate) dry: bool,
 }
 
 /// The replacements of one entry's strings, located in its raw bytes, collected by the

@@ -90,7 +90,10 @@ pub(crate) fn collect(
         threads,
         move |raw| {
             raw.parse_lite().map(|e| {
-                let mut t = Tally::default();
+                let mut t = Tally {
+                    dry: true,
+                    ..Tally::default()
+                };
                 s2.scan_entry(&e, &mut t);
                 (raw.index, t)
             })
