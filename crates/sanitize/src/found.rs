@@ -132,6 +132,9 @@ pub struct Tally {
     /// The first pass: what is redacted is counted and remembered, and replaced by an
     /// empty text (never written) instead of its placeholder.
     pub(crate) dry: bool,
+    /// The second pass: the values are numbered already, what is redacted is not
+    /// recorded in `seen`.
+    pub(crate) numbered: bool,
 }
 
 /// The replacements of one entry's strings, located in its raw bytes, collected by the

@@ -198,10 +198,13 @@ impl Builder {
             }
         }
         // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
-        let esc = serde_json::to_string(v).unwrap_or_default();
-        let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
-        if esc != v {
-            self.add(esc, id, Form::Plain);
+        // (Only `"`, `\\` and control characters are escaped.)
+        if v.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            let esc = serde_json::to_string(v).unwrap_or_default();
+            let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
+            if esc != v {
+                self.add(esc, id, Form::Plain);
+            }
         }
         self.add(v, id, Form::Plain);
     }

@@ -180,6 +180,7 @@ pub(crate) fn rewrite<W: Write>(
                 let mut t = Tally {
                     known_absent,
                     detected_nothing,
+                    numbered: true,
                     edits: Some(Edits::new(raw.bytes)),
                     ..Tally::default()
                 };
@@ -198,6 +199,7 @@ pub(crate) fn rewrite<W: Write>(
                 let mut t = Tally {
                     known_absent,
                     detected_nothing,
+                    numbered: true,
                     ..Tally::default()
                 };
                 s2.entry(&mut e.value, &mut t);

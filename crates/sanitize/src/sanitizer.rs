@@ -214,8 +214,10 @@ impl Sanitizer {
             return None;
         }
         t.report.add(kind, location);
-        t.seen.push((digest(kind, value), kind));
-        if secrets::jwt_like(value) {
+        if !t.numbered {
+            t.seen.push((digest(kind, value), kind));
+        }
+        if !t.numbered && secrets::jwt_like(value) {
             // A JWT's signature carries the number (as a `jwt`, whatever it was found as).
             t.seen.push((digest("jwt", value), "jwt"));
         }
@@ -284,7 +286,7 @@ impl Sanitizer {
 /// Remember a value for the second pass, if it is distinctive enough to be searched
 /// for everywhere (short or common values are redacted only where they were found).
 pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
-    if distinctive(value) {
+    if !t.numbered && distinctive(value) {
         t.found.push((value.to_string(), kind));
     }
 }
