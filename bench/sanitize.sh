@@ -9,6 +9,10 @@
 # /usr/bin/time -v, hark HARK_RUNS times (default 3) and the peers PEER_RUNS times
 # (default 1); prints the best wall time and throughput (input MB / wall second), the
 # least CPU time (user + sys), the highest peak RSS, and ratios.
+# The same again on a secret-dense HAR (bench/gen-secrets.py: testdata's login recordings,
+# every entry with cookies, a bearer JWT and an API key, each copy its own values), BIG_MB
+# and a SLICE_MB slice of the same generator, hark on both and har-cleaner on the slice;
+# the planted values left in each output are counted (plain, URL-encoded, base64).
 # Then a HAR of TOKENS (default 100000) distinct secrets (bench/gen-tokens.py: each entry
 # its own bearer token and session id, as in long captures with rotating tokens), for
 # hark's peak RSS with that many values known; ONLY_TOKENS=1 runs that part alone.
@@ -35,6 +39,10 @@ big="$dir/big-${big_mb}.har"
 slice="$dir/slice-${slice_mb}.har"
 [ -s "$big" ] || python3 "$here/gen-har.py" "$big" "$big_mb"
 [ -s "$slice" ] || python3 "$here/gen-har.py" "$slice" "$slice_mb"
+dense="$dir/secrets-${big_mb}.har"
+dense_slice="$dir/secrets-${slice_mb}.har"
+[ -s "$dense.planted" ] || python3 "$here/gen-secrets.py" "$dense" "$big_mb"
+[ -s "$dense_slice.planted" ] || python3 "$here/gen-secrets.py" "$dense_slice" "$slice_mb"
 
 cleaner="$dir/har-cleaner-run.cjs"
 cat >"$cleaner" <<'JS'
@@ -94,9 +102,25 @@ measure har-cleaner "$slice" "$peer_runs" node --max-old-space-size=8192 "$clean
   "$here/node/node_modules/har-cleaner" "$slice" "$dir/slice.har-cleaner.har"
 measure har-capture "$slice" "$peer_runs" har-capture sanitize "$slice" --no-salt \
   --patterns base --max-size 0 --output "$dir/slice.har-capture.har"
+measure hark-dense "$dense" "$hark_runs" "$hark" sanitize -q "$dense" -o "$dir/dense.sanitized.har"
+measure hark-dense-slice "$dense_slice" "$hark_runs" "$hark" sanitize -q "$dense_slice" \
+  -o "$dir/dense-slice.hark.har"
+measure cleaner-dense "$dense_slice" "$peer_runs" node --max-old-space-size=8192 "$cleaner" \
+  "$here/node/node_modules/har-cleaner" "$dense_slice" "$dir/dense-slice.har-cleaner.har"
+# Planted values left: every occurrence of a string of the .planted list (the fixed part
+# of each varied value, each kept value; plain, URL-encoded, base64 both ways).
+left() {
+  cut -f2 "$1" | grep -F -o -f - "$2" | sort | uniq -c | sort -rn >"$2.left" || true
+  awk '{ n += $1 } END { print n + 0 }' "$2.left"
+}
+planted_left=$(left "$dense.planted" "$dir/dense.sanitized.har")
+planted_left_slice=$(left "$dense_slice.planted" "$dir/dense-slice.hark.har")
+planted_left_cleaner=$(left "$dense_slice.planted" "$dir/dense-slice.har-cleaner.har")
 
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-python3 - "$results" <<'PY'
+echo "commit $(git -C "$root" rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores"
+echo "files: $big ($(du -m "$big" | cut -f1) MB), $slice, $dense ($(grep -c '"startedDateTime"' "$dense") entries), $dense_slice"
+python3 - "$results" "$planted_left" "$planted_left_slice" "$planted_left_cleaner" <<'PY'
 import sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -107,11 +131,11 @@ for line in open(sys.argv[1]):
         rows[name] = (mb, min(w, wall), min(c, cpu), max(r, rss), n + 1)
     else:
         rows[name] = (mb, wall, cpu, rss, 1)
-print(f"{'tool':<14}{'input':>10}{'runs':>6}{'wall s':>10}{'MB/s':>10}{'cpu s':>10}{'peak RSS MB':>14}")
+print(f"{'tool':<18}{'input':>10}{'runs':>6}{'wall s':>10}{'MB/s':>10}{'cpu s':>10}{'peak RSS MB':>14}")
 for name, (mb, wall, cpu, rss, n) in rows.items():
     if name == "hark-tokens":
         continue
-    print(f"{name:<14}{mb:>9.0f}M{n:>6}{wall:>10.2f}{mb / wall:>10.1f}{cpu:>10.2f}{rss:>14.1f}")
+    print(f"{name:<18}{mb:>9.0f}M{n:>6}{wall:>10.2f}{mb / wall:>10.1f}{cpu:>10.2f}{rss:>14.1f}")
 h = rows["hark-slice"]
 if "hark-big-j1" in rows:
     b = rows["hark-big-j1"]
@@ -124,6 +148,15 @@ for peer in ("har-cleaner", "har-capture"):
 if "hark-big" in rows:
     b = rows["hark-big"]
     print(f"hark on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, {b[2]:.2f} cpu s, peak RSS {b[3]:.1f} MB")
+if "hark-dense-slice" in rows and "cleaner-dense" in rows:
+    h, p = rows["hark-dense-slice"], rows["cleaner-dense"]
+    print(f"secret-dense: hark vs har-cleaner (same {h[0]:.0f} MB slice): {(h[0] / h[1]) / (p[0] / p[1]):.1f}x throughput, "
+          f"{p[2] / h[2]:.1f}x less CPU")
+if "hark-dense" in rows:
+    b = rows["hark-dense"]
+    print(f"secret-dense: hark on {b[0]:.0f} MB: {b[0] / b[1]:.1f} MB/s, {b[2]:.2f} cpu s, peak RSS {b[3]:.1f} MB")
+print(f"planted values left: hark {sys.argv[2]} on the big secret-dense file, {sys.argv[3]} on its slice; "
+      f"har-cleaner {sys.argv[4]} on the slice")
 PY
 
 # The floor: what the targets leave for the slice, against the fastest JSON parsing

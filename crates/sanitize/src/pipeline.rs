@@ -1,9 +1,10 @@
 //! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
-use crate::found::{EntrySet, Secrets, Tally};
+use crate::found::{digest, Edits, EntrySet, Secrets, Tally};
 use crate::{Error, Options, Report, Sanitizer};
 use har::{HarReader, HarWriter, Style};
+use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -73,14 +74,26 @@ pub(crate) fn collect(
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     let s2 = s.clone();
+    let s3 = s.clone();
     let mut touched = EntrySet::default();
+    // Each distinct value once (by a digest of its text), its patterns gathered as met.
+    let mut distinct: HashSet<u128> = HashSet::new();
+    let mut gather = |secrets: &mut Secrets, v: String, k: &'static str| {
+        secrets.numbers.assign(digest(k, &v), k);
+        if distinct.insert(digest("", &v)) {
+            secrets.gathered.add_value(&s3, &v, k);
+        }
+    };
     // The borrowed tree: nothing is rewritten in this pass (see `scan`).
     let reader = har::fold(
         reader,
         threads,
         move |raw| {
             raw.parse_lite().map(|e| {
-                let mut t = Tally::default();
+                let mut t = Tally {
+                    dry: true,
+                    ..Tally::default()
+                };
                 s2.scan_entry(&e, &mut t);
                 (raw.index, t)
             })
@@ -97,7 +110,7 @@ pub(crate) fn collect(
                 secrets.numbers.assign(d, k);
             }
             for (v, k) in et.found {
-                secrets.add(v, k);
+                gather(&mut secrets, v, k);
             }
             Ok(())
         },
@@ -111,7 +124,7 @@ pub(crate) fn collect(
         secrets.numbers.assign(d, k);
     }
     for (v, k) in t.found {
-        secrets.add(v, k);
+        gather(&mut secrets, v, k);
     }
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
@@ -159,10 +172,34 @@ pub(crate) fn rewrite<W: Write>(
                 return Ok((bytes, report));
             }
             let detected_nothing = s2.detected_nothing(raw.index);
+            // The edit path: the borrowed tree scanned, the changed strings spliced into
+            // the raw bytes, re-serialised token by token (as `fmt`); the full path
+            // (parse, rewrite, serialise) when edits cannot stand for it.
+            if s2.edits_allowed() && !json_escapes(raw.bytes) {
+                let lite = raw.parse_lite()?;
+                let mut t = Tally {
+                    known_absent,
+                    detected_nothing,
+                    numbered: true,
+                    edits: Some(Edits::new(raw.bytes)),
+                    ..Tally::default()
+                };
+                s2.scan_entry(&lite, &mut t);
+                if let Some(spliced) = t.edits.take().and_then(|e| e.apply(raw.bytes)) {
+                    if !write {
+                        return Ok((Vec::new(), t.report));
+                    }
+                    let mut out = Vec::with_capacity(spliced.len());
+                    if har::transcode::transcode(&spliced, style, 3, &mut out).is_ok() {
+                        return Ok((out, t.report));
+                    }
+                }
+            }
             raw.parse().map(|mut e| {
                 let mut t = Tally {
                     known_absent,
                     detected_nothing,
+                    numbered: true,
                     ..Tally::default()
                 };
                 s2.entry(&mut e.value, &mut t);
@@ -189,4 +226,10 @@ pub(crate) fn rewrite<W: Write>(
         w.end(&header)?;
     }
     Ok(report)
+}
+
+/// Whether raw JSON holds an escape that serialising a parsed copy would spell
+/// otherwise (`\u0041`, `\/`): strings are copied as written by the edit path.
+fn json_escapes(b: &[u8]) -> bool {
+    memchr::memmem::find(b, b"\\u").is_some() || memchr::memmem::find(b, b"\\/").is_some()
 }

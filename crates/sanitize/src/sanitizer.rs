@@ -103,10 +103,15 @@ impl Sanitizer {
     }
 
     pub(crate) fn hmac_hex(key: &[u8], v: &str) -> String {
+        format!("{:016x}", Self::hmac64(key, v))
+    }
+
+    /// The first 64 bits of HMAC-SHA256(key, v), big-endian.
+    pub(crate) fn hmac64(key: &[u8], v: &str) -> u64 {
         let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("any key length");
         m.update(v.as_bytes());
         let out = m.finalize().into_bytes();
-        out[..8].iter().map(|b| format!("{b:02x}")).collect()
+        u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))
     }
 
     /// The text that replaces `value` of `kind`.
@@ -125,6 +130,17 @@ impl Sanitizer {
             Mode::Hash(key) => format!("[redacted: {kind} #{}]", Self::hmac_hex(key, value)),
             Mode::Remove => String::new(),
         }
+    }
+
+    /// Whether [`Sanitizer::redact_jwt`] would rewrite `v` as a JWT (without rewriting it).
+    pub(crate) fn is_jwt(v: &str) -> bool {
+        let Some((h, rest)) = v.split_once('.') else {
+            return false;
+        };
+        let Some((_, sig)) = rest.split_once('.') else {
+            return false;
+        };
+        h.starts_with("eyJ") && !sig.contains('.') && jwt::decode(v).is_ok()
     }
 
     /// A JWT keeps its header and the claims in [`SAFE_CLAIMS`]; personal claims and the
@@ -151,6 +167,13 @@ impl Sanitizer {
             },
         };
         Some(format!("{h}.{payload}.{sig}"))
+    }
+
+    /// Whether the second pass may write a changed entry by splicing its changed
+    /// strings into its bytes ([`crate::found::Edits`]): not when items or fields are
+    /// removed (`--remove`, `--drop-content`), nor in tests' reference runs.
+    pub(crate) fn edits_allowed(&self) -> bool {
+        self.raw_prefilter && !matches!(self.mode, Mode::Remove) && self.drop.is_empty()
     }
 
     pub(crate) fn keep_value(&self, v: &str) -> bool {
@@ -191,12 +214,18 @@ impl Sanitizer {
             return None;
         }
         t.report.add(kind, location);
-        t.seen.push((digest(kind, value), kind));
-        if secrets::jwt_like(value) {
+        if !t.numbered {
+            t.seen.push((digest(kind, value), kind));
+        }
+        if !t.numbered && secrets::jwt_like(value) {
             // A JWT's signature carries the number (as a `jwt`, whatever it was found as).
             t.seen.push((digest("jwt", value), "jwt"));
         }
         remember(value, kind, t);
+        if t.dry {
+            // The first pass counts and remembers; its replacements are never written.
+            return Some(String::new());
+        }
         Some(self.render(kind, value))
     }
 
@@ -257,7 +286,7 @@ impl Sanitizer {
 /// Remember a value for the second pass, if it is distinctive enough to be searched
 /// for everywhere (short or common values are redacted only where they were found).
 pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
-    if distinctive(value) {
+    if !t.numbered && distinctive(value) {
         t.found.push((value.to_string(), kind));
     }
 }

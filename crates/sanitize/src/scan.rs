@@ -5,19 +5,34 @@
 //! compares both on the corpus.
 
 use crate::{loc, mime_matches, Sanitizer, Tally};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use har::{Lite, LiteObject};
 
 /// An object's pairs as serde_json (with `preserve_order`) holds them: a repeated key
-/// keeps its first position and takes its last value.
-fn pairs<'t, 'a>(o: &'t LiteObject<'a>) -> Vec<(&'t str, &'t Lite<'a>)> {
+/// keeps its first position and takes its last value (then edits cannot stand for the
+/// rewriting walk: see [`Edits`](crate::found::Edits)).
+fn pairs<'t, 'a>(o: &'t LiteObject<'a>, t: &mut Tally) -> Vec<(&'t str, &'t Lite<'a>)> {
     let mut out: Vec<(&str, &Lite)> = Vec::with_capacity(o.0.len());
     for (k, v) in &o.0 {
         match out.iter_mut().find(|(n, _)| *n == k.as_ref()) {
-            Some(slot) => slot.1 = v,
+            Some(slot) => {
+                slot.1 = v;
+                if let Some(e) = &mut t.edits {
+                    e.failed = true;
+                }
+            }
             None => out.push((k.as_ref(), v)),
         }
     }
     out
+}
+
+/// Record that the string `leaf` (of the tree being scanned) becomes `new`.
+fn edit(t: &mut Tally, leaf: &str, new: Option<String>) {
+    if let (Some(e), Some(n)) = (&mut t.edits, new) {
+        e.push(leaf, n);
+    }
 }
 
 /// The value under `key` (its last occurrence, as serde_json keeps).
@@ -40,7 +55,7 @@ impl Sanitizer {
         let Lite::Object(obj) = value else {
             return;
         };
-        for (k, v) in pairs(obj) {
+        for (k, v) in pairs(obj, t) {
             match k {
                 "request" => self.scan_request(v, t),
                 "response" => self.scan_response(v, t),
@@ -53,22 +68,25 @@ impl Sanitizer {
     fn scan_walk(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         match v {
             Lite::String(s) => {
-                self.auto(s, location, t, 0);
+                let n = self.auto(s, location, t, 0);
+                edit(t, s, n);
             }
             Lite::Array(a) => a.iter().for_each(|x| self.scan_walk(x, location, t)),
             Lite::Object(o) => {
                 let frame =
                     matches!(get(o, "opcode"), Some(Lite::Number(n)) if n.parse::<u64>() == Ok(2));
                 if let (true, Some(data)) = (frame, get_str(o, "data")) {
-                    self.binary_frame(data, location, t);
+                    let n = self.binary_frame(data, location, t);
+                    edit(t, data, n);
                 }
-                for (k, x) in pairs(o) {
+                for (k, x) in pairs(o, t) {
                     if frame && k == "data" {
                         continue;
                     }
                     if let Lite::String(s) = x {
                         if let Some(kind) = self.classify(k, s, location, t) {
-                            self.redact(kind, s, location, t);
+                            let n = self.redact(kind, s, location, t);
+                            edit(t, s, n);
                             continue;
                         }
                     }
@@ -83,11 +101,12 @@ impl Sanitizer {
         let Lite::Object(o) = v else {
             return self.scan_walk(v, loc::OTHER, t);
         };
-        for (k, x) in pairs(o) {
+        for (k, x) in pairs(o, t) {
             match k {
                 "url" => {
                     if let Lite::String(s) = x {
-                        self.url(s, loc::URL, t);
+                        let n = self.url(s, loc::URL, t);
+                        edit(t, s, n);
                     }
                 }
                 "headers" => self.scan_headers(x, loc::REQ_HEADERS, t),
@@ -104,14 +123,15 @@ impl Sanitizer {
         let Lite::Object(o) = v else {
             return self.scan_walk(v, loc::OTHER, t);
         };
-        for (k, x) in pairs(o) {
+        for (k, x) in pairs(o, t) {
             match k {
                 "headers" => self.scan_headers(x, loc::RESP_HEADERS, t),
                 "cookies" => self.scan_cookies(x, loc::RESP_COOKIES, t),
                 "content" => self.scan_content(x, t),
                 "redirectURL" => {
                     if let Lite::String(s) = x {
-                        self.url(s, loc::REDIRECT, t);
+                        let n = self.url(s, loc::REDIRECT, t);
+                        edit(t, s, n);
                     }
                 }
                 "status" | "httpVersion" | "headersSize" | "bodySize" => {}
@@ -127,7 +147,7 @@ impl Sanitizer {
         v: &Lite<'_>,
         location: &'static str,
         t: &mut Tally,
-        mut f: impl FnMut(&str, &str, &mut Tally),
+        mut f: impl FnMut(&str, &str, &mut Tally) -> Option<String>,
     ) {
         let Lite::Array(items) = v else {
             return self.scan_walk(v, location, t);
@@ -136,7 +156,7 @@ impl Sanitizer {
             let Lite::Object(o) = x else {
                 continue;
             };
-            for (k, x) in pairs(o) {
+            for (k, x) in pairs(o, t) {
                 if k != "name" && k != "value" {
                     self.scan_walk(x, location, t);
                 }
@@ -145,7 +165,8 @@ impl Sanitizer {
             let Some(val) = get_str(o, "value") else {
                 continue;
             };
-            f(name, val, t);
+            let n = f(name, val, t);
+            edit(t, val, n);
         }
     }
 
@@ -154,28 +175,16 @@ impl Sanitizer {
             let name = name.trim().to_ascii_lowercase();
             let kept = self.names.is_kept(&name);
             match name.as_str() {
-                _ if kept => {
-                    self.text(val, location, t, false, false);
-                }
-                "cookie" => {
-                    self.cookie_header(val, location, t);
-                }
-                "set-cookie" => {
-                    self.set_cookie(val, location, t);
-                }
-                "authorization" | "proxy-authorization" => {
-                    self.auth(val, location, t);
-                }
+                _ if kept => self.text(val, location, t, false, false),
+                "cookie" => self.cookie_header(val, location, t),
+                "set-cookie" => self.set_cookie(val, location, t),
+                "authorization" | "proxy-authorization" => self.auth(val, location, t),
                 "location" | "referer" | "content-location" | "origin" | "refresh" => {
-                    self.url(val, location, t);
+                    self.url(val, location, t)
                 }
                 _ => match self.classify(&name, val, location, t) {
-                    Some(kind) => {
-                        self.redact(kind, val, location, t);
-                    }
-                    None => {
-                        self.text(val, location, t, false, false);
-                    }
+                    Some(kind) => self.redact(kind, val, location, t),
+                    None => self.text(val, location, t, false, false),
                 },
             }
         });
@@ -184,9 +193,9 @@ impl Sanitizer {
     fn scan_cookies(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
             if self.names.is_kept(name) {
-                self.text(val, location, t, false, false);
+                self.text(val, location, t, false, false)
             } else {
-                self.cookie(name, val, location, t);
+                self.cookie(name, val, location, t)
             }
         });
     }
@@ -194,12 +203,8 @@ impl Sanitizer {
     fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
             match self.classify(name, val, location, t) {
-                Some(kind) => {
-                    self.redact(kind, val, location, t);
-                }
-                None => {
-                    self.auto(val, location, t, 0);
-                }
+                Some(kind) => self.redact(kind, val, location, t),
+                None => self.auto(val, location, t, 0),
             }
         });
     }
@@ -209,12 +214,13 @@ impl Sanitizer {
             return self.scan_walk(v, loc::POST, t);
         };
         let mime = get_str(o, "mimeType").unwrap_or("");
-        for (k, x) in pairs(o) {
+        for (k, x) in pairs(o, t) {
             match k {
                 "params" => self.scan_name_values(x, loc::POST, t),
                 "text" => {
                     if let Lite::String(s) = x {
-                        self.body(s, mime, loc::POST, t);
+                        let n = self.body(s, mime, loc::POST, t);
+                        edit(t, s, n);
                     }
                 }
                 "mimeType" => {}
@@ -230,28 +236,32 @@ impl Sanitizer {
         let mime = get_str(o, "mimeType").unwrap_or("");
         if get(o, "text").is_some() && mime_matches(mime, &self.drop) {
             t.report.add("dropped content", loc::CONTENT);
+            if let Some(e) = &mut t.edits {
+                e.failed = true; // fields removed: not an edit of strings
+            }
             return;
         }
         let base64 =
             get_str(o, "encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
         let skip = mime_matches(mime, &self.skip);
         if let Some(s) = get_str(o, "text") {
-            if !base64 {
-                self.body_skip(s, mime, loc::CONTENT, t, skip);
+            let n = if !base64 {
+                self.body_skip(s, mime, loc::CONTENT, t, skip)
             } else if let Some(bytes) = crate::text::decode_base64(s) {
                 match String::from_utf8(bytes) {
-                    Ok(text) => {
-                        self.body_skip(&text, mime, loc::CONTENT, t, skip);
-                    }
-                    Err(e) => {
-                        self.binary(&e.into_bytes(), loc::CONTENT, t);
-                    }
+                    Ok(text) => self
+                        .body_skip(&text, mime, loc::CONTENT, t, skip)
+                        .map(|n| STANDARD.encode(n)),
+                    Err(e) => self
+                        .binary(&e.into_bytes(), loc::CONTENT, t)
+                        .map(|n| STANDARD.encode(n)),
                 }
             } else {
-                self.body_skip(s, mime, loc::CONTENT, t, skip);
-            }
+                self.body_skip(s, mime, loc::CONTENT, t, skip)
+            };
+            edit(t, s, n);
         }
-        for (k, x) in pairs(o) {
+        for (k, x) in pairs(o, t) {
             if !matches!(k, "text" | "mimeType" | "encoding" | "size" | "compression") {
                 self.scan_walk(x, loc::CONTENT, t);
             }

@@ -567,3 +567,40 @@ fn first_pass_on_lite_equals_value_walk() {
         "{entries} entries, {redacted} redactions"
     );
 }
+
+/// The second pass's edit path: a changed entry without escapes is written by splicing
+/// its changed strings into its bytes, with the rewriting walk's result; a repeated key
+/// or a changed string with escapes sends it down the full path.
+#[test]
+fn edits_splice_what_the_walk_rewrites() {
+    let s = san();
+    let edits = |entry: &str| {
+        let lite = har::lite::parse(entry.as_bytes()).unwrap();
+        let mut t = Tally {
+            edits: Some(crate::found::Edits::new(entry.as_bytes())),
+            ..Tally::default()
+        };
+        s.scan_entry(&lite, &mut t);
+        t.edits.take().unwrap().apply(entry.as_bytes())
+    };
+    let entry = r#"{"request": {"url": "https://x.test/cb?code=AbC123dEf456&x=1", "headers": [
+  {"name": "Authorization", "value": "Bearer tok_0123456789abcdefXYZ"},
+  {"name": "Accept", "value": "*/*"}], "cookies": [{"name": "sid", "value": "s3cr3tSess10nValue"}]},
+  "response": {"content": {"mimeType": "application/json", "text": "{\"access_token\": \"at_9f8e7d6c5b4a\"}"}}}"#;
+    let spliced: Value = serde_json::from_slice(&edits(entry).unwrap()).unwrap();
+    let (walked, _) = run(&s, entry);
+    assert_eq!(spliced, walked);
+    assert_ne!(spliced, serde_json::from_str::<Value>(entry).unwrap());
+    // A repeated key: serde_json keeps one, the bytes both.
+    assert!(edits(
+        r#"{"request": {"url": "https://x.test/?token=AbC123dEf456", "url": "https://y.test/"}}"#
+    )
+    .is_none());
+    // A string to change that holds an escape, written twice: which one is it?
+    let twice = r#"{"comment": "Bearer tok_0123456789abcdef\tXYZ", "x": ["Bearer tok_0123456789abcdef\tXYZ"]}"#;
+    assert!(edits(twice).is_none());
+    let once =
+        r#"{"comment": "Bearer tok_0123456789abcdef\tXYZ", "x": ["Bearer tok_0123456789abcdef"]}"#;
+    let spliced: Value = serde_json::from_slice(&edits(once).unwrap()).unwrap();
+    assert_eq!(spliced, run(&s, once).0);
+}

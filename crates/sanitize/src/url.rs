@@ -220,7 +220,7 @@ impl Sanitizer {
                     if self.keep_value(value) {
                         continue;
                     }
-                    let (rep, kind) = k.replacement(v, form);
+                    let (rep, kind) = self.replacement(k, v, form, value);
                     t.report.add(kind, location);
                     rep
                 }
