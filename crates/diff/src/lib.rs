@@ -258,10 +258,8 @@ pub fn diff(
             Ok(())
         },
     )?;
-    let mut pairer = Pairer::new(a.iter().map(|slot| match slot {
-        Some(s) => keys.acc[s.key as usize].key.clone(),
-        None => String::new(),
-    }));
+    // Keyed by the keys' ids (an entry that could not be read: `None`, never taken).
+    let mut pairer = Pairer::new(a.iter().map(|slot| slot.as_ref().map(|s| s.key)));
     // Pass 2: the second file, paired as it comes.
     let mut side_b = Side {
         file: b.name().to_string(),
@@ -290,7 +288,7 @@ pub fn diff(
             if acc.example.is_empty() {
                 acc.example = d.url.clone();
             }
-            let Some(i) = pairer.take(&c.key) else {
+            let Some(i) = pairer.take(&Some(k)) else {
                 acc.appeared += 1;
                 return Ok(());
             };

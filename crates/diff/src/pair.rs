@@ -3,7 +3,9 @@
 //! This is what `hark diff` and the viewer's compare mode share.
 
 use har::{EntryView, Json};
+use std::borrow::Borrow;
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use surface::shape::{self, Seg};
 
 /// The path of `url` (no scheme, authority, query or fragment) with id-shaped segments
@@ -66,28 +68,29 @@ pub fn key_of<J: Json>(e: EntryView<'_, J>, opts: KeyOptions) -> String {
 }
 
 /// Pairs entries as they come: the first file's keys up front, then each key of the
-/// second file takes the earliest unpaired entry of the first with the same key.
-#[derive(Debug, Default)]
-pub struct Pairer {
-    queues: HashMap<String, VecDeque<usize>>,
+/// second file takes the earliest unpaired entry of the first with the same key. Keys
+/// are [`key`]s, or ids the caller gave them (interned once, compared as numbers).
+#[derive(Debug)]
+pub struct Pairer<K = String> {
+    queues: HashMap<K, VecDeque<usize>>,
 }
 
-impl Pairer {
+impl<K: Hash + Eq> Pairer<K> {
     /// The first file's keys, in file order (index = position).
-    pub fn new<K: AsRef<str>>(a: impl IntoIterator<Item = K>) -> Pairer {
-        let mut queues: HashMap<String, VecDeque<usize>> = HashMap::new();
+    pub fn new(a: impl IntoIterator<Item = K>) -> Pairer<K> {
+        let mut queues: HashMap<K, VecDeque<usize>> = HashMap::new();
         for (i, k) in a.into_iter().enumerate() {
-            queues
-                .entry(k.as_ref().to_string())
-                .or_default()
-                .push_back(i);
+            queues.entry(k).or_default().push_back(i);
         }
         Pairer { queues }
     }
 
     /// The entry of the first file paired with the next entry of the second whose key
     /// is `key`, or `None` (it appeared).
-    pub fn take(&mut self, key: &str) -> Option<usize> {
+    pub fn take<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<usize>
+    where
+        K: Borrow<Q>,
+    {
         self.queues.get_mut(key)?.pop_front()
     }
 
@@ -108,13 +111,13 @@ pub struct Pair {
 
 /// Pair two lists of keys (entry order): matched pairs in the second file's order, then
 /// what only the first file has.
-pub fn pair<K: AsRef<str>>(a: &[K], b: &[K]) -> Vec<Pair> {
-    let mut p = Pairer::new(a.iter().map(|k| k.as_ref()));
+pub fn pair<K: Hash + Eq>(a: &[K], b: &[K]) -> Vec<Pair> {
+    let mut p = Pairer::new(a.iter());
     let mut out: Vec<Pair> = b
         .iter()
         .enumerate()
         .map(|(j, k)| Pair {
-            a: p.take(k.as_ref()),
+            a: p.take(k),
             b: Some(j),
         })
         .collect();

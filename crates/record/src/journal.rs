@@ -326,10 +326,10 @@ pub fn write_har<W: Write>(
 /// How the entries get their pages.
 enum Paging {
     /// Pages given (entries keep the `pageref` they were recorded with).
-    Given(Vec<Value>),
+    Given,
     /// Page markers ([`crate::marks`]): an entry without `pageref` gets the page current
     /// when it started; each marker's start (epoch microseconds) and id.
-    Marked(Vec<Value>, Vec<(u64, String)>),
+    Marked(Vec<(u64, String)>),
     /// A page per navigation ([`crate::pages`]).
     Navigations(crate::pages::Pager),
 }
@@ -365,52 +365,45 @@ fn write<W: Write>(
     }
     let file = File::open(path).map_err(RecordError::io(path))?;
     let mut buf = Vec::new();
-    let marks = if pages.is_none() {
-        read_pages(path)
-    } else {
-        Vec::new()
-    };
-    let paging = match pages {
-        Some(p) => Paging::Given(p),
-        None if !marks.is_empty() => {
-            let starts = marks
-                .iter()
-                .map(|p| {
-                    let ms = p["startedDateTime"]
-                        .as_str()
-                        .and_then(har::time::parse_ms)
-                        .unwrap_or(0.0);
-                    let id = p["id"].as_str().unwrap_or_default().to_string();
-                    ((ms * 1000.0) as u64, id)
-                })
-                .collect();
-            Paging::Marked(marks, starts)
-        }
+    let (pages, paging) = match pages {
+        Some(p) => (p, Paging::Given),
         None => {
-            let mut pager = crate::pages::Pager::default();
-            for i in &index {
-                buf.resize(i.len as usize, 0);
-                read_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
-                // The borrowed tree: bodies are not copied to find the pages.
-                if let Ok(tree) = har::lite::parse(&buf) {
-                    pager.push(har::EntryView(har::Obj::of(Some(&tree))));
-                } else {
-                    pager.push(har::EntryView(har::Obj::<Value>::empty()));
+            let marks = read_pages(path);
+            if marks.is_empty() {
+                let mut pager = crate::pages::Pager::default();
+                for i in &index {
+                    buf.resize(i.len as usize, 0);
+                    read_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
+                    // The borrowed tree: bodies are not copied to find the pages.
+                    if let Ok(tree) = har::lite::parse(&buf) {
+                        pager.push(har::EntryView(har::Obj::of(Some(&tree))));
+                    } else {
+                        pager.push(har::EntryView(har::Obj::<Value>::empty()));
+                    }
                 }
+                (pager.pages(), Paging::Navigations(pager))
+            } else {
+                let starts = marks
+                    .iter()
+                    .map(|p| {
+                        let ms = p["startedDateTime"]
+                            .as_str()
+                            .and_then(har::time::parse_ms)
+                            .unwrap_or(0.0);
+                        let id = p["id"].as_str().unwrap_or_default().to_string();
+                        ((ms * 1000.0) as u64, id)
+                    })
+                    .collect();
+                (marks, Paging::Marked(starts))
             }
-            Paging::Navigations(pager)
         }
-    };
-    let pages = match &paging {
-        Paging::Given(p) | Paging::Marked(p, _) => p.clone(),
-        Paging::Navigations(pager) => pager.pages(),
     };
     // The `pageref` to give the `n`-th entry (in start order), stored as `stored`.
     let page_of = |n: usize, i: &Index, stored: &[u8]| -> Option<String> {
         match &paging {
-            Paging::Given(_) => None,
+            Paging::Given => None,
             Paging::Navigations(pager) => pager.page_of(n),
-            Paging::Marked(_, starts) => {
+            Paging::Marked(starts) => {
                 // An entry recorded with a page (a capture's journal) keeps it.
                 let has_page = har::lite::parse(stored)
                     .ok()

@@ -180,10 +180,7 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>) -> Comparison {
             .collect()
     };
     let (sta, stb) = (status(&a), status(&b));
-    let name = |k: &u32| k.to_string();
-    let sa: Vec<String> = ka.iter().map(name).collect();
-    let sb: Vec<String> = kb.iter().map(name).collect();
-    let pairs = diff::pair(&sa, &sb)
+    let pairs = diff::pair(&ka, &kb)
         .into_iter()
         .map(|p| {
             let state = match (p.a, p.b) {
@@ -214,14 +211,31 @@ pub fn compare(a: Arc<Index>, b: Arc<Index>) -> Comparison {
     }
 }
 
-impl Comparison {
-    /// How many pairs of each state.
-    pub fn counts(&self) -> [usize; 4] {
-        let mut n = [0; 4];
-        for p in self.pairs.read().unwrap().iter() {
-            n[p.state as usize] += 1;
+/// How many of `pairs` are in each state: same, changed, only in A, only in B.
+pub fn count(pairs: &[PairRow]) -> [usize; 4] {
+    let mut n = [0; 4];
+    for p in pairs {
+        n[p.state as usize] += 1;
+    }
+    n
+}
+
+impl Show {
+    /// How many pairs this shows, of `counts` ([`count`]).
+    pub fn total(self, counts: [usize; 4]) -> usize {
+        match self {
+            Show::All => counts.iter().sum(),
+            Show::Changed => counts[1],
+            Show::OnlyA => counts[2],
+            Show::OnlyB => counts[3],
         }
-        n
+    }
+}
+
+impl Comparison {
+    /// How many pairs of each state: same, changed, only in A, only in B.
+    pub fn counts(&self) -> [usize; 4] {
+        count(&self.pairs.read().unwrap())
     }
 
     /// Compare the responses of every pair (one more pass over each file): a pair is

@@ -120,14 +120,18 @@ fn host_path(url: &str) -> &str {
     url.split_once("://").map_or(url, |(_, rest)| rest)
 }
 
+/// `HH:MM:SS.mmm` of an ISO time as hark writes them (the whole text otherwise).
+fn clock(iso: &str) -> &str {
+    iso.get(11..23).unwrap_or(iso)
+}
+
 /// One line of the live log: time (UTC), method, status, size, duration, protocol,
 /// host+path (last: the one of varying width), and the error of a failure; coloured by
 /// status when `colour`.
 fn log_line(e: &record::Event, colour: bool) -> String {
     use crate::term::{paint, DIM, GREEN, RED, YELLOW};
     let t = har::time::format_ms(e.start_ms);
-    // HH:MM:SS.mmm of the ISO time.
-    let clock = t.get(11..23).unwrap_or(&t);
+    let clock = clock(&t);
     let status = if e.status == 0 {
         "ERR".to_string()
     } else {
@@ -214,8 +218,7 @@ enum Line {
 /// The live log's line for a page marker: `── page_2 "Checkout" ──` with its time.
 fn page_line(p: &serde_json::Value, colour: bool) -> String {
     use crate::term::{paint, BOLD};
-    let t = p["startedDateTime"].as_str().unwrap_or("");
-    let clock = t.get(11..23).unwrap_or(t);
+    let clock = clock(p["startedDateTime"].as_str().unwrap_or(""));
     let line = format!(
         "{clock} ── page {} {:?} ──",
         p["id"].as_str().unwrap_or(""),

@@ -12,13 +12,12 @@
 //! password of `Authorization: Basic` (`curl -u hark:TOKEN`) or `Proxy-Authorization`,
 //! or as `Authorization: Bearer TOKEN`.
 
-use super::wire::text_response;
+use super::wire::{response, text_response, FORWARD_ONLY};
 use crate::marks::{MarkError, Marks};
-use crate::upstream::{BoxError, UpBody};
+use crate::upstream::UpBody;
 use crate::ProxyToken;
-use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
@@ -31,17 +30,8 @@ pub struct Control {
 const MAX_BODY: usize = 64 * 1024;
 
 fn json_response(status: StatusCode, v: &Value) -> Response<UpBody> {
-    let mut r = Response::new(
-        Full::new(Bytes::from(serde_json::to_vec(v).expect("JSON serialises")))
-            .map_err(|e| -> BoxError { match e {} })
-            .boxed(),
-    );
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+    let body = serde_json::to_vec(v).expect("JSON serialises");
+    response(status, "application/json", body)
 }
 
 fn error(status: StatusCode, msg: String) -> Response<UpBody> {
@@ -69,9 +59,10 @@ impl Control {
         if path != "/pages" && path != "/pages/" {
             return text_response(
                 StatusCode::BAD_REQUEST,
-                "hark record is a forward proxy: configure it as the HTTP(S) proxy \
-                 (absolute-form requests and CONNECT); its own endpoints are GET and POST /pages\n"
-                    .into(),
+                format!(
+                    "{}; its own endpoints are GET and POST /pages\n",
+                    FORWARD_ONLY.trim_end()
+                ),
             );
         }
         if !self.authorised(req.headers()) {

@@ -5,7 +5,7 @@
 
 use super::wire::{
     futures_either, head_size, header_list, reason_phrase, refusal, response_info, split_authority,
-    strip_hop, text_response, version_str,
+    strip_hop, text_response, version_str, FORWARD_ONLY,
 };
 use super::{edit_list, now_us, set_setup, Conn, Guard};
 use crate::body::{Pending, ReqCapture, ReqTee, RespTee, SharedReq, Throttle, Throttled};
@@ -126,13 +126,7 @@ fn route(conn: &Conn, req: &Request<Incoming>) -> Result<Route, Answer> {
             let https = match uri.scheme_str() {
                 Some("http") => false,
                 Some("https") => true,
-                _ => {
-                    return Err(Answer::Text(
-                        StatusCode::BAD_REQUEST,
-                        "hark record is a forward proxy: configure it as the HTTP(S) proxy \
-                         (absolute-form requests and CONNECT)\n",
-                    ))
-                }
+                _ => return Err(Answer::Text(StatusCode::BAD_REQUEST, FORWARD_ONLY)),
             };
             let Some(auth) = uri.authority() else {
                 return Err(Answer::Text(

@@ -7,18 +7,30 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Empty, Full};
 
-pub(super) fn text_response(status: StatusCode, text: String) -> Response<UpBody> {
+/// What the proxy answers to a request that is not for it to forward (origin form, no
+/// tunnel); `hark record`'s own endpoints say theirs after it.
+pub(super) const FORWARD_ONLY: &str = "hark record is a forward proxy: configure it as the \
+     HTTP(S) proxy (absolute-form requests and CONNECT)\n";
+
+/// An answer of the proxy's own, with a body of type `content_type`.
+pub(super) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<UpBody> {
     let mut r = Response::new(
-        Full::new(Bytes::from(text))
+        Full::new(body.into())
             .map_err(|e| -> BoxError { match e {} })
             .boxed(),
     );
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
+}
+
+pub(super) fn text_response(status: StatusCode, text: String) -> Response<UpBody> {
+    response(status, "text/plain; charset=utf-8", text)
 }
 
 pub(super) fn empty() -> UpBody {

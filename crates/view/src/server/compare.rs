@@ -2,7 +2,7 @@
 
 use super::files::{file, num, row_json};
 use super::App;
-use crate::compare::{compare, pair_changes, Comparison, PairRow, Progress, Show};
+use crate::compare::{compare, count, pair_changes, Comparison, PairRow, Progress, Show};
 use crate::ViewError;
 use axum::extract::{Query as Q, State as S};
 use axum::response::{IntoResponse, Response};
@@ -86,19 +86,19 @@ pub(super) async fn pairs(
     let show = Show::parse(params.get("show").map_or("", |s| s.as_str()))?;
     let offset: usize = num(&params, "offset")?.unwrap_or(0);
     let limit: usize = num(&params, "limit")?.unwrap_or(500).min(2000);
+    // One read of the pairs for all of the answer (a second read while this one is held
+    // could wait behind the background pass's write for ever).
     let pairs = c.pairs.read().unwrap();
-    let chosen: Vec<(usize, &PairRow)> = pairs
+    let counts = count(&pairs);
+    let items: Vec<Value> = pairs
         .iter()
         .enumerate()
         .filter(|(_, p)| show.admits(p.state))
-        .collect();
-    let items: Vec<Value> = chosen
-        .iter()
         .skip(offset)
         .take(limit)
-        .map(|(k, p)| pair_json(&c, *k, p))
+        .map(|(k, p)| pair_json(&c, k, p))
         .collect();
-    let [same, changed, only_a, only_b] = c.counts();
+    let [same, changed, only_a, only_b] = counts;
     let progress = c.progress.read().unwrap().clone();
     let (done, error) = match progress {
         Progress::Pairing => (false, None),
@@ -111,7 +111,7 @@ pub(super) async fn pairs(
         "a": side(&c, true),
         "b": side(&c, false),
         "counts": {"pairs": pairs.len(), "same": same, "changed": changed, "onlyA": only_a, "onlyB": only_b},
-        "total": chosen.len(),
+        "total": show.total(counts),
         "offset": offset,
         "items": items,
     }))
