@@ -18,6 +18,8 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("{0}: the file has more than one \"log\" member (readers disagree on which one counts); refusing to sanitize only one of them — keep one and try again")]
     DuplicateLog(String),
+    #[error("temporary file of the values found: {0}")]
+    Spill(#[source] std::io::Error),
     #[error("building the search automaton: {0}")]
     Automaton(String),
 }

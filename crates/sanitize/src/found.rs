@@ -1,16 +1,27 @@
 //! What the first pass hands the second: the values found, and which entries it
 //! changed or saw a detector match in.
 
-use crate::known::Builder;
-use crate::Report;
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use crate::known::Gathered;
+use crate::spill::{Budget, Record, Sorter, Table, TableWriter};
+use crate::{Error, Report};
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::sync::{Arc, OnceLock};
 
-/// A 128-bit digest of a value of a kind (two SipHash runs): what the numbering keeps
-/// instead of the value itself.
+/// A hasher keyed with this process's random keys: the digests of values (and the
+/// window keys, see `known`) that the tables keep, in memory and in their temporary
+/// files, cannot be tried against guesses by anyone without the keys, which never
+/// leave memory.
+pub(crate) fn keyed() -> impl Hasher {
+    static STATE: OnceLock<RandomState> = OnceLock::new();
+    STATE.get_or_init(RandomState::new).build_hasher()
+}
+
+/// A 128-bit digest of a value of a kind (two keyed SipHash runs): what the numbering
+/// keeps instead of the value itself.
 pub(crate) fn digest(kind: &str, value: &str) -> u128 {
     let half = |seed: u8| {
-        let mut h = DefaultHasher::new();
+        let mut h = keyed();
         seed.hash(&mut h);
         kind.hash(&mut h);
         value.hash(&mut h);
@@ -23,24 +34,277 @@ fn halves(d: u128) -> [u64; 2] {
     [(d >> 64) as u64, d as u64]
 }
 
+/// A value's number: its digest (of kind and value) and the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Numbered([u64; 2], u32);
+
+impl Record for Numbered {
+    const SIZE: usize = 20;
+    type Key = [u64; 2];
+    fn key(&self) -> [u64; 2] {
+        self.0
+    }
+    fn put(&self, o: &mut [u8]) {
+        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
+        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
+        o[16..20].copy_from_slice(&self.1.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Numbered {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Numbered(
+            [u64_at(0), u64_at(8)],
+            u32::from_le_bytes(b[16..20].try_into().expect("4 bytes")),
+        )
+    }
+}
+
+/// A value met: its digest, when (the count of values met before), its kind. Sorted by
+/// digest then time, or (as [`ByTime`]) by time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Met([u64; 2], u64, u16);
+
+impl Record for Met {
+    const SIZE: usize = 26;
+    type Key = [u64; 2];
+    fn key(&self) -> [u64; 2] {
+        self.0
+    }
+    fn put(&self, o: &mut [u8]) {
+        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
+        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
+        o[16..24].copy_from_slice(&self.1.to_le_bytes());
+        o[24..26].copy_from_slice(&self.2.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Met {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Met(
+            [u64_at(0), u64_at(8)],
+            u64_at(16),
+            u16::from_le_bytes(b[24..26].try_into().expect("2 bytes")),
+        )
+    }
+}
+
+/// [`Met`] sorted by time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ByTime(Met);
+
+impl PartialOrd for ByTime {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for ByTime {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.0 .1, self.0 .0).cmp(&(o.0 .1, o.0 .0))
+    }
+}
+impl Record for ByTime {
+    const SIZE: usize = 26;
+    type Key = u64;
+    fn key(&self) -> u64 {
+        self.0 .1
+    }
+    fn put(&self, o: &mut [u8]) {
+        self.0.put(o)
+    }
+    fn get(b: &[u8]) -> ByTime {
+        ByTime(Met::get(b))
+    }
+}
+
+/// A digest alone (to count distinct values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Digest(pub(crate) [u64; 2]);
+
+impl Record for Digest {
+    const SIZE: usize = 16;
+    type Key = [u64; 2];
+    fn key(&self) -> [u64; 2] {
+        self.0
+    }
+    fn put(&self, o: &mut [u8]) {
+        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
+        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Digest {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        Digest([u64_at(0), u64_at(8)])
+    }
+}
+
+/// A set of digests seen lately, to skip most repeats; forgotten when full (a repeat
+/// then costs a record, never a wrong answer).
+pub(crate) struct Recent(HashSet<[u64; 2]>, usize);
+
+impl Recent {
+    /// At most `cap` remembered.
+    pub(crate) fn new(cap: usize) -> Recent {
+        Recent(HashSet::new(), cap)
+    }
+    /// Whether `d` is new lately (and remember it).
+    pub(crate) fn insert(&mut self, d: u128) -> bool {
+        if self.0.len() >= self.1 {
+            self.0 = HashSet::new();
+        }
+        self.0.insert(halves(d))
+    }
+}
+
+/// Distinct digests counted within a fixed memory budget.
+pub(crate) struct Distinct {
+    recent: Recent,
+    sorter: Sorter<Digest>,
+}
+
+impl Distinct {
+    pub(crate) fn new(budget: Budget) -> Distinct {
+        Distinct {
+            recent: Recent::new(budget.run),
+            sorter: Sorter::new(budget.run),
+        }
+    }
+    /// `d` met; whether it is new lately (not necessarily ever).
+    pub(crate) fn insert(&mut self, d: u128) -> Result<bool, Error> {
+        if !self.recent.insert(d) {
+            return Ok(false);
+        }
+        self.sorter.push(Digest(halves(d))).map_err(Error::Spill)?;
+        Ok(true)
+    }
+    pub(crate) fn count(self) -> Result<u64, Error> {
+        let mut n = 0;
+        let mut last = None;
+        for d in self.sorter.finish().map_err(Error::Spill)? {
+            let d = d.map_err(Error::Spill)?;
+            if last != Some(d) {
+                n += 1;
+                last = Some(d);
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The first pass's numbering, within a fixed memory budget: each value met (its
+/// digest, when, its kind) is recorded, repeats met lately skipped; [`Numbering::finish`]
+/// sorts them by digest (the first meeting of each kept), then by time, numbers them in
+/// that order per kind, and sorts the numbers by digest into the [`Numbers`] table.
+pub(crate) struct Numbering {
+    met: Sorter<Met>,
+    recent: Recent,
+    time: u64,
+    kinds: Vec<&'static str>,
+    budget: Budget,
+}
+
+impl Numbering {
+    pub(crate) fn new(budget: Budget) -> Numbering {
+        Numbering {
+            met: Sorter::new(budget.run),
+            recent: Recent::new(budget.run),
+            time: 0,
+            kinds: Vec::new(),
+            budget,
+        }
+    }
+
+    /// The value with this [`digest`] of `kind` met (numbered at its first meeting).
+    pub(crate) fn assign(&mut self, d: u128, kind: &'static str) -> Result<(), Error> {
+        if !self.recent.insert(d) {
+            return Ok(());
+        }
+        let k = match self.kinds.iter().position(|&x| x == kind) {
+            Some(i) => i,
+            None => {
+                self.kinds.push(kind);
+                self.kinds.len() - 1
+            }
+        };
+        self.met
+            .push(Met(halves(d), self.time, k as u16))
+            .map_err(Error::Spill)?;
+        self.time += 1;
+        Ok(())
+    }
+
+    pub(crate) fn finish(self) -> Result<Numbers, Error> {
+        let Numbering {
+            met, kinds, budget, ..
+        } = self;
+        let io = Error::Spill;
+        // The first meeting of each value, in time order.
+        let mut by_time = Sorter::new(budget.run);
+        let mut last = None;
+        for m in met.finish().map_err(io)? {
+            let m = m.map_err(io)?;
+            if last != Some(m.0) {
+                last = Some(m.0);
+                by_time.push(ByTime(m)).map_err(io)?;
+            }
+        }
+        let mut next = vec![0u32; kinds.len()];
+        let mut count = 0;
+        let mut numbered = Sorter::new(budget.run);
+        for m in by_time.finish().map_err(io)? {
+            let ByTime(Met(d, _, k)) = m.map_err(io)?;
+            let n = &mut next[k as usize];
+            *n += 1;
+            numbered.push(Numbered(d, *n)).map_err(io)?;
+            count += 1;
+        }
+        let mut table = TableWriter::new(budget.numbers, budget, Some(count));
+        for n in numbered.finish().map_err(io)? {
+            table.push(n.map_err(io)?).map_err(io)?;
+        }
+        Ok(Numbers {
+            table: Arc::new(table.finish().map_err(io)?),
+            extra: HashMap::new(),
+            next: kinds.into_iter().zip(next).collect(),
+        })
+    }
+}
+
 /// The number each distinct value of each kind gets in the placeholders
 /// (`[redacted: oauth state #2]`), in the order the first pass met them: a digest per
-/// value (never the value), a counter per kind.
-#[derive(Clone, Debug, Default)]
+/// value (never the value), a counter per kind. The first pass's numbers are a table
+/// ([`Numbering`]: in memory while few, else on disk); values given later
+/// ([`Secrets::add`]) are numbered on from there.
+#[derive(Clone)]
 pub struct Numbers {
-    /// By digest, as two halves (24 bytes a slot, where a `u128` key takes 32).
-    of: HashMap<[u64; 2], u32>,
+    table: Arc<Table<Numbered>>,
+    extra: HashMap<[u64; 2], u32>,
     next: HashMap<&'static str, u32>,
+}
+
+impl Default for Numbers {
+    fn default() -> Numbers {
+        Numbers {
+            table: Arc::new(Table::empty()),
+            extra: HashMap::new(),
+            next: HashMap::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Numbers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Numbers")
+            .field("len", &self.len())
+            .field("on_disk", &self.table.on_disk())
+            .finish()
+    }
 }
 
 impl Numbers {
     /// Number the value with this [`digest`] of `kind`, if it has none yet.
     pub(crate) fn assign(&mut self, digest: u128, kind: &'static str) {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.of.entry(halves(digest)) {
-            let n = self.next.entry(kind).or_insert(0);
-            *n += 1;
-            e.insert(*n);
+        if self.of_digest(digest).is_some() {
+            return;
         }
+        let n = self.next.entry(kind).or_insert(0);
+        *n += 1;
+        self.extra.insert(halves(digest), *n);
     }
     /// The number of `value` as a `kind`, if the first pass met it.
     pub fn get(&self, kind: &str, value: &str) -> Option<u32> {
@@ -48,26 +312,42 @@ impl Numbers {
     }
     /// The number of the value of a kind with this [`digest`].
     pub(crate) fn of_digest(&self, d: u128) -> Option<u32> {
-        self.of.get(&halves(d)).copied()
+        let h = halves(d);
+        if let Some(n) = self.extra.get(&h) {
+            return Some(*n);
+        }
+        let mut n = None;
+        self.table.with_key(h, |r| n = Some(r.1));
+        n
     }
     pub fn len(&self) -> usize {
-        self.of.len()
+        self.table.len() + self.extra.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.of.is_empty()
+        self.len() == 0
+    }
+    /// Whether the table is on disk.
+    #[cfg(test)]
+    pub(crate) fn on_disk(&self) -> bool {
+        self.table.on_disk()
+    }
+    /// The error of a lookup on disk that failed, if one did.
+    pub(crate) fn failed(&self) -> Option<String> {
+        self.table.failed()
     }
 }
 
-/// Values found by the first pass, each with its kind. Grows with distinct secrets only
-/// (a fixed size per value, and one bit per entry).
+/// Values found by the first pass, each with its kind. Within a fixed memory budget
+/// (tables on disk past it), and one bit per entry.
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
     /// Values to search for given by their text ([`Secrets::add`]; the first pass
     /// gathers its own as digests instead).
     pub values: HashMap<String, &'static str>,
-    /// The values the first pass found, as patterns (their text not kept), in the
-    /// order met.
-    pub(crate) gathered: Builder,
+    /// The values the first pass found, as patterns (their text not kept).
+    pub(crate) gathered: Option<Arc<Gathered>>,
+    /// How many distinct values the first pass found.
+    pub(crate) distinct: u64,
     /// Set by the first pass (`collect`): the entries in which the first pass redacted (or
     /// remembered) something, one bit per entry. The second pass copies the other
     /// entries through untouched unless one of the values occurs in their bytes; with
@@ -100,7 +380,7 @@ impl EntrySet {
 
 impl Secrets {
     pub fn len(&self) -> usize {
-        self.values.len() + self.gathered.len()
+        self.values.len() + self.distinct as usize
     }
     pub fn is_empty(&self) -> bool {
         self.len() == 0

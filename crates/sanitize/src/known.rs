@@ -1,17 +1,20 @@
 //! The second pass's search for the values the first pass found: every value and its
-//! encoded forms ([`Sanitizer::set_secrets`]) as digests behind six-byte windows
-//! ([`Known`]: memory per value fixed, whatever its length), and the prefilters that let
-//! most entries be copied through without being parsed (windows in the raw bytes,
-//! escapes that could hide one, base64 content decoded).
+//! encoded forms as digests behind six-byte windows ([`Known`]: a fixed size per
+//! pattern whatever the value's length; in memory while few, else on disk behind a
+//! filter and an index, see [`crate::spill`]), and the prefilters that let most entries
+//! be copied through without being parsed (windows in the raw bytes, escapes that
+//! could hide one, base64 content decoded).
 
-use crate::found::digest;
+use crate::found::keyed;
+use crate::spill::{Budget, Record, Sorter, Table, TableWriter};
 use crate::text::{self, decode_base64, unreserved};
 use crate::{EntrySet, Error, Mode, Sanitizer, Secrets};
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use std::hash::{DefaultHasher, Hasher};
+use std::hash::Hasher;
 use std::ops::Range;
+use std::sync::{Arc, OnceLock, RwLock};
 
 /// The bytes of a window: six URL-unreserved characters of a pattern.
 const W: usize = 6;
@@ -28,78 +31,173 @@ pub(crate) enum Form {
     B64Url,
 }
 
-/// How a value's replacement is made; the value's text is not kept (a JWT's redacted
+const FORMS: [Form; 5] = [
+    Form::Plain,
+    Form::Pct,
+    Form::DoublePct,
+    Form::B64Std,
+    Form::B64Url,
+];
+
+/// How a value's replacement is made (the value's text is not kept; a JWT's redacted
 /// form is made again from the text matched, when it is replaced).
-#[derive(Clone, Debug)]
-pub(crate) enum Rep {
-    /// `[redacted: kind #n]`, the number still to be looked up by this digest of kind
-    /// and value (see [`Numbers`](crate::Numbers)) when armed.
-    Digest([u64; 2]),
-    /// `[redacted: kind #n]` (`0`: `[redacted: kind]`).
-    Numbered(u32),
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Rep {
+    /// `[redacted: kind #n]`, the number looked up by the digest of kind and value
+    /// (see [`Numbers`](crate::Numbers)).
+    Numbered,
     /// `[redacted: kind #…]` with the value's keyed hash (`--hash-key`).
-    Hash(u64),
+    Hash,
     /// A JWT: its header and safe claims kept, rendered from the matched text.
     Jwt,
-    /// The value itself, until armed (a JWT spelled with other characters: rare).
-    Value(Box<str>),
-    /// The replacement as it is.
-    Text(Box<str>),
+    /// Rendered from the value's text, kept aside (a JWT spelled with other
+    /// characters: rare).
+    Value,
+    /// A replacement text kept aside, as it is.
+    Text,
+    /// Nothing (`--remove`).
+    Empty,
+}
+
+const REPS: [Rep; 6] = [
+    Rep::Numbered,
+    Rep::Hash,
+    Rep::Jwt,
+    Rep::Value,
+    Rep::Text,
+    Rep::Empty,
+];
+
+/// The kinds of values, by number, for patterns that name theirs in 16 bits.
+fn kinds() -> &'static RwLock<Vec<&'static str>> {
+    static KINDS: OnceLock<RwLock<Vec<&'static str>>> = OnceLock::new();
+    KINDS.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+fn kind_id(kind: &'static str) -> u32 {
+    if let Some(i) = kinds()
+        .read()
+        .ok()
+        .and_then(|k| k.iter().position(|&x| x == kind))
+    {
+        return i as u32;
+    }
+    let mut k = kinds().write().unwrap_or_else(|e| e.into_inner());
+    match k.iter().position(|&x| x == kind) {
+        Some(i) => i as u32,
+        None => {
+            k.push(kind);
+            (k.len() - 1).min(u16::MAX as usize) as u32
+        }
+    }
+}
+
+fn kind_name(id: u32) -> &'static str {
+    kinds()
+        .read()
+        .ok()
+        .and_then(|k| k.get(id as usize).copied())
+        .unwrap_or("secret")
 }
 
 /// One pattern: a value or one of its encoded forms, known by its digest only
-/// (24 bytes).
-#[derive(Clone, Copy, Debug)]
+/// (40 bytes), with what its replacement needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Pat {
-    /// Its window (six bytes as a little-endian number) in the low 48 bits, where the
-    /// window starts in the pattern in the high 16.
+    /// Its window's key ([`window_key`], 48 bits) in the high bits, where the window
+    /// starts in the pattern in the low 16.
     key: u64,
     digest: u64,
     len: u32,
-    /// Index in [`Known::values`] (low 29 bits) and [`Form`] (high 3).
-    value_form: u32,
+    /// [`Form`] (3 bits), [`Rep`] (3 bits), kind (16 bits, from bit 8).
+    meta: u32,
+    /// [`Rep::Numbered`]: the digest of kind and value; [`Rep::Hash`]: the hash;
+    /// [`Rep::Value`], [`Rep::Text`]: the index of the text kept aside.
+    val: [u64; 2],
 }
-
-const WINDOW_BITS: u64 = (1 << 48) - 1;
 
 impl Pat {
     fn window(&self) -> u64 {
-        self.key & WINDOW_BITS
+        self.key >> 16
     }
     fn off(&self) -> usize {
-        (self.key >> 48) as usize
+        (self.key & 0xffff) as usize
     }
-    fn value(&self) -> u32 {
-        self.value_form & ((1 << 29) - 1)
+    pub(crate) fn form(&self) -> Form {
+        FORMS[(self.meta & 7) as usize]
     }
-    fn form(&self) -> Form {
-        [
-            Form::Plain,
-            Form::Pct,
-            Form::DoublePct,
-            Form::B64Std,
-            Form::B64Url,
-        ][(self.value_form >> 29) as usize]
+    fn rep(&self) -> Rep {
+        REPS[((self.meta >> 3) & 7) as usize]
+    }
+    fn kind(&self) -> &'static str {
+        kind_name(self.meta >> 8)
     }
 }
 
-/// The known values, in a structure whose size does not depend on their text: per
-/// pattern a 64-bit digest, its length, and one *window* (its last run of six
-/// URL-unreserved bytes, the most random end of tokens that share a prefix), in a table
-/// sorted by window behind a bit filter. A text is searched by looking its six-byte
-/// windows up; a candidate is confirmed by the digest of the bytes where the pattern
-/// would be. Patterns without such a window (rare: values with spaces or punctuation
-/// every few characters) go to a small Aho-Corasick automaton.
-pub(crate) struct Known {
-    /// Per value: how its replacement is made, and its kind.
-    pub(crate) values: Vec<(Rep, &'static str)>,
-    /// Sorted by window; patterns of one window in the order added.
-    pats: Vec<Pat>,
-    filter: Vec<u64>,
-    /// log2 of the filter's bits: about 32 per window, 64 KiB to 4 MiB.
-    filter_bits: u32,
-    /// The patterns without a window, and theirs.
-    loose: Option<(AhoCorasick, Vec<Pat>)>,
+impl Record for Pat {
+    const SIZE: usize = 40;
+    type Key = u64;
+    fn key(&self) -> u64 {
+        self.window()
+    }
+    fn put(&self, o: &mut [u8]) {
+        o[0..8].copy_from_slice(&self.key.to_le_bytes());
+        o[8..16].copy_from_slice(&self.digest.to_le_bytes());
+        o[16..20].copy_from_slice(&self.len.to_le_bytes());
+        o[20..24].copy_from_slice(&self.meta.to_le_bytes());
+        o[24..32].copy_from_slice(&self.val[0].to_le_bytes());
+        o[32..40].copy_from_slice(&self.val[1].to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Pat {
+        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        Pat {
+            key: u64_at(0),
+            digest: u64_at(8),
+            len: u32_at(16),
+            meta: u32_at(20),
+            val: [u64_at(24), u64_at(32)],
+        }
+    }
+}
+
+/// A pattern and the order it was added in, sorted by window (then length and digest,
+/// so equal patterns meet and the first added is kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Added(Pat, u64);
+
+impl Added {
+    fn order(&self) -> (u64, u32, u64, u64) {
+        (self.0.key, self.0.len, self.0.digest, self.1)
+    }
+}
+impl PartialOrd for Added {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Added {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&o.order())
+    }
+}
+impl Record for Added {
+    const SIZE: usize = 48;
+    type Key = u64;
+    fn key(&self) -> u64 {
+        self.0.window()
+    }
+    fn put(&self, o: &mut [u8]) {
+        self.0.put(&mut o[..40]);
+        o[40..48].copy_from_slice(&self.1.to_le_bytes());
+    }
+    fn get(b: &[u8]) -> Added {
+        Added(
+            Pat::get(&b[..40]),
+            u64::from_le_bytes(b[40..48].try_into().expect("8 bytes")),
+        )
+    }
 }
 
 fn window_at(b: &[u8], i: usize) -> u64 {
@@ -108,93 +206,129 @@ fn window_at(b: &[u8], i: usize) -> u64 {
     u64::from_le_bytes(w)
 }
 
-fn filter_index(w: u64, bits: u32) -> usize {
-    (w.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - bits)) as usize
+/// A window's key: its six bytes mixed with this process's random keys (48 bits), so
+/// the tables — on disk too — hold no fragment of a value.
+fn window_key(w: u64) -> u64 {
+    let (k1, k2) = window_keys();
+    (w ^ k1).wrapping_mul(k2) >> 16
 }
 
-/// A 64-bit digest of a pattern's bytes (a candidate must also have its length and its
-/// window where the pattern has them).
+fn window_keys() -> (u64, u64) {
+    static KEYS: OnceLock<(u64, u64)> = OnceLock::new();
+    *KEYS.get_or_init(|| {
+        let mut a = keyed();
+        a.write_u8(1);
+        let mut b = keyed();
+        b.write_u8(2);
+        (a.finish(), b.finish() | 1)
+    })
+}
+
+/// A 64-bit digest of a pattern's bytes, keyed like [`window_key`] (a candidate must
+/// also have its length and its window where the pattern has them).
 pub(crate) fn digest_bytes(b: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
+    let mut h = keyed();
     h.write(b);
     h.finish()
 }
 
-impl Known {
-    /// `list`'s patterns (pattern, value, form), the first of equal ones kept.
-    #[cfg(test)]
-    pub(crate) fn build(
-        list: Vec<(String, u32, Form)>,
-        values: Vec<(String, &'static str)>,
-    ) -> Result<Known, Error> {
-        let mut b = Builder::default();
-        for (p, value, form) in list {
-            b.add(&p, value, form);
+/// Which windows a pattern table holds, 20 bits per pattern, three bits set in one
+/// 64-bit word: a window that is not there is ruled out with one memory read.
+struct Bloom {
+    words: Vec<u64>,
+}
+
+impl Bloom {
+    fn new(n: usize) -> Bloom {
+        Bloom {
+            words: vec![0; (n * 20 / 64).max(1 << 10)],
         }
-        b.values = values
-            .into_iter()
-            .map(|(r, k)| (Rep::Text(r.into()), k))
-            .collect();
-        b.finish()
+    }
+    fn at(&self, k: u64) -> (usize, u64) {
+        let i = ((u128::from(k) * self.words.len() as u128) >> 48) as usize;
+        let m = 1u64 << (k & 63) | 1u64 << ((k >> 6) & 63) | 1u64 << ((k >> 12) & 63);
+        (i, m)
+    }
+    fn insert(&mut self, k: u64) {
+        let (i, m) = self.at(k);
+        self.words[i] |= m;
+    }
+    fn may_hold(&self, k: u64) -> bool {
+        let (i, m) = self.at(k);
+        self.words[i] & m == m
     }
 }
 
 /// Patterns gathered one at a time, their text not kept (only where a pattern has no
-/// window). A pattern added twice is found twice, and the first added wins (see
-/// [`Known::find`]). The first pass gathers each value's patterns as it meets the value
-/// ([`Builder::add_value`]), so no value's text outlives its entry.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Builder {
-    pats: Vec<Pat>,
+/// window), sorted within a fixed memory budget ([`Sorter`]). A pattern added twice is
+/// kept once, the first added (see [`Known::find`]). The first pass gathers each value's
+/// patterns as it meets the value ([`Gathering::add_value`]), so no value's text
+/// outlives its entry.
+pub(crate) struct Gathering {
+    sorter: Sorter<Added>,
+    added: u64,
     loose_pats: Vec<String>,
     loose: Vec<Pat>,
-    values: Vec<(Rep, &'static str)>,
+    /// Texts kept aside ([`Rep::Value`], [`Rep::Text`]), numbered from `aside_base`.
+    aside: Vec<Box<str>>,
+    aside_base: usize,
+    budget: Budget,
 }
 
-impl Builder {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.pats.is_empty() && self.loose.is_empty()
-    }
-
-    /// The number of values added.
-    pub(crate) fn len(&self) -> usize {
-        self.values.len()
+impl Gathering {
+    /// Texts kept aside are numbered from `aside_base` (after another table's).
+    pub(crate) fn new(aside_base: usize, budget: Budget) -> Gathering {
+        Gathering {
+            budget,
+            sorter: Sorter::new(budget.run),
+            added: 0,
+            loose_pats: Vec::new(),
+            loose: Vec::new(),
+            aside: Vec::new(),
+            aside_base,
+        }
     }
 
     /// A value of `kind` and its encoded forms (URL-encoded once and twice, form- and
     /// lower-case-encoded, percent-decoded, base64 both ways, JSON-escaped), replaced as
     /// `s` renders the value.
-    pub(crate) fn add_value(&mut self, s: &Sanitizer, v: &str, kind: &'static str) {
-        let id = self.values.len() as u32;
-        self.values.push((s.rep(kind, v), kind));
+    pub(crate) fn add_value(
+        &mut self,
+        s: &Sanitizer,
+        v: &str,
+        kind: &'static str,
+    ) -> Result<(), Error> {
+        let (rep, val) = self.rep(s, kind, v);
+        let meta = (rep as u32) << 3 | kind_id(kind) << 8;
+        let mut add = |p: &str, form: Form| self.add(p, meta | form as u32, val);
         let enc = text::pct_encode(v);
         if enc != *v {
-            self.add(&enc, id, Form::Pct);
+            add(&enc, Form::Pct)?;
             // Encoded twice (`%253D`).
-            self.add(&text::pct_encode(&enc), id, Form::DoublePct);
+            add(&text::pct_encode(&enc), Form::DoublePct)?;
             if v.contains(' ') {
-                self.add(&text::form_encode(v), id, Form::Pct);
+                add(&text::form_encode(v), Form::Pct)?;
             }
             // Lower-case hex, as some encoders write it.
             let lower = text::pct_lower(&enc);
             if lower != enc {
-                self.add(&lower, id, Form::Pct);
+                add(&lower, Form::Pct)?;
             }
         }
         if v.contains('%') {
             if let Some(d) = text::pct_decode(v, false) {
                 if d != *v && d.len() >= 6 {
-                    self.add(&d, id, Form::Plain);
+                    add(&d, Form::Plain)?;
                 }
             }
         }
         if v.len() >= 8 {
             let std = STANDARD_NO_PAD.encode(v);
             let url = URL_SAFE_NO_PAD.encode(v);
-            self.add(&std, id, Form::B64Std);
+            add(&std, Form::B64Std)?;
             // The same text added again would never be the one found (the first wins).
             if url != std {
-                self.add(&url, id, Form::B64Url);
+                add(&url, Form::B64Url)?;
             }
         }
         // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
@@ -203,69 +337,96 @@ impl Builder {
             let esc = serde_json::to_string(v).unwrap_or_default();
             let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
             if esc != v {
-                self.add(esc, id, Form::Plain);
+                add(esc, Form::Plain)?;
             }
         }
-        self.add(v, id, Form::Plain);
+        add(v, Form::Plain)
     }
 
-    /// The values' replacements made final with the numbering `s` is armed with.
-    pub(crate) fn render(&mut self, s: &Sanitizer) {
-        for (rep, kind) in &mut self.values {
-            match rep {
-                Rep::Digest([hi, lo]) => {
-                    let d = (u128::from(*hi) << 64) | u128::from(*lo);
-                    *rep = Rep::Numbered(s.numbers.of_digest(d).unwrap_or(0));
+    /// How `value` of `kind` will be replaced in the second pass (see [`Rep`]).
+    fn rep(&mut self, s: &Sanitizer, kind: &'static str, v: &str) -> (Rep, [u64; 2]) {
+        match &s.mode {
+            Mode::Remove => (Rep::Empty, [0, 0]),
+            _ if Sanitizer::is_jwt(v) => {
+                if v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+                {
+                    (Rep::Jwt, [0, 0])
+                } else {
+                    (Rep::Value, [self.aside(v), 0])
                 }
-                Rep::Value(v) => *rep = Rep::Text(s.render(kind, v).into()),
-                _ => {}
             }
+            Mode::Placeholder => {
+                let d = crate::found::digest(kind, v);
+                (Rep::Numbered, [(d >> 64) as u64, d as u64])
+            }
+            Mode::Hash(key) => (Rep::Hash, [Sanitizer::hmac64(key, v), 0]),
         }
     }
 
-    pub(crate) fn add(&mut self, p: &str, value: u32, form: Form) {
+    fn aside(&mut self, t: &str) -> u64 {
+        self.aside.push(t.into());
+        (self.aside_base + self.aside.len() - 1) as u64
+    }
+
+    fn add(&mut self, p: &str, meta: u32, val: [u64; 2]) -> Result<(), Error> {
         let b = p.as_bytes();
         if b.is_empty() {
-            return;
+            return Ok(());
         }
         let off = (0..=b.len().saturating_sub(W))
             .rev()
             .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
             .filter(|&o| o <= u16::MAX as usize);
-        let key = off.map_or(0, |o| window_at(b, o) | (o as u64) << 48);
+        let key = off.map_or(0, |o| window_key(window_at(b, o)) << 16 | o as u64);
         let pat = Pat {
             key,
             digest: digest_bytes(b),
             len: b.len() as u32,
-            value_form: value | (form as u32) << 29,
+            meta,
+            val,
         };
         match off {
-            Some(_) => self.pats.push(pat),
+            Some(_) => {
+                self.sorter
+                    .push(Added(pat, self.added))
+                    .map_err(Error::Spill)?;
+                self.added += 1;
+            }
             None => {
                 self.loose_pats.push(p.to_string());
                 self.loose.push(pat);
             }
         }
+        Ok(())
     }
 
-    pub(crate) fn finish(self) -> Result<Known, Error> {
-        let Builder {
-            mut pats,
+    /// The patterns sorted into their table (on disk past the budget's `patterns`), behind a
+    /// filter of their windows.
+    pub(crate) fn finish(self) -> Result<Gathered, Error> {
+        let Gathering {
+            sorter,
+            added,
             loose_pats,
             loose,
-            values,
+            aside,
+            aside_base,
+            budget,
         } = self;
-        // Stable: the patterns of one window stay in the order added.
-        pats.sort_by_key(Pat::window);
-        let filter_bits = (pats.len().max(1) * 32)
-            .next_power_of_two()
-            .trailing_zeros()
-            .clamp(19, 25);
-        let mut filter = vec![0u64; (1usize << filter_bits) / 64];
-        for p in &pats {
-            let i = filter_index(p.window(), filter_bits);
-            filter[i / 64] |= 1 << (i % 64);
+        let mut bloom = Bloom::new(added as usize);
+        let mut w = TableWriter::new(budget.patterns, budget, Some(added as usize));
+        let mut last: Option<Pat> = None;
+        for a in sorter.finish().map_err(Error::Spill)? {
+            let Added(p, _) = a.map_err(Error::Spill)?;
+            // Equal patterns are adjacent, the first added first: it is the one kept.
+            if last.is_some_and(|l| (l.key, l.len, l.digest) == (p.key, p.len, p.digest)) {
+                continue;
+            }
+            last = Some(p);
+            bloom.insert(p.window());
+            w.push(p).map_err(Error::Spill)?;
         }
+        let table = w.finish().map_err(Error::Spill)?;
         let loose = if loose_pats.is_empty() {
             None
         } else {
@@ -275,26 +436,91 @@ impl Builder {
                 .map_err(|e| Error::Automaton(e.to_string()))?;
             Some((ac, loose))
         };
-        Ok(Known {
-            values,
-            pats,
-            filter,
-            filter_bits,
+        Ok(Gathered {
+            table,
+            bloom,
             loose,
+            aside,
+            aside_base,
         })
     }
 }
 
-impl Known {
-    /// The patterns whose window is `w`.
-    fn with_window(&self, w: u64) -> &[Pat] {
-        let i = filter_index(w, self.filter_bits);
-        if self.filter[i / 64] & (1 << (i % 64)) == 0 {
-            return &[];
+/// A table of patterns made by [`Gathering::finish`].
+pub(crate) struct Gathered {
+    table: Table<Pat>,
+    bloom: Bloom,
+    /// The patterns without a window, and theirs.
+    loose: Option<(AhoCorasick, Vec<Pat>)>,
+    aside: Vec<Box<str>>,
+    aside_base: usize,
+}
+
+impl std::fmt::Debug for Gathered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gathered")
+            .field("patterns", &self.table.len())
+            .field("on_disk", &self.table.on_disk())
+            .finish()
+    }
+}
+
+impl Gathered {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.table.len() == 0 && self.loose.is_none()
+    }
+
+    /// Whether the table is on disk.
+    #[cfg(test)]
+    pub(crate) fn on_disk(&self) -> bool {
+        self.table.on_disk()
+    }
+
+    /// The number of texts kept aside (the next table's are numbered after them).
+    pub(crate) fn aside_end(&self) -> usize {
+        self.aside_base + self.aside.len()
+    }
+
+    fn with_window(&self, k: u64, f: impl FnMut(&Pat)) {
+        if self.bloom.may_hold(k) {
+            self.table.with_key(k, f);
         }
-        let lo = self.pats.partition_point(|p| p.window() < w);
-        let hi = lo + self.pats[lo..].partition_point(|p| p.window() == w);
-        &self.pats[lo..hi]
+    }
+
+    fn holds(&self, k: u64) -> bool {
+        let mut any = false;
+        self.with_window(k, |_| any = true);
+        any
+    }
+}
+
+/// The known values: the first pass's table of patterns, then that of the values given
+/// by their text ([`Secrets::values`]). A text is searched by looking its six-byte
+/// windows up (a filter, then the table); a candidate is confirmed by the digest of the
+/// bytes where the pattern would be. Patterns without such a window (rare: values with
+/// spaces or punctuation every few characters) go to a small Aho-Corasick automaton.
+pub(crate) struct Known {
+    sets: Vec<Arc<Gathered>>,
+}
+
+impl Known {
+    /// `list`'s patterns (pattern, value, form), value `i` replaced by `values[i]`'s
+    /// text; the first of equal patterns kept.
+    #[cfg(test)]
+    pub(crate) fn build(
+        list: Vec<(String, u32, Form)>,
+        values: Vec<(String, &'static str)>,
+    ) -> Result<Known, Error> {
+        let mut g = Gathering::new(0, Budget::default());
+        let ids: Vec<u64> = values.iter().map(|(t, _)| g.aside(t)).collect();
+        for (p, value, form) in list {
+            let meta =
+                form as u32 | (Rep::Text as u32) << 3 | kind_id(values[value as usize].1) << 8;
+            g.add(&p, meta, [ids[value as usize], 0])?;
+        }
+        Ok(Known {
+            sets: vec![Arc::new(g.finish()?)],
+        })
     }
 
     /// Whether a pattern may occur in `text` (`false`: certainly not): one of the
@@ -305,36 +531,43 @@ impl Known {
     /// base64 content, which [`raw_needs_decoding`] reports. With patterns that have no
     /// window, always `true` unless `text` is searched exactly.
     pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
-        if self.loose.is_some() {
+        if !self.anchored() {
             return true;
         }
-        (0..(text.len() + 1).saturating_sub(W))
-            .any(|i| !self.with_window(window_at(text, i)).is_empty())
+        (0..(text.len() + 1).saturating_sub(W)).any(|i| {
+            let k = window_key(window_at(text, i));
+            self.sets.iter().any(|g| g.holds(k))
+        })
     }
 
     /// Whether [`Known::may_occur`] can rule anything out.
     pub(crate) fn anchored(&self) -> bool {
-        self.loose.is_none()
+        self.sets.iter().all(|g| g.loose.is_none())
     }
 
     /// Every occurrence of a pattern in `text`, leftmost first, the longest at one
-    /// start, none overlapping: (range, value, form).
-    pub(crate) fn find(&self, text: &[u8]) -> Vec<(Range<usize>, u32, Form)> {
-        let mut hits: Vec<(Range<usize>, &Pat)> = Vec::new();
+    /// start, none overlapping: (range, pattern).
+    pub(crate) fn find(&self, text: &[u8]) -> Vec<(Range<usize>, Pat)> {
+        let mut hits: Vec<(Range<usize>, Pat)> = Vec::new();
         for i in 0..(text.len() + 1).saturating_sub(W) {
-            for p in self.with_window(window_at(text, i)) {
-                let Some(start) = i.checked_sub(p.off()) else {
-                    continue;
-                };
-                let end = start + p.len as usize;
-                if end <= text.len() && digest_bytes(&text[start..end]) == p.digest {
-                    hits.push((start..end, p));
-                }
+            let k = window_key(window_at(text, i));
+            for g in &self.sets {
+                g.with_window(k, |p| {
+                    let Some(start) = i.checked_sub(p.off()) else {
+                        return;
+                    };
+                    let end = start + p.len as usize;
+                    if end <= text.len() && digest_bytes(&text[start..end]) == p.digest {
+                        hits.push((start..end, *p));
+                    }
+                });
             }
         }
-        if let Some((ac, pats)) = &self.loose {
-            for m in ac.find_iter(text) {
-                hits.push((m.range(), &pats[m.pattern().as_usize()]));
+        for g in &self.sets {
+            if let Some((ac, pats)) = &g.loose {
+                for m in ac.find_iter(text) {
+                    hits.push((m.range(), pats[m.pattern().as_usize()]));
+                }
             }
         }
         hits.sort_by(|a, b| a.0.start.cmp(&b.0.start).then(b.0.end.cmp(&a.0.end)));
@@ -345,49 +578,43 @@ impl Known {
                 continue;
             }
             last = r.end;
-            out.push((r, p.value(), p.form()));
+            out.push((r, p));
         }
         out
+    }
+
+    /// The error of a lookup on disk that failed, if one did (lookups found nothing
+    /// since: what was made with them is not to be trusted).
+    pub(crate) fn failed(&self) -> Option<String> {
+        self.sets.iter().find_map(|g| g.table.failed())
+    }
+
+    fn aside(&self, i: u64) -> &str {
+        let i = i as usize;
+        self.sets
+            .iter()
+            .find(|g| (g.aside_base..g.aside_end()).contains(&i))
+            .map_or("", |g| &g.aside[i - g.aside_base])
     }
 }
 
 impl Sanitizer {
-    /// How `value` of `kind` will be replaced in the second pass (see [`Rep`]).
-    pub(crate) fn rep(&self, kind: &'static str, v: &str) -> Rep {
-        match &self.mode {
-            Mode::Remove => Rep::Text("".into()),
-            _ if Self::is_jwt(v) => {
-                if v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
-                {
-                    Rep::Jwt
-                } else {
-                    Rep::Value(v.into())
+    /// The replacement of `matched`, a match of pattern `p`, and the value's kind.
+    pub(crate) fn replacement(&self, k: &Known, p: &Pat, matched: &str) -> (String, &'static str) {
+        let kind = p.kind();
+        let form = p.form();
+        let r = match p.rep() {
+            Rep::Numbered => {
+                let d = u128::from(p.val[0]) << 64 | u128::from(p.val[1]);
+                match self.numbers.of_digest(d) {
+                    Some(n) => format!("[redacted: {kind} #{n}]"),
+                    None => format!("[redacted: {kind}]"),
                 }
             }
-            Mode::Placeholder => {
-                let d = digest(kind, v);
-                Rep::Digest([(d >> 64) as u64, d as u64])
-            }
-            Mode::Hash(key) => Rep::Hash(Self::hmac64(key, v)),
-        }
-    }
-
-    /// The replacement of `matched`, a match of `value` in `form`, and the value's kind.
-    pub(crate) fn replacement(
-        &self,
-        k: &Known,
-        value: u32,
-        form: Form,
-        matched: &str,
-    ) -> (String, &'static str) {
-        let (rep, kind) = &k.values[value as usize];
-        let r = match rep {
-            Rep::Numbered(0) | Rep::Digest(_) => format!("[redacted: {kind}]"),
-            Rep::Numbered(n) => format!("[redacted: {kind} #{n}]"),
-            Rep::Hash(h) => format!("[redacted: {kind} #{h:016x}]"),
-            Rep::Text(t) => t.to_string(),
-            Rep::Value(v) => self.render(kind, v),
+            Rep::Hash => format!("[redacted: {kind} #{:016x}]", p.val[0]),
+            Rep::Text => k.aside(p.val[0]).to_string(),
+            Rep::Empty => String::new(),
+            Rep::Value => self.render(kind, k.aside(p.val[0])),
             Rep::Jwt => match decode_form(form, matched) {
                 Some(v) => self.render(kind, &v),
                 None => format!("[redacted: {kind}]"),
@@ -417,7 +644,7 @@ fn decode_form(form: Form, m: &str) -> Option<String> {
 
 /// What the second pass needs to copy an entry through without parsing it: the entries
 /// the first pass changed (the others are copied unless a known value may occur in
-/// their bytes, see [`Known::anchors`]).
+/// their bytes, see [`Known::may_occur`]).
 pub(crate) struct FastPath {
     pub(crate) touched: EntrySet,
     pub(crate) detected: EntrySet,
@@ -428,38 +655,56 @@ impl Sanitizer {
     /// and base64 forms) is replaced wherever it occurs.
     pub fn set_secrets(&mut self, secrets: &Secrets) -> Result<(), Error> {
         self.numbers = secrets.numbers.clone();
-        self.arm_values(secrets.gathered.clone(), secrets)
+        self.arm_values(secrets)
     }
 
     /// [`Sanitizer::set_secrets`] taking the first pass's result, whose numbering is
     /// moved, not copied.
     pub(crate) fn arm(&mut self, mut secrets: Secrets) -> Result<(), Error> {
         self.numbers = std::mem::take(&mut secrets.numbers);
-        let b = std::mem::take(&mut secrets.gathered);
-        self.arm_values(b, &secrets)
+        self.arm_values(&secrets)
     }
 
     /// The values of `secrets` (numbered by `self.numbers`) armed for the second pass:
     /// those the first pass gathered (in the order met), then those of
     /// [`Secrets::values`] in a fixed order (the first value to claim a pattern keeps it).
-    fn arm_values(&mut self, b: Builder, secrets: &Secrets) -> Result<(), Error> {
-        let mut b = b;
-        let mut sorted: Vec<(&String, &&'static str)> = secrets.values.iter().collect();
-        sorted.sort();
-        for (v, kind) in sorted {
-            b.add_value(self, v, kind);
+    fn arm_values(&mut self, secrets: &Secrets) -> Result<(), Error> {
+        let mut sets = Vec::new();
+        if let Some(g) = secrets.gathered.as_ref().filter(|g| !g.is_empty()) {
+            sets.push(g.clone());
         }
-        b.render(self);
+        if !secrets.values.is_empty() {
+            let base = secrets.gathered.as_ref().map_or(0, |g| g.aside_end());
+            let mut own = Gathering::new(base, self.budget);
+            let mut sorted: Vec<(&String, &&'static str)> = secrets.values.iter().collect();
+            sorted.sort();
+            for (v, kind) in sorted {
+                own.add_value(self, v, kind)?;
+            }
+            let own = own.finish()?;
+            if !own.is_empty() {
+                sets.push(Arc::new(own));
+            }
+        }
         self.fast = secrets.touched.as_ref().map(|touched| FastPath {
             touched: touched.clone(),
             detected: secrets.detected.clone(),
         });
-        if b.is_empty() {
-            self.known = None;
-            return Ok(());
-        }
-        self.known = Some(b.finish()?);
+        self.known = if sets.is_empty() {
+            None
+        } else {
+            Some(Known { sets })
+        };
         Ok(())
+    }
+
+    /// Why a lookup in a table on disk failed, if one did: what the second pass made
+    /// since is not to be trusted.
+    pub(crate) fn lookup_failed(&self) -> Option<String> {
+        self.known
+            .as_ref()
+            .and_then(|k| k.failed())
+            .or_else(|| self.numbers.failed())
     }
 
     /// Whether the entry `index` with these raw bytes comes out of [`Sanitizer::entry`]

@@ -23,6 +23,7 @@ pub mod report;
 pub mod rules;
 mod sanitizer;
 mod scan;
+mod spill;
 mod spool;
 mod text;
 mod url;

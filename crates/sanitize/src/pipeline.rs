@@ -1,10 +1,10 @@
 //! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
-use crate::found::{digest, Edits, EntrySet, Secrets, Tally};
+use crate::found::{digest, Distinct, Edits, EntrySet, Numbering, Secrets, Tally};
+use crate::known::Gathering;
 use crate::{Error, Options, Report, Sanitizer};
 use har::{HarReader, HarWriter, Style};
-use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -76,13 +76,22 @@ pub(crate) fn collect(
     let s2 = s.clone();
     let s3 = s.clone();
     let mut touched = EntrySet::default();
-    // Each distinct value once (by a digest of its text), its patterns gathered as met.
-    let mut distinct: HashSet<u128> = HashSet::new();
-    let mut gather = |secrets: &mut Secrets, v: String, k: &'static str| {
-        secrets.numbers.assign(digest(k, &v), k);
-        if distinct.insert(digest("", &v)) {
-            secrets.gathered.add_value(&s3, &v, k);
+    // Each value met is numbered, and each distinct one (by a digest of its text) has
+    // its patterns gathered as met; all within a fixed memory budget (see `spill`).
+    let mut numbering = Numbering::new(s.budget);
+    let mut gathering = Gathering::new(0, s.budget);
+    let mut distinct = Distinct::new(s.budget);
+    let gather = |numbering: &mut Numbering,
+                  gathering: &mut Gathering,
+                  distinct: &mut Distinct,
+                  v: String,
+                  k: &'static str|
+     -> Result<(), Error> {
+        numbering.assign(digest(k, &v), k)?;
+        if distinct.insert(digest("", &v))? {
+            gathering.add_value(&s3, &v, k)?;
         }
+        Ok(())
     };
     // The borrowed tree: nothing is rewritten in this pass (see `scan`).
     let reader = har::fold(
@@ -107,10 +116,10 @@ pub(crate) fn collect(
             }
             report.merge(&et.report);
             for (d, k) in et.seen {
-                secrets.numbers.assign(d, k);
+                numbering.assign(d, k)?;
             }
             for (v, k) in et.found {
-                gather(&mut secrets, v, k);
+                gather(&mut numbering, &mut gathering, &mut distinct, v, k)?;
             }
             Ok(())
         },
@@ -121,11 +130,14 @@ pub(crate) fn collect(
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     for (d, k) in t.seen {
-        secrets.numbers.assign(d, k);
+        numbering.assign(d, k)?;
     }
     for (v, k) in t.found {
-        gather(&mut secrets, v, k);
+        gather(&mut numbering, &mut gathering, &mut distinct, v, k)?;
     }
+    secrets.numbers = numbering.finish()?;
+    secrets.gathered = Some(Arc::new(gathering.finish()?));
+    secrets.distinct = distinct.count()?;
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
     Ok((secrets, report))
@@ -212,6 +224,9 @@ pub(crate) fn rewrite<W: Write>(
             })
         },
         |(bytes, r): (Vec<u8>, Report)| -> Result<(), Error> {
+            if let Some(e) = s.lookup_failed() {
+                return Err(Error::Spill(std::io::Error::other(e)));
+            }
             report.merge(&r);
             if let Some(w) = out.as_deref_mut() {
                 w.serialized_entry(&bytes)?;

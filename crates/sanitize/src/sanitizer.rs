@@ -52,6 +52,8 @@ pub struct Sanitizer {
     /// Whether [`Sanitizer::known_absent`] may answer `true` (the raw-bytes
     /// prefilter); off only in tests, as the reference it is compared with.
     pub(crate) raw_prefilter: bool,
+    /// How much of the values found is kept in memory (see [`crate::spill`]).
+    pub(crate) budget: crate::spill::Budget,
 }
 
 impl Sanitizer {
@@ -99,6 +101,7 @@ impl Sanitizer {
             fast: None,
             numbers: Numbers::default(),
             raw_prefilter: true,
+            budget: crate::spill::Budget::default(),
         })
     }
 

@@ -185,13 +185,13 @@ impl Sanitizer {
             return None;
         }
         enum Hit {
-            Known(u32, crate::known::Form),
+            Known(crate::known::Pat),
             Found(&'static str, secrets::Check),
         }
         let mut hits: Vec<(std::ops::Range<usize>, Hit)> = Vec::new();
         if let Some(k) = self.known.as_ref().filter(|_| !t.known_absent) {
-            for (r, value, form) in k.find(s.as_bytes()) {
-                hits.push((r, Hit::Known(value, form)));
+            for (r, p) in k.find(s.as_bytes()) {
+                hits.push((r, Hit::Known(p)));
             }
         }
         if !no_detect && !t.detected_nothing {
@@ -215,12 +215,12 @@ impl Sanitizer {
             }
             let value = &s[r.clone()];
             let rep = match hit {
-                Hit::Known(v, form) => {
+                Hit::Known(p) => {
                     let k = self.known.as_ref().expect("known");
                     if self.keep_value(value) {
                         continue;
                     }
-                    let (rep, kind) = self.replacement(k, v, form, value);
+                    let (rep, kind) = self.replacement(k, &p, value);
                     t.report.add(kind, location);
                     rep
                 }
