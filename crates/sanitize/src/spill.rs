@@ -202,14 +202,14 @@ pub(crate) struct Budget {
 }
 
 impl Default for Budget {
-    /// About 16 MiB at most: in the first pass, runs of 3 MiB (patterns), 2 MiB (values
+    /// About 26 MiB at most: in the first pass, runs of 3 MiB (patterns), 2 MiB (values
     /// met) and 1 MiB (digests), and 2 MiB per set of digests remembered; for the
-    /// second, tables up to 10 MiB (patterns) and 5 MiB (numbers), or on disk behind a
+    /// second, tables up to 20 MiB (patterns) and 5 MiB (numbers), or on disk behind a
     /// filter of 2.5 bytes per pattern and 1 MiB of cached blocks per table.
     fn default() -> Budget {
         Budget {
             run: 1 << 16,
-            patterns: 1 << 18,
+            patterns: 1 << 19,
             numbers: 1 << 18,
             block: 4096,
             cached: 256,
