@@ -200,6 +200,39 @@ impl Record for Added {
     }
 }
 
+/// The bytes a window is made of ([`unreserved`]), as a table.
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        c += 1;
+    }
+    t
+};
+
+/// Calls `f(i, key)` for each `i` where six URL-unreserved bytes start in `text` — the
+/// only places a window can be — with their [`window_key`], until `f` says `true`
+/// (then `true`).
+fn each_window(text: &[u8], mut f: impl FnMut(usize, u64) -> bool) -> bool {
+    let mut run = 0;
+    // The last six bytes, the first in the low byte (as `window_at` reads them).
+    let mut w = 0u64;
+    for (i, &c) in text.iter().enumerate() {
+        if UNRESERVED[c as usize] {
+            w = w >> 8 | u64::from(c) << 40;
+            run += 1;
+            if run >= W && f(i + 1 - W, window_key(w)) {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
 fn window_at(b: &[u8], i: usize) -> u64 {
     let mut w = [0u8; 8];
     w[..W].copy_from_slice(&b[i..i + W]);
@@ -289,79 +322,45 @@ impl Gathering {
         }
     }
 
-    /// A value of `kind` and its encoded forms (URL-encoded once and twice, form- and
-    /// lower-case-encoded, percent-decoded, base64 both ways, JSON-escaped), replaced as
-    /// `s` renders the value.
+    /// A value of `kind` and its encoded forms, replaced as `s` renders the value (see
+    /// [`Patterns::of`]).
     pub(crate) fn add_value(
         &mut self,
         s: &Sanitizer,
         v: &str,
         kind: &'static str,
     ) -> Result<(), Error> {
-        let (rep, val) = self.rep(s, kind, v);
-        let meta = (rep as u32) << 3 | kind_id(kind) << 8;
-        let mut add = |p: &str, form: Form| self.add(p, meta | form as u32, val);
-        let enc = text::pct_encode(v);
-        if enc != *v {
-            add(&enc, Form::Pct)?;
-            // Encoded twice (`%253D`).
-            add(&text::pct_encode(&enc), Form::DoublePct)?;
-            if v.contains(' ') {
-                add(&text::form_encode(v), Form::Pct)?;
-            }
-            // Lower-case hex, as some encoders write it.
-            let lower = text::pct_lower(&enc);
-            if lower != enc {
-                add(&lower, Form::Pct)?;
-            }
-        }
-        if v.contains('%') {
-            if let Some(d) = text::pct_decode(v, false) {
-                if d != *v && d.len() >= 6 {
-                    add(&d, Form::Plain)?;
-                }
-            }
-        }
-        if v.len() >= 8 {
-            let std = STANDARD_NO_PAD.encode(v);
-            let url = URL_SAFE_NO_PAD.encode(v);
-            add(&std, Form::B64Std)?;
-            // The same text added again would never be the one found (the first wins).
-            if url != std {
-                add(&url, Form::B64Url)?;
-            }
-        }
-        // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
-        // (Only `"`, `\\` and control characters are escaped.)
-        if v.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-            let esc = serde_json::to_string(v).unwrap_or_default();
-            let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
-            if esc != v {
-                add(esc, Form::Plain)?;
-            }
-        }
-        add(v, Form::Plain)
+        self.add_patterns(Patterns::of(s, v, kind))
     }
 
-    /// How `value` of `kind` will be replaced in the second pass (see [`Rep`]).
-    fn rep(&mut self, s: &Sanitizer, kind: &'static str, v: &str) -> (Rep, [u64; 2]) {
-        match &s.mode {
-            Mode::Remove => (Rep::Empty, [0, 0]),
-            _ if Sanitizer::is_jwt(v) => {
-                if v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
-                {
-                    (Rep::Jwt, [0, 0])
-                } else {
-                    (Rep::Value, [self.aside(v), 0])
-                }
-            }
-            Mode::Placeholder => {
-                let d = crate::found::digest(kind, v);
-                (Rep::Numbered, [(d >> 64) as u64, d as u64])
-            }
-            Mode::Hash(key) => (Rep::Hash, [Sanitizer::hmac64(key, v), 0]),
+    /// A value's patterns, made by [`Patterns::of`] (on any thread), added in the order
+    /// this is called.
+    pub(crate) fn add_patterns(&mut self, p: Patterns) -> Result<(), Error> {
+        let Patterns {
+            mut windowed,
+            mut loose,
+            aside,
+        } = p;
+        if let Some(t) = aside {
+            let i = self.aside(&t);
+            windowed.iter_mut().for_each(|p| p.val[0] = i);
+            loose.iter_mut().for_each(|(_, p)| p.val[0] = i);
         }
+        self.push(windowed, loose)
+    }
+
+    fn push(&mut self, windowed: Vec<Pat>, loose: Vec<(String, Pat)>) -> Result<(), Error> {
+        for p in windowed {
+            self.sorter
+                .push(Added(p, self.added))
+                .map_err(Error::Spill)?;
+            self.added += 1;
+        }
+        for (t, p) in loose {
+            self.loose_pats.push(t);
+            self.loose.push(p);
+        }
+        Ok(())
     }
 
     fn aside(&mut self, t: &str) -> u64 {
@@ -369,36 +368,11 @@ impl Gathering {
         (self.aside_base + self.aside.len() - 1) as u64
     }
 
+    #[cfg(test)]
     fn add(&mut self, p: &str, meta: u32, val: [u64; 2]) -> Result<(), Error> {
-        let b = p.as_bytes();
-        if b.is_empty() {
-            return Ok(());
-        }
-        let off = (0..=b.len().saturating_sub(W))
-            .rev()
-            .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
-            .filter(|&o| o <= u16::MAX as usize);
-        let key = off.map_or(0, |o| window_key(window_at(b, o)) << 16 | o as u64);
-        let pat = Pat {
-            key,
-            digest: digest_bytes(b),
-            len: b.len() as u32,
-            meta,
-            val,
-        };
-        match off {
-            Some(_) => {
-                self.sorter
-                    .push(Added(pat, self.added))
-                    .map_err(Error::Spill)?;
-                self.added += 1;
-            }
-            None => {
-                self.loose_pats.push(p.to_string());
-                self.loose.push(pat);
-            }
-        }
-        Ok(())
+        let mut ps = Patterns::default();
+        ps.add(p, meta, val);
+        self.push(ps.windowed, ps.loose)
     }
 
     /// The patterns sorted into their table (on disk past the budget's `patterns`), behind a
@@ -444,6 +418,128 @@ impl Gathering {
             aside_base,
         })
     }
+}
+
+/// A value's patterns, made where the value was found (a worker thread), added to a
+/// [`Gathering`] in the order values are met.
+#[derive(Debug, Default)]
+pub(crate) struct Patterns {
+    windowed: Vec<Pat>,
+    loose: Vec<(String, Pat)>,
+    /// The text kept aside for [`Rep::Value`]; its index is set when added.
+    aside: Option<Box<str>>,
+}
+
+impl Patterns {
+    /// A value of `kind` and its encoded forms (URL-encoded once and twice, form- and
+    /// lower-case-encoded, percent-decoded, base64 both ways, JSON-escaped), replaced as
+    /// `s` renders the value.
+    pub(crate) fn of(s: &Sanitizer, v: &str, kind: &'static str) -> Patterns {
+        let mut ps = Patterns::default();
+        let (rep, val) = ps.rep(s, kind, v);
+        let meta = (rep as u32) << 3 | kind_id(kind) << 8;
+        let mut add = |p: &str, form: Form| ps.add(p, meta | form as u32, val);
+        let enc = text::pct_encode(v);
+        if enc != *v {
+            add(&enc, Form::Pct);
+            // Encoded twice (`%253D`).
+            add(&text::pct_encode(&enc), Form::DoublePct);
+            if v.contains(' ') {
+                add(&text::form_encode(v), Form::Pct);
+            }
+            // Lower-case hex, as some encoders write it.
+            let lower = text::pct_lower(&enc);
+            if lower != enc {
+                add(&lower, Form::Pct);
+            }
+        }
+        if v.contains('%') {
+            if let Some(d) = text::pct_decode(v, false) {
+                if d != *v && d.len() >= 6 {
+                    add(&d, Form::Plain);
+                }
+            }
+        }
+        if v.len() >= 8 {
+            let std = STANDARD_NO_PAD.encode(v);
+            let url = URL_SAFE_NO_PAD.encode(v);
+            add(&std, Form::B64Std);
+            // The same text added again would never be the one found (the first wins).
+            if url != std {
+                add(&url, Form::B64Url);
+            }
+        }
+        // JSON-escaped form, for text that embeds JSON (`\/`, `\u0026` …).
+        // (Only `"`, `\\` and control characters are escaped.)
+        if v.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+            let esc = serde_json::to_string(v).unwrap_or_default();
+            let esc = &esc[1..esc.len().saturating_sub(1).max(1)];
+            if esc != v {
+                add(esc, Form::Plain);
+            }
+        }
+        add(v, Form::Plain);
+        ps
+    }
+
+    /// How `value` of `kind` will be replaced in the second pass (see [`Rep`]).
+    ///
+    /// Shaped like a JWT is enough for [`Rep::Jwt`] (not decoding it here saves most of
+    /// the work): one that does not decode is rendered, when replaced, exactly as
+    /// [`Rep::Numbered`] or [`Rep::Hash`] would render it.
+    fn rep(&mut self, s: &Sanitizer, kind: &'static str, v: &str) -> (Rep, [u64; 2]) {
+        match &s.mode {
+            Mode::Remove => (Rep::Empty, [0, 0]),
+            _ if jwt_shaped(v) => {
+                if v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+                {
+                    (Rep::Jwt, [0, 0])
+                } else {
+                    self.aside = Some(v.into());
+                    (Rep::Value, [0, 0])
+                }
+            }
+            Mode::Placeholder => {
+                let d = crate::found::digest(kind, v);
+                (Rep::Numbered, [(d >> 64) as u64, d as u64])
+            }
+            Mode::Hash(key) => (Rep::Hash, [Sanitizer::hmac64(key, v), 0]),
+        }
+    }
+
+    fn add(&mut self, p: &str, meta: u32, val: [u64; 2]) {
+        let b = p.as_bytes();
+        if b.is_empty() {
+            return;
+        }
+        let off = (0..=b.len().saturating_sub(W))
+            .rev()
+            .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
+            .filter(|&o| o <= u16::MAX as usize);
+        let key = off.map_or(0, |o| window_key(window_at(b, o)) << 16 | o as u64);
+        let pat = Pat {
+            key,
+            digest: digest_bytes(b),
+            len: b.len() as u32,
+            meta,
+            val,
+        };
+        match off {
+            Some(_) => self.windowed.push(pat),
+            None => self.loose.push((p.to_string(), pat)),
+        }
+    }
+}
+
+/// `eyJ…` and three parts: what [`Sanitizer::redact_jwt`] checks before decoding.
+fn jwt_shaped(v: &str) -> bool {
+    v.split_once('.').is_some_and(|(h, rest)| {
+        h.starts_with("eyJ")
+            && rest
+                .split_once('.')
+                .is_some_and(|(_, sig)| !sig.contains('.'))
+    })
 }
 
 /// A table of patterns made by [`Gathering::finish`].
@@ -534,10 +630,7 @@ impl Known {
         if !self.anchored() {
             return true;
         }
-        (0..(text.len() + 1).saturating_sub(W)).any(|i| {
-            let k = window_key(window_at(text, i));
-            self.sets.iter().any(|g| g.holds(k))
-        })
+        each_window(text, |_, k| self.sets.iter().any(|g| g.holds(k)))
     }
 
     /// Whether [`Known::may_occur`] can rule anything out.
@@ -549,8 +642,7 @@ impl Known {
     /// start, none overlapping: (range, pattern).
     pub(crate) fn find(&self, text: &[u8]) -> Vec<(Range<usize>, Pat)> {
         let mut hits: Vec<(Range<usize>, Pat)> = Vec::new();
-        for i in 0..(text.len() + 1).saturating_sub(W) {
-            let k = window_key(window_at(text, i));
+        each_window(text, |i, k| {
             for g in &self.sets {
                 g.with_window(k, |p| {
                     let Some(start) = i.checked_sub(p.off()) else {
@@ -562,7 +654,8 @@ impl Known {
                     }
                 });
             }
-        }
+            false
+        });
         for g in &self.sets {
             if let Some((ac, pats)) = &g.loose {
                 for m in ac.find_iter(text) {

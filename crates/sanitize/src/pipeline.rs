@@ -1,11 +1,14 @@
 //! The two passes over a file: `collect` gathers the values, `rewrite` replaces
 //! every copy; [`run`] is both, as `hark sanitize` and `hark serve` use them.
 
+use crate::found::Recent;
 use crate::found::{digest, Distinct, Edits, EntrySet, Numbering, Secrets, Tally};
-use crate::known::Gathering;
+use crate::known::{Gathering, Patterns};
 use crate::{Error, Options, Report, Sanitizer};
 use har::{HarReader, HarWriter, Style};
+use std::cell::RefCell;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Which pass asks for the input (each reads it once, from the start).
@@ -74,7 +77,6 @@ pub(crate) fn collect(
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     let s2 = s.clone();
-    let s3 = s.clone();
     let mut touched = EntrySet::default();
     // Each value met is numbered, and each distinct one (by a digest of its text) has
     // its patterns gathered as met; all within a fixed memory budget (see `spill`).
@@ -84,15 +86,19 @@ pub(crate) fn collect(
     let gather = |numbering: &mut Numbering,
                   gathering: &mut Gathering,
                   distinct: &mut Distinct,
-                  v: String,
-                  k: &'static str|
+                  f: Found|
      -> Result<(), Error> {
-        numbering.assign(digest(k, &v), k)?;
-        if distinct.insert(digest("", &v))? {
-            gathering.add_value(&s3, &v, k)?;
+        numbering.assign(f.of_kind, f.kind)?;
+        if distinct.insert(f.value)? {
+            // Without patterns, the worker made them for an earlier entry: added then.
+            if let Some(p) = f.patterns {
+                gathering.add_patterns(p)?;
+            }
         }
         Ok(())
     };
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let budget = s.budget;
     // The borrowed tree: nothing is rewritten in this pass (see `scan`).
     let reader = har::fold(
         reader,
@@ -104,11 +110,12 @@ pub(crate) fn collect(
                     ..Tally::default()
                 };
                 s2.scan_entry(&e, &mut t);
-                (raw.index, t)
+                let found = prepare(&s2, run, budget, std::mem::take(&mut t.found));
+                (raw.index, t, found)
             })
         },
-        |(index, et): (usize, Tally)| -> Result<(), Error> {
-            if et.report.total() > 0 || !et.found.is_empty() {
+        |(index, et, found): (usize, Tally, Vec<Found>)| -> Result<(), Error> {
+            if et.report.total() > 0 || !found.is_empty() {
                 touched.insert(index);
             }
             if et.detector_hit {
@@ -118,8 +125,8 @@ pub(crate) fn collect(
             for (d, k) in et.seen {
                 numbering.assign(d, k)?;
             }
-            for (v, k) in et.found {
-                gather(&mut numbering, &mut gathering, &mut distinct, v, k)?;
+            for f in found {
+                gather(&mut numbering, &mut gathering, &mut distinct, f)?;
             }
             Ok(())
         },
@@ -132,8 +139,14 @@ pub(crate) fn collect(
     for (d, k) in t.seen {
         numbering.assign(d, k)?;
     }
-    for (v, k) in t.found {
-        gather(&mut numbering, &mut gathering, &mut distinct, v, k)?;
+    for (v, kind) in t.found {
+        let f = Found {
+            kind,
+            of_kind: digest(kind, &v),
+            value: digest("", &v),
+            patterns: Some(Patterns::of(&s, &v, kind)),
+        };
+        gather(&mut numbering, &mut gathering, &mut distinct, f)?;
     }
     secrets.numbers = numbering.finish()?;
     secrets.gathered = Some(Arc::new(gathering.finish()?));
@@ -141,6 +154,57 @@ pub(crate) fn collect(
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
     Ok((secrets, report))
+}
+
+/// A value found in an entry, made ready for the numbering and the table by the worker
+/// that found it.
+struct Found {
+    kind: &'static str,
+    /// Its digest as a value of its kind (numbered), and as a text (distinct values).
+    of_kind: u128,
+    value: u128,
+    /// Its patterns, unless this thread made them for an earlier entry of this run.
+    patterns: Option<Patterns>,
+}
+
+/// Runs of the first pass in this process: a worker's memory of the values it made
+/// patterns for belongs to one.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// The values this thread made patterns for lately (by digest), in run `.0`.
+    static MADE: RefCell<Option<(u64, Recent)>> = const { RefCell::new(None) };
+}
+
+/// The values found in an entry, with their digests, and their patterns unless this
+/// thread made them for an earlier entry of the same run (entries reach the first
+/// pass's fold in order, and a thread takes its entries in order, so that entry's were
+/// added first).
+fn prepare(
+    s: &Sanitizer,
+    run: u64,
+    budget: crate::spill::Budget,
+    found: Vec<(String, &'static str)>,
+) -> Vec<Found> {
+    MADE.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.as_ref().is_none_or(|(r, _)| *r != run) {
+            *m = Some((run, Recent::new(budget.run)));
+        }
+        let (_, made) = m.as_mut().expect("set above");
+        found
+            .into_iter()
+            .map(|(v, kind)| {
+                let value = digest("", &v);
+                Found {
+                    kind,
+                    of_kind: digest(kind, &v),
+                    value,
+                    patterns: made.insert(value).then(|| Patterns::of(s, &v, kind)),
+                }
+            })
+            .collect()
+    })
 }
 
 /// Second pass: sanitize every entry (with the secrets of the first pass armed by

@@ -135,17 +135,6 @@ impl Sanitizer {
         }
     }
 
-    /// Whether [`Sanitizer::redact_jwt`] would rewrite `v` as a JWT (without rewriting it).
-    pub(crate) fn is_jwt(v: &str) -> bool {
-        let Some((h, rest)) = v.split_once('.') else {
-            return false;
-        };
-        let Some((_, sig)) = rest.split_once('.') else {
-            return false;
-        };
-        h.starts_with("eyJ") && !sig.contains('.') && jwt::decode(v).is_ok()
-    }
-
     /// A JWT keeps its header and the claims in [`SAFE_CLAIMS`]; personal claims and the
     /// signature go (`header.claims.redacted`).
     pub(crate) fn redact_jwt(&self, v: &str) -> Option<String> {
