@@ -160,7 +160,7 @@ pub(crate) struct Distinct {
 impl Distinct {
     pub(crate) fn new(budget: Budget) -> Distinct {
         Distinct {
-            recent: Recent::new(budget.run),
+            recent: Recent::new(budget.recent),
             sorter: Sorter::new(budget.run),
         }
     }
@@ -202,7 +202,7 @@ impl Numbering {
     pub(crate) fn new(budget: Budget) -> Numbering {
         Numbering {
             met: Sorter::new(budget.run),
-            recent: Recent::new(budget.run),
+            recent: Recent::new(budget.recent),
             time: 0,
             kinds: Vec::new(),
             budget,

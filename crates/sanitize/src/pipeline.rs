@@ -148,9 +148,10 @@ pub(crate) fn collect(
         };
         gather(&mut numbering, &mut gathering, &mut distinct, f)?;
     }
+    // One at a time, each one's sorting memory freed before the next.
     secrets.numbers = numbering.finish()?;
-    secrets.gathered = Some(Arc::new(gathering.finish()?));
     secrets.distinct = distinct.count()?;
+    secrets.gathered = Some(Arc::new(gathering.finish()?));
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
     Ok((secrets, report))
@@ -189,7 +190,7 @@ fn prepare(
     MADE.with(|m| {
         let mut m = m.borrow_mut();
         if m.as_ref().is_none_or(|(r, _)| *r != run) {
-            *m = Some((run, Recent::new(budget.run)));
+            *m = Some((run, Recent::new(budget.recent)));
         }
         let (_, made) = m.as_mut().expect("set above");
         found

@@ -188,9 +188,10 @@ impl<R: Record + Ord> Iterator for Merge<R> {
 /// How much of the values found is kept in memory; the rest is on disk.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Budget {
-    /// Records sorted in memory at a time (a [`Sorter`]'s run), and digests remembered
-    /// to skip repeats.
+    /// Records sorted in memory at a time (a [`Sorter`]'s run).
     pub(crate) run: usize,
+    /// Digests remembered to skip repeats (per set: 0.5 MiB).
+    pub(crate) recent: usize,
     /// Patterns of values kept in a table in memory (40 bytes each).
     pub(crate) patterns: usize,
     /// Numbers of values kept in a table in memory (20 bytes each).
@@ -203,12 +204,13 @@ pub(crate) struct Budget {
 
 impl Default for Budget {
     /// About 26 MiB at most: in the first pass, runs of 3 MiB (patterns), 2 MiB (values
-    /// met) and 1 MiB (digests), and 2 MiB per set of digests remembered; for the
+    /// met) and 1 MiB (digests), and 0.5 MiB per set of digests remembered; for the
     /// second, tables up to 20 MiB (patterns) and 5 MiB (numbers), or on disk behind a
     /// filter of 2.5 bytes per pattern and 1 MiB of cached blocks per table.
     fn default() -> Budget {
         Budget {
             run: 1 << 16,
+            recent: 1 << 14,
             patterns: 1 << 19,
             numbers: 1 << 18,
             block: 4096,
@@ -223,6 +225,7 @@ impl Budget {
     pub(crate) fn tiny() -> Budget {
         Budget {
             run: 7,
+            recent: 5,
             patterns: 5,
             numbers: 3,
             block: 100,
