@@ -9,6 +9,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// A record of a fixed size on disk.
@@ -249,16 +250,34 @@ struct Disk<R: Record> {
     /// The first key of each block.
     index: Vec<R::Key>,
     per_block: usize,
-    cache: Mutex<Cache<R>>,
+    file: File,
+    /// One cache per thread (by [`thread_slot`]), so threads do not wait for each other.
+    caches: Vec<Mutex<Cache<R>>>,
+    /// Blocks per cache.
+    cached: usize,
+    /// The first read that failed (a lookup then finds nothing, and the caller must
+    /// fail: see [`Table::failed`]).
+    error: Mutex<Option<String>>,
+    failed: AtomicBool,
+}
+
+/// Caches per table on disk: one per thread, threads numbered in the order they first
+/// look something up (modulo this).
+const CACHES: usize = 8;
+
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % CACHES;
+    }
+    SLOT.with(|s| *s)
 }
 
 struct Cache<R> {
-    file: File,
-    /// (block number + 1, its records); 0: empty.
+    /// (block number + 1, its records); 0: empty. Made when first used.
     slots: Vec<(usize, Vec<R>)>,
-    /// The first read that failed (a lookup then finds nothing, and the caller must
-    /// fail: see [`Table::failed`]).
-    error: Option<io::Error>,
+    /// The bytes of the block being read.
+    buf: Vec<u8>,
 }
 
 impl<R: Record> Table<R> {
@@ -290,11 +309,11 @@ impl<R: Record> Table<R> {
             Inner::Disk(d) => {
                 // The last block starting before `key` may hold its first records.
                 let mut b = d.index.partition_point(|k| *k < key).saturating_sub(1);
-                let Ok(mut cache) = d.cache.lock() else {
+                let Ok(mut cache) = d.caches[thread_slot()].lock() else {
                     return;
                 };
                 'blocks: while b < d.index.len() && d.index[b] <= key {
-                    let Some(recs) = cache.block(b, d.per_block) else {
+                    let Some(recs) = cache.block(d, b) else {
                         return;
                     };
                     let lo = recs.partition_point(|r| r.key() < key);
@@ -315,57 +334,73 @@ impl<R: Record> Table<R> {
     pub(crate) fn failed(&self) -> Option<String> {
         match &self.inner {
             Inner::Mem(_) => None,
-            Inner::Disk(d) => d
-                .cache
-                .lock()
-                .ok()
-                .and_then(|c| c.error.as_ref().map(|e| e.to_string())),
+            Inner::Disk(d) if d.failed.load(Ordering::Relaxed) => {
+                Some(d.error.lock().ok()?.clone().unwrap_or_default())
+            }
+            Inner::Disk(_) => None,
         }
     }
 }
 
+impl<R: Record> Disk<R> {
+    fn fail(&self, e: io::Error) {
+        if let Ok(mut err) = self.error.lock() {
+            err.get_or_insert_with(|| e.to_string());
+        }
+        self.failed.store(true, Ordering::Relaxed);
+    }
+}
+
 impl<R: Record> Cache<R> {
-    fn block(&mut self, b: usize, per_block: usize) -> Option<&[R]> {
-        if self.error.is_some() {
+    /// Block `b` of `d`, read unless cached.
+    fn block(&mut self, d: &Disk<R>, b: usize) -> Option<&[R]> {
+        if d.failed.load(Ordering::Relaxed) {
             return None;
+        }
+        if self.slots.is_empty() {
+            self.slots = (0..d.cached).map(|_| (0, Vec::new())).collect();
         }
         let slot = b % self.slots.len();
         if self.slots[slot].0 != b + 1 {
-            let mut bytes = vec![0u8; per_block * R::SIZE];
-            let read = self
-                .file
-                .seek(SeekFrom::Start((b * per_block * R::SIZE) as u64))
-                .and_then(|_| {
-                    // The last block may be short.
-                    let mut n = 0;
-                    while n < bytes.len() {
-                        match self.file.read(&mut bytes[n..]) {
-                            Ok(0) => break,
-                            Ok(k) => n += k,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
-                    Ok(n)
-                });
-            let n = match read {
+            let size = d.per_block * R::SIZE;
+            self.buf.resize(size, 0);
+            let n = match read_at(&d.file, &mut self.buf, (b * size) as u64) {
                 Ok(n) if n > 0 && n % R::SIZE == 0 => n,
                 Ok(_) => {
-                    self.error = Some(io::Error::other("a table block was cut short"));
+                    d.fail(io::Error::other("a table block was cut short"));
                     return None;
                 }
                 Err(e) => {
-                    self.error = Some(e);
+                    d.fail(e);
                     return None;
                 }
             };
             let recs = &mut self.slots[slot].1;
             recs.clear();
-            recs.extend(bytes[..n].chunks_exact(R::SIZE).map(R::get));
+            recs.extend(self.buf[..n].chunks_exact(R::SIZE).map(R::get));
             self.slots[slot].0 = b + 1;
         }
         Some(&self.slots[slot].1)
     }
+}
+
+/// Bytes of `file` from `at` into `buf`, as many as there are (the last block of a
+/// table may be short): positioned reads, so threads share the file.
+fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        #[cfg(unix)]
+        let r = std::os::unix::fs::FileExt::read_at(file, &mut buf[n..], at + n as u64);
+        #[cfg(windows)]
+        let r = std::os::windows::fs::FileExt::seek_read(file, &mut buf[n..], at + n as u64);
+        match r {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 /// A [`Table`] written in key order: kept in memory up to `mem_cap` records, else
@@ -445,18 +480,23 @@ impl<R: Record> TableWriter<R> {
             });
         };
         let file = w.into_inner().map_err(|e| e.into_error())?;
-        let slots = (0..cached.min(index.len()).max(1))
-            .map(|_| (0, Vec::new()))
-            .collect();
+        let cached = cached.min(index.len()).max(1);
         Ok(Table {
             inner: Inner::Disk(Disk {
                 index,
                 per_block,
-                cache: Mutex::new(Cache {
-                    file,
-                    slots,
-                    error: None,
-                }),
+                file,
+                caches: (0..CACHES)
+                    .map(|_| {
+                        Mutex::new(Cache {
+                            slots: Vec::new(),
+                            buf: Vec::new(),
+                        })
+                    })
+                    .collect(),
+                cached,
+                error: Mutex::new(None),
+                failed: AtomicBool::new(false),
             }),
             len,
         })
