@@ -52,6 +52,8 @@ pub struct Sanitizer {
     /// Whether [`Sanitizer::known_absent`] may answer `true` (the raw-bytes
     /// prefilter); off only in tests, as the reference it is compared with.
     pub(crate) raw_prefilter: bool,
+    /// This sanitizer among all of the process (see [`crate::memo`]).
+    pub(crate) serial: u64,
 }
 
 impl Sanitizer {
@@ -99,6 +101,7 @@ impl Sanitizer {
             fast: None,
             numbers: Numbers::default(),
             raw_prefilter: true,
+            serial: crate::memo::serial(),
         })
     }
 
@@ -287,6 +290,7 @@ impl Sanitizer {
 /// for everywhere (short or common values are redacted only where they were found).
 pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
     if !t.numbered && distinctive(value) {
+        crate::memo::effect();
         t.found.push((value.to_string(), kind));
     }
 }

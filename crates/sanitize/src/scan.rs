@@ -4,6 +4,7 @@
 //! for every entry. The differential test `first_pass_on_lite_equals_value_walk`
 //! compares both on the corpus.
 
+use crate::memo::{At, Leaf};
 use crate::{loc, mime_matches, Sanitizer, Tally};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -12,9 +13,15 @@ use har::{Lite, LiteObject};
 /// An object's pairs as serde_json (with `preserve_order`) holds them: a repeated key
 /// keeps its first position and takes its last value (then edits cannot stand for the
 /// rewriting walk: see [`Edits`](crate::found::Edits)).
-fn pairs<'t, 'a>(o: &'t LiteObject<'a>, t: &mut Tally) -> Vec<(&'t str, &'t Lite<'a>)> {
-    let mut out: Vec<(&str, &Lite)> = Vec::with_capacity(o.0.len());
-    for (k, v) in &o.0 {
+fn pairs<'t, 'a>(o: &'t LiteObject<'a>, t: &mut Tally) -> Pairs<'t, 'a> {
+    let v = &o.0;
+    // Small objects (every object of a HAR's own structure) without a repeated key,
+    // the usual case, are read as they are.
+    if v.len() <= 16 && !(1..v.len()).any(|i| v[..i].iter().any(|(k, _)| *k == v[i].0)) {
+        return Pairs::Direct(v.iter());
+    }
+    let mut out: Vec<(&str, &Lite)> = Vec::with_capacity(v.len());
+    for (k, v) in v {
         match out.iter_mut().find(|(n, _)| *n == k.as_ref()) {
             Some(slot) => {
                 slot.1 = v;
@@ -25,7 +32,23 @@ fn pairs<'t, 'a>(o: &'t LiteObject<'a>, t: &mut Tally) -> Vec<(&'t str, &'t Lite
             None => out.push((k.as_ref(), v)),
         }
     }
-    out
+    Pairs::Built(out.into_iter())
+}
+
+/// What [`pairs`] gives: an object's own pairs, or those made unique.
+enum Pairs<'t, 'a> {
+    Direct(std::slice::Iter<'t, (std::borrow::Cow<'a, str>, Lite<'a>)>),
+    Built(std::vec::IntoIter<(&'t str, &'t Lite<'a>)>),
+}
+
+impl<'t, 'a> Iterator for Pairs<'t, 'a> {
+    type Item = (&'t str, &'t Lite<'a>);
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Pairs::Direct(i) => i.next().map(|(k, v)| (k.as_ref(), v)),
+            Pairs::Built(i) => i.next(),
+        }
+    }
 }
 
 /// Record that the string `leaf` (of the tree being scanned) becomes `new`.
@@ -68,7 +91,9 @@ impl Sanitizer {
     fn scan_walk(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         match v {
             Lite::String(s) => {
-                let n = self.auto(s, location, t, 0);
+                let n = self.memo(t, At(Leaf::Auto, location, "", ""), s, |t| {
+                    self.auto(s, location, t, 0)
+                });
                 edit(t, s, n);
             }
             Lite::Array(a) => a.iter().for_each(|x| self.scan_walk(x, location, t)),
@@ -84,11 +109,15 @@ impl Sanitizer {
                         continue;
                     }
                     if let Lite::String(s) = x {
-                        if let Some(kind) = self.classify(k, s, location, t) {
-                            let n = self.redact(kind, s, location, t);
-                            edit(t, s, n);
-                            continue;
-                        }
+                        // A string field: by its name, else as a string of the walk.
+                        let n = self.memo(t, At(Leaf::Field, location, k, ""), s, |t| {
+                            match self.classify(k, s, location, t) {
+                                Some(kind) => self.redact(kind, s, location, t),
+                                None => self.auto(s, location, t, 0),
+                            }
+                        });
+                        edit(t, s, n);
+                        continue;
                     }
                     self.scan_walk(x, location, t);
                 }
@@ -105,7 +134,9 @@ impl Sanitizer {
             match k {
                 "url" => {
                     if let Lite::String(s) = x {
-                        let n = self.url(s, loc::URL, t);
+                        let n = self.memo(t, At(Leaf::Url, loc::URL, "", ""), s, |t| {
+                            self.url(s, loc::URL, t)
+                        });
                         edit(t, s, n);
                     }
                 }
@@ -130,7 +161,9 @@ impl Sanitizer {
                 "content" => self.scan_content(x, t),
                 "redirectURL" => {
                     if let Lite::String(s) = x {
-                        let n = self.url(s, loc::REDIRECT, t);
+                        let n = self.memo(t, At(Leaf::Url, loc::REDIRECT, "", ""), s, |t| {
+                            self.url(s, loc::REDIRECT, t)
+                        });
                         edit(t, s, n);
                     }
                 }
@@ -172,40 +205,60 @@ impl Sanitizer {
 
     fn scan_headers(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            let name = name.trim().to_ascii_lowercase();
-            let kept = self.names.is_kept(&name);
-            match name.as_str() {
-                _ if kept => self.text(val, location, t, false, false),
-                "cookie" => self.cookie_header(val, location, t),
-                "set-cookie" => self.set_cookie(val, location, t),
-                "authorization" | "proxy-authorization" => self.auth(val, location, t),
-                "location" | "referer" | "content-location" | "origin" | "refresh" => {
-                    self.url(val, location, t)
-                }
-                _ => match self.classify(&name, val, location, t) {
-                    Some(kind) => self.redact(kind, val, location, t),
-                    None => self.text(val, location, t, false, false),
-                },
-            }
+            self.memo(t, At(Leaf::Header, location, name, ""), val, |t| {
+                self.header_value(name, val, location, t)
+            })
         });
+    }
+
+    /// One header's value, by its name.
+    fn header_value(
+        &self,
+        name: &str,
+        val: &str,
+        location: &'static str,
+        t: &mut Tally,
+    ) -> Option<String> {
+        let name = name.trim().to_ascii_lowercase();
+        let kept = self.names.is_kept(&name);
+        match name.as_str() {
+            _ if kept => self.text(val, location, t, false, false),
+            "cookie" => self.cookie_header(val, location, t),
+            "set-cookie" => self.set_cookie(val, location, t),
+            "authorization" | "proxy-authorization" => self.auth(val, location, t),
+            "location" | "referer" | "content-location" | "origin" | "refresh" => {
+                self.url(val, location, t)
+            }
+            _ => match self.classify(&name, val, location, t) {
+                Some(kind) => self.redact(kind, val, location, t),
+                None => self.text(val, location, t, false, false),
+            },
+        }
     }
 
     fn scan_cookies(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            if self.names.is_kept(name) {
-                self.text(val, location, t, false, false)
-            } else {
-                self.cookie(name, val, location, t)
-            }
+            self.memo(t, At(Leaf::Cookie, location, name, ""), val, |t| {
+                if self.names.is_kept(name) {
+                    self.text(val, location, t, false, false)
+                } else {
+                    self.cookie(name, val, location, t)
+                }
+            })
         });
     }
 
     fn scan_name_values(&self, v: &Lite<'_>, location: &'static str, t: &mut Tally) {
         self.scan_name_values_with(v, location, t, |name, val, t| {
-            match self.classify(name, val, location, t) {
-                Some(kind) => self.redact(kind, val, location, t),
-                None => self.auto(val, location, t, 0),
-            }
+            self.memo(
+                t,
+                At(Leaf::NameValue, location, name, ""),
+                val,
+                |t| match self.classify(name, val, location, t) {
+                    Some(kind) => self.redact(kind, val, location, t),
+                    None => self.auto(val, location, t, 0),
+                },
+            )
         });
     }
 
@@ -219,7 +272,9 @@ impl Sanitizer {
                 "params" => self.scan_name_values(x, loc::POST, t),
                 "text" => {
                     if let Lite::String(s) = x {
-                        let n = self.body(s, mime, loc::POST, t);
+                        let n = self.memo(t, At(Leaf::Body, loc::POST, "", mime), s, |t| {
+                            self.body(s, mime, loc::POST, t)
+                        });
                         edit(t, s, n);
                     }
                 }
@@ -245,26 +300,46 @@ impl Sanitizer {
             get_str(o, "encoding").is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
         let skip = mime_matches(mime, &self.skip);
         if let Some(s) = get_str(o, "text") {
-            let n = if !base64 {
-                self.body_skip(s, mime, loc::CONTENT, t, skip)
-            } else if let Some(bytes) = crate::text::decode_base64(s) {
-                match String::from_utf8(bytes) {
-                    Ok(text) => self
-                        .body_skip(&text, mime, loc::CONTENT, t, skip)
-                        .map(|n| STANDARD.encode(n)),
-                    Err(e) => self
-                        .binary(&e.into_bytes(), loc::CONTENT, t)
-                        .map(|n| STANDARD.encode(n)),
-                }
-            } else {
-                self.body_skip(s, mime, loc::CONTENT, t, skip)
+            let how = match (base64, skip) {
+                (false, false) => "",
+                (false, true) => "s",
+                (true, false) => "b",
+                (true, true) => "bs",
             };
+            let n = self.memo(t, At(Leaf::Content, loc::CONTENT, how, mime), s, |t| {
+                self.content_text(s, mime, base64, skip, t)
+            });
             edit(t, s, n);
         }
         for (k, x) in pairs(o, t) {
             if !matches!(k, "text" | "mimeType" | "encoding" | "size" | "compression") {
                 self.scan_walk(x, loc::CONTENT, t);
             }
+        }
+    }
+
+    /// `content.text`, base64 decoded when it says so.
+    fn content_text(
+        &self,
+        s: &str,
+        mime: &str,
+        base64: bool,
+        skip: bool,
+        t: &mut Tally,
+    ) -> Option<String> {
+        if !base64 {
+            self.body_skip(s, mime, loc::CONTENT, t, skip)
+        } else if let Some(bytes) = crate::text::decode_base64(s) {
+            match String::from_utf8(bytes) {
+                Ok(text) => self
+                    .body_skip(&text, mime, loc::CONTENT, t, skip)
+                    .map(|n| STANDARD.encode(n)),
+                Err(e) => self
+                    .binary(&e.into_bytes(), loc::CONTENT, t)
+                    .map(|n| STANDARD.encode(n)),
+            }
+        } else {
+            self.body_skip(s, mime, loc::CONTENT, t, skip)
         }
     }
 }
