@@ -209,7 +209,7 @@ static PLAIN: [bool; 256] = {
     t
 };
 
-fn hex4(input: &[u8], at: usize) -> Result<u16, TranscodeError> {
+pub(crate) fn hex4(input: &[u8], at: usize) -> Result<u16, TranscodeError> {
     let Some(h) = input.get(at..at + 4) else {
         return err(input.len(), "EOF while parsing a string");
     };

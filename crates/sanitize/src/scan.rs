@@ -16,9 +16,47 @@ use har::{Lite, LiteObject};
 fn pairs<'t, 'a>(o: &'t LiteObject<'a>, t: &mut Tally) -> Pairs<'t, 'a> {
     let v = &o.0;
     // Small objects (every object of a HAR's own structure) without a repeated key,
-    // the usual case, are read as they are.
-    if v.len() <= 16 && !(1..v.len()).any(|i| v[..i].iter().any(|(k, _)| *k == v[i].0)) {
-        return Pairs::Direct(v.iter());
+    // the usual case, are read as they are. Keys are told apart by their length and
+    // first bytes first.
+    if v.len() <= 16 {
+        let mut marks = [0u64; 16];
+        for (m, (k, _)) in marks.iter_mut().zip(v) {
+            let b = k.as_bytes();
+            let mut w = [0u8; 8];
+            let n = b.len().min(7);
+            w[..n].copy_from_slice(&b[..n]);
+            w[7] = b.len() as u8;
+            *m = u64::from_le_bytes(w);
+        }
+        let repeated =
+            (1..v.len()).any(|i| (0..i).any(|j| marks[j] == marks[i] && v[j].0 == v[i].0));
+        if !repeated {
+            return Pairs::Direct(v.iter());
+        }
+    } else if v.len() <= 1024 {
+        // Larger ones (WebPageTest's entries have a hundred `_` fields): a hash table
+        // of their indexes, open addressing.
+        use std::hash::BuildHasher;
+        const N: usize = 2048;
+        let mut table = [u32::MAX; N];
+        let hasher = foldhash::fast::FixedState::default();
+        let repeated = v.iter().enumerate().any(|(i, (k, _))| {
+            let mut h = hasher.hash_one(k.as_bytes()) as usize;
+            loop {
+                let slot = &mut table[h % N];
+                if *slot == u32::MAX {
+                    *slot = i as u32;
+                    return false;
+                }
+                if v[*slot as usize].0 == *k {
+                    return true;
+                }
+                h = h.wrapping_add(1);
+            }
+        });
+        if !repeated {
+            return Pairs::Direct(v.iter());
+        }
     }
     let mut out: Vec<(&str, &Lite)> = Vec::with_capacity(v.len());
     for (k, v) in v {
@@ -340,6 +378,51 @@ impl Sanitizer {
             }
         } else {
             self.body_skip(s, mime, loc::CONTENT, t, skip)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`pairs`] gives what serde_json keeps (first position, last value) and flags a
+    /// repeated key, for small and large objects alike.
+    #[test]
+    fn pairs_as_serde_json_keeps_them() {
+        for n in [0usize, 1, 2, 15, 16, 17, 40, 300] {
+            for repeat in [None, Some(0), Some(n / 2), Some(n.saturating_sub(1))] {
+                if n == 0 && repeat.is_some() {
+                    continue;
+                }
+                let mut keys: Vec<String> = (0..n).map(|i| format!("_k{i}")).collect();
+                if let Some(r) = repeat {
+                    keys.push(format!("_k{r}"));
+                }
+                let body: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("\"{k}\": {i}"))
+                    .collect();
+                let json = format!("{{{}}}", body.join(", "));
+                let lite = har::lite::parse(json.as_bytes()).unwrap();
+                let Lite::Object(o) = &lite else { panic!() };
+                let mut t = Tally {
+                    edits: Some(crate::found::Edits::new(json.as_bytes())),
+                    ..Tally::default()
+                };
+                let got: Vec<(String, String)> = pairs(o, &mut t)
+                    .map(|(k, v)| (k.to_string(), format!("{v:?}")))
+                    .collect();
+                let reference: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&json).unwrap();
+                let want: Vec<(String, String)> = reference
+                    .iter()
+                    .map(|(k, v)| (k.clone(), format!("{:?}", Lite::Number(&v.to_string()))))
+                    .collect();
+                assert_eq!(got, want, "{n} keys, {repeat:?} repeated");
+                assert_eq!(t.edits.unwrap().failed, repeat.is_some(), "{n} {repeat:?}");
+            }
         }
     }
 }
