@@ -36,7 +36,7 @@ where
     E: From<Error>,
 {
     let mut s = Sanitizer::new(opts.clone())?;
-    let first = Arc::new(Sanitizer::new(opts.clone())?);
+    let first = Arc::new(s.fresh());
     let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
     s.arm(secrets)?;
     let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;

@@ -105,6 +105,24 @@ impl Sanitizer {
         })
     }
 
+    /// A sanitizer with the same rules, nothing armed: what [`Sanitizer::new`] gives
+    /// for the same options, without compiling the detectors again.
+    pub(crate) fn fresh(&self) -> Sanitizer {
+        Sanitizer {
+            names: self.names.clone(),
+            detectors: self.detectors.clone(),
+            keep_values: self.keep_values.clone(),
+            mode: self.mode.clone(),
+            drop: self.drop.clone(),
+            skip: self.skip.clone(),
+            known: None,
+            fast: None,
+            numbers: Numbers::default(),
+            raw_prefilter: self.raw_prefilter,
+            serial: crate::memo::serial(),
+        }
+    }
+
     pub(crate) fn hmac_hex(key: &[u8], v: &str) -> String {
         format!("{:016x}", Self::hmac64(key, v))
     }
