@@ -5,7 +5,9 @@
 //! exactly as strictly as by the transcoder (and serde_json).
 
 use crate::json::{Json, JsonObject, Kind};
-use crate::transcode::{err, scan_literal, scan_number, scan_string, skip_ws, TranscodeError};
+use crate::transcode::{
+    err, hex4, scan_literal, scan_number, scan_string, skip_ws, TranscodeError,
+};
 use std::borrow::Cow;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -26,10 +28,22 @@ pub struct LiteObject<'a>(pub Vec<(Cow<'a, str>, Lite<'a>)>);
 
 static EMPTY: LiteObject<'static> = LiteObject(Vec::new());
 
+/// The items and pairs of the containers being parsed: each container's are pushed here
+/// and moved into a vector of their exact size when it closes (one allocation each,
+/// none to grow).
+struct Stacks<'a> {
+    items: Vec<Lite<'a>>,
+    pairs: Vec<(Cow<'a, str>, Lite<'a>)>,
+}
+
 /// Parse exactly one JSON value (white space around it allowed).
 pub fn parse(input: &[u8]) -> Result<Lite<'_>, TranscodeError> {
     let i = skip_ws(input, 0);
-    let (v, end) = value(input, i, 0)?;
+    let mut st = Stacks {
+        items: Vec::new(),
+        pairs: Vec::new(),
+    };
+    let (v, end) = value(input, i, 0, &mut st)?;
     let end = skip_ws(input, end);
     if end < input.len() {
         return err(end, "trailing characters");
@@ -39,8 +53,10 @@ pub fn parse(input: &[u8]) -> Result<Lite<'_>, TranscodeError> {
 
 fn text(input: &[u8], i: usize) -> Result<(Cow<'_, str>, usize), TranscodeError> {
     let (end, escaped) = scan_string(input, i)?;
-    let s = if escaped {
-        // Rare: let serde_json decode the escapes of this one string.
+    let s = if let Some(s) = escaped.then(|| unescape(&input[i + 1..end - 1])).flatten() {
+        Cow::Owned(s)
+    } else if escaped {
+        // Not expected (`scan_string` checked the escapes): serde_json decodes them.
         let raw = &input[i..end];
         let fixed = crate::transcode::lone_surrogates_replaced(raw);
         let owned: String =
@@ -62,7 +78,60 @@ fn text(input: &[u8], i: usize) -> Result<(Cow<'_, str>, usize), TranscodeError>
     Ok((s, end))
 }
 
-fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), TranscodeError> {
+/// The text of a string's content (between its quotes) that [`scan_string`] accepted
+/// and found escapes in, as serde_json decodes it (after
+/// [`lone_surrogates_replaced`](crate::transcode::lone_surrogates_replaced): a lone
+/// surrogate reads as U+FFFD). `None` if something is not as `scan_string` leaves it.
+fn unescape(raw: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &raw[i..]) {
+        let j = i + k;
+        out.extend_from_slice(&raw[i..j]);
+        i = j + 2;
+        let b = match *raw.get(j + 1)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let u = u32::from(hex4(raw, j + 2).ok()?);
+                i = j + 6;
+                let c = if (0xD800..0xDC00).contains(&u) && raw.get(i..i + 2) == Some(b"\\u") {
+                    match hex4(raw, i + 2).ok().map(u32::from) {
+                        Some(low @ 0xDC00..0xE000) => {
+                            i += 6;
+                            0x10000 + ((u - 0xD800) << 10) + (low - 0xDC00)
+                        }
+                        _ => 0xFFFD,
+                    }
+                } else if (0xD800..0xE000).contains(&u) {
+                    0xFFFD
+                } else {
+                    u
+                };
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(char::from_u32(c)?.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(b);
+    }
+    out.extend_from_slice(&raw[i..]);
+    String::from_utf8(out).ok()
+}
+
+fn value<'a>(
+    input: &'a [u8],
+    i: usize,
+    depth: usize,
+    st: &mut Stacks<'a>,
+) -> Result<(Lite<'a>, usize), TranscodeError> {
     if depth > crate::scan::MAX_DEPTH {
         return err(
             i,
@@ -74,10 +143,10 @@ fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), Tran
     };
     match c {
         b'{' => {
-            let mut pairs = Vec::new();
+            let base = st.pairs.len();
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b'}') {
-                return Ok((Lite::Object(LiteObject(pairs)), j + 1));
+                return Ok((Lite::Object(LiteObject(Vec::new())), j + 1));
             }
             loop {
                 match input.get(j) {
@@ -98,8 +167,8 @@ fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), Tran
                     );
                 }
                 j = skip_ws(input, j + 1);
-                let (v, after) = value(input, j, depth + 1)?;
-                pairs.push((k, v));
+                let (v, after) = value(input, j, depth + 1, st)?;
+                st.pairs.push((k, v));
                 j = skip_ws(input, after);
                 match input.get(j) {
                     Some(b',') => {
@@ -108,21 +177,24 @@ fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), Tran
                             return err(j, "trailing comma");
                         }
                     }
-                    Some(b'}') => return Ok((Lite::Object(LiteObject(pairs)), j + 1)),
+                    Some(b'}') => {
+                        let pairs = st.pairs.drain(base..).collect();
+                        return Ok((Lite::Object(LiteObject(pairs)), j + 1));
+                    }
                     Some(_) => return err(j, "expected `,` or `}`"),
                     None => return err(j, "EOF while parsing an object"),
                 }
             }
         }
         b'[' => {
-            let mut items = Vec::new();
+            let base = st.items.len();
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b']') {
-                return Ok((Lite::Array(items), j + 1));
+                return Ok((Lite::Array(Vec::new()), j + 1));
             }
             loop {
-                let (v, after) = value(input, j, depth + 1)?;
-                items.push(v);
+                let (v, after) = value(input, j, depth + 1, st)?;
+                st.items.push(v);
                 j = skip_ws(input, after);
                 match input.get(j) {
                     Some(b',') => {
@@ -131,7 +203,10 @@ fn value(input: &[u8], i: usize, depth: usize) -> Result<(Lite<'_>, usize), Tran
                             return err(j, "trailing comma");
                         }
                     }
-                    Some(b']') => return Ok((Lite::Array(items), j + 1)),
+                    Some(b']') => {
+                        let items = st.items.drain(base..).collect();
+                        return Ok((Lite::Array(items), j + 1));
+                    }
                     Some(_) => return err(j, "expected `,` or `]`"),
                     None => return err(j, "EOF while parsing a list"),
                 }
@@ -255,6 +330,65 @@ mod tests {
             o.get("a").unwrap(),
             Lite::String(Cow::Borrowed(_))
         ));
+    }
+
+    /// Strings with escapes are decoded here as serde_json decodes them (lone
+    /// surrogates replaced first), piece by piece and in many combinations.
+    #[test]
+    fn escapes_decoded_as_serde_json_decodes_them() {
+        let pieces = [
+            "a",
+            "é",
+            "€",
+            "日本",
+            "😀",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\b",
+            "\\f",
+            "\\n",
+            "\\r",
+            "\\t",
+            "\\u0000",
+            "\\u0041",
+            "\\u00e9",
+            "\\u20AC",
+            "\\ud83d\\ude00",
+            "\\ud800",
+            "\\udc00",
+            "\\udbff\\udfff",
+            "\\ud800\\u0041",
+            "\\ud800\\ud800",
+            "\\ud800\\udc00\\udc00",
+            "\\uffff",
+            " ",
+            "\\u",
+            "x",
+        ];
+        let reference = |json: &str| -> String {
+            let raw = json.as_bytes();
+            let fixed = crate::transcode::lone_surrogates_replaced(raw);
+            serde_json::from_slice(fixed.as_deref().unwrap_or(raw)).unwrap()
+        };
+        let mut seed = 7u64;
+        let mut checked = 0;
+        for n in 0..4000 {
+            let mut s = String::from("\"");
+            for _ in 0..(n % 9 + 1) {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                s.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            s.push('"');
+            let Ok(v) = parse(s.as_bytes()) else {
+                continue; // "\\u" followed by what is not hex
+            };
+            assert_eq!(v.as_str().unwrap(), reference(&s), "{s}");
+            checked += 1;
+        }
+        assert!(checked > 2000, "{checked}");
     }
 
     #[test]

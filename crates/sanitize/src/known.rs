@@ -762,6 +762,8 @@ impl Sanitizer {
     /// those the first pass gathered (in the order met), then those of
     /// [`Secrets::values`] in a fixed order (the first value to claim a pattern keeps it).
     fn arm_values(&mut self, secrets: &Secrets) -> Result<(), Error> {
+        // What the memo of unchanged strings knew is for the values armed before.
+        self.serial = crate::memo::serial();
         let mut sets = Vec::new();
         if let Some(g) = secrets.gathered.as_ref().filter(|g| !g.is_empty()) {
             sets.push(g.clone());

@@ -17,6 +17,7 @@ mod error;
 mod found;
 mod json;
 mod known;
+mod memo;
 mod options;
 pub mod pipeline;
 pub mod report;

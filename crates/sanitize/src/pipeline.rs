@@ -39,7 +39,7 @@ where
     E: From<Error>,
 {
     let mut s = Sanitizer::new(opts.clone())?;
-    let first = Arc::new(Sanitizer::new(opts.clone())?);
+    let first = Arc::new(s.fresh());
     let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
     s.arm(secrets)?;
     let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;
@@ -262,7 +262,17 @@ pub(crate) fn rewrite<W: Write>(
                     ..Tally::default()
                 };
                 s2.scan_entry(&lite, &mut t);
-                if let Some(spliced) = t.edits.take().and_then(|e| e.apply(raw.bytes)) {
+                let edits = t.edits.take();
+                // Every changed string counts a value in the report: with none, the
+                // bytes are written as they are (unless a repeated key sends the entry
+                // down the full path).
+                let unchanged = t.report.total() == 0 && edits.as_ref().is_some_and(|e| !e.failed);
+                let spliced = match edits {
+                    Some(_) if unchanged => Some(std::borrow::Cow::Borrowed(raw.bytes)),
+                    Some(e) => e.apply(raw.bytes).map(std::borrow::Cow::Owned),
+                    None => None,
+                };
+                if let Some(spliced) = spliced {
                     if !write {
                         return Ok((Vec::new(), t.report));
                     }

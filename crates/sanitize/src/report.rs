@@ -22,11 +22,13 @@ pub const MAX_KEPT_NAMES: usize = 200;
 
 impl Report {
     pub fn add(&mut self, kind: &'static str, location: &'static str) {
+        crate::memo::effect();
         *self.counts.entry((kind, location)).or_insert(0) += 1;
     }
 
     /// A value kept under the credential-like name `name` at `location`.
     pub fn kept(&mut self, name: &str, location: &'static str) {
+        crate::memo::effect();
         self.kept_n(name, location, 1);
     }
 

@@ -54,6 +54,8 @@ pub struct Sanitizer {
     pub(crate) raw_prefilter: bool,
     /// How much of the values found is kept in memory (see [`crate::spill`]).
     pub(crate) budget: crate::spill::Budget,
+    /// This sanitizer among all of the process (see [`crate::memo`]).
+    pub(crate) serial: u64,
 }
 
 impl Sanitizer {
@@ -102,7 +104,27 @@ impl Sanitizer {
             numbers: Numbers::default(),
             raw_prefilter: true,
             budget: crate::spill::Budget::default(),
+            serial: crate::memo::serial(),
         })
+    }
+
+    /// A sanitizer with the same rules, nothing armed: what [`Sanitizer::new`] gives
+    /// for the same options, without compiling the detectors again.
+    pub(crate) fn fresh(&self) -> Sanitizer {
+        Sanitizer {
+            names: self.names.clone(),
+            detectors: self.detectors.clone(),
+            keep_values: self.keep_values.clone(),
+            mode: self.mode.clone(),
+            drop: self.drop.clone(),
+            skip: self.skip.clone(),
+            known: None,
+            fast: None,
+            numbers: Numbers::default(),
+            raw_prefilter: self.raw_prefilter,
+            budget: self.budget,
+            serial: crate::memo::serial(),
+        }
     }
 
     pub(crate) fn hmac_hex(key: &[u8], v: &str) -> String {
@@ -279,6 +301,7 @@ impl Sanitizer {
 /// for everywhere (short or common values are redacted only where they were found).
 pub(crate) fn remember(value: &str, kind: &'static str, t: &mut Tally) {
     if !t.numbered && distinctive(value) {
+        crate::memo::effect();
         t.found.push((value.to_string(), kind));
     }
 }

@@ -568,6 +568,91 @@ fn first_pass_on_lite_equals_value_walk() {
     );
 }
 
+/// The memo of leaves that change nothing ([`crate::memo`]) changes nothing: every
+/// entry of the corpus scanned twice in a row (so the second round finds its strings in
+/// the memo) gives the same tally as without the memo — in the first pass (counts,
+/// values remembered and their digests, detector flag) and in the second (counts, and
+/// the entry as the edit path writes it, with each entry's flags) — and the memo skips
+/// work.
+#[test]
+fn memo_changes_nothing() {
+    use crate::found::Edits;
+    use crate::memo::{HITS, OFF};
+    let mut entries = 0;
+    // Calls that change nothing but count something (a value kept under a
+    // credential-like name), in every entry.
+    let entry = r#"{"request": {"method": "GET", "url": "https://x.test/a?token_ready=1",
+        "headers": [{"name": "X-Token-Ready", "value": "1"}], "cookies": [],
+        "queryString": [{"name": "token_ready", "value": "1"}]},
+        "response": {"status": 200, "content": {"mimeType": "application/json",
+        "text": "{\"secret\": false}"}}}"#;
+    let kept = format!(r#"{{"log": {{"entries": [{entry}, {entry}, {entry}]}}}}"#);
+    let files = corpus()
+        .into_iter()
+        .filter_map(|f| Some((f.display().to_string(), std::fs::read_to_string(&f).ok()?)));
+    for (f, text) in files.chain([("kept".to_string(), kept)]) {
+        let reader = || HarReader::new(har::Source::from_bytes("t.har", text.clone()));
+        let Ok(r) = reader() else {
+            continue;
+        };
+        let Ok((secrets, _)) = collect(Arc::new(san()), r, 1) else {
+            continue;
+        };
+        let first = san();
+        let mut second = san();
+        second.set_secrets(&secrets).unwrap();
+        let tallies = |memo: bool| -> Vec<String> {
+            OFF.with(|o| o.set(!memo));
+            let mut out = Vec::new();
+            for round in 0..4 {
+                let mut reader = reader().unwrap();
+                while let Ok(Some(raw)) = reader.next_raw() {
+                    let Ok(lite) = raw.parse_lite() else {
+                        continue;
+                    };
+                    if round < 2 {
+                        let mut t = Tally {
+                            dry: true,
+                            ..Tally::default()
+                        };
+                        first.scan_entry(&lite, &mut t);
+                        out.push(format!(
+                            "{} {:?} {:?} {:?} {}",
+                            raw.index, t.report, t.found, t.seen, t.detector_hit
+                        ));
+                    } else {
+                        let mut t = Tally {
+                            numbered: true,
+                            known_absent: second.known_absent(raw.bytes),
+                            detected_nothing: second.detected_nothing(raw.index),
+                            edits: Some(Edits::new(raw.bytes)),
+                            ..Tally::default()
+                        };
+                        second.scan_entry(&lite, &mut t);
+                        let spliced = t.edits.take().and_then(|e| e.apply(raw.bytes));
+                        out.push(format!("{} {:?} {:?}", raw.index, t.report, spliced));
+                    }
+                }
+            }
+            OFF.with(|o| o.set(false));
+            out
+        };
+        let reference = tallies(false);
+        let hits = HITS.with(|h| h.get());
+        let with_memo = tallies(true);
+        assert!(
+            HITS.with(|h| h.get()) > hits,
+            "{f}: no string found in the memo"
+        );
+        assert_eq!(reference.len(), with_memo.len());
+        for (a, b) in reference.iter().zip(&with_memo) {
+            assert_eq!(a, b, "{f}");
+        }
+        entries += reference.len() / 4;
+    }
+    assert!(entries > 500, "{entries} entries");
+}
+
 /// The second pass's edit path: a changed entry without escapes is written by splicing
 /// its changed strings into its bytes, with the rewriting walk's result; a repeated key
 /// or a changed string with escapes sends it down the full path.

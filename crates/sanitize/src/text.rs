@@ -11,19 +11,18 @@ pub(crate) fn unreserved(b: u8) -> bool {
 }
 
 fn encode_with(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
-    let mut out = String::with_capacity(s.len());
+    let mut out = Vec::with_capacity(s.len() + 16);
     for &b in s.as_bytes() {
         if keep(b) {
-            out.push(b as char);
+            out.push(b);
         } else if space_plus && b == b' ' {
-            out.push('+');
+            out.push(b'+');
         } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
+            out.extend_from_slice(&[b'%', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
         }
     }
-    out
+    // Kept bytes are ASCII (every `keep` keeps only ASCII), the rest `%XX`.
+    String::from_utf8(out).expect("ASCII")
 }
 
 /// Like JavaScript's `encodeURIComponent`: everything but unreserved characters.

@@ -197,7 +197,10 @@ impl Sanitizer {
         if !no_detect && !t.detected_nothing {
             let mut found = Vec::new();
             self.detectors.find(s, &mut found);
-            t.detector_hit |= !found.is_empty();
+            if !found.is_empty() {
+                crate::memo::effect();
+                t.detector_hit = true;
+            }
             for (r, kind, check) in found {
                 hits.push((r, Hit::Found(kind, check)));
             }

@@ -54,6 +54,39 @@ fn header_param<'a>(h: &'a str, key: &str) -> Option<&'a str> {
     None
 }
 
+fn printable(c: u8) -> bool {
+    (0x20..0x7f).contains(&c) || c == b'\t'
+}
+
+/// The maximal runs of at least 8 printable ASCII bytes (and tabs) in `b`, in order, as
+/// (start, end). Every such run covers a position `p` with `p % 8 == 7`, so only those
+/// bytes are looked at until one is printable; its run is then found around it.
+fn printable_runs(b: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let mut p = 7;
+    std::iter::from_fn(move || {
+        while p < b.len() {
+            if !printable(b[p]) {
+                p += 8;
+                continue;
+            }
+            let mut start = p;
+            while start > 0 && printable(b[start - 1]) {
+                start -= 1;
+            }
+            let mut end = p + 1;
+            while end < b.len() && printable(b[end]) {
+                end += 1;
+            }
+            // The first position ≥ end with `p % 8 == 7` (b[end] is not printable).
+            p = end | 7;
+            if end - start >= 8 {
+                return Some((start, end));
+            }
+        }
+        None
+    })
+}
+
 /// What becomes of one `{name, value}` item.
 enum Item {
     Keep,
@@ -482,27 +515,14 @@ impl Sanitizer {
         location: &'static str,
         t: &mut Tally,
     ) -> Option<Vec<u8>> {
-        let printable = |c: u8| (0x20..0x7f).contains(&c) || c == b'\t';
         let mut out = Vec::new();
         let mut last = 0;
-        let mut i = 0;
-        while i < b.len() {
-            if !printable(b[i]) {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < b.len() && printable(b[i]) {
-                i += 1;
-            }
-            if i - start < 8 {
-                continue;
-            }
-            let run = std::str::from_utf8(&b[start..i]).expect("ASCII");
+        for (start, end) in printable_runs(b) {
+            let run = std::str::from_utf8(&b[start..end]).expect("ASCII");
             if let Some(n) = self.text(run, location, t, false, false) {
                 out.extend_from_slice(&b[last..start]);
                 out.extend_from_slice(n.as_bytes());
-                last = i;
+                last = end;
             }
         }
         if last == 0 {
@@ -691,5 +711,65 @@ impl Sanitizer {
         }
         out.push_str(&s[last..]);
         Some(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The runs as found byte by byte (the former scan), on runs of every length at
+    /// every offset and on pseudo-random bytes.
+    #[test]
+    fn printable_runs_as_byte_by_byte() {
+        let reference = |b: &[u8]| {
+            let mut runs = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if !printable(b[i]) {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < b.len() && printable(b[i]) {
+                    i += 1;
+                }
+                if i - start >= 8 {
+                    runs.push((start, i));
+                }
+            }
+            runs
+        };
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        for lead in 0..20 {
+            for len in 0..30 {
+                for tail in [0, 1, 9] {
+                    let mut v = vec![0u8; lead];
+                    v.extend(std::iter::repeat_n(b'a', len));
+                    v.extend(std::iter::repeat_n(0xffu8, tail));
+                    v.extend(b"\tabcdefgh\x01xyz");
+                    cases.push(v);
+                }
+            }
+        }
+        let mut seed = 3u64;
+        for n in 0..300 {
+            let v: Vec<u8> = (0..n * 7)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let r = (seed >> 33) as u8;
+                    // Mostly printable, so that long runs occur.
+                    if r.is_multiple_of(5) {
+                        r
+                    } else {
+                        b'a' + r % 26
+                    }
+                })
+                .collect();
+            cases.push(v);
+        }
+        for c in &cases {
+            assert_eq!(printable_runs(c).collect::<Vec<_>>(), reference(c), "{c:?}");
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::confirm::confirm;
 use crate::patterns::{BUILTIN, CARD, TRIGGERS};
 use crate::Check;
 
+#[derive(Clone)]
 pub struct Detector {
     pub kind: &'static str,
     /// The pattern unanchored (named groups stripped), to find where it matches.
@@ -23,6 +24,7 @@ pub struct Detector {
 }
 
 /// The literal prefilter in front of the detectors' regexes.
+#[derive(Clone)]
 struct Trigger {
     ac: AhoCorasick,
 }
@@ -105,6 +107,7 @@ fn digit_run(text: &[u8], n: usize) -> bool {
 }
 
 /// All detectors, with a literal prefilter in front.
+#[derive(Clone)]
 pub struct Detectors {
     pub list: Vec<Detector>,
     /// `None` when the user added patterns: their literals are unknown.
