@@ -99,7 +99,7 @@ fn main() {
             .expect("valid JSON")
             .is_object()
     });
-    let detectors = sanitize::detect::Detectors::new(&[], &[]).expect("built-in detectors");
+    let detectors = secrets::Detectors::new(&[], &[]).expect("built-in detectors");
     let text = std::str::from_utf8(&data).expect("a UTF-8 HAR");
     let mut detected = 0usize;
     let detect = best(runs, || {
