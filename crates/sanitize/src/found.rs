@@ -268,7 +268,7 @@ impl Numbering {
 /// The number each distinct value of each kind gets in the placeholders
 /// (`[redacted: oauth state #2]`), in the order the first pass met them: a digest per
 /// value (never the value), a counter per kind. The first pass's numbers are a table
-/// ([`Numbering`]: in memory while few, else on disk); values given later
+/// (`Numbering`: in memory while few, else on disk); values given later
 /// ([`Secrets::add`]) are numbered on from there.
 #[derive(Clone)]
 pub struct Numbers {
