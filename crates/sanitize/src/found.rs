@@ -4,7 +4,7 @@
 use crate::known::Gathered;
 use crate::spill::{Budget, Record, Sorter, Table, TableWriter};
 use crate::{Error, Report};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::sync::{Arc, OnceLock};
 
@@ -133,21 +133,29 @@ impl Record for Digest {
     }
 }
 
-/// A set of digests seen lately, to skip most repeats; forgotten when full (a repeat
-/// then costs a record, never a wrong answer).
-pub(crate) struct Recent(HashSet<[u64; 2]>, usize);
+/// Digests seen lately, to skip most repeats: a direct-mapped table (a digest evicts
+/// the one in its slot). `false` only for a digest put in before and still there; a
+/// repeat that was evicted is taken for new, which costs a record, never a wrong answer.
+pub(crate) struct Recent(Vec<u128>, usize);
 
 impl Recent {
-    /// At most `cap` remembered.
-    pub(crate) fn new(cap: usize) -> Recent {
-        Recent(HashSet::new(), cap)
+    /// `slots` slots (rounded up to a power of two), made when first used.
+    pub(crate) fn new(slots: usize) -> Recent {
+        Recent(Vec::new(), slots.max(1).next_power_of_two())
     }
     /// Whether `d` is new lately (and remember it).
     pub(crate) fn insert(&mut self, d: u128) -> bool {
-        if self.0.len() >= self.1 {
-            self.0 = HashSet::new();
+        if self.0.is_empty() {
+            self.0 = vec![0; self.1];
         }
-        self.0.insert(halves(d))
+        // Digests are keyed hashes: their low bits are as good as any.
+        let slot = (d as usize) & (self.0.len() - 1);
+        // 0 marks an empty slot: the digest 0 is always taken for new.
+        if self.0[slot] == d && d != 0 {
+            return false;
+        }
+        self.0[slot] = d;
+        true
     }
 }
 

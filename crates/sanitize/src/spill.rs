@@ -191,7 +191,7 @@ impl<R: Record + Ord> Iterator for Merge<R> {
 pub(crate) struct Budget {
     /// Records sorted in memory at a time (a [`Sorter`]'s run).
     pub(crate) run: usize,
-    /// Digests remembered to skip repeats (per set: 0.5 MiB).
+    /// Digests remembered to skip repeats (per set: 16 bytes each, 256 KiB).
     pub(crate) recent: usize,
     /// Patterns of values kept in a table in memory (40 bytes each).
     pub(crate) patterns: usize,
@@ -205,7 +205,7 @@ pub(crate) struct Budget {
 
 impl Default for Budget {
     /// About 26 MiB at most: in the first pass, runs of 3 MiB (patterns), 2 MiB (values
-    /// met) and 1 MiB (digests), and 0.5 MiB per set of digests remembered; for the
+    /// met) and 1 MiB (digests), and 256 KiB per set of digests remembered; for the
     /// second, tables up to 20 MiB (patterns) and 5 MiB (numbers), or on disk behind a
     /// filter of 2.5 bytes per pattern and 1 MiB of cached blocks per table.
     fn default() -> Budget {
