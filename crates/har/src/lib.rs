@@ -35,6 +35,6 @@ pub use output::{remove_temp_files, Output, OutputError, TempGuard};
 pub use parallel::{default_threads, fold, par_entries, reformat, CopyError, ParEntries};
 pub use reader::{HarReader, RawEntry, RawField};
 pub use scan::MAX_DEPTH;
-pub use source::Source;
+pub use source::{read_exact_at, Source};
 pub use validate::{Problem, Severity, Validator};
 pub use writer::{entry_bytes, HarWriter, Style};

@@ -242,7 +242,7 @@ impl Index {
         let r = &self.recs[i];
         let f = &self.files[r.file as usize];
         let mut buf = vec![0u8; r.len as usize];
-        read_exact_at(&f.file, &mut buf, r.offset).map_err(|e| Error::Io {
+        har::read_exact_at(&f.file, &mut buf, r.offset).map_err(|e| Error::Io {
             file: f.name.clone(),
             error: e,
         })?;
@@ -261,18 +261,4 @@ impl Index {
             self.files[r.file as usize].name
         )
     }
-}
-
-#[cfg(unix)]
-fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.read_exact_at(buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_exact_at(f: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = f.try_clone()?;
-    f.seek(SeekFrom::Start(offset))?;
-    f.read_exact(buf)
 }

@@ -252,7 +252,7 @@ pub trait ReadAt {
 
 impl ReadAt for File {
     fn pread(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        read_at(self, buf, offset)
+        har::read_exact_at(self, buf, offset)
     }
 }
 
@@ -373,7 +373,7 @@ fn write<W: Write>(
                 let mut pager = crate::pages::Pager::default();
                 for i in &index {
                     buf.resize(i.len as usize, 0);
-                    read_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
+                    har::read_exact_at(&file, &mut buf, i.offset).map_err(RecordError::io(path))?;
                     // The borrowed tree: bodies are not copied to find the pages.
                     if let Ok(tree) = har::lite::parse(&buf) {
                         pager.push(har::EntryView(har::Obj::of(Some(&tree))));
@@ -425,7 +425,7 @@ fn write<W: Write>(
         w.begin(&head)?;
         for (n, i) in index.iter().enumerate() {
             buf.resize(i.len as usize, 0);
-            read_at(&file, &mut buf, i.offset)?;
+            har::read_exact_at(&file, &mut buf, i.offset)?;
             let page = page_of(n, i, &buf);
             match (style, &page) {
                 // Entries are stored compact: copied as they are.
@@ -470,20 +470,6 @@ pub fn finish(path: &Path, dest: &str, style: Style) -> Result<Scan, RecordError
     })?;
     out.commit()?;
     Ok(scan)
-}
-
-#[cfg(unix)]
-fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    f.read_exact_at(buf, offset)
-}
-
-#[cfg(not(unix))]
-fn read_at(f: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = f;
-    f.seek(SeekFrom::Start(offset))?;
-    f.read_exact(buf)
 }
 
 #[cfg(test)]
