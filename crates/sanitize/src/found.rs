@@ -2,7 +2,7 @@
 //! changed or saw a detector match in.
 
 use crate::known::Gathered;
-use crate::spill::{Budget, Record, Sorter, Table, TableWriter};
+use crate::spill::{Budget, Fields, FieldsMut, Record, Sorter, Table, TableWriter};
 use crate::{Error, Report};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
@@ -30,7 +30,8 @@ pub(crate) fn digest(kind: &str, value: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
-fn halves(d: u128) -> [u64; 2] {
+/// A 128-bit digest as two `u64`s (the high first), as records and tables keep it.
+pub(crate) fn halves(d: u128) -> [u64; 2] {
     [(d >> 64) as u64, d as u64]
 }
 
@@ -45,16 +46,11 @@ impl Record for Numbered {
         self.0
     }
     fn put(&self, o: &mut [u8]) {
-        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
-        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
-        o[16..20].copy_from_slice(&self.1.to_le_bytes());
+        FieldsMut(o).digest(self.0).u32(self.1);
     }
     fn get(b: &[u8]) -> Numbered {
-        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        Numbered(
-            [u64_at(0), u64_at(8)],
-            u32::from_le_bytes(b[16..20].try_into().expect("4 bytes")),
-        )
+        let mut f = Fields(b);
+        Numbered(f.digest(), f.u32())
     }
 }
 
@@ -70,18 +66,11 @@ impl Record for Met {
         self.0
     }
     fn put(&self, o: &mut [u8]) {
-        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
-        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
-        o[16..24].copy_from_slice(&self.1.to_le_bytes());
-        o[24..26].copy_from_slice(&self.2.to_le_bytes());
+        FieldsMut(o).digest(self.0).u64(self.1).u16(self.2);
     }
     fn get(b: &[u8]) -> Met {
-        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        Met(
-            [u64_at(0), u64_at(8)],
-            u64_at(16),
-            u16::from_le_bytes(b[24..26].try_into().expect("2 bytes")),
-        )
+        let mut f = Fields(b);
+        Met(f.digest(), f.u64(), f.u16())
     }
 }
 
@@ -124,12 +113,10 @@ impl Record for Digest {
         self.0
     }
     fn put(&self, o: &mut [u8]) {
-        o[0..8].copy_from_slice(&self.0[0].to_le_bytes());
-        o[8..16].copy_from_slice(&self.0[1].to_le_bytes());
+        FieldsMut(o).digest(self.0);
     }
     fn get(b: &[u8]) -> Digest {
-        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        Digest([u64_at(0), u64_at(8)])
+        Digest(Fields(b).digest())
     }
 }
 
@@ -320,7 +307,10 @@ impl Numbers {
     }
     /// The number of the value of a kind with this [`digest`].
     pub(crate) fn of_digest(&self, d: u128) -> Option<u32> {
-        let h = halves(d);
+        self.of_halves(halves(d))
+    }
+    /// [`Numbers::of_digest`] with the digest as [`halves`].
+    pub(crate) fn of_halves(&self, h: [u64; 2]) -> Option<u32> {
         if let Some(n) = self.extra.get(&h) {
             return Some(*n);
         }

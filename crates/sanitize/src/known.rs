@@ -5,8 +5,8 @@
 //! be copied through without being parsed (windows in the raw bytes, escapes that
 //! could hide one, base64 content decoded).
 
-use crate::found::keyed;
-use crate::spill::{Budget, Record, Sorter, Table, TableWriter};
+use crate::found::{halves, keyed};
+use crate::spill::{Budget, Fields, FieldsMut, Record, Sorter, Table, TableWriter};
 use crate::text::{self, decode_base64, unreserved};
 use crate::{EntrySet, Error, Mode, Sanitizer, Secrets};
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -142,22 +142,21 @@ impl Record for Pat {
         self.window()
     }
     fn put(&self, o: &mut [u8]) {
-        o[0..8].copy_from_slice(&self.key.to_le_bytes());
-        o[8..16].copy_from_slice(&self.digest.to_le_bytes());
-        o[16..20].copy_from_slice(&self.len.to_le_bytes());
-        o[20..24].copy_from_slice(&self.meta.to_le_bytes());
-        o[24..32].copy_from_slice(&self.val[0].to_le_bytes());
-        o[32..40].copy_from_slice(&self.val[1].to_le_bytes());
+        let mut f = FieldsMut(o);
+        f.u64(self.key)
+            .u64(self.digest)
+            .u32(self.len)
+            .u32(self.meta);
+        f.digest(self.val);
     }
     fn get(b: &[u8]) -> Pat {
-        let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
-        let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
+        let mut f = Fields(b);
         Pat {
-            key: u64_at(0),
-            digest: u64_at(8),
-            len: u32_at(16),
-            meta: u32_at(20),
-            val: [u64_at(24), u64_at(32)],
+            key: f.u64(),
+            digest: f.u64(),
+            len: f.u32(),
+            meta: f.u32(),
+            val: f.digest(),
         }
     }
 }
@@ -189,38 +188,23 @@ impl Record for Added {
         self.0.window()
     }
     fn put(&self, o: &mut [u8]) {
-        self.0.put(&mut o[..40]);
-        o[40..48].copy_from_slice(&self.1.to_le_bytes());
+        self.0.put(&mut o[..Pat::SIZE]);
+        FieldsMut(&mut o[Pat::SIZE..]).u64(self.1);
     }
     fn get(b: &[u8]) -> Added {
-        Added(
-            Pat::get(&b[..40]),
-            u64::from_le_bytes(b[40..48].try_into().expect("8 bytes")),
-        )
+        Added(Pat::get(b), Fields(&b[Pat::SIZE..]).u64())
     }
 }
-
-/// The bytes a window is made of ([`unreserved`]), as a table.
-static UNRESERVED: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut c = 0;
-    while c < 256 {
-        let b = c as u8;
-        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-        c += 1;
-    }
-    t
-};
 
 /// Calls `f(i, key)` for each `i` where six URL-unreserved bytes start in `text` — the
 /// only places a window can be — with their [`window_key`], until `f` says `true`
 /// (then `true`).
 fn each_window(text: &[u8], mut f: impl FnMut(usize, u64) -> bool) -> bool {
     let mut run = 0;
-    // The last six bytes, the first in the low byte (as `window_at` reads them).
+    // The last six bytes as a little-endian number (the first in the low byte).
     let mut w = 0u64;
     for (i, &c) in text.iter().enumerate() {
-        if UNRESERVED[c as usize] {
+        if unreserved(c) {
             w = w >> 8 | u64::from(c) << 40;
             run += 1;
             if run >= W && f(i + 1 - W, window_key(w)) {
@@ -231,12 +215,6 @@ fn each_window(text: &[u8], mut f: impl FnMut(usize, u64) -> bool) -> bool {
         }
     }
     false
-}
-
-fn window_at(b: &[u8], i: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w[..W].copy_from_slice(&b[i..i + W]);
-    u64::from_le_bytes(w)
 }
 
 /// A window's key: its six bytes mixed with this process's random keys (48 bits), so
@@ -295,7 +273,7 @@ impl Bloom {
 /// Patterns gathered one at a time, their text not kept (only where a pattern has no
 /// window), sorted within a fixed memory budget ([`Sorter`]). A pattern added twice is
 /// kept once, the first added (see [`Known::find`]). The first pass gathers each value's
-/// patterns as it meets the value ([`Gathering::add_value`]), so no value's text
+/// patterns as it meets the value ([`Patterns::of`]), so no value's text
 /// outlives its entry.
 pub(crate) struct Gathering {
     sorter: Sorter<Added>,
@@ -320,17 +298,6 @@ impl Gathering {
             aside: Vec::new(),
             aside_base,
         }
-    }
-
-    /// A value of `kind` and its encoded forms, replaced as `s` renders the value (see
-    /// [`Patterns::of`]).
-    pub(crate) fn add_value(
-        &mut self,
-        s: &Sanitizer,
-        v: &str,
-        kind: &'static str,
-    ) -> Result<(), Error> {
-        self.add_patterns(Patterns::of(s, v, kind))
     }
 
     /// A value's patterns, made by [`Patterns::of`] (on any thread), added in the order
@@ -500,10 +467,7 @@ impl Patterns {
                     (Rep::Value, [0, 0])
                 }
             }
-            Mode::Placeholder => {
-                let d = crate::found::digest(kind, v);
-                (Rep::Numbered, [(d >> 64) as u64, d as u64])
-            }
+            Mode::Placeholder => (Rep::Numbered, halves(crate::found::digest(kind, v))),
             Mode::Hash(key) => (Rep::Hash, [Sanitizer::hmac64(key, v), 0]),
         }
     }
@@ -513,11 +477,17 @@ impl Patterns {
         if b.is_empty() {
             return;
         }
+        // The last window (the most random end of tokens that share a prefix), found
+        // from the end.
         let off = (0..=b.len().saturating_sub(W))
             .rev()
             .find(|&o| b.len() >= o + W && b[o..o + W].iter().all(|&c| unreserved(c)))
             .filter(|&o| o <= u16::MAX as usize);
-        let key = off.map_or(0, |o| window_key(window_at(b, o)) << 16 | o as u64);
+        let key = off.map_or(0, |o| {
+            let mut w = [0u8; 8];
+            w[..W].copy_from_slice(&b[o..o + W]);
+            window_key(u64::from_le_bytes(w)) << 16 | o as u64
+        });
         let pat = Pat {
             key,
             digest: digest_bytes(b),
@@ -697,13 +667,10 @@ impl Sanitizer {
         let kind = p.kind();
         let form = p.form();
         let r = match p.rep() {
-            Rep::Numbered => {
-                let d = u128::from(p.val[0]) << 64 | u128::from(p.val[1]);
-                match self.numbers.of_digest(d) {
-                    Some(n) => format!("[redacted: {kind} #{n}]"),
-                    None => format!("[redacted: {kind}]"),
-                }
-            }
+            Rep::Numbered => match self.numbers.of_halves(p.val) {
+                Some(n) => format!("[redacted: {kind} #{n}]"),
+                None => format!("[redacted: {kind}]"),
+            },
             Rep::Hash => format!("[redacted: {kind} #{:016x}]", p.val[0]),
             Rep::Text => k.aside(p.val[0]).to_string(),
             Rep::Empty => String::new(),
@@ -774,7 +741,7 @@ impl Sanitizer {
             let mut sorted: Vec<(&String, &&'static str)> = secrets.values.iter().collect();
             sorted.sort();
             for (v, kind) in sorted {
-                own.add_value(self, v, kind)?;
+                own.add_patterns(Patterns::of(self, v, kind))?;
             }
             let own = own.finish()?;
             if !own.is_empty() {

@@ -73,9 +73,6 @@ pub(crate) fn collect(
 ) -> Result<(Secrets, Report), Error> {
     let mut secrets = Secrets::default();
     let mut report = Report::default();
-    let mut t = Tally::default();
-    let mut header = reader.header().clone();
-    s.header(&mut header, &mut t);
     let s2 = s.clone();
     let mut touched = EntrySet::default();
     // Each value met is numbered, and each distinct one (by a digest of its text) has
@@ -134,19 +131,20 @@ pub(crate) fn collect(
     if reader.header().outer.contains_key("log") {
         return Err(Error::DuplicateLog(reader.name().to_string()));
     }
+    // The log's fields, those after the entries too, once they are all read.
+    let mut t = Tally::default();
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     for (d, k) in t.seen {
         numbering.assign(d, k)?;
     }
     for (v, kind) in t.found {
-        let f = Found {
-            kind,
-            of_kind: digest(kind, &v),
-            value: digest("", &v),
-            patterns: Some(Patterns::of(&s, &v, kind)),
-        };
-        gather(&mut numbering, &mut gathering, &mut distinct, f)?;
+        gather(
+            &mut numbering,
+            &mut gathering,
+            &mut distinct,
+            Found::of(&s, v, kind, |_| true),
+        )?;
     }
     // One at a time, each one's sorting memory freed before the next.
     secrets.numbers = numbering.finish()?;
@@ -166,6 +164,19 @@ struct Found {
     value: u128,
     /// Its patterns, unless this thread made them for an earlier entry of this run.
     patterns: Option<Patterns>,
+}
+
+impl Found {
+    /// `v` of `kind`, with its patterns if `make(its digest)` says so.
+    fn of(s: &Sanitizer, v: String, kind: &'static str, make: impl FnOnce(u128) -> bool) -> Found {
+        let value = digest("", &v);
+        Found {
+            kind,
+            of_kind: digest(kind, &v),
+            value,
+            patterns: make(value).then(|| Patterns::of(s, &v, kind)),
+        }
+    }
 }
 
 /// Runs of the first pass in this process: a worker's memory of the values it made
@@ -195,15 +206,7 @@ fn prepare(
         let (_, made) = m.as_mut().expect("set above");
         found
             .into_iter()
-            .map(|(v, kind)| {
-                let value = digest("", &v);
-                Found {
-                    kind,
-                    of_kind: digest(kind, &v),
-                    value,
-                    patterns: made.insert(value).then(|| Patterns::of(s, &v, kind)),
-                }
-            })
+            .map(|(v, kind)| Found::of(s, v, kind, |d| made.insert(d)))
             .collect()
     })
 }

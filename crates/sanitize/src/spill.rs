@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 /// A record of a fixed size on disk.
 pub(crate) trait Record: Copy {
-    /// Bytes on disk.
+    /// Bytes on disk (at most 64).
     const SIZE: usize;
     /// What a [`Table`] looks records up by (records are sorted by it).
     type Key: Ord + Copy;
@@ -22,6 +22,40 @@ pub(crate) trait Record: Copy {
     fn put(&self, out: &mut [u8]);
     fn get(b: &[u8]) -> Self;
 }
+
+/// A record's fields read one after another (little-endian).
+pub(crate) struct Fields<'a>(pub(crate) &'a [u8]);
+
+/// A record's fields written one after another (little-endian).
+pub(crate) struct FieldsMut<'a>(pub(crate) &'a mut [u8]);
+
+macro_rules! fields {
+    ($($t:ident),*) => {
+        impl Fields<'_> {
+            $(pub(crate) fn $t(&mut self) -> $t {
+                let (h, t) = self.0.split_at(std::mem::size_of::<$t>());
+                self.0 = t;
+                $t::from_le_bytes(h.try_into().expect("the field's size"))
+            })*
+            /// Two `u64`s: a 128-bit digest.
+            pub(crate) fn digest(&mut self) -> [u64; 2] {
+                [self.u64(), self.u64()]
+            }
+        }
+        impl FieldsMut<'_> {
+            $(pub(crate) fn $t(&mut self, v: $t) -> &mut Self {
+                let (h, t) = std::mem::take(&mut self.0).split_at_mut(std::mem::size_of::<$t>());
+                h.copy_from_slice(&v.to_le_bytes());
+                self.0 = t;
+                self
+            })*
+            pub(crate) fn digest(&mut self, d: [u64; 2]) -> &mut Self {
+                self.u64(d[0]).u64(d[1])
+            }
+        }
+    };
+}
+fields!(u16, u32, u64);
 
 /// Runs merged at once at most: more are first merged into one (so the read buffers
 /// stay few).
@@ -56,19 +90,8 @@ impl<R: Record + Ord> Sorter<R> {
 
     fn spill(&mut self) -> io::Result<()> {
         self.buf.sort_unstable();
-        let mut f = tempfile::tempfile()?;
-        {
-            let mut w = BufWriter::with_capacity(READ_BUF, &mut f);
-            let mut b = vec![0u8; R::SIZE];
-            for r in &self.buf {
-                r.put(&mut b);
-                w.write_all(&b)?;
-            }
-            w.flush()?;
-        }
-        f.seek(SeekFrom::Start(0))?;
-        self.runs.push(f);
-        self.buf.clear();
+        let run = write_run(self.buf.drain(..).map(Ok))?;
+        self.runs.push(run);
         if self.runs.len() >= FAN_IN {
             self.merge_runs()?;
         }
@@ -77,23 +100,9 @@ impl<R: Record + Ord> Sorter<R> {
 
     /// The runs merged into one.
     fn merge_runs(&mut self) -> io::Result<()> {
-        let mut f = tempfile::tempfile()?;
-        {
-            let mut w = BufWriter::with_capacity(READ_BUF, &mut f);
-            let mut b = vec![0u8; R::SIZE];
-            for r in Merge::of(
-                std::mem::take(&mut self.runs)
-                    .into_iter()
-                    .map(run_source::<R>)
-                    .collect(),
-            )? {
-                r?.put(&mut b);
-                w.write_all(&b)?;
-            }
-            w.flush()?;
-        }
-        f.seek(SeekFrom::Start(0))?;
-        self.runs.push(f);
+        let runs = std::mem::take(&mut self.runs);
+        let run = write_run(Merge::<R>::of(runs.into_iter().map(run_source).collect())?)?;
+        self.runs.push(run);
         Ok(())
     }
 
@@ -104,6 +113,22 @@ impl<R: Record + Ord> Sorter<R> {
         sources.extend(self.runs.into_iter().map(run_source));
         Merge::of(sources)
     }
+}
+
+/// `records` written to a temporary file, read back from its start.
+fn write_run<R: Record>(records: impl Iterator<Item = io::Result<R>>) -> io::Result<File> {
+    let mut f = tempfile::tempfile()?;
+    {
+        let mut w = BufWriter::with_capacity(READ_BUF, &mut f);
+        let mut b = [0u8; 64];
+        for r in records {
+            r?.put(&mut b[..R::SIZE]);
+            w.write_all(&b[..R::SIZE])?;
+        }
+        w.flush()?;
+    }
+    f.seek(SeekFrom::Start(0))?;
+    Ok(f)
 }
 
 fn run_source<R>(f: File) -> Source<R> {
@@ -132,29 +157,10 @@ impl<R: Record> Source<R> {
     }
 }
 
-/// A record and the run it came from, ordered by the record then the run.
-struct Head<R>(R, usize);
-
-impl<R: Ord> PartialEq for Head<R> {
-    fn eq(&self, o: &Self) -> bool {
-        self.0 == o.0 && self.1 == o.1
-    }
-}
-impl<R: Ord> Eq for Head<R> {}
-impl<R: Ord> PartialOrd for Head<R> {
-    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<R: Ord> Ord for Head<R> {
-    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
-        self.0.cmp(&o.0).then(self.1.cmp(&o.1))
-    }
-}
-
 /// The runs of a [`Sorter`] merged: every record, smallest first.
 pub(crate) struct Merge<R> {
-    heap: BinaryHeap<Reverse<Head<R>>>,
+    /// The next record of each source and the source: equal records in source order.
+    heap: BinaryHeap<Reverse<(R, usize)>>,
     sources: Vec<Source<R>>,
 }
 
@@ -166,7 +172,7 @@ impl<R: Record + Ord> Merge<R> {
         };
         for i in 0..m.sources.len() {
             if let Some(r) = m.sources[i].next()? {
-                m.heap.push(Reverse(Head(r, i)));
+                m.heap.push(Reverse((r, i)));
             }
         }
         Ok(m)
@@ -176,9 +182,9 @@ impl<R: Record + Ord> Merge<R> {
 impl<R: Record + Ord> Iterator for Merge<R> {
     type Item = io::Result<R>;
     fn next(&mut self) -> Option<io::Result<R>> {
-        let Reverse(Head(r, i)) = self.heap.pop()?;
+        let Reverse((r, i)) = self.heap.pop()?;
         match self.sources[i].next() {
-            Ok(Some(n)) => self.heap.push(Reverse(Head(n, i))),
+            Ok(Some(n)) => self.heap.push(Reverse((n, i))),
             Ok(None) => {}
             Err(e) => return Some(Err(e)),
         }
@@ -313,7 +319,7 @@ impl<R: Record> Table<R> {
                     return;
                 };
                 'blocks: while b < d.index.len() && d.index[b] <= key {
-                    let Some(recs) = cache.block(d, b) else {
+                    let Some(recs) = cache.block(d, b, self.len) else {
                         return;
                     };
                     let lo = recs.partition_point(|r| r.key() < key);
@@ -352,8 +358,8 @@ impl<R: Record> Disk<R> {
 }
 
 impl<R: Record> Cache<R> {
-    /// Block `b` of `d`, read unless cached.
-    fn block(&mut self, d: &Disk<R>, b: usize) -> Option<&[R]> {
+    /// Block `b` of `d` (a table of `len` records), read unless cached.
+    fn block(&mut self, d: &Disk<R>, b: usize, len: usize) -> Option<&[R]> {
         if d.failed.load(Ordering::Relaxed) {
             return None;
         }
@@ -362,45 +368,20 @@ impl<R: Record> Cache<R> {
         }
         let slot = b % self.slots.len();
         if self.slots[slot].0 != b + 1 {
-            let size = d.per_block * R::SIZE;
-            self.buf.resize(size, 0);
-            let n = match read_at(&d.file, &mut self.buf, (b * size) as u64) {
-                Ok(n) if n > 0 && n % R::SIZE == 0 => n,
-                Ok(_) => {
-                    d.fail(io::Error::other("a table block was cut short"));
-                    return None;
-                }
-                Err(e) => {
-                    d.fail(e);
-                    return None;
-                }
-            };
+            let first = b * d.per_block;
+            // The last block may be short.
+            self.buf.resize(d.per_block.min(len - first) * R::SIZE, 0);
+            if let Err(e) = har::read_exact_at(&d.file, &mut self.buf, (first * R::SIZE) as u64) {
+                d.fail(e);
+                return None;
+            }
             let recs = &mut self.slots[slot].1;
             recs.clear();
-            recs.extend(self.buf[..n].chunks_exact(R::SIZE).map(R::get));
+            recs.extend(self.buf.chunks_exact(R::SIZE).map(R::get));
             self.slots[slot].0 = b + 1;
         }
         Some(&self.slots[slot].1)
     }
-}
-
-/// Bytes of `file` from `at` into `buf`, as many as there are (the last block of a
-/// table may be short): positioned reads, so threads share the file.
-fn read_at(file: &File, buf: &mut [u8], at: u64) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        #[cfg(unix)]
-        let r = std::os::unix::fs::FileExt::read_at(file, &mut buf[n..], at + n as u64);
-        #[cfg(windows)]
-        let r = std::os::windows::fs::FileExt::seek_read(file, &mut buf[n..], at + n as u64);
-        match r {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// A [`Table`] written in key order: kept in memory up to `mem_cap` records, else
@@ -517,14 +498,11 @@ mod tests {
             self.0
         }
         fn put(&self, o: &mut [u8]) {
-            o[..8].copy_from_slice(&self.0.to_le_bytes());
-            o[8..16].copy_from_slice(&self.1.to_le_bytes());
+            FieldsMut(o).u64(self.0).u64(self.1);
         }
         fn get(b: &[u8]) -> R {
-            R(
-                u64::from_le_bytes(b[..8].try_into().unwrap()),
-                u64::from_le_bytes(b[8..16].try_into().unwrap()),
-            )
+            let mut f = Fields(b);
+            R(f.u64(), f.u64())
         }
     }
 

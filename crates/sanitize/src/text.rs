@@ -7,8 +7,20 @@ use base64::Engine;
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 pub(crate) fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+    UNRESERVED[b as usize]
 }
+
+/// [`unreserved`] as a table (it runs on every byte of the strings searched for values).
+static UNRESERVED: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        c += 1;
+    }
+    t
+};
 
 fn encode_with(s: &str, keep: impl Fn(u8) -> bool, space_plus: bool) -> String {
     let mut out = Vec::with_capacity(s.len() + 16);
