@@ -133,7 +133,17 @@ impl Pat {
     fn kind(&self) -> &'static str {
         kind_name(self.meta >> 8)
     }
+    /// Whether every byte of the pattern is URL-unreserved (see [`LITERAL`]).
+    fn literal(&self) -> bool {
+        self.meta & LITERAL != 0
+    }
 }
+
+/// A pattern's flag (in `meta`, bit 6): its bytes are all URL-unreserved, so they are
+/// written as they are at any depth of JSON, percent- or form-encoding. Such a pattern
+/// is in a decoded string of raw bytes (without the escapes of
+/// [`escapes_need_decoding`]) only where its very bytes are in the raw bytes.
+const LITERAL: u32 = 1 << 6;
 
 impl Record for Pat {
     const SIZE: usize = 40;
@@ -368,6 +378,9 @@ impl Gathering {
             w.push(p).map_err(Error::Spill)?;
         }
         let table = w.finish().map_err(Error::Spill)?;
+        let cores = (loose_pats.len() <= MAX_CORES)
+            .then(|| loose_pats.iter().map(|t| Core::of(t)).collect())
+            .flatten();
         let loose = if loose_pats.is_empty() {
             None
         } else {
@@ -381,6 +394,7 @@ impl Gathering {
             table,
             bloom,
             loose,
+            cores,
             aside,
             aside_base,
         })
@@ -488,11 +502,16 @@ impl Patterns {
             w[..W].copy_from_slice(&b[o..o + W]);
             window_key(u64::from_le_bytes(w)) << 16 | o as u64
         });
+        let literal = if b.iter().all(|&c| unreserved(c)) {
+            LITERAL
+        } else {
+            0
+        };
         let pat = Pat {
             key,
             digest: digest_bytes(b),
             len: b.len() as u32,
-            meta,
+            meta: meta | literal,
             val,
         };
         match off {
@@ -518,6 +537,9 @@ pub(crate) struct Gathered {
     bloom: Bloom,
     /// The patterns without a window, and theirs.
     loose: Option<(AhoCorasick, Vec<Pat>)>,
+    /// The same patterns' texts by their longest run of unreserved bytes, when there are
+    /// few enough to look each up in a text (see [`Known::absent_from`]).
+    cores: Option<Vec<Core>>,
     aside: Vec<Box<str>>,
     aside_base: usize,
 }
@@ -560,6 +582,45 @@ impl Gathered {
     }
 }
 
+/// At most this many patterns without a window are looked up one by one by
+/// [`Known::absent_from`] (more: it rules nothing out).
+const MAX_CORES: usize = 16;
+
+/// A pattern without a window, as its runs of unreserved bytes, in order. Decoding
+/// (JSON escapes at any depth, percent- and form-encoding, with the escapes of
+/// [`escapes_need_decoding`] ruled out) neither makes nor changes an unreserved byte, and
+/// keeps the order of bytes: where a decoded string holds the pattern, its raw bytes
+/// hold each run as it is, one after the other.
+struct Core(Vec<Box<[u8]>>);
+
+impl Core {
+    /// `None` for a text without an unreserved byte.
+    fn of(t: &str) -> Option<Core> {
+        let runs: Vec<Box<[u8]>> = t
+            .as_bytes()
+            .split(|&c| !unreserved(c))
+            .filter(|r| !r.is_empty())
+            .map(Box::from)
+            .collect();
+        (!runs.is_empty()).then_some(Core(runs))
+    }
+
+    /// Whether the pattern may be in a decoded string of `text`, raw bytes without the
+    /// escapes of [`escapes_need_decoding`]: its runs are there in order.
+    fn may_be_in(&self, text: &[u8]) -> bool {
+        let mut at = 0;
+        self.0
+            .iter()
+            .all(|r| match memchr::memmem::find(&text[at..], r) {
+                Some(j) => {
+                    at += j + r.len();
+                    true
+                }
+                None => false,
+            })
+    }
+}
+
 /// The known values: the first pass's table of patterns, then that of the values given
 /// by their text ([`Secrets::values`]). A text is searched by looking its six-byte
 /// windows up (a filter, then the table); a candidate is confirmed by the digest of the
@@ -567,6 +628,18 @@ impl Gathered {
 /// spaces or punctuation every few characters) go to a small Aho-Corasick automaton.
 pub(crate) struct Known {
     sets: Vec<Arc<Gathered>>,
+    /// This set of tables among all of the process (what [`CLEAN`] is for).
+    serial: u64,
+}
+
+/// Slots of [`CLEAN`] per thread (8 bytes each: 128 KiB).
+const CLEAN_SLOTS: usize = 1 << 14;
+
+thread_local! {
+    /// Texts in which no window of [`Known`] `.0` is in its tables, by a 64-bit keyed
+    /// digest of their bytes and length: most strings of a capture repeat (URLs,
+    /// headers, bodies), and each is searched once. Direct-mapped, fixed size.
+    static CLEAN: std::cell::RefCell<(u64, Vec<u64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
 impl Known {
@@ -586,6 +659,7 @@ impl Known {
         }
         Ok(Known {
             sets: vec![Arc::new(g.finish()?)],
+            serial: crate::memo::serial(),
         })
     }
 
@@ -597,15 +671,90 @@ impl Known {
     /// base64 content, which [`raw_needs_decoding`] reports. With patterns that have no
     /// window, always `true` unless `text` is searched exactly.
     pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
-        if !self.anchored() {
-            return true;
-        }
-        each_window(text, |_, k| self.sets.iter().any(|g| g.holds(k)))
+        self.loose_may_be_in(text) || each_window(text, |_, k| self.sets.iter().any(|g| g.holds(k)))
     }
 
-    /// Whether [`Known::may_occur`] can rule anything out.
+    /// Whether a pattern without a window may be in a decoded string of `text` (see
+    /// [`Core`]); `true` when there are too many such patterns to look each up.
+    fn loose_may_be_in(&self, text: &[u8]) -> bool {
+        self.sets.iter().any(|g| {
+            g.loose.is_some()
+                && g.cores
+                    .as_ref()
+                    .is_none_or(|cores| cores.iter().any(|c| c.may_be_in(text)))
+        })
+    }
+
+    /// Whether no pattern occurs in any decoded string of `text`, raw bytes without the
+    /// escapes of [`escapes_need_decoding`] (`false`: perhaps one does). Like
+    /// [`Known::may_occur`], but where a window is there, the pattern is confirmed or
+    /// ruled out by the digest of the bytes where it would be, when those are the
+    /// bytes any decoded string has there: always for a [`LITERAL`] pattern, and for
+    /// another when no escape (`%`, `\`, `+`) is near enough to change them. Else it
+    /// counts as there.
+    pub(crate) fn absent_from(&self, text: &[u8]) -> bool {
+        if self.loose_may_be_in(text) {
+            return false;
+        }
+        CLEAN.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != self.serial || c.1.is_empty() {
+                *c = (self.serial, vec![0; CLEAN_SLOTS]);
+            }
+            // Windows are unreserved bytes: none spans a quote, so the text is searched
+            // string by string (a pattern's bytes are read in the whole text).
+            let mut from = 0;
+            for to in memchr::memchr_iter(b'"', text).chain([text.len()]) {
+                let (a, seg) = (from, &text[from..to]);
+                from = to + 1;
+                if seg.len() < W {
+                    continue;
+                }
+                let d = crate::memo::hash_bytes(seg).max(1);
+                let slot = &mut c.1[d as usize & (CLEAN_SLOTS - 1)];
+                if *slot == d {
+                    continue;
+                }
+                let mut candidates = false;
+                let there = each_window(seg, |j, k| {
+                    let i = a + j;
+                    let mut there = false;
+                    for g in &self.sets {
+                        g.with_window(k, |p| {
+                            candidates = true;
+                            if there {
+                                return;
+                            }
+                            let len = p.len as usize;
+                            there = i.checked_sub(p.off()).is_some_and(|start| {
+                                start + len <= text.len()
+                                    && digest_bytes(&text[start..start + len]) == p.digest
+                            }) || !p.literal() && escape_near(text, i, p.off(), len);
+                        });
+                        if there {
+                            break;
+                        }
+                    }
+                    there
+                });
+                if there {
+                    return false;
+                }
+                // Clean whatever surrounds it: no pattern has a window in it.
+                if !candidates {
+                    *slot = d;
+                }
+            }
+            true
+        })
+    }
+
+    /// Whether [`Known::may_occur`] can rule anything out: every pattern has a window,
+    /// or few enough have none to be looked up one by one.
     pub(crate) fn anchored(&self) -> bool {
-        self.sets.iter().all(|g| g.loose.is_none())
+        self.sets
+            .iter()
+            .all(|g| g.loose.is_none() || g.cores.is_some())
     }
 
     /// Every occurrence of a pattern in `text`, leftmost first, the longest at one
@@ -755,7 +904,10 @@ impl Sanitizer {
         self.known = if sets.is_empty() {
             None
         } else {
-            Some(Known { sets })
+            Some(Known {
+                sets,
+                serial: crate::memo::serial(),
+            })
         };
         Ok(())
     }
@@ -795,13 +947,24 @@ impl Sanitizer {
     /// and checked like the raw bytes, so such entries are copied through too when
     /// nothing in them can change.
     pub fn known_absent(&self, bytes: &[u8]) -> bool {
+        self.known_absent_by(bytes, true)
+    }
+
+    /// [`Sanitizer::known_absent`]; with `exact` false, a window of a pattern is taken
+    /// for the pattern ([`Known::may_occur`]: quicker where one is likely there).
+    pub(crate) fn known_absent_by(&self, bytes: &[u8], exact: bool) -> bool {
         let Some(k) = &self.known else {
             return true;
         };
         if !self.raw_prefilter || !k.anchored() || escapes_need_decoding(bytes) {
             return false;
         }
-        if k.may_occur(bytes) {
+        let absent = if exact {
+            k.absent_from(bytes)
+        } else {
+            !k.may_occur(bytes)
+        };
+        if !absent {
             return false;
         }
         if memchr::memmem::find(bytes, b"_webSocketMessages").is_some() {
@@ -809,6 +972,22 @@ impl Sanitizer {
         }
         !has_base64_marker(bytes) || base64_content_clear(k, bytes)
     }
+}
+
+/// Whether a pattern `len` bytes long, whose window starts at `i` in `text` and `off`
+/// bytes into the pattern, could be in a decoded string there spelled otherwise than
+/// by the raw bytes where it would be: an escape (`%XX`, `\\x`, `+`: `\\u` is ruled
+/// out before) starts in them or reaches into them from the two bytes before. Else
+/// each byte of the pattern there would be the raw byte as it is.
+fn escape_near(text: &[u8], i: usize, off: usize, len: usize) -> bool {
+    let lo = i.saturating_sub(off + 2);
+    let hi = (i + len.saturating_sub(off)).min(text.len());
+    // A pattern that does not fit between the window and an end of `text` is not there.
+    i >= off
+        && i + len - off <= text.len()
+        && text[lo..hi]
+            .iter()
+            .any(|&b| matches!(b, b'%' | b'\\' | b'+'))
 }
 
 /// Whether raw entry bytes may hide an unreserved character behind an encoding the
@@ -887,5 +1066,5 @@ pub(crate) fn base64_content_clear(k: &Known, bytes: &[u8]) -> bool {
     let Some(decoded) = decode_base64(text.as_str().unwrap_or("")) else {
         return true; // left as it is by the full path
     };
-    !raw_needs_decoding(&decoded) && !k.may_occur(&decoded)
+    !raw_needs_decoding(&decoded) && k.absent_from(&decoded)
 }

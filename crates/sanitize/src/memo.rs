@@ -106,6 +106,14 @@ fn digest(location: &'static str, name: &str, extra: &str, value: &str, flags: u
     (u128::from(h.finish()) << 64 | u128::from(lens)).max(1)
 }
 
+/// A 64-bit digest of `b` and its length (per-process random seed).
+pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
+    let mut h = SEED.build_hasher();
+    h.write_usize(b.len());
+    h.write(b);
+    h.finish()
+}
+
 impl Sanitizer {
     /// What the memo's slots are valid for: this sanitizer with the values armed in it
     /// (arming, [`Sanitizer::set_secrets`], gives it a new serial).

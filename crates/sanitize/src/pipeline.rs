@@ -233,13 +233,14 @@ pub(crate) fn rewrite<W: Write>(
         reader,
         threads,
         move |raw| {
-            let known_absent = s2.known_absent(raw.bytes);
-            if s2
+            let untouched = s2
                 .fast
                 .as_ref()
-                .is_some_and(|f| !f.touched.contains(raw.index))
-                && known_absent
-            {
+                .is_some_and(|f| !f.touched.contains(raw.index));
+            // Exact where the entry may be copied through; in an entry the first pass
+            // changed, its own values are most likely there (the first window will do).
+            let known_absent = s2.known_absent_by(raw.bytes, untouched);
+            if untouched && known_absent {
                 let bytes = if write {
                     raw.transcode(style)?
                 } else {

@@ -382,8 +382,43 @@ fn windows_and_raw_decoding() {
     assert_eq!(ranges, [5..25, 30..46]);
     // Without a run of six: searched exactly, never ruled out by the raw check.
     let b = known(&["a+b/c d:e"]);
-    assert!(!b.anchored());
+    // Without a run of six: searched exactly by `find`; ruled out by its runs of
+    // unreserved bytes, which any spelling of it holds in order.
+    assert!(b.anchored());
     assert_eq!(b.find(b"xx a+b/c d:e").len(), 1);
+    for maybe in [
+        &b"xx a+b/c d:e"[..],
+        b"q=a%2Bb%2Fc%20d%3Ae",
+        br#"{\"v\": \"a+b/c d:e\"}"#,
+        b"a.b.c.d.e",
+    ] {
+        assert!(b.may_occur(maybe), "{}", String::from_utf8_lossy(maybe));
+        assert!(!b.absent_from(maybe), "{}", String::from_utf8_lossy(maybe));
+    }
+    for absent in [&b"a+b/c d"[..], b"e:d c/b+a", b"nothing here"] {
+        assert!(!b.may_occur(absent));
+        assert!(b.absent_from(absent));
+    }
+    // A window that is there, a pattern that is not: `may_occur` takes one for the
+    // other, `absent_from` reads the bytes where the pattern would be (the pattern's
+    // own bytes are all unreserved, so no decoded string can spell it otherwise).
+    assert!(a.may_occur(b"see ample.com"));
+    assert!(a.absent_from(b"see ample.com"));
+    assert!(a.absent_from(b"%see ample.com\\n+"));
+    assert!(!a.absent_from(b"x jane.doe@example.com"));
+    // A pattern with other bytes, its window there: ruled out only where no escape is
+    // near enough to spell it otherwise.
+    let c = known(&["user=jane&id=doe_12345"]);
+    assert!(c.may_occur(b"other doe_12345"));
+    assert!(c.absent_from(b"other=jone&id=doe_12345 x"));
+    assert!(!c.absent_from(b"user%3Djane%26id=doe_12345"));
+    assert!(!c.absent_from(b"user=jane&id=doe_12345"));
+    // Too many patterns without a window to look up one by one: nothing is ruled out.
+    let many: Vec<String> = (0..20).map(|i| format!("a:{i}:b:c")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let m = known(&many);
+    assert!(!m.anchored());
+    assert!(m.may_occur(b"nothing") && !m.absent_from(b"nothing"));
     assert!(raw_needs_decoding(br#""x": "\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\\u0041""#));
     assert!(raw_needs_decoding(br#""x": "a\/b""#));
