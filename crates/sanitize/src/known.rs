@@ -636,9 +636,10 @@ pub(crate) struct Known {
 const CLEAN_SLOTS: usize = 1 << 14;
 
 thread_local! {
-    /// Texts in which no window of [`Known`] `.0` is in its tables, by a 64-bit keyed
-    /// digest of their bytes and length: most strings of a capture repeat (URLs,
-    /// headers, bodies), and each is searched once. Direct-mapped, fixed size.
+    /// Strings in which [`Known`] `.0` certainly has no pattern, whatever surrounds them
+    /// (see [`Known::absent_from`]), by a 64-bit digest of their bytes and length: most
+    /// strings of a capture repeat (URLs, headers, bodies), and each is searched once.
+    /// Direct-mapped, fixed size.
     static CLEAN: std::cell::RefCell<(u64, Vec<u64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
@@ -715,21 +716,26 @@ impl Known {
                 if *slot == d {
                     continue;
                 }
-                let mut candidates = false;
+                // Whether every pattern with a window here was ruled out by the bytes
+                // of this string alone: a pattern of unreserved bytes cannot span a
+                // quote, another is read (with the escapes before it) within the string.
+                let mut local = true;
                 let there = each_window(seg, |j, k| {
                     let i = a + j;
                     let mut there = false;
                     for g in &self.sets {
                         g.with_window(k, |p| {
-                            candidates = true;
                             if there {
                                 return;
                             }
-                            let len = p.len as usize;
-                            there = i.checked_sub(p.off()).is_some_and(|start| {
+                            let (off, len) = (p.off(), p.len as usize);
+                            there = i.checked_sub(off).is_some_and(|start| {
                                 start + len <= text.len()
                                     && digest_bytes(&text[start..start + len]) == p.digest
-                            }) || !p.literal() && escape_near(text, i, p.off(), len);
+                            }) || !p.literal() && escape_near(text, i, off, len);
+                            if !p.literal() && (j < off + 2 || j + len - off > seg.len()) {
+                                local = false;
+                            }
                         });
                         if there {
                             break;
@@ -740,8 +746,7 @@ impl Known {
                 if there {
                     return false;
                 }
-                // Clean whatever surrounds it: no pattern has a window in it.
-                if !candidates {
+                if local {
                     *slot = d;
                 }
             }
