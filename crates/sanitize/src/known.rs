@@ -537,8 +537,8 @@ pub(crate) struct Gathered {
     bloom: Bloom,
     /// The patterns without a window, and theirs.
     loose: Option<(AhoCorasick, Vec<Pat>)>,
-    /// The same patterns' texts by their longest run of unreserved bytes, when there are
-    /// few enough to look each up in a text (see [`Known::absent_from`]).
+    /// The same patterns by their runs of unreserved bytes, when there are few enough
+    /// to look each up in a text (see [`Core`]).
     cores: Option<Vec<Core>>,
     aside: Vec<Box<str>>,
     aside_base: usize,
@@ -586,11 +586,11 @@ impl Gathered {
 /// [`Known::absent_from`] (more: it rules nothing out).
 const MAX_CORES: usize = 16;
 
-/// A pattern without a window, as its runs of unreserved bytes, in order. Decoding
-/// (JSON escapes at any depth, percent- and form-encoding, with the escapes of
-/// [`escapes_need_decoding`] ruled out) neither makes nor changes an unreserved byte, and
-/// keeps the order of bytes: where a decoded string holds the pattern, its raw bytes
-/// hold each run as it is, one after the other.
+/// A pattern without a window, as its runs of unreserved bytes, in order. Every
+/// unreserved byte of a decoded string (JSON escapes at any depth, percent- and
+/// form-encoding) is that same byte in the raw bytes, in the same order (the escapes that
+/// spell one otherwise, [`escapes_need_decoding`], are ruled out before): where a decoded
+/// string holds the pattern, the raw bytes hold each run as it is, one after the other.
 struct Core(Vec<Box<[u8]>>);
 
 impl Core {
@@ -637,9 +637,9 @@ const CLEAN_SLOTS: usize = 1 << 14;
 
 thread_local! {
     /// Strings in which [`Known`] `.0` certainly has no pattern, whatever surrounds them
-    /// (see [`Known::absent_from`]), by a 64-bit digest of their bytes and length: most
-    /// strings of a capture repeat (URLs, headers, bodies), and each is searched once.
-    /// Direct-mapped, fixed size.
+    /// (see [`Known::absent_from`]), by a 64-bit digest of their bytes and length
+    /// (per-process random seed, as [`crate::memo`]'s): most strings of a capture repeat
+    /// (URLs, headers, bodies), and each is searched once. Direct-mapped, fixed size.
     static CLEAN: std::cell::RefCell<(u64, Vec<u64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
 }
 
@@ -669,8 +669,9 @@ impl Known {
     /// depth) and percent- or form-encoding write as they are, so a pattern in any
     /// decoded string of an entry leaves its window in the entry's raw bytes too —
     /// unless the bytes spell such a character otherwise (`\u0041`, `%41`) or hold
-    /// base64 content, which [`raw_needs_decoding`] reports. With patterns that have no
-    /// window, always `true` unless `text` is searched exactly.
+    /// base64 content, which [`raw_needs_decoding`] reports. A pattern without a window
+    /// may occur where its runs of unreserved bytes are ([`Core`]); with more than
+    /// [`MAX_CORES`] such patterns, always `true`.
     pub(crate) fn may_occur(&self, text: &[u8]) -> bool {
         self.loose_may_be_in(text) || each_window(text, |_, k| self.sets.iter().any(|g| g.holds(k)))
     }
