@@ -273,8 +273,6 @@ fn string(input: &[u8], i: usize, out: &mut Vec<u8>) -> Result<usize, TranscodeE
     Ok(end)
 }
 
-/// Check the string starting at the quote `i`; returns the index after its closing
-/// quote and whether it has escapes.
 /// The first byte at or after `j` that is not [`PLAIN`] (or, near the end of `input`,
 /// a position the caller goes on from byte by byte): 16 bytes at a time with SSE2 (part
 /// of every x86-64), then 8 at a time ([`string_stops`]).
@@ -318,6 +316,8 @@ fn skip_plain(input: &[u8], mut j: usize) -> usize {
     j
 }
 
+/// Check the string starting at the quote `i`; returns the index after its closing
+/// quote and whether it has escapes.
 pub(crate) fn scan_string(input: &[u8], i: usize) -> Result<(usize, bool), TranscodeError> {
     let mut j = i + 1;
     let mut escaped = false;

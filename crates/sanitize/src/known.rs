@@ -133,6 +133,13 @@ impl Pat {
     fn kind(&self) -> &'static str {
         kind_name(self.meta >> 8)
     }
+    /// Where the pattern is in `text` with its window at `i`, if it is: it fits, and the
+    /// bytes there have its digest.
+    fn at(&self, text: &[u8], i: usize) -> Option<Range<usize>> {
+        let start = i.checked_sub(self.off())?;
+        let end = start + self.len as usize;
+        (end <= text.len() && digest_bytes(&text[start..end]) == self.digest).then_some(start..end)
+    }
     /// Whether every byte of the pattern is URL-unreserved (see [`LITERAL`]).
     fn literal(&self) -> bool {
         self.meta & LITERAL != 0
@@ -640,7 +647,7 @@ thread_local! {
     /// (see [`Known::absent_from`]), by a 64-bit digest of their bytes and length
     /// (per-process random seed, as [`crate::memo`]'s): most strings of a capture repeat
     /// (URLs, headers, bodies), and each is searched once. Direct-mapped, fixed size.
-    static CLEAN: std::cell::RefCell<(u64, Vec<u64>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+    static CLEAN: std::cell::RefCell<crate::memo::Slots<u64>> = const { std::cell::RefCell::new(crate::memo::Slots::new()) };
 }
 
 impl Known {
@@ -700,9 +707,7 @@ impl Known {
         }
         CLEAN.with(|c| {
             let mut c = c.borrow_mut();
-            if c.0 != self.serial || c.1.is_empty() {
-                *c = (self.serial, vec![0; CLEAN_SLOTS]);
-            }
+            let clean = c.for_scope(self.serial, CLEAN_SLOTS);
             // Windows are unreserved bytes: none spans a quote, so the text is searched
             // string by string (a pattern's bytes are read in the whole text).
             let mut from = 0;
@@ -713,7 +718,7 @@ impl Known {
                     continue;
                 }
                 let d = crate::memo::hash_bytes(seg).max(1);
-                let slot = &mut c.1[d as usize & (CLEAN_SLOTS - 1)];
+                let slot = &mut clean[d as usize & (CLEAN_SLOTS - 1)];
                 if *slot == d {
                     continue;
                 }
@@ -730,10 +735,8 @@ impl Known {
                                 return;
                             }
                             let (off, len) = (p.off(), p.len as usize);
-                            there = i.checked_sub(off).is_some_and(|start| {
-                                start + len <= text.len()
-                                    && digest_bytes(&text[start..start + len]) == p.digest
-                            }) || !p.literal() && escape_near(text, i, off, len);
+                            there = p.at(text, i).is_some()
+                                || !p.literal() && escape_near(text, i, off, len);
                             if !p.literal() && (j < off + 2 || j + len - off > seg.len()) {
                                 local = false;
                             }
@@ -770,12 +773,8 @@ impl Known {
         each_window(text, |i, k| {
             for g in &self.sets {
                 g.with_window(k, |p| {
-                    let Some(start) = i.checked_sub(p.off()) else {
-                        return;
-                    };
-                    let end = start + p.len as usize;
-                    if end <= text.len() && digest_bytes(&text[start..end]) == p.digest {
-                        hits.push((start..end, *p));
+                    if let Some(r) = p.at(text, i) {
+                        hits.push((r, *p));
                     }
                 });
             }
@@ -976,7 +975,7 @@ impl Sanitizer {
         if memchr::memmem::find(bytes, b"_webSocketMessages").is_some() {
             return false; // binary frames are decoded
         }
-        !has_base64_marker(bytes) || base64_content_clear(k, bytes)
+        !has_base64_encoding(bytes) || base64_content_clear(k, bytes)
     }
 }
 
@@ -1007,9 +1006,13 @@ pub(crate) fn raw_needs_decoding(b: &[u8]) -> bool {
 /// Whether raw bytes may hold base64 the sanitizer decodes: an `encoding` of `"base64"`
 /// in any case (`"Base64"`, `"BASE64"`), or WebSocket messages (binary frames).
 pub(crate) fn has_base64_marker(b: &[u8]) -> bool {
-    memchr::memmem::find(b, b"_webSocketMessages").is_some()
-        || memchr::memmem::find_iter(b, b"64\"")
-            .any(|i| i >= 5 && b[i - 5] == b'"' && b[i - 4..i].eq_ignore_ascii_case(b"base"))
+    memchr::memmem::find(b, b"_webSocketMessages").is_some() || has_base64_encoding(b)
+}
+
+/// Whether raw bytes hold the string `"base64"` in any case (an `encoding`).
+fn has_base64_encoding(b: &[u8]) -> bool {
+    memchr::memmem::find_iter(b, b"64\"")
+        .any(|i| i >= 5 && b[i - 5] == b'"' && b[i - 4..i].eq_ignore_ascii_case(b"base"))
 }
 
 /// [`raw_needs_decoding`] without the base64 content: escapes only.

@@ -61,7 +61,7 @@ thread_local! {
 
 thread_local! {
     static EFFECTS: Cell<u64> = const { Cell::new(0) };
-    static TABLE: RefCell<Table> = const { RefCell::new(Table { scope: 0, slots: Vec::new() }) };
+    static TABLE: RefCell<Slots<u128>> = const { RefCell::new(Slots::new()) };
 }
 
 /// Something a leaf did besides returning a new text (a value counted, kept,
@@ -74,17 +74,27 @@ fn effects() -> u64 {
     EFFECTS.with(Cell::get)
 }
 
-struct Table {
-    /// The [`Sanitizer`] (and its armed values) the slots are for.
+/// A per-thread direct-mapped table of digests, valid for one scope (a [`Sanitizer`]
+/// with its armed values, or a [`Known`](crate::known::Known)): emptied when used for
+/// another. 0 marks an empty slot.
+pub(crate) struct Slots<T> {
     scope: u64,
-    slots: Vec<u128>,
+    slots: Vec<T>,
 }
 
-impl Table {
-    fn for_scope(&mut self, scope: u64) -> &mut [u128] {
-        if self.scope != scope || self.slots.is_empty() {
+impl<T: Copy + Default> Slots<T> {
+    pub(crate) const fn new() -> Slots<T> {
+        Slots {
+            scope: 0,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The `n` slots of `scope`.
+    pub(crate) fn for_scope(&mut self, scope: u64, n: usize) -> &mut [T] {
+        if self.scope != scope || self.slots.len() != n {
             self.slots.clear();
-            self.slots.resize(SLOTS, 0);
+            self.slots.resize(n, T::default());
             self.scope = scope;
         }
         &mut self.slots
@@ -143,7 +153,7 @@ impl Sanitizer {
         let d = digest(location, name, extra, value, flags);
         let scope = self.memo_scope();
         let slot = ((d >> 64) as usize) & (SLOTS - 1);
-        let hit = TABLE.with(|tb| tb.borrow_mut().for_scope(scope)[slot] == d);
+        let hit = TABLE.with(|tb| tb.borrow_mut().for_scope(scope, SLOTS)[slot] == d);
         if hit {
             #[cfg(test)]
             HITS.with(|h| h.set(h.get() + 1));
@@ -152,7 +162,7 @@ impl Sanitizer {
         let before = effects();
         let r = f(t);
         if r.is_none() && effects() == before {
-            TABLE.with(|tb| tb.borrow_mut().for_scope(scope)[slot] = d);
+            TABLE.with(|tb| tb.borrow_mut().for_scope(scope, SLOTS)[slot] = d);
         }
         r
     }

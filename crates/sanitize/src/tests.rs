@@ -380,7 +380,6 @@ fn windows_and_raw_decoding() {
     let hits = a.find(b"mail jane.doe@example.com and tok_ABCdef1234567 or tok_ABCdef12345");
     let ranges: Vec<_> = hits.iter().map(|h| h.0.clone()).collect();
     assert_eq!(ranges, [5..25, 30..46]);
-    // Without a run of six: searched exactly, never ruled out by the raw check.
     let b = known(&["a+b/c d:e"]);
     // Without a run of six: searched exactly by `find`; ruled out by its runs of
     // unreserved bytes, which any spelling of it holds in order.
@@ -413,6 +412,12 @@ fn windows_and_raw_decoding() {
     assert!(c.absent_from(b"other=jone&id=doe_12345 x"));
     assert!(!c.absent_from(b"user%3Djane%26id=doe_12345"));
     assert!(!c.absent_from(b"user=jane&id=doe_12345"));
+    // A string judged clean is remembered only when its own bytes decided it: the
+    // string `=doe_12345` holds the window of `q"=doe_12345`, which is not there when
+    // nothing comes before the string's quote, and is read as there after `q`.
+    let q = known(&["q\"=doe_12345"]);
+    assert!(q.absent_from(br#""=doe_12345""#));
+    assert!(!q.absent_from(br#"q"=doe_12345""#));
     // Too many patterns without a window to look up one by one: nothing is ruled out.
     let many: Vec<String> = (0..20).map(|i| format!("a:{i}:b:c")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
