@@ -17,6 +17,9 @@
 //!   JWTs, cards, e-mail addresses, each behind its literal prefilter) run once over every
 //!   piece of text between two quotes of 6 bytes or more (sanitize's minimum), nothing
 //!   else: detection alone, without parsing, decoding or writing.
+//! - `hark_detectors_distinct_ms`: the same detectors over each *distinct* such piece
+//!   once (the pieces are deduplicated before the clock starts): the least detection any
+//!   tool that remembers what it has already looked at must do on this file.
 //!
 //! The parse timings exclude reading; a tool needs both.
 use std::time::{Duration, Instant};
@@ -112,10 +115,26 @@ fn main() {
             detected += out.len();
         }
     });
+    let distinct: Vec<&str> = {
+        let mut seen = std::collections::HashSet::new();
+        text.split('"')
+            .filter(|p| p.len() >= 6 && seen.insert(*p))
+            .collect()
+    };
+    let mut detected_distinct = 0usize;
+    let detect_distinct = best(runs, || {
+        let mut out = Vec::new();
+        detected_distinct = 0;
+        for piece in &distinct {
+            out.clear();
+            detectors.find(piece, &mut out);
+            detected_distinct += out.len();
+        }
+    });
     let mb = data.len() as f64 / 1e6;
     let ms = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
     println!(
-        "{{\"file\": {:?}, \"mb\": {:.1}, \"runs\": {runs}, \"read_ms\": {}, \"memchr_ms\": {}, \"simd_json_tape_ms\": {}, \"sonic_fields_ms\": {}, \"serde_json_ms\": {}, \"hark_detectors_ms\": {}, \"fields\": {fields_seen}, \"detected\": {detected}}}",
+        "{{\"file\": {:?}, \"mb\": {:.1}, \"runs\": {runs}, \"read_ms\": {}, \"memchr_ms\": {}, \"simd_json_tape_ms\": {}, \"sonic_fields_ms\": {}, \"serde_json_ms\": {}, \"hark_detectors_ms\": {}, \"hark_detectors_distinct_ms\": {}, \"fields\": {fields_seen}, \"detected\": {detected}, \"distinct_pieces\": {}, \"detected_distinct\": {detected_distinct}}}",
         path,
         mb,
         ms(read),
@@ -123,6 +142,8 @@ fn main() {
         ms(tape),
         ms(sonic),
         ms(serde),
-        ms(detect)
+        ms(detect),
+        ms(detect_distinct),
+        distinct.len()
     );
 }

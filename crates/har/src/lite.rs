@@ -34,21 +34,104 @@ static EMPTY: LiteObject<'static> = LiteObject(Vec::new());
 struct Stacks<'a> {
     items: Vec<Lite<'a>>,
     pairs: Vec<(Cow<'a, str>, Lite<'a>)>,
+    /// Whether the white space seen so far is what the transcoder writes, when asked.
+    layout: Option<Layout>,
+}
+
+/// Which of the transcoder's layouts ([`crate::transcode::transcode`] at a given
+/// nesting level) bytes already have: copying them is then the same as transcoding
+/// them. Found while parsing (see [`parse_with_layout`]): only the white space between
+/// tokens differs between layouts, and tokens are copied as written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    level: usize,
+    pretty: bool,
+    compact: bool,
+}
+
+/// The white space the transcoder writes at one place: none, one space (after a key's
+/// colon, pretty), or a line break and the indentation of a nesting level (pretty).
+#[derive(Clone, Copy)]
+enum Ws {
+    None,
+    Space,
+    Line(usize),
+}
+
+impl Layout {
+    /// Whether the bytes are exactly what transcoding them in `style` writes.
+    pub fn is(&self, style: crate::Style) -> bool {
+        match style {
+            crate::Style::Pretty => self.pretty,
+            crate::Style::Compact => self.compact,
+        }
+    }
+
+    /// `run`, the white space between two tokens, against what each layout has there.
+    #[inline]
+    fn see(&mut self, run: &[u8], want: Ws) {
+        if run.is_empty() {
+            self.pretty &= matches!(want, Ws::None);
+            return;
+        }
+        self.compact = false;
+        if !self.pretty {
+            return;
+        }
+        self.pretty = match want {
+            Ws::None => false,
+            Ws::Space => run == b" ",
+            Ws::Line(depth) => {
+                let n = (self.level + depth) * 2;
+                run.len() == n + 1 && run[0] == b'\n' && run[1..].iter().all(|&b| b == b' ')
+            }
+        };
+    }
 }
 
 /// Parse exactly one JSON value (white space around it allowed).
 pub fn parse(input: &[u8]) -> Result<Lite<'_>, TranscodeError> {
+    parse_in(input, None).map(|(v, _)| v)
+}
+
+/// [`parse`], and which layouts of the transcoder at nesting `level` the bytes already
+/// have (those in which [`crate::transcode::transcode`] would write them unchanged).
+pub fn parse_with_layout(input: &[u8], level: usize) -> Result<(Lite<'_>, Layout), TranscodeError> {
+    let layout = Layout {
+        level,
+        pretty: true,
+        compact: true,
+    };
+    parse_in(input, Some(layout)).map(|(v, l)| (v, l.unwrap_or(layout)))
+}
+
+fn parse_in(
+    input: &[u8],
+    layout: Option<Layout>,
+) -> Result<(Lite<'_>, Option<Layout>), TranscodeError> {
     let i = skip_ws(input, 0);
     let mut st = Stacks {
         items: Vec::new(),
         pairs: Vec::new(),
+        layout,
     };
+    st.see(&input[..i], Ws::None);
     let (v, end) = value(input, i, 0, &mut st)?;
-    let end = skip_ws(input, end);
-    if end < input.len() {
-        return err(end, "trailing characters");
+    let after = skip_ws(input, end);
+    if after < input.len() {
+        return err(after, "trailing characters");
     }
-    Ok(v)
+    st.see(&input[end..after], Ws::None);
+    Ok((v, st.layout))
+}
+
+impl Stacks<'_> {
+    #[inline(always)]
+    fn see(&mut self, run: &[u8], want: Ws) {
+        if let Some(l) = &mut self.layout {
+            l.see(run, want);
+        }
+    }
 }
 
 fn text(input: &[u8], i: usize) -> Result<(Cow<'_, str>, usize), TranscodeError> {
@@ -146,8 +229,10 @@ fn value<'a>(
             let base = st.pairs.len();
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b'}') {
+                st.see(&input[i + 1..j], Ws::None);
                 return Ok((Lite::Object(LiteObject(Vec::new())), j + 1));
             }
+            st.see(&input[i + 1..j], Ws::Line(depth + 1));
             loop {
                 match input.get(j) {
                     Some(b'"') => {}
@@ -156,6 +241,7 @@ fn value<'a>(
                 }
                 let (k, after) = text(input, j)?;
                 j = skip_ws(input, after);
+                st.see(&input[after..j], Ws::None);
                 if input.get(j) != Some(&b':') {
                     return err(
                         j,
@@ -166,18 +252,24 @@ fn value<'a>(
                         },
                     );
                 }
-                j = skip_ws(input, j + 1);
+                let colon = j + 1;
+                j = skip_ws(input, colon);
+                st.see(&input[colon..j], Ws::Space);
                 let (v, after) = value(input, j, depth + 1, st)?;
                 st.pairs.push((k, v));
                 j = skip_ws(input, after);
                 match input.get(j) {
                     Some(b',') => {
-                        j = skip_ws(input, j + 1);
+                        st.see(&input[after..j], Ws::None);
+                        let comma = j + 1;
+                        j = skip_ws(input, comma);
+                        st.see(&input[comma..j], Ws::Line(depth + 1));
                         if input.get(j) == Some(&b'}') {
                             return err(j, "trailing comma");
                         }
                     }
                     Some(b'}') => {
+                        st.see(&input[after..j], Ws::Line(depth));
                         let pairs = st.pairs.drain(base..).collect();
                         return Ok((Lite::Object(LiteObject(pairs)), j + 1));
                     }
@@ -190,20 +282,26 @@ fn value<'a>(
             let base = st.items.len();
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b']') {
+                st.see(&input[i + 1..j], Ws::None);
                 return Ok((Lite::Array(Vec::new()), j + 1));
             }
+            st.see(&input[i + 1..j], Ws::Line(depth + 1));
             loop {
                 let (v, after) = value(input, j, depth + 1, st)?;
                 st.items.push(v);
                 j = skip_ws(input, after);
                 match input.get(j) {
                     Some(b',') => {
-                        j = skip_ws(input, j + 1);
+                        st.see(&input[after..j], Ws::None);
+                        let comma = j + 1;
+                        j = skip_ws(input, comma);
+                        st.see(&input[comma..j], Ws::Line(depth + 1));
                         if input.get(j) == Some(&b']') {
                             return err(j, "trailing comma");
                         }
                     }
                     Some(b']') => {
+                        st.see(&input[after..j], Ws::Line(depth));
                         let items = st.items.drain(base..).collect();
                         return Ok((Lite::Array(items), j + 1));
                     }
@@ -306,6 +404,72 @@ impl<'a> JsonObject for LiteObject<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The layouts found while parsing are exactly those in which transcoding writes the
+    /// bytes unchanged: on canonical texts, on each with its white space changed in
+    /// every single place, and at several nesting levels.
+    #[test]
+    fn layout_is_what_transcoding_would_keep() {
+        use crate::transcode::transcode;
+        use crate::Style;
+        let source = r#"{"a": [1, 2.50, {}, [], {"b": null, "c": [true, "x\"y"]}], "e": {}, "s": "\u00e9 é", "t": [[]]}"#;
+        let mut texts = Vec::new();
+        for level in [0, 1, 3] {
+            for style in [Style::Pretty, Style::Compact] {
+                let mut out = Vec::new();
+                transcode(source.as_bytes(), style, level, &mut out).unwrap();
+                texts.push(out);
+            }
+        }
+        texts.push(source.as_bytes().to_vec());
+        let mut cases = Vec::new();
+        for t in &texts {
+            cases.push(t.clone());
+            // Every place between tokens, with a space, a tab, a line break added, or
+            // with one byte of white space taken away.
+            for at in 0..=t.len() {
+                for extra in [&b" "[..], b"\t", b"\n", b"\r\n"] {
+                    let mut c = t.clone();
+                    c.splice(at..at, extra.iter().copied());
+                    cases.push(c);
+                }
+                if at < t.len() && matches!(t[at], b' ' | b'\n') {
+                    let mut c = t.clone();
+                    c.remove(at);
+                    cases.push(c);
+                }
+            }
+        }
+        let mut checked = 0;
+        for c in &cases {
+            for level in [0, 1, 3] {
+                let Ok((_, layout)) = parse_with_layout(c, level) else {
+                    continue;
+                };
+                for style in [Style::Pretty, Style::Compact] {
+                    let mut out = Vec::new();
+                    transcode(c, style, level, &mut out).unwrap();
+                    assert_eq!(
+                        layout.is(style),
+                        out == *c,
+                        "{style:?} at level {level}: {}",
+                        String::from_utf8_lossy(c)
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10_000, "{checked}");
+        // Both layouts are found, and so is neither.
+        let layouts: Vec<Layout> = texts
+            .iter()
+            .map(|t| parse_with_layout(t, 3).unwrap().1)
+            .collect();
+        assert!(layouts.iter().any(|l| l.is(Style::Pretty)));
+        assert!(layouts.iter().any(|l| l.is(Style::Compact)));
+        assert!(!layouts.last().unwrap().is(Style::Pretty));
+        assert!(!layouts.last().unwrap().is(Style::Compact));
+    }
 
     #[test]
     fn reads_what_serde_json_reads() {

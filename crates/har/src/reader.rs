@@ -100,6 +100,20 @@ impl RawEntry<'_> {
         })
     }
 
+    /// [`RawEntry::parse_lite`], and which of the transcoder's layouts the entry's bytes
+    /// already have ([`crate::lite::Layout`]): where they have `style`'s,
+    /// [`RawEntry::transcode`] would copy them unchanged.
+    pub fn parse_lite_with_layout(
+        &self,
+    ) -> Result<(crate::lite::Lite<'_>, crate::lite::Layout), ReadError> {
+        crate::lite::parse_with_layout(self.bytes, 3).map_err(|e| ReadError::Syntax {
+            file: self.file.clone(),
+            pos: self.position_of(e.offset),
+            path: self.path(),
+            message: e.message,
+        })
+    }
+
     /// The entry re-serialised in `style` without building a model: strings and
     /// numbers are copied as written (see [`crate::transcode`]). Pretty output is
     /// indented for the entry's place in the document, for

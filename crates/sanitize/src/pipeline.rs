@@ -40,9 +40,16 @@ where
 {
     let mut s = Sanitizer::new(opts.clone())?;
     let first = Arc::new(s.fresh());
-    let (secrets, found) = collect(first, open(Pass::Scan)?, threads)?;
+    let (secrets, found, verbatim) = collect(first, open(Pass::Scan)?, threads, style)?;
     s.arm(secrets)?;
-    let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, out)?;
+    let mut report = rewrite(
+        Arc::new(s),
+        open(Pass::Write)?,
+        threads,
+        style,
+        verbatim,
+        out,
+    )?;
     report.distinct_values = found.distinct_values;
     Ok(report)
 }
@@ -65,16 +72,20 @@ pub fn layout(mut reader: HarReader) -> Result<Style, Error> {
     })
 }
 
-/// First pass: every sensitive value in the file, and what a sanitized copy would count.
+/// First pass: every sensitive value in the file, what a sanitized copy would count, and
+/// the entries whose bytes are already in `style`'s layout (written as they are, unless
+/// changed).
 pub(crate) fn collect(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
-) -> Result<(Secrets, Report), Error> {
+    style: Style,
+) -> Result<(Secrets, Report, EntrySet), Error> {
     let mut secrets = Secrets::default();
     let mut report = Report::default();
     let s2 = s.clone();
     let mut touched = EntrySet::default();
+    let mut verbatim = EntrySet::default();
     // Each value met is numbered, and each distinct one (by a digest of its text) has
     // its patterns gathered as met; all within a fixed memory budget (see `spill`).
     let mut numbering = Numbering::new(s.budget);
@@ -101,19 +112,22 @@ pub(crate) fn collect(
         reader,
         threads,
         move |raw| {
-            raw.parse_lite().map(|e| {
+            raw.parse_lite_with_layout().map(|(e, layout)| {
                 let mut t = Tally {
                     dry: true,
                     ..Tally::default()
                 };
                 s2.scan_entry(&e, &mut t);
                 let found = prepare(&s2, run, budget, std::mem::take(&mut t.found));
-                (raw.index, t, found)
+                (raw.index, layout.is(style), t, found)
             })
         },
-        |(index, et, found): (usize, Tally, Vec<Found>)| -> Result<(), Error> {
+        |(index, as_is, et, found): (usize, bool, Tally, Vec<Found>)| -> Result<(), Error> {
             if et.report.total() > 0 || !found.is_empty() {
                 touched.insert(index);
+            }
+            if as_is {
+                verbatim.insert(index);
             }
             if et.detector_hit {
                 secrets.detected.insert(index);
@@ -152,7 +166,7 @@ pub(crate) fn collect(
     secrets.gathered = Some(Arc::new(gathering.finish()?));
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
-    Ok((secrets, report))
+    Ok((secrets, report, verbatim))
 }
 
 /// A value found in an entry, made ready for the numbering and the table by the worker
@@ -213,11 +227,14 @@ fn prepare(
 
 /// Second pass: sanitize every entry (with the secrets of the first pass armed by
 /// [`Sanitizer::set_secrets`]) and write them to `out` (or nowhere, for an audit).
+/// The entries in `verbatim` (checked and found already in `style`'s layout by the first
+/// pass, from the same bytes) are written as they are, or as edited, not transcoded.
 pub(crate) fn rewrite<W: Write>(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
     style: Style,
+    verbatim: EntrySet,
     mut out: Option<&mut HarWriter<W>>,
 ) -> Result<Report, Error> {
     let mut report = Report::default();
@@ -240,11 +257,14 @@ pub(crate) fn rewrite<W: Write>(
             // Exact where the entry may be copied through; in an entry the first pass
             // changed, its own values are most likely there (the first window will do).
             let known_absent = s2.known_absent_by(raw.bytes, untouched);
+            let as_is = verbatim.contains(raw.index);
             if untouched && known_absent {
-                let bytes = if write {
-                    raw.transcode(style)?
-                } else {
+                let bytes = if !write {
                     Vec::new()
+                } else if as_is {
+                    raw.bytes.to_vec()
+                } else {
+                    raw.transcode(style)?
                 };
                 let report = Report {
                     entries: 1,
@@ -279,6 +299,11 @@ pub(crate) fn rewrite<W: Write>(
                 if let Some(spliced) = spliced {
                     if !write {
                         return Ok((Vec::new(), t.report));
+                    }
+                    // Edits change only strings' text, each written as JSON: the layout
+                    // stays the original's.
+                    if as_is {
+                        return Ok((spliced.into_owned(), t.report));
                     }
                     let mut out = Vec::with_capacity(spliced.len());
                     if har::transcode::transcode(&spliced, style, 3, &mut out).is_ok() {

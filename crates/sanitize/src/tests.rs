@@ -174,13 +174,22 @@ keep = ["^public-"]
 /// nothing can change) and without (every entry parsed and sanitized).
 fn two_passes(har: &str, threads: usize) -> (Value, Value) {
     let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
-    let (secrets, _) = collect(Arc::new(san()), reader(), threads).unwrap();
+    let (secrets, _, verbatim) =
+        collect(Arc::new(san()), reader(), threads, Style::Pretty).unwrap();
     assert!(secrets.touched.is_some());
     let out = |secrets: &Secrets| {
         let mut s = san();
         s.set_secrets(secrets).unwrap();
         let mut w = HarWriter::new(Vec::new(), Style::Pretty);
-        rewrite(Arc::new(s), reader(), threads, Style::Pretty, Some(&mut w)).unwrap();
+        rewrite(
+            Arc::new(s),
+            reader(),
+            threads,
+            Style::Pretty,
+            verbatim.clone(),
+            Some(&mut w),
+        )
+        .unwrap();
         serde_json::from_slice::<Value>(&w.into_inner()).unwrap()
     };
     let slow = Secrets {
@@ -443,14 +452,27 @@ fn windows_and_raw_decoding() {
 type Outputs = (Result<Vec<u8>, String>, Result<Vec<u8>, String>);
 fn fast_and_reference(har: &str, threads: usize) -> Option<Outputs> {
     let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
-    let (secrets, _) = collect(Arc::new(san()), reader(), threads).ok()?;
+    let (secrets, _, verbatim) = collect(Arc::new(san()), reader(), threads, Style::Pretty).ok()?;
     let out = |secrets: &Secrets, prefilter: bool| {
         let mut s = san();
         s.set_secrets(secrets).unwrap();
         s.raw_prefilter = prefilter;
         let mut w = HarWriter::new(Vec::new(), Style::Pretty);
-        rewrite(Arc::new(s), reader(), threads, Style::Pretty, Some(&mut w))
-            .map_err(|e| e.to_string())?;
+        // The reference transcodes every entry it does not rewrite.
+        let verbatim = if prefilter {
+            verbatim.clone()
+        } else {
+            EntrySet::default()
+        };
+        rewrite(
+            Arc::new(s),
+            reader(),
+            threads,
+            Style::Pretty,
+            verbatim,
+            Some(&mut w),
+        )
+        .map_err(|e| e.to_string())?;
         Ok(w.into_inner())
     };
     let reference = Secrets {
@@ -528,6 +550,62 @@ fn prefilter_changes_no_output_on_the_corpus() {
         }
     }
     assert!(compared >= 20, "compared {compared}");
+}
+
+/// Differential: entries the first pass found already in the output's layout are
+/// written as they are (or as edited) instead of transcoded, and that changes no byte:
+/// every real HAR at hand, as it is written pretty and made compact written compact (and
+/// the first few each the other way), with the first pass's set of such entries and
+/// with none.
+#[test]
+fn verbatim_entries_change_no_byte() {
+    let mut compared = 0;
+    let mut kept_as_is = 0;
+    for (n, f) in corpus().into_iter().enumerate() {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        let mut compact = Vec::new();
+        if har::transcode::transcode(text.as_bytes(), Style::Compact, 0, &mut compact).is_err() {
+            continue;
+        }
+        let compact = String::from_utf8(compact).unwrap();
+        for (input, same) in [(&text, Style::Pretty), (&compact, Style::Compact)] {
+            let reader =
+                || HarReader::new(har::Source::from_bytes("t.har", input.to_string())).unwrap();
+            if HarReader::new(har::Source::from_bytes("t.har", input.to_string())).is_err() {
+                break;
+            }
+            for style in [Style::Pretty, Style::Compact] {
+                if style != same && n >= 3 {
+                    continue;
+                }
+                let Ok((secrets, _, verbatim)) = collect(Arc::new(san()), reader(), 2, style)
+                else {
+                    break;
+                };
+                kept_as_is += (0..100_000).filter(|&i| verbatim.contains(i)).count();
+                let out = |verbatim: EntrySet| {
+                    let mut s = san();
+                    s.set_secrets(&secrets).unwrap();
+                    let mut w = HarWriter::new(Vec::new(), style);
+                    rewrite(Arc::new(s), reader(), 2, style, verbatim, Some(&mut w)).unwrap();
+                    w.into_inner()
+                };
+                let (fast, reference) = (out(verbatim.clone()), out(EntrySet::default()));
+                assert!(
+                    fast == reference,
+                    "{} ({style:?}): outputs differ",
+                    f.display()
+                );
+                compared += 1;
+            }
+        }
+    }
+    assert!(
+        compared >= 40 && kept_as_is > 1000,
+        "{compared} outputs, {kept_as_is} entries as they are"
+    );
 }
 
 /// The real HARs at hand: testdata/har and the shared public corpus.
@@ -635,7 +713,7 @@ fn memo_changes_nothing() {
         let Ok(r) = reader() else {
             continue;
         };
-        let Ok((secrets, _)) = collect(Arc::new(san()), r, 1) else {
+        let Ok((secrets, _, _)) = collect(Arc::new(san()), r, 1, Style::Pretty) else {
             continue;
         };
         let first = san();
@@ -741,13 +819,22 @@ fn with_budget(
     let reader = || HarReader::new(har::Source::from_bytes("t.har", text.to_string())).unwrap();
     let mut first = Sanitizer::new(opts.clone()).unwrap();
     first.budget = budget;
-    let (secrets, found) = collect(Arc::new(first), reader(), threads).unwrap();
+    let (secrets, found, verbatim) =
+        collect(Arc::new(first), reader(), threads, Style::Pretty).unwrap();
     let disk = secrets.gathered.as_ref().is_some_and(|g| g.on_disk()) || secrets.numbers.on_disk();
     let mut s = Sanitizer::new(opts.clone()).unwrap();
     s.budget = budget;
     s.arm(secrets).unwrap();
     let mut w = HarWriter::new(Vec::new(), Style::Pretty);
-    let mut report = rewrite(Arc::new(s), reader(), threads, Style::Pretty, Some(&mut w)).unwrap();
+    let mut report = rewrite(
+        Arc::new(s),
+        reader(),
+        threads,
+        Style::Pretty,
+        verbatim,
+        Some(&mut w),
+    )
+    .unwrap();
     report.distinct_values = found.distinct_values;
     (w.into_inner(), report, disk)
 }
@@ -774,7 +861,7 @@ fn values_on_disk_change_no_output_on_the_corpus() {
             continue;
         }
         let reader = HarReader::new(har::Source::from_bytes("t.har", text.clone())).unwrap();
-        if collect(Arc::new(san()), reader, 1).is_err() {
+        if collect(Arc::new(san()), reader, 1, Style::Pretty).is_err() {
             continue; // the first pass rejects the file
         }
         for opts in &modes {
