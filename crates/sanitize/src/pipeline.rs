@@ -40,16 +40,9 @@ where
 {
     let mut s = Sanitizer::new(opts.clone())?;
     let first = Arc::new(s.fresh());
-    let (secrets, found, verbatim) = collect(first, open(Pass::Scan)?, threads, style)?;
+    let (secrets, found, seen) = collect(first, open(Pass::Scan)?, threads, style)?;
     s.arm(secrets)?;
-    let mut report = rewrite(
-        Arc::new(s),
-        open(Pass::Write)?,
-        threads,
-        style,
-        verbatim,
-        out,
-    )?;
+    let mut report = rewrite(Arc::new(s), open(Pass::Write)?, threads, style, seen, out)?;
     report.distinct_values = found.distinct_values;
     Ok(report)
 }
@@ -72,20 +65,47 @@ pub fn layout(mut reader: HarReader) -> Result<Style, Error> {
     })
 }
 
+/// What the second pass takes from the first besides the values: which entries are
+/// already in the output's layout, and what the entries were, to check that the second
+/// pass reads the same ones.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Seen {
+    /// The entries whose bytes are already in the output style's layout (written as
+    /// they are, or as edited, instead of transcoded).
+    pub(crate) verbatim: EntrySet,
+    /// The entries read: how many, and a digest of their sizes in order.
+    pub(crate) shape: Shape,
+}
+
+/// How many entries were read and a digest of their sizes in order: the second pass
+/// relies on the first pass's findings entry by entry, so a file that changes between
+/// them (a recording still being written) must not be sanitized with them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Shape {
+    entries: u64,
+    sizes: u64,
+}
+
+impl Shape {
+    fn add(&mut self, len: usize) {
+        self.entries += 1;
+        self.sizes = (self.sizes.rotate_left(5) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// First pass: every sensitive value in the file, what a sanitized copy would count, and
-/// the entries whose bytes are already in `style`'s layout (written as they are, unless
-/// changed).
+/// what the second pass needs besides ([`Seen`]).
 pub(crate) fn collect(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
     style: Style,
-) -> Result<(Secrets, Report, EntrySet), Error> {
+) -> Result<(Secrets, Report, Seen), Error> {
     let mut secrets = Secrets::default();
     let mut report = Report::default();
     let s2 = s.clone();
     let mut touched = EntrySet::default();
-    let mut verbatim = EntrySet::default();
+    let mut seen = Seen::default();
     // Each value met is numbered, and each distinct one (by a digest of its text) has
     // its patterns gathered as met; all within a fixed memory budget (see `spill`).
     let mut numbering = Numbering::new(s.budget);
@@ -119,15 +139,17 @@ pub(crate) fn collect(
                 };
                 s2.scan_entry(&e, &mut t);
                 let found = prepare(&s2, run, budget, std::mem::take(&mut t.found));
-                (raw.index, layout.is(style), t, found)
+                let size = raw.bytes.len();
+                (raw.index, size, layout.is(style), t, found)
             })
         },
-        |(index, as_is, et, found): (usize, bool, Tally, Vec<Found>)| -> Result<(), Error> {
+        |(index, size, as_is, et, found): (usize, usize, bool, Tally, Vec<Found>)| -> Result<(), Error> {
+            seen.shape.add(size);
             if et.report.total() > 0 || !found.is_empty() {
                 touched.insert(index);
             }
             if as_is {
-                verbatim.insert(index);
+                seen.verbatim.insert(index);
             }
             if et.detector_hit {
                 secrets.detected.insert(index);
@@ -179,7 +201,7 @@ pub(crate) fn collect(
     secrets.gathered = Some(Arc::new(gathered?));
     report.distinct_values = secrets.len() as u64;
     secrets.touched = Some(touched);
-    Ok((secrets, report, verbatim))
+    Ok((secrets, report, seen))
 }
 
 /// A value found in an entry, made ready for the numbering and the table by the worker
@@ -240,16 +262,19 @@ fn prepare(
 
 /// Second pass: sanitize every entry (with the secrets of the first pass armed by
 /// [`Sanitizer::set_secrets`]) and write them to `out` (or nowhere, for an audit).
-/// The entries in `verbatim` (checked and found already in `style`'s layout by the first
-/// pass, from the same bytes) are written as they are, or as edited, not transcoded.
+/// The entries the first pass found already in `style`'s layout ([`Seen::verbatim`],
+/// checked on the same bytes) are written as they are, or as edited, not transcoded.
+/// Fails if the entries read are not those the first pass read ([`Seen::shape`]).
 pub(crate) fn rewrite<W: Write>(
     s: Arc<Sanitizer>,
     reader: HarReader,
     threads: usize,
     style: Style,
-    verbatim: EntrySet,
+    seen: Seen,
     mut out: Option<&mut HarWriter<W>>,
 ) -> Result<Report, Error> {
+    let Seen { verbatim, shape } = seen;
+    let mut read = Shape::default();
     let mut report = Report::default();
     let mut t = Tally::default();
     let mut header = reader.header().clone();
@@ -263,6 +288,7 @@ pub(crate) fn rewrite<W: Write>(
         reader,
         threads,
         move |raw| {
+            let size = raw.bytes.len();
             let untouched = s2
                 .fast
                 .as_ref()
@@ -283,7 +309,7 @@ pub(crate) fn rewrite<W: Write>(
                     entries: 1,
                     ..Report::default()
                 };
-                return Ok((bytes, report));
+                return Ok((size, bytes, report));
             }
             let detected_nothing = s2.detected_nothing(raw.index);
             // The edit path: the borrowed tree scanned, the changed strings spliced into
@@ -311,16 +337,16 @@ pub(crate) fn rewrite<W: Write>(
                 };
                 if let Some(spliced) = spliced {
                     if !write {
-                        return Ok((Vec::new(), t.report));
+                        return Ok((size, Vec::new(), t.report));
                     }
                     // Edits change only strings' text, each written as JSON: the layout
                     // stays the original's.
                     if as_is {
-                        return Ok((spliced.into_owned(), t.report));
+                        return Ok((size, spliced.into_owned(), t.report));
                     }
                     let mut out = Vec::with_capacity(spliced.len());
                     if har::transcode::transcode(&spliced, style, 3, &mut out).is_ok() {
-                        return Ok((out, t.report));
+                        return Ok((size, out, t.report));
                     }
                 }
             }
@@ -337,10 +363,11 @@ pub(crate) fn rewrite<W: Write>(
                 } else {
                     Vec::new()
                 };
-                (bytes, t.report)
+                (size, bytes, t.report)
             })
         },
-        |(bytes, r): (Vec<u8>, Report)| -> Result<(), Error> {
+        |(size, bytes, r): (usize, Vec<u8>, Report)| -> Result<(), Error> {
+            read.add(size);
             if let Some(e) = s.lookup_failed() {
                 return Err(Error::Spill(std::io::Error::other(e)));
             }
@@ -351,6 +378,14 @@ pub(crate) fn rewrite<W: Write>(
             Ok(())
         },
     )?;
+    if read != shape {
+        let what = if read.entries == shape.entries {
+            "entries of other sizes".to_string()
+        } else {
+            format!("{} entries, not {}", read.entries, shape.entries)
+        };
+        return Err(Error::Changed(reader.name().to_string(), what));
+    }
     let mut header = reader.header().clone();
     s.header(&mut header, &mut t);
     report.merge(&t.report);

@@ -174,8 +174,7 @@ keep = ["^public-"]
 /// nothing can change) and without (every entry parsed and sanitized).
 fn two_passes(har: &str, threads: usize) -> (Value, Value) {
     let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
-    let (secrets, _, verbatim) =
-        collect(Arc::new(san()), reader(), threads, Style::Pretty).unwrap();
+    let (secrets, _, seen) = collect(Arc::new(san()), reader(), threads, Style::Pretty).unwrap();
     assert!(secrets.touched.is_some());
     let out = |secrets: &Secrets| {
         let mut s = san();
@@ -186,7 +185,7 @@ fn two_passes(har: &str, threads: usize) -> (Value, Value) {
             reader(),
             threads,
             Style::Pretty,
-            verbatim.clone(),
+            seen.clone(),
             Some(&mut w),
         )
         .unwrap();
@@ -452,24 +451,27 @@ fn windows_and_raw_decoding() {
 type Outputs = (Result<Vec<u8>, String>, Result<Vec<u8>, String>);
 fn fast_and_reference(har: &str, threads: usize) -> Option<Outputs> {
     let reader = || HarReader::new(har::Source::from_bytes("t.har", har.to_string())).unwrap();
-    let (secrets, _, verbatim) = collect(Arc::new(san()), reader(), threads, Style::Pretty).ok()?;
+    let (secrets, _, seen) = collect(Arc::new(san()), reader(), threads, Style::Pretty).ok()?;
     let out = |secrets: &Secrets, prefilter: bool| {
         let mut s = san();
         s.set_secrets(secrets).unwrap();
         s.raw_prefilter = prefilter;
         let mut w = HarWriter::new(Vec::new(), Style::Pretty);
         // The reference transcodes every entry it does not rewrite.
-        let verbatim = if prefilter {
-            verbatim.clone()
+        let seen = if prefilter {
+            seen.clone()
         } else {
-            EntrySet::default()
+            crate::pipeline::Seen {
+                verbatim: EntrySet::default(),
+                ..seen.clone()
+            }
         };
         rewrite(
             Arc::new(s),
             reader(),
             threads,
             Style::Pretty,
-            verbatim,
+            seen,
             Some(&mut w),
         )
         .map_err(|e| e.to_string())?;
@@ -580,19 +582,22 @@ fn verbatim_entries_change_no_byte() {
                 if style != same && n >= 3 {
                     continue;
                 }
-                let Ok((secrets, _, verbatim)) = collect(Arc::new(san()), reader(), 2, style)
-                else {
+                let Ok((secrets, _, seen)) = collect(Arc::new(san()), reader(), 2, style) else {
                     break;
                 };
-                kept_as_is += (0..100_000).filter(|&i| verbatim.contains(i)).count();
+                kept_as_is += (0..100_000).filter(|&i| seen.verbatim.contains(i)).count();
                 let out = |verbatim: EntrySet| {
                     let mut s = san();
                     s.set_secrets(&secrets).unwrap();
                     let mut w = HarWriter::new(Vec::new(), style);
-                    rewrite(Arc::new(s), reader(), 2, style, verbatim, Some(&mut w)).unwrap();
+                    let seen = crate::pipeline::Seen {
+                        verbatim,
+                        ..seen.clone()
+                    };
+                    rewrite(Arc::new(s), reader(), 2, style, seen, Some(&mut w)).unwrap();
                     w.into_inner()
                 };
-                let (fast, reference) = (out(verbatim.clone()), out(EntrySet::default()));
+                let (fast, reference) = (out(seen.verbatim.clone()), out(EntrySet::default()));
                 assert!(
                     fast == reference,
                     "{} ({style:?}): outputs differ",
@@ -819,7 +824,7 @@ fn with_budget(
     let reader = || HarReader::new(har::Source::from_bytes("t.har", text.to_string())).unwrap();
     let mut first = Sanitizer::new(opts.clone()).unwrap();
     first.budget = budget;
-    let (secrets, found, verbatim) =
+    let (secrets, found, seen) =
         collect(Arc::new(first), reader(), threads, Style::Pretty).unwrap();
     let disk = secrets.gathered.as_ref().is_some_and(|g| g.on_disk()) || secrets.numbers.on_disk();
     let mut s = Sanitizer::new(opts.clone()).unwrap();
@@ -831,7 +836,7 @@ fn with_budget(
         reader(),
         threads,
         Style::Pretty,
-        verbatim,
+        seen,
         Some(&mut w),
     )
     .unwrap();
@@ -880,4 +885,51 @@ fn values_on_disk_change_no_output_on_the_corpus() {
         compared >= 40 && on_disk >= 30,
         "compared {compared}, on disk {on_disk}"
     );
+}
+
+/// A file that changes between the two passes (a recording still being written) is not
+/// sanitized with what the first pass found in another file: the run fails, naming the
+/// file, whether an entry was added or one changed size.
+#[test]
+fn a_file_changed_between_the_passes_is_refused() {
+    let entry = |url: &str| {
+        format!(
+            r#"{{"request": {{"method": "GET", "url": "{url}", "headers": [{{"name": "Authorization", "value": "Bearer tok_0123456789abcdef"}}]}}, "response": {{"status": 200}}}}"#
+        )
+    };
+    let har = |entries: &[String]| format!(r#"{{"log": {{"entries": [{}]}}}}"#, entries.join(","));
+    let first = har(&[entry("https://a.test/1"), entry("https://a.test/2")]);
+    let added = har(&[
+        entry("https://a.test/1"),
+        entry("https://a.test/2"),
+        entry("https://a.test/3?secret=new_value_123456"),
+    ]);
+    let longer = har(&[entry("https://a.test/1"), entry("https://a.test/22")]);
+    for (second, want) in [
+        (&first, None),
+        (&added, Some("3 entries, not 2")),
+        (&longer, Some("entries of other sizes")),
+    ] {
+        let open = |pass: crate::pipeline::Pass| -> Result<HarReader, Error> {
+            let text = if pass == crate::pipeline::Pass::Scan {
+                &first
+            } else {
+                second
+            };
+            Ok(HarReader::new(har::Source::from_bytes(
+                "rec.har",
+                text.clone(),
+            ))?)
+        };
+        let mut w = HarWriter::new(Vec::new(), Style::Compact);
+        let got = crate::pipeline::run(&Options::default(), open, 2, Style::Compact, Some(&mut w));
+        match (got, want) {
+            (Ok(r), None) => assert_eq!(r.entries, 2),
+            (Err(e), Some(want)) => {
+                let e = e.to_string();
+                assert!(e.contains("rec.har") && e.contains(want), "{e}");
+            }
+            (got, want) => panic!("{want:?}: {got:?}"),
+        }
+    }
 }
