@@ -133,12 +133,17 @@ impl Pat {
     fn kind(&self) -> &'static str {
         kind_name(self.meta >> 8)
     }
+    /// Where the pattern would be in `text` with its window at `i`, if it fits there.
+    fn span(&self, text: &[u8], i: usize) -> Option<Range<usize>> {
+        let start = i.checked_sub(self.off())?;
+        let end = start + self.len as usize;
+        (end <= text.len()).then_some(start..end)
+    }
     /// Where the pattern is in `text` with its window at `i`, if it is: it fits, and the
     /// bytes there have its digest.
     fn at(&self, text: &[u8], i: usize) -> Option<Range<usize>> {
-        let start = i.checked_sub(self.off())?;
-        let end = start + self.len as usize;
-        (end <= text.len() && digest_bytes(&text[start..end]) == self.digest).then_some(start..end)
+        self.span(text, i)
+            .filter(|r| digest_bytes(&text[r.clone()]) == self.digest)
     }
     /// Whether every byte of the pattern is URL-unreserved (see [`LITERAL`]).
     fn literal(&self) -> bool {
@@ -735,8 +740,10 @@ impl Known {
                                 return;
                             }
                             let (off, len) = (p.off(), p.len as usize);
-                            there = p.at(text, i).is_some()
-                                || !p.literal() && escape_near(text, i, off, len);
+                            there = p.span(text, i).is_some_and(|r| {
+                                digest_bytes(&text[r.clone()]) == p.digest
+                                    || !p.literal() && escape_near(text, r)
+                            });
                             if !p.literal() && (j < off + 2 || j + len - off > seg.len()) {
                                 local = false;
                             }
@@ -979,20 +986,14 @@ impl Sanitizer {
     }
 }
 
-/// Whether a pattern `len` bytes long, whose window starts at `i` in `text` and `off`
-/// bytes into the pattern, could be in a decoded string there spelled otherwise than
-/// by the raw bytes where it would be: an escape (`%XX`, `\\x`, `+`: `\\u` is ruled
-/// out before) starts in them or reaches into them from the two bytes before. Else
-/// each byte of the pattern there would be the raw byte as it is.
-fn escape_near(text: &[u8], i: usize, off: usize, len: usize) -> bool {
-    let lo = i.saturating_sub(off + 2);
-    let hi = (i + len.saturating_sub(off)).min(text.len());
-    // A pattern that does not fit between the window and an end of `text` is not there.
-    i >= off
-        && i + len - off <= text.len()
-        && text[lo..hi]
-            .iter()
-            .any(|&b| matches!(b, b'%' | b'\\' | b'+'))
+/// Whether a pattern could be in a decoded string at `span` of `text` ([`Pat::span`])
+/// spelled otherwise than by the raw bytes there: an escape (`%XX`, `\\x`, `+`: `\\u`
+/// is ruled out before) starts in them or reaches into them from the two bytes before.
+/// Else each byte of the pattern there would be the raw byte as it is.
+fn escape_near(text: &[u8], span: Range<usize>) -> bool {
+    text[span.start.saturating_sub(2)..span.end]
+        .iter()
+        .any(|&b| matches!(b, b'%' | b'\\' | b'+'))
 }
 
 /// Whether raw entry bytes may hide an unreserved character behind an encoding the

@@ -66,30 +66,33 @@ pub fn layout(mut reader: HarReader) -> Result<Style, Error> {
 }
 
 /// What the second pass takes from the first besides the values: which entries are
-/// already in the output's layout, and what the entries were, to check that the second
-/// pass reads the same ones.
+/// already in the output's layout, and what was read, to check that the second pass
+/// reads the same file.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Seen {
     /// The entries whose bytes are already in the output style's layout (written as
     /// they are, or as edited, instead of transcoded).
     pub(crate) verbatim: EntrySet,
-    /// The entries read: how many, and a digest of their sizes in order.
+    /// What the first pass read ([`Shape::of`]).
     pub(crate) shape: Shape,
 }
 
-/// How many entries were read and a digest of their sizes in order: the second pass
-/// relies on the first pass's findings entry by entry, so a file that changes between
-/// them (a recording still being written) must not be sanitized with them.
+/// How many entries a reader handed out and how many bytes it took from the file, once
+/// it is done: the second pass relies on the first pass's findings entry by entry, so a
+/// file that changes between them (a recording still being written) must not be
+/// sanitized with them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Shape {
-    entries: u64,
-    sizes: u64,
+    entries: usize,
+    bytes: u64,
 }
 
 impl Shape {
-    fn add(&mut self, len: usize) {
-        self.entries += 1;
-        self.sizes = (self.sizes.rotate_left(5) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    fn of(reader: &HarReader) -> Shape {
+        Shape {
+            entries: reader.entries_read(),
+            bytes: reader.progress().0,
+        }
     }
 }
 
@@ -139,12 +142,10 @@ pub(crate) fn collect(
                 };
                 s2.scan_entry(&e, &mut t);
                 let found = prepare(&s2, run, budget, std::mem::take(&mut t.found));
-                let size = raw.bytes.len();
-                (raw.index, size, layout.is(style), t, found)
+                (raw.index, layout.is(style), t, found)
             })
         },
-        |(index, size, as_is, et, found): (usize, usize, bool, Tally, Vec<Found>)| -> Result<(), Error> {
-            seen.shape.add(size);
+        |(index, as_is, et, found): (usize, bool, Tally, Vec<Found>)| -> Result<(), Error> {
             if et.report.total() > 0 || !found.is_empty() {
                 touched.insert(index);
             }
@@ -167,6 +168,7 @@ pub(crate) fn collect(
     if reader.header().outer.contains_key("log") {
         return Err(Error::DuplicateLog(reader.name().to_string()));
     }
+    seen.shape = Shape::of(&reader);
     // The log's fields, those after the entries too, once they are all read.
     let mut t = Tally::default();
     let mut header = reader.header().clone();
@@ -274,7 +276,6 @@ pub(crate) fn rewrite<W: Write>(
     mut out: Option<&mut HarWriter<W>>,
 ) -> Result<Report, Error> {
     let Seen { verbatim, shape } = seen;
-    let mut read = Shape::default();
     let mut report = Report::default();
     let mut t = Tally::default();
     let mut header = reader.header().clone();
@@ -288,7 +289,6 @@ pub(crate) fn rewrite<W: Write>(
         reader,
         threads,
         move |raw| {
-            let size = raw.bytes.len();
             let untouched = s2
                 .fast
                 .as_ref()
@@ -309,7 +309,7 @@ pub(crate) fn rewrite<W: Write>(
                     entries: 1,
                     ..Report::default()
                 };
-                return Ok((size, bytes, report));
+                return Ok((bytes, report));
             }
             let detected_nothing = s2.detected_nothing(raw.index);
             // The edit path: the borrowed tree scanned, the changed strings spliced into
@@ -337,16 +337,16 @@ pub(crate) fn rewrite<W: Write>(
                 };
                 if let Some(spliced) = spliced {
                     if !write {
-                        return Ok((size, Vec::new(), t.report));
+                        return Ok((Vec::new(), t.report));
                     }
                     // Edits change only strings' text, each written as JSON: the layout
                     // stays the original's.
                     if as_is {
-                        return Ok((size, spliced.into_owned(), t.report));
+                        return Ok((spliced.into_owned(), t.report));
                     }
                     let mut out = Vec::with_capacity(spliced.len());
                     if har::transcode::transcode(&spliced, style, 3, &mut out).is_ok() {
-                        return Ok((size, out, t.report));
+                        return Ok((out, t.report));
                     }
                 }
             }
@@ -363,11 +363,10 @@ pub(crate) fn rewrite<W: Write>(
                 } else {
                     Vec::new()
                 };
-                (size, bytes, t.report)
+                (bytes, t.report)
             })
         },
-        |(size, bytes, r): (usize, Vec<u8>, Report)| -> Result<(), Error> {
-            read.add(size);
+        |(bytes, r): (Vec<u8>, Report)| -> Result<(), Error> {
             if let Some(e) = s.lookup_failed() {
                 return Err(Error::Spill(std::io::Error::other(e)));
             }
@@ -378,9 +377,10 @@ pub(crate) fn rewrite<W: Write>(
             Ok(())
         },
     )?;
+    let read = Shape::of(&reader);
     if read != shape {
         let what = if read.entries == shape.entries {
-            "entries of other sizes".to_string()
+            format!("{} bytes, not {}", read.bytes, shape.bytes)
         } else {
             format!("{} entries, not {}", read.entries, shape.entries)
         };

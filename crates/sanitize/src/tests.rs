@@ -170,6 +170,19 @@ keep = ["^public-"]
     assert!(parse_rules("[nope]\n").is_err());
 }
 
+/// The second pass with `s` armed, written in `style`: the output and the report.
+fn second_pass(
+    s: Sanitizer,
+    reader: HarReader,
+    threads: usize,
+    style: Style,
+    seen: crate::pipeline::Seen,
+) -> Result<(Vec<u8>, Report), Error> {
+    let mut w = HarWriter::new(Vec::new(), style);
+    let report = rewrite(Arc::new(s), reader, threads, style, seen, Some(&mut w))?;
+    Ok((w.into_inner(), report))
+}
+
 /// Both passes over `har`: with the first pass's entry set (entries copied through when
 /// nothing can change) and without (every entry parsed and sanitized).
 fn two_passes(har: &str, threads: usize) -> (Value, Value) {
@@ -179,17 +192,8 @@ fn two_passes(har: &str, threads: usize) -> (Value, Value) {
     let out = |secrets: &Secrets| {
         let mut s = san();
         s.set_secrets(secrets).unwrap();
-        let mut w = HarWriter::new(Vec::new(), Style::Pretty);
-        rewrite(
-            Arc::new(s),
-            reader(),
-            threads,
-            Style::Pretty,
-            seen.clone(),
-            Some(&mut w),
-        )
-        .unwrap();
-        serde_json::from_slice::<Value>(&w.into_inner()).unwrap()
+        let (out, _) = second_pass(s, reader(), threads, Style::Pretty, seen.clone()).unwrap();
+        serde_json::from_slice::<Value>(&out).unwrap()
     };
     let slow = Secrets {
         touched: None,
@@ -456,7 +460,6 @@ fn fast_and_reference(har: &str, threads: usize) -> Option<Outputs> {
         let mut s = san();
         s.set_secrets(secrets).unwrap();
         s.raw_prefilter = prefilter;
-        let mut w = HarWriter::new(Vec::new(), Style::Pretty);
         // The reference transcodes every entry it does not rewrite.
         let seen = if prefilter {
             seen.clone()
@@ -466,16 +469,9 @@ fn fast_and_reference(har: &str, threads: usize) -> Option<Outputs> {
                 ..seen.clone()
             }
         };
-        rewrite(
-            Arc::new(s),
-            reader(),
-            threads,
-            Style::Pretty,
-            seen,
-            Some(&mut w),
-        )
-        .map_err(|e| e.to_string())?;
-        Ok(w.into_inner())
+        second_pass(s, reader(), threads, Style::Pretty, seen)
+            .map(|(out, _)| out)
+            .map_err(|e| e.to_string())
     };
     let reference = Secrets {
         touched: None,
@@ -589,13 +585,11 @@ fn verbatim_entries_change_no_byte() {
                 let out = |verbatim: EntrySet| {
                     let mut s = san();
                     s.set_secrets(&secrets).unwrap();
-                    let mut w = HarWriter::new(Vec::new(), style);
                     let seen = crate::pipeline::Seen {
                         verbatim,
                         ..seen.clone()
                     };
-                    rewrite(Arc::new(s), reader(), 2, style, seen, Some(&mut w)).unwrap();
-                    w.into_inner()
+                    second_pass(s, reader(), 2, style, seen).unwrap().0
                 };
                 let (fast, reference) = (out(seen.verbatim.clone()), out(EntrySet::default()));
                 assert!(
@@ -830,18 +824,9 @@ fn with_budget(
     let mut s = Sanitizer::new(opts.clone()).unwrap();
     s.budget = budget;
     s.arm(secrets).unwrap();
-    let mut w = HarWriter::new(Vec::new(), Style::Pretty);
-    let mut report = rewrite(
-        Arc::new(s),
-        reader(),
-        threads,
-        Style::Pretty,
-        seen,
-        Some(&mut w),
-    )
-    .unwrap();
+    let (out, mut report) = second_pass(s, reader(), threads, Style::Pretty, seen).unwrap();
     report.distinct_values = found.distinct_values;
-    (w.into_inner(), report, disk)
+    (out, report, disk)
 }
 
 /// Differential: with a budget of a few records (every sort in many runs on disk, every
@@ -908,7 +893,7 @@ fn a_file_changed_between_the_passes_is_refused() {
     for (second, want) in [
         (&first, None),
         (&added, Some("3 entries, not 2")),
-        (&longer, Some("entries of other sizes")),
+        (&longer, Some("bytes, not")),
     ] {
         let open = |pass: crate::pipeline::Pass| -> Result<HarReader, Error> {
             let text = if pass == crate::pipeline::Pass::Scan {
