@@ -17,20 +17,23 @@ pub enum Lite<'a> {
     /// The number as written.
     Number(&'a str),
     String(Cow<'a, str>),
-    Array(Vec<Lite<'a>>),
+    Array(Box<[Lite<'a>]>),
     Object(LiteObject<'a>),
 }
 
 /// Keys in document order; a repeated key is found at its last occurrence, as serde_json
 /// keeps the last value.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct LiteObject<'a>(pub Vec<(Cow<'a, str>, Lite<'a>)>);
+pub struct LiteObject<'a>(pub Box<[(Cow<'a, str>, Lite<'a>)]>);
 
-static EMPTY: LiteObject<'static> = LiteObject(Vec::new());
+static EMPTY: std::sync::LazyLock<LiteObject<'static>> =
+    std::sync::LazyLock::new(|| LiteObject(Box::default()));
 
 /// The items and pairs of the containers being parsed: each container's are pushed here
-/// and moved into a vector of their exact size when it closes (one allocation each,
-/// none to grow).
+/// and moved into a boxed slice of their exact size when it closes (one allocation each,
+/// none to grow). Boxed slices, not vectors, make a node 24 bytes instead of 32 (the
+/// string's niche holds the tag): a tree is about as large as the JSON it is parsed
+/// from, and writing it is most of the parse's time (−18 % on a 105 MB HAR).
 struct Stacks<'a> {
     items: Vec<Lite<'a>>,
     pairs: Vec<(Cow<'a, str>, Lite<'a>)>,
@@ -230,7 +233,7 @@ fn value<'a>(
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b'}') {
                 st.see(&input[i + 1..j], Ws::None);
-                return Ok((Lite::Object(LiteObject(Vec::new())), j + 1));
+                return Ok((Lite::Object(LiteObject(Box::default())), j + 1));
             }
             st.see(&input[i + 1..j], Ws::Line(depth + 1));
             loop {
@@ -283,7 +286,7 @@ fn value<'a>(
             let mut j = skip_ws(input, i + 1);
             if input.get(j) == Some(&b']') {
                 st.see(&input[i + 1..j], Ws::None);
-                return Ok((Lite::Array(Vec::new()), j + 1));
+                return Ok((Lite::Array(Box::default()), j + 1));
             }
             st.see(&input[i + 1..j], Ws::Line(depth + 1));
             loop {
@@ -404,6 +407,20 @@ impl<'a> JsonObject for LiteObject<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A node stays three words (see [`Stacks`]): a vector in a variant, or a fourth
+    /// variant as large as a string, would make every tree a third larger.
+    #[test]
+    fn a_node_is_three_words() {
+        assert_eq!(
+            std::mem::size_of::<Lite>(),
+            3 * std::mem::size_of::<usize>()
+        );
+        assert_eq!(
+            std::mem::size_of::<(Cow<str>, Lite)>(),
+            6 * std::mem::size_of::<usize>()
+        );
+    }
 
     /// The layouts found while parsing are exactly those in which transcoding writes the
     /// bytes unchanged: on canonical texts, on each with its white space changed in
