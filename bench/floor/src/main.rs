@@ -20,6 +20,11 @@
 //! - `hark_detectors_distinct_ms`: the same detectors over each *distinct* such piece
 //!   once (the pieces are deduplicated before the clock starts): the least detection any
 //!   tool that remembers what it has already looked at must do on this file.
+//! - `copies_ms`: finding every copy of the values the detectors found (each distinct
+//!   match, as written, URL-encoded and base64-encoded: `copy_patterns`) with one
+//!   Aho-Corasick automaton over the whole file, which a sanitizer that "finds every
+//!   copy" must do once it knows the values, whatever else it does. A lower bound: hark
+//!   also knows values by their names (cookies, `Authorization` …), which adds patterns.
 //!
 //! The parse timings exclude reading; a tool needs both.
 use std::time::{Duration, Instant};
@@ -131,10 +136,52 @@ fn main() {
             detected_distinct += out.len();
         }
     });
+    // The values found, in the forms a copy of them takes in a HAR.
+    let mut values = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for piece in &distinct {
+        out.clear();
+        detectors.find(piece, &mut out);
+        for (r, _, _) in &out {
+            values.insert(piece[r.clone()].to_string());
+        }
+    }
+    let mut patterns = std::collections::BTreeSet::new();
+    for v in &values {
+        use base64::Engine;
+        patterns.insert(v.clone());
+        let pct: String = v
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        patterns.insert(pct);
+        patterns.insert(base64::engine::general_purpose::STANDARD.encode(v));
+    }
+    // The faster of a full DFA and the crate's own choice (with its prefilters).
+    let mut copies = 0usize;
+    let copies_time = [Some(aho_corasick::AhoCorasickKind::DFA), None]
+        .into_iter()
+        .map(|kind| {
+            let ac = aho_corasick::AhoCorasick::builder()
+                .kind(kind)
+                .build(&patterns)
+                .expect("an automaton of the values");
+            best(runs, || {
+                copies = ac.find_iter(data.as_slice()).count();
+            })
+        })
+        .min()
+        .expect("two automata");
     let mb = data.len() as f64 / 1e6;
     let ms = |d: Duration| (d.as_secs_f64() * 1e4).round() / 10.0;
     println!(
-        "{{\"file\": {:?}, \"mb\": {:.1}, \"runs\": {runs}, \"read_ms\": {}, \"memchr_ms\": {}, \"simd_json_tape_ms\": {}, \"sonic_fields_ms\": {}, \"serde_json_ms\": {}, \"hark_detectors_ms\": {}, \"hark_detectors_distinct_ms\": {}, \"fields\": {fields_seen}, \"detected\": {detected}, \"distinct_pieces\": {}, \"detected_distinct\": {detected_distinct}}}",
+        "{{\"file\": {:?}, \"mb\": {:.1}, \"runs\": {runs}, \"read_ms\": {}, \"memchr_ms\": {}, \"simd_json_tape_ms\": {}, \"sonic_fields_ms\": {}, \"serde_json_ms\": {}, \"hark_detectors_ms\": {}, \"hark_detectors_distinct_ms\": {}, \"fields\": {fields_seen}, \"detected\": {detected}, \"distinct_pieces\": {}, \"detected_distinct\": {detected_distinct}, \"copies_ms\": {}, \"copy_patterns\": {}, \"copies\": {copies}}}",
         path,
         mb,
         ms(read),
@@ -144,6 +191,8 @@ fn main() {
         ms(serde),
         ms(detect),
         ms(detect_distinct),
-        distinct.len()
+        distinct.len(),
+        ms(copies_time),
+        patterns.len()
     );
 }
