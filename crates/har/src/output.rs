@@ -55,7 +55,7 @@ pub fn remove_temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 }
 
 /// The temporary file, whose written bytes are handed to the disk as they come (every
-/// [`Writeback::EVERY`] bytes, without waiting) instead of all at the `fsync` before the
+/// 8 MiB, without waiting) instead of all at the `fsync` before the
 /// rename: the disk then writes while the program works, and the final sync waits for
 /// the last stretch only (on a 105 MB output, 41–46 ms of waiting at the end before).
 /// Linux only; elsewhere the final sync does it all, as before.
