@@ -212,6 +212,29 @@ fn unescape(raw: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A container's child: a string or a number (most of a HAR's values) parsed here,
+/// where it is pushed, anything else by [`value`].
+#[inline(always)]
+fn child<'a>(
+    input: &'a [u8],
+    i: usize,
+    depth: usize,
+    st: &mut Stacks<'a>,
+) -> Result<(Lite<'a>, usize), TranscodeError> {
+    match input.get(i) {
+        Some(b'"') => {
+            let (s, end) = text(input, i)?;
+            Ok((Lite::String(s), end))
+        }
+        Some(b'-' | b'0'..=b'9') => {
+            let end = scan_number(input, i)?;
+            let n = std::str::from_utf8(&input[i..end]).expect("digits are ASCII");
+            Ok((Lite::Number(n), end))
+        }
+        _ => value(input, i, depth, st),
+    }
+}
+
 fn value<'a>(
     input: &'a [u8],
     i: usize,
@@ -258,7 +281,7 @@ fn value<'a>(
                 let colon = j + 1;
                 j = skip_ws(input, colon);
                 st.see(&input[colon..j], Ws::Space);
-                let (v, after) = value(input, j, depth + 1, st)?;
+                let (v, after) = child(input, j, depth + 1, st)?;
                 st.pairs.push((k, v));
                 j = skip_ws(input, after);
                 match input.get(j) {
@@ -290,7 +313,7 @@ fn value<'a>(
             }
             st.see(&input[i + 1..j], Ws::Line(depth + 1));
             loop {
-                let (v, after) = value(input, j, depth + 1, st)?;
+                let (v, after) = child(input, j, depth + 1, st)?;
                 st.items.push(v);
                 j = skip_ws(input, after);
                 match input.get(j) {
