@@ -55,10 +55,10 @@ pub fn remove_temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
 }
 
 /// The temporary file, whose written bytes are handed to the disk as they come (every
-/// 8 MiB, without waiting) instead of all at the `fsync` before the
-/// rename: the disk then writes while the program works, and the final sync waits for
-/// the last stretch only (on a 105 MB output, 41–46 ms of waiting at the end before).
-/// Linux only; elsewhere the final sync does it all, as before.
+/// 8 MiB, without waiting) instead of all at the `fsync` before the rename: the disk
+/// then writes while the program works, and the final sync waits for the last stretch
+/// only (on a 105 MB output, 41–46 ms of waiting at the end before). Linux only;
+/// elsewhere the final sync does it all, as before.
 pub struct Writeback {
     file: tempfile::NamedTempFile,
     written: u64,
@@ -349,9 +349,10 @@ mod tests {
             want.extend_from_slice(&piece);
             k += 1;
         }
-        if let Output::File { tmp, .. } = &out {
-            assert!(tmp.get_ref().handed >= 2 * Writeback::EVERY);
-        }
+        let Output::File { tmp, .. } = &out else {
+            panic!("a new regular file is written beside its destination");
+        };
+        assert!(tmp.get_ref().handed >= 2 * Writeback::EVERY);
         assert_eq!(fs::read(&dest).unwrap(), b"the good file");
         out.commit().unwrap();
         assert_eq!(fs::read(&dest).unwrap(), want);
