@@ -92,26 +92,16 @@ impl RawEntry<'_> {
     /// The entry as a borrowed, read-only tree ([`crate::lite`]): several times cheaper
     /// than [`RawEntry::parse`], for reading.
     pub fn parse_lite(&self) -> Result<crate::lite::Lite<'_>, ReadError> {
-        crate::lite::parse(self.bytes).map_err(|e| ReadError::Syntax {
-            file: self.file.clone(),
-            pos: self.position_of(e.offset),
-            path: self.path(),
-            message: e.message,
-        })
+        crate::lite::parse(self.bytes).map_err(|e| self.syntax(e))
     }
 
     /// [`RawEntry::parse_lite`], and which of the transcoder's layouts the entry's bytes
-    /// already have ([`crate::lite::Layout`]): where they have `style`'s,
-    /// [`RawEntry::transcode`] would copy them unchanged.
+    /// already have ([`crate::lite::Layout`]): in a style the layout
+    /// [`is`](crate::lite::Layout::is), [`RawEntry::transcode`] would copy them unchanged.
     pub fn parse_lite_with_layout(
         &self,
     ) -> Result<(crate::lite::Lite<'_>, crate::lite::Layout), ReadError> {
-        crate::lite::parse_with_layout(self.bytes, 3).map_err(|e| ReadError::Syntax {
-            file: self.file.clone(),
-            pos: self.position_of(e.offset),
-            path: self.path(),
-            message: e.message,
-        })
+        crate::lite::parse_with_layout(self.bytes, 3).map_err(|e| self.syntax(e))
     }
 
     /// The entry re-serialised in `style` without building a model: strings and
@@ -120,15 +110,18 @@ impl RawEntry<'_> {
     /// [`crate::HarWriter::serialized_entry`].
     pub fn transcode(&self, style: crate::Style) -> Result<Vec<u8>, ReadError> {
         let mut out = Vec::with_capacity(self.bytes.len());
-        crate::transcode::transcode(self.bytes, style, 3, &mut out).map_err(|e| {
-            ReadError::Syntax {
-                file: self.file.clone(),
-                pos: self.position_of(e.offset),
-                path: self.path(),
-                message: e.message,
-            }
-        })?;
+        crate::transcode::transcode(self.bytes, style, 3, &mut out).map_err(|e| self.syntax(e))?;
         Ok(out)
+    }
+
+    /// A syntax error in the entry's bytes, where it is in the file.
+    fn syntax(&self, e: crate::transcode::TranscodeError) -> ReadError {
+        ReadError::Syntax {
+            file: self.file.clone(),
+            pos: self.position_of(e.offset),
+            path: self.path(),
+            message: e.message,
+        }
     }
 }
 

@@ -20,7 +20,7 @@ pub enum Error {
     DuplicateLog(String),
     #[error("temporary file of the values found: {0}")]
     Spill(#[source] std::io::Error),
-    #[error("{0}: the file changed while it was being sanitized (the second reading found {1}); nothing was written — sanitize a copy that is not being written to")]
+    #[error("{0}: the file changed while it was being sanitized (the second reading found {1}); the output is unfinished (no file is written; standard output stops before the HAR's end) — sanitize a copy that is not being written to")]
     Changed(String, String),
     #[error("building the search automaton: {0}")]
     Automaton(String),

@@ -569,11 +569,11 @@ fn verbatim_entries_change_no_byte() {
         }
         let compact = String::from_utf8(compact).unwrap();
         for (input, same) in [(&text, Style::Pretty), (&compact, Style::Compact)] {
-            let reader =
-                || HarReader::new(har::Source::from_bytes("t.har", input.to_string())).unwrap();
-            if HarReader::new(har::Source::from_bytes("t.har", input.to_string())).is_err() {
+            let open = || HarReader::new(har::Source::from_bytes("t.har", input.to_string()));
+            if open().is_err() {
                 break;
             }
+            let reader = || open().unwrap();
             for style in [Style::Pretty, Style::Compact] {
                 if style != same && n >= 3 {
                     continue;
@@ -581,7 +581,7 @@ fn verbatim_entries_change_no_byte() {
                 let Ok((secrets, _, seen)) = collect(Arc::new(san()), reader(), 2, style) else {
                     break;
                 };
-                kept_as_is += (0..100_000).filter(|&i| seen.verbatim.contains(i)).count();
+                kept_as_is += seen.verbatim.count();
                 let out = |verbatim: EntrySet| {
                     let mut s = san();
                     s.set_secrets(&secrets).unwrap();
